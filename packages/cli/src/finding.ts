@@ -1,0 +1,37 @@
+/** How bad a finding is. `high` is the advisory's own case (a key readable from a cookie). */
+export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
+
+/** Severities from least to most severe; the index is the rank. */
+export const SEVERITIES: readonly Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
+
+/** Rank of a severity: `info` is 0, `critical` is 4. */
+export function severityRank(severity: Severity): number {
+  return SEVERITIES.indexOf(severity);
+}
+
+/** True when `value` is one of {@link SEVERITIES}. */
+export function isSeverity(value: string): value is Severity {
+  return (SEVERITIES as readonly string[]).includes(value);
+}
+
+/** Stable identifiers of the rules; the same ids are used by the static audit and the live probe. */
+export type RuleId = 'KW001' | 'KW002' | 'KW003' | 'KW004' | 'KW005' | 'KW006';
+
+/** One problem found in source code (`file`, `line`, `column`) or in a running app (`url`). */
+export interface Finding {
+  ruleId: RuleId;
+  severity: Severity;
+  /** One sentence: what is wrong here. Never contains a secret value, only a masked form. */
+  message: string;
+  /** Path of the source file, relative to the working directory when possible. */
+  file?: string;
+  /** 1-based line and column of the start; 1-based end line and column (exclusive). */
+  line?: number;
+  column?: number;
+  endLine?: number;
+  endColumn?: number;
+  /** URL the probe requested when it saw the problem. */
+  url?: string;
+  /** Masked evidence (first characters and length of a secret), never the secret itself. */
+  evidence?: string;
+}

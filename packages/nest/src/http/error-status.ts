@@ -1,0 +1,21 @@
+import type { KeywardErrorCodeValue } from '../keyward.errors.js';
+
+const STATUS: Record<string, number> = {
+  KW_SESSION_REQUIRED: 401,
+  KW_SESSION_INVALID: 401,
+  KW_SESSION_EXPIRED: 401,
+  KW_SESSION_NOT_FOUND: 404,
+  KW_STORE_UNAVAILABLE: 503,
+  KW_STORE_CORRUPT: 401,
+  KW_INVALID_ARGUMENT: 400,
+};
+
+/** The HTTP status of a Keyward error code; unknown codes are server errors. */
+export function statusOf(code: KeywardErrorCodeValue): number {
+  return STATUS[code] ?? 500;
+}
+
+/** Lets later capabilities (vault, proxy) register the statuses of their codes. */
+export function registerStatus(code: `KW_${string}`, status: number): void {
+  STATUS[code] = status;
+}

@@ -1,0 +1,54 @@
+/**
+ * The few things Keyward does to a request or response, for both Nest adapters:
+ * Express (`req`/`res`) and Fastify (`FastifyRequest`/`FastifyReply`).
+ */
+
+/** A request of either adapter: both expose lower-cased `headers`. */
+export interface AnyRequest {
+  headers: Record<string, string | string[] | undefined>;
+  method?: string;
+  url?: string;
+  [key: string | symbol]: unknown;
+}
+
+interface FastifyLikeReply {
+  raw: unknown;
+  header(name: string, value: string): unknown;
+  getHeader(name: string): unknown;
+}
+
+interface ExpressLikeResponse {
+  append(name: string, value: string): unknown;
+  getHeader(name: string): unknown;
+  setHeader(name: string, value: string): unknown;
+}
+
+function isFastifyReply(res: unknown): res is FastifyLikeReply {
+  return typeof res === 'object' && res !== null && 'raw' in res && typeof (res as FastifyLikeReply).header === 'function';
+}
+
+/** Adds a response header value, keeping earlier values of the same name (Set-Cookie, Vary). */
+export function appendHeader(res: unknown, name: string, value: string): void {
+  if (isFastifyReply(res)) {
+    if (name.toLowerCase() === 'set-cookie') {
+      res.header(name, value); // Fastify accumulates Set-Cookie values
+      return;
+    }
+    const prev = res.getHeader(name);
+    res.header(name, prev === undefined ? value : `${String(prev)}, ${value}`);
+    return;
+  }
+  (res as ExpressLikeResponse).append(name, value);
+}
+
+/** Sets (replaces) a response header. */
+export function setHeader(res: unknown, name: string, value: string): void {
+  if (isFastifyReply(res)) res.header(name, value);
+  else (res as ExpressLikeResponse).setHeader(name, value);
+}
+
+/** Reads one request header as a single string (first value if repeated). */
+export function headerOf(req: AnyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,26 @@
+export { KeywardModule } from './keyward.module.js';
+export { InjectKeywardOptions, KEYWARD_MODULE_OPTIONS } from './keyward.module-definition.js';
+export { ALLOW_ANONYMOUS } from './keyward.constants.js';
+export * from './keyward.errors.js';
+export type {
+  KeywardModuleOptions,
+  SessionOptions,
+  SessionCookieOptions,
+  ResolvedKeywardOptions,
+  ResolvedSessionOptions,
+} from './options/keyward-options.interface.js';
+export { resolveKeywardOptions, auditProduction } from './options/validate-options.js';
+export { KNOWN_WEAK_SECRETS, secretWeakness } from './options/weak-secrets.js';
+export type { SessionStore, StoredSession, TouchPolicy, UserEntry } from './stores/session-store.interface.js';
+export { MemoryStore } from './stores/memory.store.js';
+export { RedisStore, type RedisStoreOptions } from './stores/redis.store.js';
+export { SqliteStore, type SqliteStoreOptions } from './stores/sqlite.store.js';
+export { SessionEngine, type ResolveResult, type IssuedSession } from './session/session.engine.js';
+export { SecretRing, generateSessionId } from './session/session-id.js';
+export { RequestSession, type ListedSession } from './session/request-session.js';
+export { AllowAnonymous, CurrentSession } from './session/session.decorators.js';
+export { SessionGuard } from './session/session.guard.js';
+export { SessionService } from './session/session.service.js';
+export type { SessionUser, SessionInfo, SessionEndReason, SessionLifecycleListener } from './session/session.types.js';
+export { KeywardExceptionFilter, type ErrorBody } from './http/keyward-exception.filter.js';
+export type { Clock } from './util/clock.js';

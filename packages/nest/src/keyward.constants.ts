@@ -1,0 +1,2 @@
+/** Metadata key set by `@AllowAnonymous()`. */
+export const ALLOW_ANONYMOUS = 'keyward:allowAnonymous';

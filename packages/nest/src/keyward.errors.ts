@@ -1,0 +1,99 @@
+/**
+ * Errors raised by Keyward. A rejected request or failed operation is a
+ * {@link KeywardError} with a stable `code`; the HTTP edge maps codes to statuses.
+ * Messages never contain a secret, a session ID or a cookie value.
+ */
+
+/** Stable error codes. Never renamed once released; safe to match on. */
+export const KeywardErrorCode = {
+  SessionRequired: 'KW_SESSION_REQUIRED',
+  SessionInvalid: 'KW_SESSION_INVALID',
+  SessionExpired: 'KW_SESSION_EXPIRED',
+  SessionNotFound: 'KW_SESSION_NOT_FOUND',
+  StoreUnavailable: 'KW_STORE_UNAVAILABLE',
+  StoreCorrupt: 'KW_STORE_CORRUPT',
+  InvalidArgument: 'KW_INVALID_ARGUMENT',
+  Config: 'KW_CONFIG_INVALID',
+  InsecureProduction: 'KW_INSECURE_PRODUCTION',
+  Internal: 'KW_INTERNAL',
+} as const;
+
+/** One of the {@link KeywardErrorCode} values, or a code defined by a later capability. */
+export type KeywardErrorCodeValue = (typeof KeywardErrorCode)[keyof typeof KeywardErrorCode] | `KW_${string}`;
+
+/**
+ * Base class of every error Keyward throws for a rejected request or failed operation.
+ *
+ * @example
+ * try { await sessions.revoke(userId, handle); }
+ * catch (e) { if (e instanceof KeywardError && e.code === 'KW_SESSION_NOT_FOUND') ... }
+ */
+export class KeywardError extends Error {
+  override readonly name: string = 'KeywardError';
+  readonly code: KeywardErrorCodeValue;
+
+  constructor(code: KeywardErrorCodeValue, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** No valid session on a route that requires one. HTTP 401. */
+export class SessionRequiredError extends KeywardError {
+  override readonly name = 'SessionRequiredError';
+  constructor(code: KeywardErrorCodeValue = KeywardErrorCode.SessionRequired, message = 'Authentication required. Log in and try again.') {
+    super(code, message);
+  }
+}
+
+/** The session store could not be reached; the request fails closed. HTTP 503. */
+export class StoreUnavailableError extends KeywardError {
+  override readonly name = 'StoreUnavailableError';
+  constructor(options?: { cause?: unknown }) {
+    super(KeywardErrorCode.StoreUnavailable, 'The session store is unavailable. Retry shortly.', options);
+  }
+}
+
+/** A stored record could not be decoded. Treated as no session; never a crash. */
+export class StoreCorruptError extends KeywardError {
+  override readonly name = 'StoreCorruptError';
+  constructor(what: string) {
+    super(KeywardErrorCode.StoreCorrupt, `A stored ${what} record is malformed and was ignored.`);
+  }
+}
+
+/** A caller passed a value Keyward cannot accept at request time. HTTP 400. */
+export class InvalidArgumentError extends KeywardError {
+  override readonly name = 'InvalidArgumentError';
+  constructor(message: string) {
+    super(KeywardErrorCode.InvalidArgument, message);
+  }
+}
+
+/** A named thing (session handle, credential) does not exist. HTTP 404. */
+export class NotFoundError extends KeywardError {
+  override readonly name = 'NotFoundError';
+  constructor(code: KeywardErrorCodeValue, message: string) {
+    super(code, message);
+  }
+}
+
+/**
+ * Thrown at startup when options are wrong, or when production settings are insecure.
+ * `problems` lists every issue found, each with its fix.
+ */
+export class KeywardConfigError extends TypeError {
+  override readonly name = 'KeywardConfigError';
+  readonly code: KeywardErrorCodeValue;
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[], code: KeywardErrorCodeValue = KeywardErrorCode.Config) {
+    const title =
+      code === KeywardErrorCode.InsecureProduction
+        ? `Keyward refuses to start in production: ${problems.length} insecure setting(s).`
+        : `Invalid Keyward options: ${problems.length} problem(s).`;
+    super([title, ...problems.map((p, i) => `  ${i + 1}. ${p}`)].join('\n'));
+    this.code = code;
+    this.problems = problems;
+  }
+}

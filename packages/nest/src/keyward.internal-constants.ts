@@ -1,0 +1,4 @@
+/** Where the per-request session handle is kept on the adapter's request object. */
+export const REQUEST_SESSION = Symbol('keyward.requestSession');
+/** Injection token of the validated, resolved options. */
+export const RESOLVED_OPTIONS = Symbol('keyward.resolvedOptions');

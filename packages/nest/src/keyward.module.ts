@@ -1,0 +1,36 @@
+import { Module, type Provider } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { KeywardExceptionFilter } from './http/keyward-exception.filter.js';
+import { RESOLVED_OPTIONS } from './keyward.internal-constants.js';
+import { KEYWARD_MODULE_OPTIONS, KeywardConfigurableModule } from './keyward.module-definition.js';
+import type { KeywardModuleOptions, ResolvedKeywardOptions } from './options/keyward-options.interface.js';
+import { resolveKeywardOptions } from './options/validate-options.js';
+import { SessionEngine } from './session/session.engine.js';
+import { SessionGuard } from './session/session.guard.js';
+import { SessionService } from './session/session.service.js';
+
+const providers: Provider[] = [
+  { provide: RESOLVED_OPTIONS, inject: [KEYWARD_MODULE_OPTIONS], useFactory: (o: KeywardModuleOptions) => resolveKeywardOptions(o) },
+  { provide: SessionEngine, inject: [RESOLVED_OPTIONS], useFactory: (o: ResolvedKeywardOptions) => new SessionEngine(o.session) },
+  SessionService,
+  { provide: APP_GUARD, useClass: SessionGuard },
+  { provide: APP_FILTER, useClass: KeywardExceptionFilter },
+];
+
+/**
+ * Keyward for NestJS: hardened sessions with every safe default. Options are validated
+ * once at startup (every problem reported at once); in production the self-audit refuses
+ * insecure settings.
+ *
+ * @example
+ * KeywardModule.forRoot({
+ *   session: { secrets: [process.env.SESSION_SECRET!], store: new RedisStore({ url: process.env.REDIS_URL }) },
+ * })
+ * @example
+ * KeywardModule.forRootAsync({
+ *   imports: [ConfigModule], inject: [ConfigService],
+ *   useFactory: (c: ConfigService) => ({ session: { secrets: c.get('SESSION_SECRETS').split(','), store: ... } }),
+ * })
+ */
+@Module({ providers, exports: [SessionEngine, SessionService, RESOLVED_OPTIONS] })
+export class KeywardModule extends KeywardConfigurableModule {}

@@ -1,0 +1,107 @@
+import type { Clock } from '../util/clock.js';
+import type { SessionStore } from '../stores/session-store.interface.js';
+
+/** Cookie attributes of the session cookie. Every default is the safe one. */
+export interface SessionCookieOptions {
+  /**
+   * Cookie name.
+   * @default '__Host-sid' when Secure and Path=/, '__Secure-sid' when Secure with a narrower path, 'sid' otherwise
+   */
+  name?: string;
+  /**
+   * Send the cookie over HTTPS only. Cannot be turned off in production.
+   * @default true in production, false in development (plain-HTTP localhost)
+   */
+  secure?: boolean;
+  /**
+   * `strict` keeps the cookie off every cross-site request; `lax` allows top-level
+   * navigations. `none` is refused in production.
+   * @default 'strict'
+   */
+  sameSite?: 'strict' | 'lax' | 'none';
+  /**
+   * Narrow the cookie to a path (e.g. `/api`, as the advisory suggests). Not compatible
+   * with the `__Host-` prefix, which requires `/`.
+   * @default '/'
+   */
+  path?: string;
+  /** Cookie domain. Leave unset (host-only cookie); not allowed with `__Host-`. */
+  domain?: string;
+}
+
+/** Options of the session engine. */
+export interface SessionOptions {
+  /**
+   * Signing secrets, newest first. The newest signs; all verify, so a secret can rotate
+   * without logging anybody out. Each needs >= 32 bytes of real entropy in production.
+   * @example [process.env.SESSION_SECRET_NEW, process.env.SESSION_SECRET_OLD]
+   */
+  secrets: string[];
+  /** Where sessions live: `RedisStore`, `SqliteStore`, or `MemoryStore` (tests only). */
+  store: SessionStore;
+  cookie?: SessionCookieOptions;
+  /**
+   * A session unused for this long ends (server-side). Also the cookie's Max-Age.
+   * @default 1_800_000 (30 minutes)
+   */
+  idleTimeoutMs?: number;
+  /**
+   * A session ends this long after login, however active. `null` disables it
+   * (development only; production refuses).
+   * @default 43_200_000 (12 hours)
+   */
+  absoluteTimeoutMs?: number | null;
+  /**
+   * Idle expiry is extended at most once per interval, not on every request.
+   * @default 60_000 (1 minute)
+   */
+  touchIntervalMs?: number;
+  /**
+   * Every route needs a session unless marked `@AllowAnonymous()`.
+   * @default true
+   */
+  requireByDefault?: boolean;
+  /**
+   * How often expired sessions are swept (their keys revoked, their records removed).
+   * `0` disables the sweeper.
+   * @default 60_000
+   */
+  sweepIntervalMs?: number;
+  /** Time source. Inject a fake clock in tests. @default the system clock */
+  clock?: Clock;
+}
+
+/** Options of `KeywardModule.forRoot()` / `forRootAsync()`. */
+export interface KeywardModuleOptions {
+  /**
+   * Production mode: turns on every refusal of the startup self-audit. Cannot be false
+   * when `NODE_ENV=production`.
+   * @default process.env.NODE_ENV === 'production'
+   */
+  production?: boolean;
+  session: SessionOptions;
+  /**
+   * Declare that the app ships demo or test users (fixed passwords). Production refuses.
+   * @default false
+   */
+  demoUsers?: boolean;
+}
+
+/** Options after validation, with every default filled in. */
+export interface ResolvedSessionOptions {
+  secrets: readonly string[];
+  store: SessionStore;
+  cookie: Required<Omit<SessionCookieOptions, 'domain'>> & { domain: string | undefined };
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number | null;
+  touchIntervalMs: number;
+  requireByDefault: boolean;
+  sweepIntervalMs: number;
+  clock: Clock;
+}
+
+export interface ResolvedKeywardOptions {
+  production: boolean;
+  session: ResolvedSessionOptions;
+  demoUsers: boolean;
+}

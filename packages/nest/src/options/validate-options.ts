@@ -1,0 +1,187 @@
+import { KeywardConfigError, KeywardErrorCode } from '../keyward.errors.js';
+import type { SessionStore } from '../stores/session-store.interface.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import type { KeywardModuleOptions, ResolvedKeywardOptions, ResolvedSessionOptions } from './keyward-options.interface.js';
+import { duration, isPlainObject, show, unknownKeys } from './option-checks.js';
+import { secretWeakness } from './weak-secrets.js';
+
+const TOP_KEYS = ['production', 'session', 'demoUsers'] as const;
+const SESSION_KEYS = [
+  'secrets', 'store', 'cookie', 'idleTimeoutMs', 'absoluteTimeoutMs', 'touchIntervalMs',
+  'requireByDefault', 'sweepIntervalMs', 'clock',
+] as const;
+const COOKIE_KEYS = ['name', 'secure', 'sameSite', 'path', 'domain'] as const;
+const SAME_SITE = ['strict', 'lax', 'none'] as const;
+const STORE_METHODS = ['create', 'load', 'patch', 'take', 'listByUser', 'expiredKeys', 'ping', 'close'] as const;
+const DAY = 86_400_000;
+const NO_ABSOLUTE_TIMEOUT = 100 * 365 * DAY;
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
+const COOKIE_PATH = /^\/[\x21-\x3a\x3c-\x7e]*$/; // visible ASCII except ';'
+const COOKIE_DOMAIN = /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/**
+ * Validates module options once, at startup, and fills in defaults. Reports every
+ * problem in one {@link KeywardConfigError}. In production, also runs the self-audit
+ * ({@link auditProduction}) and refuses insecure settings.
+ *
+ * @example
+ * const resolved = resolveKeywardOptions(options); // throws KeywardConfigError listing every problem
+ */
+export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: NodeJS.ProcessEnv = process.env): ResolvedKeywardOptions {
+  const problems: string[] = [];
+  if (!isPlainObject(raw)) throw new KeywardConfigError([`options: expected an object with a \`session\` property, got ${show(raw)}.`]);
+  unknownKeys(raw, TOP_KEYS, '', problems);
+
+  const envProduction = env.NODE_ENV === 'production';
+  let production = envProduction;
+  if (raw.production !== undefined) {
+    if (typeof raw.production !== 'boolean') problems.push(`production: expected a boolean, got ${show(raw.production)}.`);
+    else if (envProduction && !raw.production) {
+      problems.push('production: cannot be false while NODE_ENV=production. Remove the option or fix NODE_ENV.');
+    } else production = raw.production;
+  }
+  if (raw.demoUsers !== undefined && typeof raw.demoUsers !== 'boolean') problems.push(`demoUsers: expected a boolean, got ${show(raw.demoUsers)}.`);
+
+  const session = resolveSession(raw.session, production, problems);
+  if (problems.length > 0 || !session) throw new KeywardConfigError(problems);
+  const resolved: ResolvedKeywardOptions = { production, session, demoUsers: raw.demoUsers === true };
+  if (production) {
+    const refusals = auditProduction(resolved);
+    if (refusals.length > 0) throw new KeywardConfigError(refusals, KeywardErrorCode.InsecureProduction);
+  }
+  return resolved;
+}
+
+function resolveSession(raw: unknown, production: boolean, problems: string[]): ResolvedSessionOptions | undefined {
+  if (!isPlainObject(raw)) {
+    problems.push(`session: expected an object with \`secrets\` and \`store\`, got ${show(raw)}.`);
+    return undefined;
+  }
+  unknownKeys(raw, SESSION_KEYS, 'session.', problems);
+
+  const secrets = raw.secrets;
+  if (!Array.isArray(secrets) || secrets.length === 0) {
+    problems.push('session.secrets: expected a non-empty array of strings, newest first (e.g. from KEYWARD_SESSION_SECRETS).');
+  } else {
+    secrets.forEach((s, i) => {
+      if (typeof s !== 'string' || s.length === 0) problems.push(`session.secrets[${i}]: expected a non-empty string, got ${typeof s === 'string' ? 'an empty string' : typeof s}.`);
+    });
+    if (new Set(secrets).size !== secrets.length) problems.push('session.secrets: contains the same secret twice; list each once, newest first.');
+  }
+
+  const store = raw.store as SessionStore | undefined;
+  if (typeof store !== 'object' || store === null) {
+    problems.push('session.store: required. Use `new RedisStore({ url })`, `new SqliteStore({ file })`, or `new MemoryStore()` in tests.');
+  } else {
+    const missing = STORE_METHODS.filter((m) => typeof (store as unknown as Record<string, unknown>)[m] !== 'function');
+    if (missing.length > 0) problems.push(`session.store: does not implement SessionStore (missing ${missing.join(', ')}).`);
+  }
+
+  const cookieRaw = raw.cookie ?? {};
+  if (!isPlainObject(cookieRaw)) problems.push(`session.cookie: expected an object, got ${show(cookieRaw)}.`);
+  const c = isPlainObject(cookieRaw) ? cookieRaw : {};
+  unknownKeys(c, COOKIE_KEYS, 'session.cookie.', problems);
+
+  let secure = production;
+  if (c.secure !== undefined) {
+    if (typeof c.secure !== 'boolean') problems.push(`session.cookie.secure: expected a boolean, got ${show(c.secure)}.`);
+    else secure = c.secure;
+  }
+  let sameSite = 'strict' as 'strict' | 'lax' | 'none';
+  if (c.sameSite !== undefined) {
+    if (typeof c.sameSite === 'string' && (SAME_SITE as readonly string[]).includes(c.sameSite)) sameSite = c.sameSite as typeof sameSite;
+    else {
+      const lower = typeof c.sameSite === 'string' ? c.sameSite.toLowerCase() : '';
+      const hint = (SAME_SITE as readonly string[]).includes(lower) ? ` Did you mean '${lower}'?` : '';
+      problems.push(`session.cookie.sameSite: expected 'strict', 'lax' or 'none', got ${show(c.sameSite)}.${hint}`);
+    }
+  }
+  if (sameSite === 'none' && !secure) problems.push("session.cookie.sameSite: 'none' requires secure: true (browsers drop such cookies otherwise).");
+
+  let path = '/';
+  if (c.path !== undefined) {
+    if (typeof c.path !== 'string' || !COOKIE_PATH.test(c.path)) problems.push(`session.cookie.path: expected a path starting with '/', without ';' or control characters, got ${show(c.path)}.`);
+    else path = c.path;
+  }
+  let domain: string | undefined;
+  if (c.domain !== undefined) {
+    if (typeof c.domain !== 'string' || !COOKIE_DOMAIN.test(c.domain)) problems.push(`session.cookie.domain: expected a host name such as 'example.com', got ${show(c.domain)}.`);
+    else domain = c.domain;
+  }
+  let name = secure ? (path === '/' && !domain ? '__Host-sid' : '__Secure-sid') : 'sid';
+  if (c.name !== undefined) {
+    if (typeof c.name !== 'string' || !COOKIE_NAME.test(c.name)) problems.push(`session.cookie.name: expected a cookie token of 1-64 characters (letters, digits, !#$%&'*+-.^_\`|~), got ${show(c.name)}.`);
+    else name = c.name;
+  }
+  const lowerName = name.toLowerCase();
+  if (lowerName.startsWith('__host-')) {
+    if (!secure) problems.push(`session.cookie.name: ${show(name)} uses the __Host- prefix, which requires secure: true. Use 'sid' for plain-HTTP development.`);
+    if (path !== '/') problems.push(`session.cookie.path: ${show(path)} is not compatible with the __Host- prefix of ${show(name)}, which requires Path=/. Use name '__Secure-sid' for a narrower path, or path '/'.`);
+    if (domain) problems.push(`session.cookie.domain: the __Host- prefix of ${show(name)} forbids a Domain attribute. Remove domain, or use the __Secure- prefix.`);
+  } else if (lowerName.startsWith('__secure-') && !secure) {
+    problems.push(`session.cookie.name: ${show(name)} uses the __Secure- prefix, which requires secure: true.`);
+  }
+
+  const idle = raw.idleTimeoutMs === undefined ? 30 * 60_000 : duration(raw.idleTimeoutMs, 'session.idleTimeoutMs', problems, 1000, 30 * DAY);
+  let absolute: number | null | undefined = 12 * 3_600_000;
+  if (raw.absoluteTimeoutMs === null) absolute = null;
+  else if (raw.absoluteTimeoutMs !== undefined) absolute = duration(raw.absoluteTimeoutMs, 'session.absoluteTimeoutMs', problems, 1000, 400 * DAY);
+  const touch = raw.touchIntervalMs === undefined ? 60_000 : duration(raw.touchIntervalMs, 'session.touchIntervalMs', problems, 0, 30 * DAY);
+  if (idle !== undefined && typeof absolute === 'number' && idle > absolute) {
+    problems.push(`session.idleTimeoutMs: ${idle} is longer than session.absoluteTimeoutMs (${absolute}); the idle timeout must not exceed the absolute one.`);
+  }
+  const effectiveTouch = idle !== undefined && touch !== undefined && raw.touchIntervalMs === undefined ? Math.min(touch, Math.floor(idle / 10)) : touch;
+  if (idle !== undefined && effectiveTouch !== undefined && effectiveTouch >= idle) {
+    problems.push(`session.touchIntervalMs: ${effectiveTouch} must be shorter than session.idleTimeoutMs (${idle}), or active sessions would expire.`);
+  }
+  const sweep = raw.sweepIntervalMs === undefined ? 60_000 : duration(raw.sweepIntervalMs, 'session.sweepIntervalMs', problems, 0, DAY);
+  if (raw.requireByDefault !== undefined && typeof raw.requireByDefault !== 'boolean') {
+    problems.push(`session.requireByDefault: expected a boolean, got ${show(raw.requireByDefault)}.`);
+  }
+  const clock = raw.clock as Clock | undefined;
+  if (clock !== undefined && (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function')) {
+    problems.push('session.clock: expected an object with a now() method returning milliseconds.');
+  }
+  if (idle === undefined || absolute === undefined || effectiveTouch === undefined || sweep === undefined || !Array.isArray(secrets)) return undefined;
+  return {
+    secrets: secrets as string[],
+    store: store as SessionStore,
+    cookie: { name, secure, sameSite, path, domain },
+    idleTimeoutMs: idle,
+    absoluteTimeoutMs: absolute,
+    touchIntervalMs: effectiveTouch,
+    requireByDefault: raw.requireByDefault !== false,
+    sweepIntervalMs: sweep,
+    clock: clock ?? systemClock,
+  };
+}
+
+/** The absolute lifetime actually applied (a very long one when disabled). */
+export function absoluteLifetime(s: ResolvedSessionOptions): number {
+  return s.absoluteTimeoutMs ?? NO_ABSOLUTE_TIMEOUT;
+}
+
+/**
+ * The startup self-audit: every setting that production refuses, each with its fix.
+ * Empty when the configuration is safe to run in production.
+ */
+export function auditProduction(o: ResolvedKeywardOptions): string[] {
+  const out: string[] = [];
+  const s = o.session;
+  if (s.store.volatile) {
+    out.push(`session.store: the ${s.store.kind} store loses every session on restart and is not shared between instances. Use RedisStore (several instances) or SqliteStore (one machine).`);
+  }
+  if (!s.cookie.secure) out.push('session.cookie.secure: must be true in production (the cookie would cross the network in clear text). Remove the option; serve over HTTPS.');
+  if (s.cookie.sameSite === 'none') out.push("session.cookie.sameSite: 'none' sends the cookie on cross-site requests. Use 'strict' (default) or 'lax'.");
+  const lower = s.cookie.name.toLowerCase();
+  if (!lower.startsWith('__host-') && !lower.startsWith('__secure-')) {
+    out.push(`session.cookie.name: ${show(s.cookie.name)} has no __Host- or __Secure- prefix, so a subdomain or plain-HTTP page could overwrite it. Use '__Host-sid' (default).`);
+  }
+  s.secrets.forEach((secret, i) => {
+    const weakness = secretWeakness(secret);
+    if (weakness) out.push(`session.secrets[${i}]: ${weakness}. Generate one with \`node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"\` and pass it through KEYWARD_SESSION_SECRETS.`);
+  });
+  if (s.absoluteTimeoutMs === null) out.push('session.absoluteTimeoutMs: null (no absolute timeout) lets a stolen session live forever. Set one, e.g. 12 hours (default).');
+  if (o.demoUsers) out.push('demoUsers: the app ships demo users with known passwords. Remove them (e.g. unset KEYWARD_DEMO_USERS) before running in production.');
+  return out;
+}

@@ -1,0 +1,166 @@
+import { SessionRequiredError } from '../keyward.errors.js';
+import { appendHeader } from '../http/http-bridge.js';
+import type { StoredSession } from '../stores/session-store.interface.js';
+import { serializeClearingCookie, serializeSessionCookie } from './session-cookie.js';
+import { checkFieldName, userOf, type SessionEngine } from './session.engine.js';
+import type { SessionInfo, SessionUser } from './session.types.js';
+
+/** One entry of {@link RequestSession.list}. */
+export interface ListedSession extends SessionInfo {
+  /** True for the session making this request. */
+  current: boolean;
+}
+
+/**
+ * The session of the current request, injected with `@CurrentSession()`. Anonymous
+ * requests get one too (`isAuthenticated === false`) so they can log in.
+ *
+ * @example
+ * @Post('login') @AllowAnonymous()
+ * async login(@CurrentSession() session: RequestSession, @Body() body: LoginDto) {
+ *   const user = await this.users.verify(body.username, body.password);
+ *   await session.login({ id: user.id, name: user.name });
+ * }
+ */
+export class RequestSession {
+  private cookieCleared = false;
+
+  constructor(
+    private readonly engine: SessionEngine,
+    private readonly res: unknown,
+    private record: StoredSession | null,
+  ) {}
+
+  /** True when the request carries a valid, unexpired session. */
+  get isAuthenticated(): boolean {
+    return this.record !== null;
+  }
+
+  /** The logged-in user, or undefined. */
+  get user(): SessionUser | undefined {
+    return this.record ? userOf(this.record) : undefined;
+  }
+
+  /** Public facts about the session (handle, times), or undefined when anonymous. */
+  get info(): SessionInfo | undefined {
+    return this.record ? this.engine.info(this.record) : undefined;
+  }
+
+  /** The store record, for Keyward's own capabilities (vault, proxy). */
+  get storedRecord(): StoredSession | undefined {
+    return this.record ?? undefined;
+  }
+
+  /**
+   * Logs a user in: any session this request had ends, and a new one with a new ID
+   * starts (no session fixation). Sets the cookie.
+   */
+  async login(user: SessionUser): Promise<SessionInfo> {
+    if (this.record) await this.engine.end(this.record.key, 'replaced');
+    const issued = await this.engine.create(user);
+    this.adopt(issued.record, issued.signedValue);
+    return this.engine.info(issued.record);
+  }
+
+  /**
+   * Moves this session to a new ID, keeping its data and deadline (call on privilege
+   * change). Pass `user` to update who the session belongs to at the same time.
+   */
+  async regenerate(user?: SessionUser): Promise<SessionInfo> {
+    const current = this.require();
+    const issued = await this.engine.regenerate(current, user);
+    if (!issued) return this.lost();
+    this.adopt(issued.record, issued.signedValue);
+    return this.engine.info(issued.record);
+  }
+
+  /** Ends this session: record and vault deleted, cookie cleared, `Clear-Site-Data` sent. */
+  async logout(): Promise<void> {
+    if (this.record) await this.engine.end(this.record.key, 'logout');
+    this.clear(true);
+  }
+
+  /** Ends every session of this user, on every device. Returns how many ended. */
+  async logoutAll(): Promise<number> {
+    const current = this.require();
+    const n = await this.engine.endAllForUser(current.userId, 'logout-all');
+    this.clear(true);
+    return n;
+  }
+
+  /** The live sessions of this user, newest first. */
+  async list(): Promise<ListedSession[]> {
+    const current = this.require();
+    const all = await this.engine.list(current.userId);
+    return all.map((s) => ({ ...this.engine.info(s), current: s.key === current.key }));
+  }
+
+  /** Ends one of this user's sessions by its public handle (404 error if unknown). */
+  async revoke(handle: string): Promise<void> {
+    const current = this.require();
+    await this.engine.revokeByHandle(current.userId, handle);
+    if (handle === current.handle) this.clear(true);
+  }
+
+  /** Reads a value stored with {@link set}. */
+  get<T = unknown>(name: string): T | undefined {
+    checkFieldName(name);
+    const raw = this.record?.data[name];
+    return raw === undefined ? undefined : (JSON.parse(raw) as T);
+  }
+
+  /**
+   * Stores a JSON value in the session. Only this field is written: concurrent requests
+   * writing other fields keep their writes.
+   */
+  async set(name: string, value: unknown): Promise<void> {
+    checkFieldName(name);
+    const current = this.require();
+    const encoded = JSON.stringify(value);
+    if (encoded === undefined) return this.unset(name);
+    if (!(await this.engine.patch(current.key, { [name]: encoded }))) return this.lost();
+    current.data[name] = encoded;
+  }
+
+  /** Removes a value. */
+  async unset(name: string): Promise<void> {
+    checkFieldName(name);
+    const current = this.require();
+    if (!(await this.engine.patch(current.key, {}, [name]))) return this.lost();
+    delete current.data[name];
+  }
+
+  /** Sets the cookie again (sliding Max-Age, or re-signed with the newest secret). */
+  refreshCookie(signedValue: string): void {
+    if (this.record) appendHeader(this.res, 'Set-Cookie', serializeSessionCookie(this.engine.options, signedValue, this.engine.cookieLifetime(this.record)));
+  }
+
+  /** Clears the cookie of a request whose cookie was invalid or expired. */
+  clearCookie(): void {
+    this.clear(false);
+  }
+
+  private adopt(record: StoredSession, signedValue: string): void {
+    this.record = record;
+    appendHeader(this.res, 'Set-Cookie', serializeSessionCookie(this.engine.options, signedValue, this.engine.cookieLifetime(record)));
+  }
+
+  private clear(clearSiteData: boolean): void {
+    this.record = null;
+    if (!this.cookieCleared) {
+      appendHeader(this.res, 'Set-Cookie', serializeClearingCookie(this.engine.options));
+      this.cookieCleared = true;
+    }
+    if (clearSiteData) appendHeader(this.res, 'Clear-Site-Data', '"cookies"');
+  }
+
+  private require(): StoredSession {
+    if (!this.record) throw new SessionRequiredError();
+    return this.record;
+  }
+
+  private lost(): never {
+    this.clear(false);
+    throw new SessionRequiredError();
+  }
+}

@@ -1,0 +1,207 @@
+import { InvalidArgumentError, KeywardErrorCode, NotFoundError, StoreCorruptError } from '../keyward.errors.js';
+import type { ResolvedSessionOptions } from '../options/keyward-options.interface.js';
+import { absoluteLifetime } from '../options/validate-options.js';
+import type { SessionStore, StoredSession, TouchPolicy } from '../stores/session-store.interface.js';
+import { expiryOf } from '../stores/store-record.js';
+import { SecretRing, generateSessionId, handleOf, storeKeyOf } from './session-id.js';
+import type { SessionEndReason, SessionInfo, SessionLifecycleListener, SessionUser } from './session.types.js';
+
+/** Data field holding the user; fields starting with `kw.` are reserved for Keyward. */
+export const USER_FIELD = 'kw.user';
+const RESERVED_PREFIX = 'kw.';
+const FIELD_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
+const MAX_USER_ID = 256;
+
+/** Outcome of reading the session cookie of one request. */
+export type ResolveResult =
+  | { state: 'none' }
+  | { state: 'invalid' }
+  | { state: 'expired' }
+  | { state: 'active'; record: StoredSession; refreshCookie: boolean; signedValue: string };
+
+/** A session just created or moved to a new ID, with the cookie value to send. */
+export interface IssuedSession {
+  record: StoredSession;
+  signedValue: string;
+}
+
+/**
+ * The session engine: IDs, signatures, expiry and lifecycle over a {@link SessionStore}.
+ * Knows nothing of HTTP; the Nest edge turns its results into cookies and statuses.
+ */
+export class SessionEngine {
+  private readonly ring: SecretRing;
+  private readonly listeners: SessionLifecycleListener[] = [];
+
+  constructor(readonly options: ResolvedSessionOptions) {
+    this.ring = new SecretRing(options.secrets);
+  }
+
+  get store(): SessionStore {
+    return this.options.store;
+  }
+
+  now(): number {
+    return this.options.clock.now();
+  }
+
+  /** Registers something to run when sessions end (the vault, key minting). */
+  addListener(listener: SessionLifecycleListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Reads a cookie value: one store round trip, expiry checked server-side. */
+  async resolve(cookieValue: string): Promise<ResolveResult> {
+    const verified = this.ring.verify(cookieValue);
+    if (!verified) return { state: 'invalid' };
+    const key = storeKeyOf(verified.sessionId);
+    const now = this.now();
+    const record = await this.store.load(key, this.touchPolicy(now));
+    if (!record) return { state: 'invalid' };
+    if (expiryOf(record) <= now) {
+      await this.end(key, 'expired');
+      return { state: 'expired' };
+    }
+    const touched = record.lastSeenAt === now;
+    const signedValue = verified.signedWithOldSecret ? this.ring.sign(verified.sessionId) : cookieValue;
+    return { state: 'active', record, refreshCookie: touched || verified.signedWithOldSecret, signedValue };
+  }
+
+  /** Starts a new session for a user (call on login). */
+  async create(user: SessionUser, data: Record<string, string> = {}): Promise<IssuedSession> {
+    checkUser(user);
+    const now = this.now();
+    const absoluteExpiresAt = now + absoluteLifetime(this.options);
+    return this.issue(user.id, now, absoluteExpiresAt, { ...data, [USER_FIELD]: JSON.stringify(user) });
+  }
+
+  /**
+   * Moves a session to a fresh ID (privilege change, or login over an existing session):
+   * the old ID is dead at once, data and deadline carry over. Returns null if the
+   * session had already ended.
+   */
+  async regenerate(record: StoredSession, user?: SessionUser): Promise<IssuedSession | null> {
+    if (user) checkUser(user);
+    const old = await this.store.take(record.key);
+    if (!old) return null;
+    const data = user ? { ...old.data, [USER_FIELD]: JSON.stringify(user) } : old.data;
+    return this.issue(user?.id ?? old.userId, old.createdAt, old.absoluteExpiresAt, data);
+  }
+
+  /** Ends one session (idempotent) and runs the lifecycle listeners. */
+  async end(key: string, reason: SessionEndReason): Promise<boolean> {
+    const record = await this.store.take(key);
+    if (!record) return false;
+    await this.notifyEnded(record, reason);
+    return true;
+  }
+
+  /** Ends every session of a user; returns how many ended. */
+  async endAllForUser(userId: string, reason: SessionEndReason = 'logout-all'): Promise<number> {
+    const sessions = await this.store.listByUser(userId);
+    const ended = await Promise.all(sessions.map((s) => this.end(s.key, reason)));
+    return ended.filter(Boolean).length;
+  }
+
+  /** The live sessions of a user, newest first. */
+  async list(userId: string): Promise<StoredSession[]> {
+    const now = this.now();
+    const all = await this.store.listByUser(userId);
+    return all.filter((s) => expiryOf(s) > now).sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  /** Ends the session of `userId` with this public handle; 404-style error if none. */
+  async revokeByHandle(userId: string, handle: string): Promise<void> {
+    const target = typeof handle === 'string' ? (await this.list(userId)).find((s) => s.handle === handle) : undefined;
+    if (!target || !(await this.end(target.key, 'revoked'))) {
+      throw new NotFoundError(KeywardErrorCode.SessionNotFound, 'No such session for this user.');
+    }
+  }
+
+  /** Writes named fields of one session without touching the others. False if it ended. */
+  async patch(key: string, set: Record<string, string>, unset: string[] = []): Promise<boolean> {
+    for (const name of [...Object.keys(set), ...unset]) checkFieldName(name, true);
+    return this.store.patch(key, set, unset);
+  }
+
+  /** Ends every expired session once (called by the sweeper); returns how many. */
+  async sweep(limit = 500): Promise<number> {
+    const keys = await this.store.expiredKeys(this.now(), limit);
+    const ended = await Promise.all(keys.map((k) => this.end(k, 'expired')));
+    return ended.filter(Boolean).length;
+  }
+
+  /** Milliseconds the cookie should live: the idle timeout, never past the absolute deadline. */
+  cookieLifetime(record: StoredSession): number {
+    return Math.max(1000, Math.min(this.options.idleTimeoutMs, record.absoluteExpiresAt - this.now()));
+  }
+
+  /** Public view of a record. */
+  info(record: StoredSession): SessionInfo {
+    return {
+      id: record.handle,
+      user: userOf(record),
+      createdAt: new Date(record.createdAt),
+      lastSeenAt: new Date(record.lastSeenAt),
+      expiresAt: new Date(expiryOf(record)),
+      absoluteExpiresAt: new Date(record.absoluteExpiresAt),
+    };
+  }
+
+  private async issue(userId: string, createdAt: number, absoluteExpiresAt: number, data: Record<string, string>): Promise<IssuedSession> {
+    const now = this.now();
+    const id = generateSessionId();
+    const key = storeKeyOf(id);
+    const record: StoredSession = {
+      key,
+      handle: handleOf(key),
+      userId,
+      createdAt,
+      lastSeenAt: now,
+      idleExpiresAt: Math.min(now + this.options.idleTimeoutMs, absoluteExpiresAt),
+      absoluteExpiresAt,
+      version: 1,
+      data,
+    };
+    await this.store.create(record);
+    return { record, signedValue: this.ring.sign(id) };
+  }
+
+  private touchPolicy(now: number): TouchPolicy {
+    return { now, touchAfterMs: this.options.touchIntervalMs, idleMs: this.options.idleTimeoutMs };
+  }
+
+  private async notifyEnded(record: StoredSession, reason: SessionEndReason): Promise<void> {
+    const results = await Promise.allSettled(this.listeners.map((l) => l.onSessionEnded?.(record, reason)));
+    const failed = results.filter((r) => r.status === 'rejected');
+    if (failed.length > 0) {
+      process.emitWarning(`Keyward: ${failed.length} session-end listener(s) failed; the session ended anyway.`, { code: 'KW_LISTENER_FAILED' });
+    }
+  }
+}
+
+/** The user stored in a record. */
+export function userOf(record: StoredSession): SessionUser {
+  const raw = record.data[USER_FIELD];
+  if (raw === undefined) return { id: record.userId };
+  try {
+    const user = JSON.parse(raw) as SessionUser;
+    if (user && typeof user === 'object' && user.id === record.userId) return user;
+  } catch {
+    // fall through
+  }
+  throw new StoreCorruptError('session user');
+}
+
+function checkUser(user: SessionUser): void {
+  if (!user || typeof user !== 'object' || typeof user.id !== 'string' || user.id.length === 0 || user.id.length > MAX_USER_ID || /[\0-\x1f\x7f{}]/.test(user.id)) {
+    throw new InvalidArgumentError('The session user needs an `id`: a non-empty string of at most 256 characters without control characters or braces.');
+  }
+}
+
+/** Field names are plain tokens; `kw.` names are Keyward's own. */
+export function checkFieldName(name: string, allowReserved = false): void {
+  if (typeof name !== 'string' || !FIELD_NAME.test(name) || (!allowReserved && name.startsWith(RESERVED_PREFIX))) {
+    throw new InvalidArgumentError('Session field names are 1-128 characters of letters, digits and _ . : - and may not start with "kw.".');
+  }
+}

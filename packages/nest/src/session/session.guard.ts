@@ -1,0 +1,72 @@
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { ALLOW_ANONYMOUS } from '../keyward.constants.js';
+import { KeywardErrorCode, SessionRequiredError } from '../keyward.errors.js';
+import { REQUEST_SESSION } from '../keyward.internal-constants.js';
+import type { AnyRequest } from '../http/http-bridge.js';
+import { findSessionCookie } from './session-cookie.js';
+import { RequestSession } from './request-session.js';
+import { SessionEngine } from './session.engine.js';
+
+const FAILURE = Symbol('keyward.sessionFailure');
+
+/**
+ * Global guard: reads the session cookie (one store round trip), attaches a
+ * {@link RequestSession} to the request, and refuses routes that need a session when
+ * there is none. A store outage fails the request closed (503), even on anonymous routes
+ * that carry a cookie: a request never runs with an unchecked session.
+ */
+@Injectable()
+export class SessionGuard implements CanActivate {
+  constructor(
+    @Inject(SessionEngine) private readonly engine: SessionEngine,
+    @Inject(Reflector) private readonly reflector: Reflector,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') return true;
+    const http = context.switchToHttp();
+    const req = http.getRequest<AnyRequest>();
+    const anonymousOk =
+      !this.engine.options.requireByDefault ||
+      this.reflector.getAllAndOverride<boolean>(ALLOW_ANONYMOUS, [context.getHandler(), context.getClass()]) === true;
+    const session = await this.attach(req, http.getResponse());
+    if (!session.isAuthenticated && !anonymousOk) throw this.refusal(req);
+    return true;
+  }
+
+  /** Resolves and attaches the session once per request (guards may run twice). */
+  private async attach(req: AnyRequest, res: unknown): Promise<RequestSession> {
+    const existing = req[REQUEST_SESSION] as RequestSession | undefined;
+    if (existing) return existing;
+    const lookup = findSessionCookie(req.headers.cookie, this.engine.options.cookie.name);
+    let session: RequestSession;
+    let failure: 'invalid' | 'expired' | undefined;
+    if (lookup.kind === 'none') {
+      session = new RequestSession(this.engine, res, null);
+    } else if (lookup.kind === 'ambiguous') {
+      session = new RequestSession(this.engine, res, null);
+      failure = 'invalid';
+    } else {
+      const result = await this.engine.resolve(lookup.value);
+      if (result.state === 'active') {
+        session = new RequestSession(this.engine, res, result.record);
+        if (result.refreshCookie) session.refreshCookie(result.signedValue);
+      } else {
+        session = new RequestSession(this.engine, res, null);
+        failure = result.state === 'expired' ? 'expired' : 'invalid';
+      }
+    }
+    if (failure) session.clearCookie();
+    req[REQUEST_SESSION] = session;
+    (req as { [FAILURE]?: string })[FAILURE] = failure;
+    return session;
+  }
+
+  private refusal(req: AnyRequest): SessionRequiredError {
+    const failure = (req as { [FAILURE]?: string })[FAILURE];
+    if (failure === 'expired') return new SessionRequiredError(KeywardErrorCode.SessionExpired, 'Your session has expired. Log in again.');
+    if (failure === 'invalid') return new SessionRequiredError(KeywardErrorCode.SessionInvalid, 'Your session is not valid. Log in again.');
+    return new SessionRequiredError();
+  }
+}

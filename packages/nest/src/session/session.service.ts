@@ -1,0 +1,64 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { SessionEngine } from './session.engine.js';
+import type { SessionInfo } from './session.types.js';
+
+/**
+ * Server-side session operations that do not start from a request: end every session of
+ * a user (an admin action, a password change), list them. Also runs the expiry sweeper
+ * (one instance at a time, under a store lease) and closes the store on shutdown.
+ *
+ * @example
+ * await sessions.endAllForUser(user.id); // after a password change
+ */
+@Injectable()
+export class SessionService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Keyward');
+  private readonly owner = randomUUID();
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping = false;
+
+  constructor(@Inject(SessionEngine) private readonly engine: SessionEngine) {}
+
+  /** Ends every session of a user. Returns how many ended. */
+  endAllForUser(userId: string): Promise<number> {
+    return this.engine.endAllForUser(userId, 'revoked');
+  }
+
+  /** Live sessions of a user, newest first. */
+  async list(userId: string): Promise<SessionInfo[]> {
+    return (await this.engine.list(userId)).map((s) => this.engine.info(s));
+  }
+
+  /**
+   * Ends every expired session now (revoking what listeners revoke). Runs under a store
+   * lease so that only one of several instances sweeps at a time. Returns how many ended.
+   */
+  async sweep(): Promise<number> {
+    if (this.sweeping) return 0;
+    this.sweeping = true;
+    try {
+      const interval = Math.max(this.engine.options.sweepIntervalMs, 1000);
+      if (!(await this.engine.store.acquireLease('sweep', this.owner, interval * 2))) return 0;
+      let total = 0;
+      for (let n = await this.engine.sweep(); n > 0; n = await this.engine.sweep()) total += n;
+      return total;
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  onApplicationBootstrap(): void {
+    const every = this.engine.options.sweepIntervalMs;
+    if (every <= 0) return;
+    this.timer = setInterval(() => {
+      this.sweep().catch((e: unknown) => this.logger.warn(`Session sweep failed: ${e instanceof Error ? e.name : 'error'}; will retry.`));
+    }, every);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.engine.store.close();
+  }
+}

@@ -1,0 +1,29 @@
+/** Who a session belongs to. `id` is required and stable; the rest is yours. */
+export interface SessionUser {
+  id: string;
+  name?: string;
+  [key: string]: unknown;
+}
+
+/** Why a session ended; passed to lifecycle listeners. */
+export type SessionEndReason = 'logout' | 'logout-all' | 'revoked' | 'expired' | 'replaced';
+
+/** A session as users of the library see it (no store key, no cookie value). */
+export interface SessionInfo {
+  /** Public handle: safe to show and to pass to `revoke()`. */
+  id: string;
+  user: SessionUser;
+  createdAt: Date;
+  lastSeenAt: Date;
+  expiresAt: Date;
+  absoluteExpiresAt: Date;
+}
+
+/**
+ * Something that must happen when a session is created, moved to a new ID, or ended
+ * (the vault deletes its keys and revokes minted ones). Listener failures are reported,
+ * never swallowed silently, and never stop the session from ending.
+ */
+export interface SessionLifecycleListener {
+  onSessionEnded?(session: import('../stores/session-store.interface.js').StoredSession, reason: SessionEndReason): Promise<void>;
+}

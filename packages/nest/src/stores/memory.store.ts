@@ -1,0 +1,82 @@
+import type { SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
+import { applyTouch, cloneSession, expiryOf } from './store-record.js';
+
+/**
+ * A store in process memory, for unit tests and throwaway experiments only. Sessions
+ * vanish on restart and are not shared between instances; production refuses it.
+ *
+ * @example
+ * KeywardModule.forRoot({ session: { store: new MemoryStore(), secrets: [...] } })
+ */
+export class MemoryStore implements SessionStore {
+  readonly kind = 'memory';
+  readonly volatile = true;
+  private readonly sessions = new Map<string, StoredSession>();
+  private readonly users = new Map<string, Map<string, UserEntry>>();
+  private readonly leases = new Map<string, { owner: string; until: number }>();
+
+  async create(session: StoredSession): Promise<void> {
+    this.sessions.set(session.key, cloneSession(session));
+  }
+
+  async load(key: string, touch: TouchPolicy): Promise<StoredSession | null> {
+    const s = this.sessions.get(key);
+    if (!s) return null;
+    applyTouch(s, touch);
+    return cloneSession(s);
+  }
+
+  async patch(key: string, set: Readonly<Record<string, string>>, unset: readonly string[]): Promise<boolean> {
+    const s = this.sessions.get(key);
+    if (!s) return false;
+    for (const name of unset) delete s.data[name];
+    Object.assign(s.data, set);
+    s.version += 1;
+    return true;
+  }
+
+  async take(key: string): Promise<StoredSession | null> {
+    const s = this.sessions.get(key);
+    if (!s) return null;
+    this.sessions.delete(key);
+    return s;
+  }
+
+  async listByUser(userId: string): Promise<StoredSession[]> {
+    return [...this.sessions.values()].filter((s) => s.userId === userId).map(cloneSession);
+  }
+
+  async expiredKeys(now: number, limit: number): Promise<string[]> {
+    return [...this.sessions.values()]
+      .filter((s) => expiryOf(s) <= now)
+      .sort((a, b) => expiryOf(a) - expiryOf(b))
+      .slice(0, limit)
+      .map((s) => s.key);
+  }
+
+  async getUserEntries(userId: string): Promise<Record<string, UserEntry>> {
+    return Object.fromEntries([...(this.users.get(userId) ?? new Map()).entries()].map(([k, v]) => [k, { ...v }]));
+  }
+
+  async setUserEntry(userId: string, name: string, entry: UserEntry): Promise<void> {
+    let m = this.users.get(userId);
+    if (!m) this.users.set(userId, (m = new Map()));
+    m.set(name, { ...entry });
+  }
+
+  async deleteUserEntry(userId: string, name: string): Promise<boolean> {
+    return this.users.get(userId)?.delete(name) ?? false;
+  }
+
+  async acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const lease = this.leases.get(name);
+    if (lease && lease.until > now && lease.owner !== owner) return false;
+    this.leases.set(name, { owner, until: now + ttlMs });
+    return true;
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,54 @@
+// Lua scripts for the Redis store. Each touches exactly one key, so every atomic step
+// stays in one hash slot and works unchanged on Redis Cluster.
+
+/** KEYS[1]=record; ARGV: now, touchAfterMs, idleMs, graceMs. Returns HGETALL (after a due touch). */
+export const LOAD = `
+local r = redis.call('HGETALL', KEYS[1])
+if #r == 0 then return r end
+local f = {}
+for i = 1, #r, 2 do f[r[i]] = r[i + 1] end
+local now, after, idle, grace = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local l, ie, ae = tonumber(f['l']), tonumber(f['ie']), tonumber(f['ae'])
+if l and ie and ae and l <= now - after and math.min(ie, ae) > now then
+  local nie = math.min(now + idle, ae)
+  redis.call('HSET', KEYS[1], 'l', ARGV[1], 'ie', string.format('%.0f', nie))
+  redis.call('HINCRBY', KEYS[1], 'v', 1)
+  redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', nie + grace))
+  return redis.call('HGETALL', KEYS[1])
+end
+return r
+`;
+
+/** KEYS[1]=record; ARGV: setCount, k1, v1, ..., then names to delete. Returns 1, or 0 if gone. */
+export const PATCH = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local n = tonumber(ARGV[1])
+local i = 2
+while i < 2 + n * 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+while i <= #ARGV do
+  redis.call('HDEL', KEYS[1], ARGV[i])
+  i = i + 1
+end
+redis.call('HINCRBY', KEYS[1], 'v', 1)
+return 1
+`;
+
+/** KEYS[1]=record. Returns HGETALL and deletes, atomically (exactly one caller gets it). */
+export const TAKE = `
+local r = redis.call('HGETALL', KEYS[1])
+if #r > 0 then redis.call('DEL', KEYS[1]) end
+return r
+`;
+
+/** KEYS[1]=lease; ARGV: owner, ttlMs. Returns 1 if the owner holds the lease now. */
+export const LEASE = `
+local cur = redis.call('GET', KEYS[1])
+if cur == false or cur == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+`;

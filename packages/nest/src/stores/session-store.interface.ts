@@ -1,0 +1,91 @@
+/**
+ * The contract every session store implements. Stores know nothing of HTTP, Nest or
+ * the vault: they keep records and answer atomically. The same contract suite runs
+ * against every implementation.
+ */
+
+/** A session as the store keeps it. `key` is a hash of the session ID, never the ID. */
+export interface StoredSession {
+  /** Store key: a one-way hash of the session ID. */
+  key: string;
+  /** Public handle shown in "my sessions"; derived from `key`. */
+  handle: string;
+  userId: string;
+  createdAt: number;
+  lastSeenAt: number;
+  idleExpiresAt: number;
+  absoluteExpiresAt: number;
+  /** Incremented by every write; lets callers see that something changed. */
+  version: number;
+  /** Named values, each a string (JSON or ciphertext). Written field by field, never as a whole. */
+  data: Record<string, string>;
+}
+
+/** What {@link SessionStore.load} should do when the session was last seen long enough ago. */
+export interface TouchPolicy {
+  now: number;
+  /** Extend only if `lastSeenAt <= now - touchAfterMs`. */
+  touchAfterMs: number;
+  /** New idle expiry = min(now + idleMs, absoluteExpiresAt). */
+  idleMs: number;
+}
+
+/** A named per-user value (for example, a user's own encrypted API key). */
+export interface UserEntry {
+  value: string;
+  updatedAt: number;
+}
+
+export interface SessionStore {
+  /** Short name used in logs and the self-audit, e.g. `redis`, `sqlite`, `memory`. */
+  readonly kind: string;
+  /** True only for stores that lose data on restart; production refuses them. */
+  readonly volatile: boolean;
+
+  /** Inserts a new record and adds it to the user's index. */
+  create(session: StoredSession): Promise<void>;
+
+  /**
+   * Reads a record in one round trip and, if it is due, extends its idle expiry in the
+   * same atomic step. Returns null when there is no record. Expired records are returned
+   * as they are: the engine decides, so that lifecycle hooks run.
+   */
+  load(key: string, touch: TouchPolicy): Promise<StoredSession | null>;
+
+  /**
+   * Sets and deletes named data fields of an existing record atomically, leaving every
+   * other field alone (two requests writing different fields both win).
+   * Returns false when the record no longer exists.
+   */
+  patch(key: string, set: Readonly<Record<string, string>>, unset: readonly string[]): Promise<boolean>;
+
+  /**
+   * Removes a record atomically and returns what it held (for lifecycle hooks), or null
+   * if it was already gone. Exactly one concurrent caller receives the record.
+   */
+  take(key: string): Promise<StoredSession | null>;
+
+  /** Every live record of a user (stale index entries are dropped on the way). */
+  listByUser(userId: string): Promise<StoredSession[]>;
+
+  /** Keys of records whose expiry is at or before `now`, oldest first, at most `limit`. */
+  expiredKeys(now: number, limit: number): Promise<string[]>;
+
+  /** Per-user named values (bring-your-own keys live here). */
+  getUserEntries(userId: string): Promise<Record<string, UserEntry>>;
+  setUserEntry(userId: string, name: string, entry: UserEntry): Promise<void>;
+  /** Returns true if something was deleted. */
+  deleteUserEntry(userId: string, name: string): Promise<boolean>;
+
+  /**
+   * Tries to take a named lease for `ttlMs` (so one instance of many runs a sweep).
+   * Returns true if this owner holds it now.
+   */
+  acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean>;
+
+  /** Throws {@link StoreUnavailableError} when the store cannot answer. */
+  ping(): Promise<void>;
+
+  /** Closes connections and files. Called on application shutdown. */
+  close(): Promise<void>;
+}

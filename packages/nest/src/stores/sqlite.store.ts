@@ -1,0 +1,220 @@
+import Database from 'better-sqlite3';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { StoreUnavailableError } from '../keyward.errors.js';
+import type { SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
+import { applyTouch } from './store-record.js';
+
+/** Options of {@link SqliteStore}. */
+export interface SqliteStoreOptions {
+  /** Database file; its folder is created (mode 0700) if missing. Use `':memory:'` only in tests. */
+  file: string;
+}
+
+interface SessionRow {
+  key: string;
+  handle: string;
+  user_id: string;
+  created_at: number;
+  last_seen_at: number;
+  idle_expires_at: number;
+  absolute_expires_at: number;
+  version: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS kw_sessions (
+  key TEXT PRIMARY KEY, handle TEXT NOT NULL, user_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,
+  idle_expires_at INTEGER NOT NULL, absolute_expires_at INTEGER NOT NULL, version INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS kw_sessions_user ON kw_sessions (user_id);
+CREATE INDEX IF NOT EXISTS kw_sessions_expiry ON kw_sessions (min(idle_expires_at, absolute_expires_at));
+CREATE TABLE IF NOT EXISTS kw_session_data (
+  key TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (key, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kw_user_entries (
+  user_id TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kw_leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until INTEGER NOT NULL) WITHOUT ROWID;
+`;
+
+/**
+ * The embedded default: a SQLite file on local disk (better-sqlite3, WAL journal,
+ * `synchronous=FULL`). Sessions survive a restart and a crash mid-write: a write is
+ * acknowledged only once it is durable. For one machine; several processes on that
+ * machine may share the file. Use {@link RedisStore} for several machines.
+ *
+ * @example
+ * new SqliteStore({ file: './.data/keyward.sqlite' })
+ */
+export class SqliteStore implements SessionStore {
+  readonly kind = 'sqlite';
+  readonly volatile: boolean;
+  private readonly db: Database.Database;
+  private readonly q;
+
+  constructor(options: SqliteStoreOptions) {
+    if (!options || typeof options.file !== 'string' || options.file.length === 0) {
+      throw new TypeError('SqliteStore needs `file`, the path of its database file, e.g. "./.data/keyward.sqlite".');
+    }
+    this.volatile = options.file === ':memory:';
+    if (!this.volatile) mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
+    this.db = new Database(options.file);
+    if (!this.volatile) chmodSync(options.file, 0o600);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    const db = this.db;
+    this.q = {
+      insert: db.prepare(`INSERT INTO kw_sessions VALUES (@key, @handle, @user_id, @created_at, @last_seen_at, @idle_expires_at, @absolute_expires_at, @version)`),
+      get: db.prepare<[string], SessionRow>(`SELECT * FROM kw_sessions WHERE key = ?`),
+      data: db.prepare<[string], { name: string; value: string }>(`SELECT name, value FROM kw_session_data WHERE key = ?`),
+      touch: db.prepare(`UPDATE kw_sessions SET last_seen_at = ?, idle_expires_at = ?, version = ? WHERE key = ?`),
+      bump: db.prepare(`UPDATE kw_sessions SET version = version + 1 WHERE key = ?`),
+      setData: db.prepare(`INSERT INTO kw_session_data (key, name, value) VALUES (?, ?, ?) ON CONFLICT (key, name) DO UPDATE SET value = excluded.value`),
+      delData: db.prepare(`DELETE FROM kw_session_data WHERE key = ? AND name = ?`),
+      delAllData: db.prepare(`DELETE FROM kw_session_data WHERE key = ?`),
+      del: db.prepare(`DELETE FROM kw_sessions WHERE key = ?`),
+      byUser: db.prepare<[string], SessionRow>(`SELECT * FROM kw_sessions WHERE user_id = ?`),
+      expired: db.prepare<[number, number], { key: string }>(
+        `SELECT key FROM kw_sessions WHERE min(idle_expires_at, absolute_expires_at) <= ? ORDER BY min(idle_expires_at, absolute_expires_at) LIMIT ?`,
+      ),
+      userEntries: db.prepare<[string], { name: string; value: string; updated_at: number }>(
+        `SELECT name, value, updated_at FROM kw_user_entries WHERE user_id = ?`,
+      ),
+      setUserEntry: db.prepare(
+        `INSERT INTO kw_user_entries VALUES (?, ?, ?, ?) ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      ),
+      delUserEntry: db.prepare(`DELETE FROM kw_user_entries WHERE user_id = ? AND name = ?`),
+      lease: db.prepare(
+        `INSERT INTO kw_leases VALUES (@name, @owner, @until) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+         WHERE kw_leases.owner = excluded.owner OR kw_leases.until <= @now`,
+      ),
+    };
+  }
+
+  async create(s: StoredSession): Promise<void> {
+    this.run(
+      this.db.transaction(() => {
+        this.q.insert.run(toRow(s));
+        for (const [name, value] of Object.entries(s.data)) this.q.setData.run(s.key, name, value);
+      }),
+    );
+  }
+
+  async load(key: string, touch: TouchPolicy): Promise<StoredSession | null> {
+    return this.run(
+      this.db.transaction(() => {
+        const s = this.read(key);
+        if (s && applyTouch(s, touch)) this.q.touch.run(s.lastSeenAt, s.idleExpiresAt, s.version, key);
+        return s;
+      }),
+    );
+  }
+
+  async patch(key: string, set: Readonly<Record<string, string>>, unset: readonly string[]): Promise<boolean> {
+    return this.run(
+      this.db.transaction(() => {
+        if (this.q.bump.run(key).changes === 0) return false;
+        for (const name of unset) this.q.delData.run(key, name);
+        for (const [name, value] of Object.entries(set)) this.q.setData.run(key, name, value);
+        return true;
+      }),
+    );
+  }
+
+  async take(key: string): Promise<StoredSession | null> {
+    return this.run(
+      this.db.transaction(() => {
+        const s = this.read(key);
+        if (!s) return null;
+        this.q.del.run(key);
+        this.q.delAllData.run(key);
+        return s;
+      }),
+    );
+  }
+
+  async listByUser(userId: string): Promise<StoredSession[]> {
+    return this.run(
+      this.db.transaction(() => this.q.byUser.all(userId).map((row) => ({ ...fromRow(row), data: this.dataOf(row.key) }))),
+    );
+  }
+
+  async expiredKeys(now: number, limit: number): Promise<string[]> {
+    return this.run(() => this.q.expired.all(now, limit).map((r) => r.key));
+  }
+
+  async getUserEntries(userId: string): Promise<Record<string, UserEntry>> {
+    return this.run(() =>
+      Object.fromEntries(this.q.userEntries.all(userId).map((r) => [r.name, { value: r.value, updatedAt: r.updated_at }])),
+    );
+  }
+
+  async setUserEntry(userId: string, name: string, entry: UserEntry): Promise<void> {
+    this.run(() => this.q.setUserEntry.run(userId, name, entry.value, entry.updatedAt));
+  }
+
+  async deleteUserEntry(userId: string, name: string): Promise<boolean> {
+    return this.run(() => this.q.delUserEntry.run(userId, name).changes > 0);
+  }
+
+  async acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    return this.run(() => this.q.lease.run({ name, owner, until: now + ttlMs, now }).changes > 0);
+  }
+
+  async ping(): Promise<void> {
+    this.run(() => this.db.prepare('SELECT 1').get());
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private read(key: string): StoredSession | null {
+    const row = this.q.get.get(key);
+    return row ? { ...fromRow(row), data: this.dataOf(key) } : null;
+  }
+
+  private dataOf(key: string): Record<string, string> {
+    return Object.fromEntries(this.q.data.all(key).map((r) => [r.name, r.value]));
+  }
+
+  private run<T>(op: () => T): T {
+    try {
+      return op();
+    } catch (cause) {
+      throw new StoreUnavailableError({ cause: new Error(cause instanceof Error ? `${cause.name}: ${cause.message.split('\n')[0]}` : 'unknown') });
+    }
+  }
+}
+
+function toRow(s: StoredSession): SessionRow {
+  return {
+    key: s.key,
+    handle: s.handle,
+    user_id: s.userId,
+    created_at: s.createdAt,
+    last_seen_at: s.lastSeenAt,
+    idle_expires_at: s.idleExpiresAt,
+    absolute_expires_at: s.absoluteExpiresAt,
+    version: s.version,
+  };
+}
+
+function fromRow(r: SessionRow): Omit<StoredSession, 'data'> {
+  return {
+    key: r.key,
+    handle: r.handle,
+    userId: r.user_id,
+    createdAt: r.created_at,
+    lastSeenAt: r.last_seen_at,
+    idleExpiresAt: r.idle_expires_at,
+    absoluteExpiresAt: r.absolute_expires_at,
+    version: r.version,
+  };
+}

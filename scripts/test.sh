@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what is missing, builds, runs.
+# Tests start their own redis-server on free loopback ports and stop it by PID.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "[test] installing Debian packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  # Debian starts a system redis on 6379; the suite uses its own servers only.
+  $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || $SUDO service redis-server stop >/dev/null 2>&1 || true
+fi
+
+node scripts/ensure-install.mjs
+node scripts/build.mjs
+
+mapfile -t files < <(find packages apps -path '*/node_modules' -prune -o -path '*/dist/test/*' -name '*.test.js' -print | sort)
+echo "[test] ${#files[@]} test files"
+exec node --test --test-concurrency="${KEYWARD_TEST_CONCURRENCY:-2}" --test-timeout=300000 "${files[@]}"
