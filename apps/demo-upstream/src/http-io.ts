@@ -12,7 +12,7 @@ export interface RequestTarget {
   readonly rawPath: string;
   /**
    * The path used for routing: percent-decoded, backslashes treated as slashes, dot
-   * segments and repeated slashes collapsed. Lenient like many real servers, so that a
+   * segments and repeated slashes collapsed, a trailing slash dropped. Lenient like many real servers, so that a
    * proxy forwarding `/v1/../internal/marker` (in any spelling) really reaches
    * `/internal/marker` and the test notices.
    */
@@ -46,6 +46,7 @@ export function parseTarget(rawUrl: string | undefined): RequestTarget | null {
   }
   let routePath = posix.normalize(decoded.replace(/\\/g, '/'));
   if (!routePath.startsWith('/')) routePath = `/${routePath}`;
+  if (routePath.length > 1 && routePath.endsWith('/')) routePath = routePath.slice(0, -1);
   return { rawPath, routePath, query: url.searchParams };
 }
 

@@ -14,9 +14,9 @@ export type ServerKeyInput = string | { readonly id: string; readonly key: strin
 /** Options for {@link startUpstream}. */
 export interface UpstreamOptions {
   /** Port to listen on; `0` (the default) picks a free port. */
-  readonly port?: number;
+  readonly port?: number | undefined;
   /** Address to bind; defaults to `127.0.0.1`. */
-  readonly host?: string;
+  readonly host?: string | undefined;
   /**
    * The application's own keys. Several are accepted at once so that a key can be
    * rotated without downtime. Key ids and key values must be unique and non-empty.
@@ -25,15 +25,15 @@ export interface UpstreamOptions {
   /** Bearer token that guards `/admin/*`. Must be non-empty. */
   readonly adminToken: string;
   /** Lifetime of keys minted without an explicit `ttlMs`; defaults to 24 hours. */
-  readonly mintedKeyTtlMs?: number;
+  readonly mintedKeyTtlMs?: number | undefined;
 }
 
 /** Options for minting a key, through the handle or `POST /admin/keys`. */
 export interface MintOptions {
   /** Lifetime in milliseconds (a positive integer); defaults to the server's `mintedKeyTtlMs`. */
-  readonly ttlMs?: number;
+  readonly ttlMs?: number | undefined;
   /** Free-form label shown by `GET /admin/keys` (at most 200 characters). */
-  readonly label?: string;
+  readonly label?: string | undefined;
 }
 
 /** A freshly minted key. `key` is the only place the key value is ever returned. */

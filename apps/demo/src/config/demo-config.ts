@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** Everything the demo reads from its environment, checked once. */
+export interface DemoConfig {
+  production: boolean;
+  host: string;
+  port: number;
+  upstreamPort: number;
+  adapter: 'express' | 'fastify';
+  dataDir: string;
+  redisUrl: string | undefined;
+  sessionSecrets: string[];
+  vaultKeys: string[];
+  upstreamKey: string | undefined;
+  upstreamAdminToken: string | undefined;
+  /** name -> password; empty in production unless KEYWARD_DEMO_USERS is set (then refused). */
+  demoUsers: Map<string, string>;
+  demoUsersFromDefault: boolean;
+  idleTimeoutMs: number | undefined;
+  absoluteTimeoutMs: number | undefined;
+}
+
+const DEFAULT_USERS = 'alice:alice-password,bob:bob-password';
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, problems: string[]): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) problems.push(`${name}: expected a port number, got ${JSON.stringify(raw.slice(0, 20))}.`);
+  return n;
+}
+
+function optionalMs(env: NodeJS.ProcessEnv, name: string, problems: string[]): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) problems.push(`${name}: expected a positive integer of milliseconds.`);
+  return n;
+}
+
+function list(raw: string | undefined): string[] {
+  return (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * Development secrets live in `<dataDir>/dev-secrets.json` (mode 0600), generated once,
+ * so sessions survive a restart. Production never reads or writes this file.
+ */
+function devSecrets(dataDir: string): { sessionSecrets: string[]; vaultKeys: string[] } {
+  const file = join(dataDir, 'dev-secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as { sessionSecrets: string[]; vaultKeys: string[] };
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const generated = {
+    sessionSecrets: [randomBytes(32).toString('base64url')],
+    vaultKeys: [`dev1:${randomBytes(32).toString('base64')}`],
+  };
+  writeFileSync(file, JSON.stringify(generated), { mode: 0o600 });
+  return generated;
+}
+
+/** Reads and checks the demo's environment; throws one error listing every problem. */
+export function loadDemoConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
+  const problems: string[] = [];
+  const production = env.NODE_ENV === 'production';
+  const dataDir = resolve(env.KEYWARD_DATA_DIR || './.data');
+  const adapter = env.KEYWARD_ADAPTER === 'fastify' ? 'fastify' : 'express';
+  if (env.KEYWARD_ADAPTER && !['express', 'fastify'].includes(env.KEYWARD_ADAPTER)) problems.push("KEYWARD_ADAPTER: expected 'express' or 'fastify'.");
+
+  let sessionSecrets = list(env.KEYWARD_SESSION_SECRETS);
+  let vaultKeys = list(env.KEYWARD_VAULT_KEYS);
+  if (production) {
+    if (sessionSecrets.length === 0) problems.push('KEYWARD_SESSION_SECRETS: required in production (comma list, newest first, each >= 32 random bytes).');
+    if (vaultKeys.length === 0) problems.push('KEYWARD_VAULT_KEYS: required in production (comma list of id:base64key, newest first).');
+  } else if (sessionSecrets.length === 0 || vaultKeys.length === 0) {
+    const dev = devSecrets(dataDir);
+    if (sessionSecrets.length === 0) sessionSecrets = dev.sessionSecrets;
+    if (vaultKeys.length === 0) vaultKeys = dev.vaultKeys;
+  }
+
+  const usersRaw = env.KEYWARD_DEMO_USERS ?? (production ? '' : DEFAULT_USERS);
+  const demoUsers = new Map<string, string>();
+  for (const entry of list(usersRaw)) {
+    const i = entry.indexOf(':');
+    if (i <= 0 || i === entry.length - 1) problems.push('KEYWARD_DEMO_USERS: expected name:password pairs separated by commas.');
+    else demoUsers.set(entry.slice(0, i), entry.slice(i + 1));
+  }
+
+  const config: DemoConfig = {
+    production,
+    host: env.HOST || '127.0.0.1',
+    port: int(env, 'PORT', 3000, problems),
+    upstreamPort: int(env, 'UPSTREAM_PORT', 4000, problems),
+    adapter,
+    dataDir,
+    redisUrl: env.REDIS_URL || undefined,
+    sessionSecrets,
+    vaultKeys,
+    upstreamKey: env.DEMO_UPSTREAM_KEY || undefined,
+    upstreamAdminToken: env.DEMO_UPSTREAM_ADMIN_TOKEN || undefined,
+    demoUsers,
+    demoUsersFromDefault: env.KEYWARD_DEMO_USERS === undefined,
+    idleTimeoutMs: optionalMs(env, 'KEYWARD_IDLE_TIMEOUT_MS', problems),
+    absoluteTimeoutMs: optionalMs(env, 'KEYWARD_ABSOLUTE_TIMEOUT_MS', problems),
+  };
+  if (problems.length > 0) throw new TypeError(`The demo's environment is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  return config;
+}

@@ -1,0 +1,25 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { DemoUsers } from './auth/demo-users.service.js';
+import { loadDemoConfig } from './config/demo-config.js';
+import { DemoModule } from './demo.module.js';
+
+async function main(): Promise<void> {
+  const config = loadDemoConfig();
+  const users = await DemoUsers.create(config.demoUsers);
+  const module = DemoModule.register(config, users);
+  const app =
+    config.adapter === 'fastify'
+      ? await NestFactory.create(module, new FastifyAdapter({ bodyLimit: 1024 * 1024 }), { bufferLogs: false })
+      : await NestFactory.create(module);
+  app.enableShutdownHooks();
+  await app.listen(config.port, config.host);
+  console.log(`Keyward demo listening on http://${config.host}:${config.port} (${config.adapter}, ${config.redisUrl ? 'Redis' : 'embedded SQLite'} store)`);
+}
+
+main().catch((err: unknown) => {
+  // Configuration errors list their problems and fixes; they never contain secret values.
+  console.error(err instanceof Error ? `${err.name}: ${err.message}` : 'Startup failed.');
+  process.exit(1);
+});

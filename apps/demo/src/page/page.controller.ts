@@ -1,0 +1,43 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { AllowAnonymous } from '@keyward/nest';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const assets = fileURLToPath(new URL('../../../src/page/assets/', import.meta.url));
+const read = (name: string) => readFileSync(assets + name, 'utf8');
+
+/** Strict policy: no inline script or style, nothing from other origins, no framing. */
+export const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+  "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** Serves the demo's browser page and its two static files. */
+@Controller()
+@AllowAnonymous()
+export class PageController {
+  private readonly html = read('index.html');
+  private readonly js = read('app.js');
+  private readonly css = read('app.css');
+
+  @Get()
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  @Header('Content-Security-Policy', PAGE_CSP)
+  @Header('Cache-Control', 'no-store')
+  page(): string {
+    return this.html;
+  }
+
+  @Get('app.js')
+  @Header('Content-Type', 'text/javascript; charset=utf-8')
+  @Header('Cache-Control', 'no-cache')
+  script(): string {
+    return this.js;
+  }
+
+  @Get('app.css')
+  @Header('Content-Type', 'text/css; charset=utf-8')
+  @Header('Cache-Control', 'no-cache')
+  style(): string {
+    return this.css;
+  }
+}

@@ -1,0 +1,1 @@
+export { analyzeSources } from "./audit/analyzer.js";
