@@ -8,11 +8,19 @@ import { resolveKeywardOptions } from './options/validate-options.js';
 import { SessionEngine } from './session/session.engine.js';
 import { SessionGuard } from './session/session.guard.js';
 import { SessionService } from './session/session.service.js';
+import { CredentialService } from './vault/credential.service.js';
+import { Vault } from './vault/vault.js';
 
 const providers: Provider[] = [
   { provide: RESOLVED_OPTIONS, inject: [KEYWARD_MODULE_OPTIONS], useFactory: (o: KeywardModuleOptions) => resolveKeywardOptions(o) },
   { provide: SessionEngine, inject: [RESOLVED_OPTIONS], useFactory: (o: ResolvedKeywardOptions) => new SessionEngine(o.session) },
   SessionService,
+  {
+    provide: Vault,
+    inject: [RESOLVED_OPTIONS],
+    useFactory: (o: ResolvedKeywardOptions) => (o.keyRing ? new Vault(o.keyRing, o.session.store) : null),
+  },
+  CredentialService,
   { provide: APP_GUARD, useClass: SessionGuard },
   { provide: APP_FILTER, useClass: KeywardExceptionFilter },
 ];
@@ -32,5 +40,5 @@ const providers: Provider[] = [
  *   useFactory: (c: ConfigService) => ({ session: { secrets: c.get('SESSION_SECRETS').split(','), store: ... } }),
  * })
  */
-@Module({ providers, exports: [SessionEngine, SessionService, RESOLVED_OPTIONS] })
+@Module({ providers, exports: [SessionEngine, SessionService, Vault, CredentialService, RESOLVED_OPTIONS] })
 export class KeywardModule extends KeywardConfigurableModule {}

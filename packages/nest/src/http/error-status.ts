@@ -8,6 +8,11 @@ const STATUS: Record<string, number> = {
   KW_STORE_UNAVAILABLE: 503,
   KW_STORE_CORRUPT: 401,
   KW_INVALID_ARGUMENT: 400,
+  KW_VAULT_DECRYPT_FAILED: 500,
+  KW_VAULT_UNKNOWN_KEY_ID: 500,
+  KW_VAULT_ENTRY_MALFORMED: 500,
+  KW_CREDENTIAL_MISSING: 409,
+  KW_CREDENTIAL_UNAVAILABLE: 503,
 };
 
 /** The HTTP status of a Keyward error code; unknown codes are server errors. */

@@ -1,5 +1,7 @@
 import type { Clock } from '../util/clock.js';
 import type { SessionStore } from '../stores/session-store.interface.js';
+import type { CredentialProvider } from '../vault/credential-provider.interface.js';
+import type { KeyRing } from '../vault/key-ring.js';
 
 /** Cookie attributes of the session cookie. Every default is the safe one. */
 export interface SessionCookieOptions {
@@ -85,6 +87,23 @@ export interface KeywardModuleOptions {
    * @default false
    */
   demoUsers?: boolean;
+  /** The encrypted credential vault. Required when `credentials` are configured. */
+  vault?: VaultOptions;
+  /**
+   * Where each named credential comes from.
+   * @example { openai: new ServerKeyProvider({ env: 'OPENAI_API_KEY' }), mine: new UserKeyProvider() }
+   */
+  credentials?: Record<string, CredentialProvider>;
+}
+
+/** Options of the credential vault. */
+export interface VaultOptions {
+  /**
+   * Key-encryption keys as `id:base64key` (32 bytes each), newest first. The newest wraps
+   * new data keys; older ones still unwrap until everything is re-wrapped.
+   * @example process.env.KEYWARD_VAULT_KEYS!.split(',')
+   */
+  keys: string[];
 }
 
 /** Options after validation, with every default filled in. */
@@ -104,4 +123,7 @@ export interface ResolvedKeywardOptions {
   production: boolean;
   session: ResolvedSessionOptions;
   demoUsers: boolean;
+  /** Null when no vault is configured. */
+  keyRing: KeyRing | null;
+  credentials: ReadonlyMap<string, CredentialProvider>;
 }

@@ -4,8 +4,11 @@ import { systemClock, type Clock } from '../util/clock.js';
 import type { KeywardModuleOptions, ResolvedKeywardOptions, ResolvedSessionOptions } from './keyward-options.interface.js';
 import { duration, isPlainObject, show, unknownKeys } from './option-checks.js';
 import { secretWeakness } from './weak-secrets.js';
+import { KeyRing, parseVaultKeys } from '../vault/key-ring.js';
+import type { CredentialProvider } from '../vault/credential-provider.interface.js';
 
-const TOP_KEYS = ['production', 'session', 'demoUsers'] as const;
+const TOP_KEYS = ['production', 'session', 'demoUsers', 'vault', 'credentials'] as const;
+const CREDENTIAL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const SESSION_KEYS = [
   'secrets', 'store', 'cookie', 'idleTimeoutMs', 'absoluteTimeoutMs', 'touchIntervalMs',
   'requireByDefault', 'sweepIntervalMs', 'clock',
@@ -43,8 +46,9 @@ export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: 
   if (raw.demoUsers !== undefined && typeof raw.demoUsers !== 'boolean') problems.push(`demoUsers: expected a boolean, got ${show(raw.demoUsers)}.`);
 
   const session = resolveSession(raw.session, production, problems);
+  const { keyRing, credentials } = resolveVault(raw, problems);
   if (problems.length > 0 || !session) throw new KeywardConfigError(problems);
-  const resolved: ResolvedKeywardOptions = { production, session, demoUsers: raw.demoUsers === true };
+  const resolved: ResolvedKeywardOptions = { production, session, demoUsers: raw.demoUsers === true, keyRing, credentials };
   if (production) {
     const refusals = auditProduction(resolved);
     if (refusals.length > 0) throw new KeywardConfigError(refusals, KeywardErrorCode.InsecureProduction);
@@ -154,6 +158,32 @@ function resolveSession(raw: unknown, production: boolean, problems: string[]): 
     sweepIntervalMs: sweep,
     clock: clock ?? systemClock,
   };
+}
+
+function resolveVault(raw: Record<string, unknown>, problems: string[]): { keyRing: KeyRing | null; credentials: Map<string, CredentialProvider> } {
+  const credentials = new Map<string, CredentialProvider>();
+  let keyRing: KeyRing | null = null;
+  if (raw.vault !== undefined) {
+    if (!isPlainObject(raw.vault)) problems.push(`vault: expected an object { keys }, got ${show(raw.vault)}.`);
+    else {
+      unknownKeys(raw.vault, ['keys'], 'vault.', problems);
+      const keys = parseVaultKeys(raw.vault.keys as string[], problems);
+      if (keys.size > 0 && keys.size === (raw.vault.keys as string[]).length) keyRing = new KeyRing(keys);
+    }
+  }
+  if (raw.credentials !== undefined) {
+    if (!isPlainObject(raw.credentials)) problems.push(`credentials: expected an object of named providers, got ${show(raw.credentials)}.`);
+    else {
+      for (const [name, provider] of Object.entries(raw.credentials)) {
+        if (!CREDENTIAL_NAME.test(name)) problems.push(`credentials.${name}: names are 1-64 letters, digits, _ . or -.`);
+        else if (typeof provider !== 'object' || provider === null || typeof (provider as CredentialProvider).acquire !== 'function') {
+          problems.push(`credentials.${name}: expected a CredentialProvider (ServerKeyProvider, MintedKeyProvider, UserKeyProvider, or your own with acquire()).`);
+        } else credentials.set(name, provider as CredentialProvider);
+      }
+      if (credentials.size > 0 && raw.vault === undefined) problems.push('vault: required when credentials are configured. Set vault.keys from KEYWARD_VAULT_KEYS.');
+    }
+  }
+  return { keyRing, credentials };
 }
 
 /** The absolute lifetime actually applied (a very long one when disabled). */

@@ -72,7 +72,12 @@ export class SessionEngine {
     checkUser(user);
     const now = this.now();
     const absoluteExpiresAt = now + absoluteLifetime(this.options);
-    return this.issue(user.id, now, absoluteExpiresAt, { ...data, [USER_FIELD]: JSON.stringify(user) });
+    const issued = await this.issue(user.id, now, absoluteExpiresAt, { ...data, [USER_FIELD]: JSON.stringify(user) });
+    const results = await Promise.allSettled(this.listeners.map((l) => l.onSessionStarted?.(issued.record)));
+    if (results.some((r) => r.status === 'rejected')) {
+      process.emitWarning('Keyward: a session-start listener failed; it will be retried on first use.', { code: 'KW_LISTENER_FAILED' });
+    }
+    return issued;
   }
 
   /**

@@ -25,5 +25,7 @@ export interface SessionInfo {
  * never swallowed silently, and never stop the session from ending.
  */
 export interface SessionLifecycleListener {
+  /** After login created the session (best effort: a failure does not fail the login). */
+  onSessionStarted?(session: import('../stores/session-store.interface.js').StoredSession): Promise<void>;
   onSessionEnded?(session: import('../stores/session-store.interface.js').StoredSession, reason: SessionEndReason): Promise<void>;
 }

@@ -35,6 +35,16 @@ export class MemoryStore implements SessionStore {
     return true;
   }
 
+  async setIfAbsent(key: string, name: string, value: string): Promise<string | null> {
+    const s = this.sessions.get(key);
+    if (!s) return null;
+    if (s.data[name] === undefined) {
+      s.data[name] = value;
+      s.version += 1;
+    }
+    return s.data[name]!;
+  }
+
   async take(key: string): Promise<StoredSession | null> {
     const s = this.sessions.get(key);
     if (!s) return null;
@@ -62,6 +72,21 @@ export class MemoryStore implements SessionStore {
     let m = this.users.get(userId);
     if (!m) this.users.set(userId, (m = new Map()));
     m.set(name, { ...entry });
+  }
+
+  async setUserEntryIfAbsent(userId: string, name: string, entry: UserEntry): Promise<UserEntry> {
+    const existing = this.users.get(userId)?.get(name);
+    if (existing) return { ...existing };
+    await this.setUserEntry(userId, name, entry);
+    return { ...entry };
+  }
+
+  async *scanSessionKeys(): AsyncIterable<string[]> {
+    yield [...this.sessions.keys()];
+  }
+
+  async *scanUserIds(): AsyncIterable<string[]> {
+    yield [...this.users.keys()];
   }
 
   async deleteUserEntry(userId: string, name: string): Promise<boolean> {

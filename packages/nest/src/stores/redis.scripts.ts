@@ -52,3 +52,10 @@ if cur == false or cur == ARGV[1] then
 end
 return 0
 `;
+
+/** KEYS[1]=record; ARGV: field, value. Sets the field if absent; returns its value, or false if no record. */
+export const SET_IF_ABSENT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then redis.call('HINCRBY', KEYS[1], 'v', 1) end
+return redis.call('HGET', KEYS[1], ARGV[1])
+`;

@@ -2,7 +2,7 @@ import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOption
 import { StoreCorruptError, StoreUnavailableError } from '../keyward.errors.js';
 import type { SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
 import { expiryOf } from './store-record.js';
-import { LEASE, LOAD, PATCH, TAKE } from './redis.scripts.js';
+import { LEASE, LOAD, PATCH, SET_IF_ABSENT, TAKE } from './redis.scripts.js';
 
 type Client = Redis | Cluster;
 
@@ -42,6 +42,7 @@ interface ScriptedClient {
   kwPatch(key: string, ...args: string[]): Promise<number>;
   kwTake(key: string): Promise<string[]>;
   kwLease(key: string, owner: string, ttl: number): Promise<number>;
+  kwSetIfAbsent(key: string, field: string, value: string): Promise<string | null>;
 }
 
 /**
@@ -93,6 +94,7 @@ export class RedisStore implements SessionStore {
     client.defineCommand('kwPatch', { numberOfKeys: 1, lua: PATCH });
     client.defineCommand('kwTake', { numberOfKeys: 1, lua: TAKE });
     client.defineCommand('kwLease', { numberOfKeys: 1, lua: LEASE });
+    client.defineCommand('kwSetIfAbsent', { numberOfKeys: 1, lua: SET_IF_ABSENT });
     this.client = client as Client & ScriptedClient;
   }
 
@@ -120,6 +122,10 @@ export class RedisStore implements SessionStore {
     const entries = Object.entries(set);
     const args = [String(entries.length), ...entries.flatMap(([k, v]) => [DATA + k, v]), ...unset.map((k) => DATA + k)];
     return (await this.run(() => this.client.kwPatch(this.recordKey(key), ...args))) === 1;
+  }
+
+  async setIfAbsent(key: string, name: string, value: string): Promise<string | null> {
+    return this.run(() => this.client.kwSetIfAbsent(this.recordKey(key), DATA + name, value));
   }
 
   async take(key: string): Promise<StoredSession | null> {
@@ -183,6 +189,25 @@ export class RedisStore implements SessionStore {
     await this.run(() => this.client.hset(this.userEntriesKey(userId), name, JSON.stringify(entry)));
   }
 
+  async setUserEntryIfAbsent(userId: string, name: string, entry: UserEntry): Promise<UserEntry> {
+    const key = this.userEntriesKey(userId);
+    await this.run(() => this.client.hsetnx(key, name, JSON.stringify(entry)));
+    const raw = await this.run(() => this.client.hget(key, name));
+    const stored = raw === null ? null : parseUserEntry(raw);
+    if (!stored) throw new StoreCorruptError('user entry');
+    return stored;
+  }
+
+  scanSessionKeys(): AsyncIterable<string[]> {
+    const open = `${this.prefix}s:{`;
+    return this.scan(`${open}*`, (k) => k.slice(open.length, -1));
+  }
+
+  scanUserIds(): AsyncIterable<string[]> {
+    const open = `${this.prefix}ue:{`;
+    return this.scan(`${open}*`, (k) => k.slice(open.length, -1));
+  }
+
   async deleteUserEntry(userId: string, name: string): Promise<boolean> {
     return (await this.run(() => this.client.hdel(this.userEntriesKey(userId), name))) > 0;
   }
@@ -207,6 +232,19 @@ export class RedisStore implements SessionStore {
   /** The underlying client, for tests and diagnostics. */
   get redis(): Client {
     return this.client;
+  }
+
+  /** SCAN over every master (one node, or each master of a cluster). */
+  private async *scan(match: string, map: (key: string) => string): AsyncIterable<string[]> {
+    const nodes: Redis[] = this.client instanceof Cluster ? this.client.nodes('master') : [this.client as Redis];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.run(() => node.scan(cursor, 'MATCH', match, 'COUNT', 500));
+        cursor = next;
+        if (keys.length > 0) yield keys.map(map);
+      } while (cursor !== '0');
+    }
   }
 
   private recordKey(key: string): string {

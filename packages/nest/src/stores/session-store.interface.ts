@@ -60,6 +60,13 @@ export interface SessionStore {
   patch(key: string, set: Readonly<Record<string, string>>, unset: readonly string[]): Promise<boolean>;
 
   /**
+   * Sets one data field only if it is absent (and the record exists), atomically.
+   * Returns the field's value afterwards (the winner's, if another caller was first),
+   * or null when the record no longer exists.
+   */
+  setIfAbsent(key: string, name: string, value: string): Promise<string | null>;
+
+  /**
    * Removes a record atomically and returns what it held (for lifecycle hooks), or null
    * if it was already gone. Exactly one concurrent caller receives the record.
    */
@@ -74,8 +81,15 @@ export interface SessionStore {
   /** Per-user named values (bring-your-own keys live here). */
   getUserEntries(userId: string): Promise<Record<string, UserEntry>>;
   setUserEntry(userId: string, name: string, entry: UserEntry): Promise<void>;
+  /** Sets an entry only if absent; returns the entry that is stored afterwards. */
+  setUserEntryIfAbsent(userId: string, name: string, entry: UserEntry): Promise<UserEntry>;
   /** Returns true if something was deleted. */
   deleteUserEntry(userId: string, name: string): Promise<boolean>;
+
+  /** Every session key, in batches (for maintenance such as re-wrapping vault keys). */
+  scanSessionKeys(): AsyncIterable<string[]>;
+  /** Every user ID that has user entries, in batches. */
+  scanUserIds(): AsyncIterable<string[]>;
 
   /**
    * Tries to take a named lease for `ttlMs` (so one instance of many runs a sweep).

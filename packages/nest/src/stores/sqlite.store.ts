@@ -88,6 +88,12 @@ export class SqliteStore implements SessionStore {
       setUserEntry: db.prepare(
         `INSERT INTO kw_user_entries VALUES (?, ?, ?, ?) ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
       ),
+      insertDataIfAbsent: db.prepare(`INSERT OR IGNORE INTO kw_session_data (key, name, value) VALUES (?, ?, ?)`),
+      dataValue: db.prepare<[string, string], { value: string }>(`SELECT value FROM kw_session_data WHERE key = ? AND name = ?`),
+      insertUserEntryIfAbsent: db.prepare(`INSERT OR IGNORE INTO kw_user_entries VALUES (?, ?, ?, ?)`),
+      userEntry: db.prepare<[string, string], { value: string; updated_at: number }>(`SELECT value, updated_at FROM kw_user_entries WHERE user_id = ? AND name = ?`),
+      allKeys: db.prepare<[], { key: string }>(`SELECT key FROM kw_sessions`),
+      allUsers: db.prepare<[], { user_id: string }>(`SELECT DISTINCT user_id FROM kw_user_entries`),
       delUserEntry: db.prepare(`DELETE FROM kw_user_entries WHERE user_id = ? AND name = ?`),
       lease: db.prepare(
         `INSERT INTO kw_leases VALUES (@name, @owner, @until) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
@@ -126,6 +132,16 @@ export class SqliteStore implements SessionStore {
     );
   }
 
+  async setIfAbsent(key: string, name: string, value: string): Promise<string | null> {
+    return this.run(
+      this.db.transaction(() => {
+        if (!this.q.get.get(key)) return null;
+        if (this.q.insertDataIfAbsent.run(key, name, value).changes > 0) this.q.bump.run(key);
+        return this.q.dataValue.get(key, name)!.value;
+      }),
+    );
+  }
+
   async take(key: string): Promise<StoredSession | null> {
     return this.run(
       this.db.transaction(() => {
@@ -156,6 +172,24 @@ export class SqliteStore implements SessionStore {
 
   async setUserEntry(userId: string, name: string, entry: UserEntry): Promise<void> {
     this.run(() => this.q.setUserEntry.run(userId, name, entry.value, entry.updatedAt));
+  }
+
+  async setUserEntryIfAbsent(userId: string, name: string, entry: UserEntry): Promise<UserEntry> {
+    return this.run(
+      this.db.transaction(() => {
+        this.q.insertUserEntryIfAbsent.run(userId, name, entry.value, entry.updatedAt);
+        const row = this.q.userEntry.get(userId, name)!;
+        return { value: row.value, updatedAt: row.updated_at };
+      }),
+    );
+  }
+
+  async *scanSessionKeys(): AsyncIterable<string[]> {
+    yield this.run(() => this.q.allKeys.all().map((r) => r.key));
+  }
+
+  async *scanUserIds(): AsyncIterable<string[]> {
+    yield this.run(() => this.q.allUsers.all().map((r) => r.user_id));
   }
 
   async deleteUserEntry(userId: string, name: string): Promise<boolean> {

@@ -1,0 +1,37 @@
+import type { StoredSession } from '../stores/session-store.interface.js';
+import type { SessionEndReason } from '../session/session.types.js';
+import type { Secret } from './secret.js';
+import type { Vault } from './vault.js';
+
+/** The request a credential is needed for. */
+export interface CredentialRequest {
+  /** Name the credential is registered under (e.g. `demo-session`). */
+  name: string;
+  /** The session making the call. */
+  session: StoredSession;
+  vault: Vault;
+  now: number;
+}
+
+/**
+ * A source of API keys. Keyward ships three (server key, per-session minted key, the
+ * user's own key); implement this to plug in another, such as a cloud secret manager.
+ *
+ * @example
+ * class SecretsManagerProvider implements CredentialProvider {
+ *   readonly kind = 'secrets-manager';
+ *   async acquire() { return new Secret(await sm.getSecretValue('openai')); }
+ * }
+ */
+export interface CredentialProvider {
+  /** Short name for logs and the self-audit. */
+  readonly kind: string;
+  /** The key for this request. Throw a `VaultError` with code `KW_CREDENTIAL_MISSING` when there is none. */
+  acquire(request: CredentialRequest): Promise<Secret>;
+  /** Called after login, for providers that prepare a key per session. Failures do not fail the login. */
+  onSessionStarted?(request: CredentialRequest): Promise<void>;
+  /** Called when a session ends, for providers that must revoke what they issued. */
+  onSessionEnded?(session: StoredSession, reason: SessionEndReason, name: string): Promise<void>;
+  /** Values this provider holds live, so redaction can scrub them from logs. */
+  liveSecrets?(): Iterable<string>;
+}

@@ -1,0 +1,126 @@
+import { Logger } from '@nestjs/common';
+import type { SessionEndReason } from '../../session/session.types.js';
+import type { StoredSession } from '../../stores/session-store.interface.js';
+import type { CredentialProvider, CredentialRequest } from '../credential-provider.interface.js';
+import { VaultError, VaultErrorCode } from '../key-ring.js';
+import { Secret } from '../secret.js';
+import { issuedKeysOf, type Vault } from '../vault.js';
+
+/** Talks to the upstream that can issue and revoke keys. */
+export interface KeyIssuer {
+  /** Mints a key for a session; `expiresAt` is the session's absolute deadline (use it as the key's TTL). */
+  mint(request: { userId: string; sessionHandle: string; expiresAt: Date }): Promise<{ id: string; key: string }>;
+  /** Revokes a key; must succeed for an already-revoked or expired key. */
+  revoke(id: string): Promise<void>;
+}
+
+/** Options of {@link MintedKeyProvider}. */
+export interface MintedKeyOptions {
+  issuer: KeyIssuer;
+  /**
+   * A session's key is replaced after this long.
+   * @default 900_000 (15 minutes)
+   */
+  rotateEveryMs?: number;
+  /**
+   * After a rotation the old key keeps working this long (calls in flight finish), then
+   * it is revoked.
+   * @default 60_000
+   */
+  graceMs?: number;
+}
+
+interface CurrentKey {
+  id: string;
+  key: string;
+  mintedAt: number;
+}
+
+/**
+ * A key minted for each session at login, rotated on a schedule and revoked at logout,
+ * logout-all, revoke and expiry: the key lives exactly as long as the session. Every
+ * issued key id is written to the session's ledger before the key is used, so no key can
+ * be left behind.
+ */
+export class MintedKeyProvider implements CredentialProvider {
+  readonly kind = 'minted-key';
+  private readonly logger = new Logger('Keyward');
+  private readonly inflight = new Map<string, Promise<Secret>>();
+  private readonly revoking = new Set<string>();
+  private readonly rotateEveryMs: number;
+  private readonly graceMs: number;
+
+  constructor(private readonly options: MintedKeyOptions) {
+    if (!options?.issuer || typeof options.issuer.mint !== 'function' || typeof options.issuer.revoke !== 'function') {
+      throw new TypeError('MintedKeyProvider needs `issuer` with mint() and revoke().');
+    }
+    this.rotateEveryMs = positive(options.rotateEveryMs, 900_000, 'rotateEveryMs');
+    this.graceMs = positive(options.graceMs, 60_000, 'graceMs');
+  }
+
+  async acquire(req: CredentialRequest): Promise<Secret> {
+    const current = await this.current(req);
+    this.revokeRetired(req.vault, req.session, req.now);
+    if (current && req.now - current.mintedAt < this.rotateEveryMs) return new Secret(current.key);
+    const flight = `${req.session.key}|${req.name}`;
+    let pending = this.inflight.get(flight);
+    if (!pending) {
+      pending = this.mint(req, current).finally(() => this.inflight.delete(flight));
+      this.inflight.set(flight, pending);
+    }
+    return pending;
+  }
+
+  async onSessionStarted(req: CredentialRequest): Promise<void> {
+    await this.acquire(req);
+  }
+
+  async onSessionEnded(session: StoredSession, _reason: SessionEndReason, name: string): Promise<void> {
+    const ids = issuedKeysOf(session).filter((k) => k.name === name).map((k) => k.id);
+    const results = await Promise.allSettled(ids.map((id) => this.options.issuer.revoke(id)));
+    const failed = results.filter((r) => r.status === 'rejected').length;
+    if (failed > 0) throw new VaultError(VaultErrorCode.CredentialUnavailable, `Could not revoke ${failed} minted key(s) for "${name}".`);
+  }
+
+  private async current(req: CredentialRequest): Promise<CurrentKey | undefined> {
+    const sealed = await req.vault.openSession(req.session, `mk.${req.name}`);
+    return sealed ? (JSON.parse(sealed.reveal()) as CurrentKey) : undefined;
+  }
+
+  private async mint(req: CredentialRequest, previous: CurrentKey | undefined): Promise<Secret> {
+    const { session, name, now } = req;
+    let minted: { id: string; key: string };
+    try {
+      minted = await this.options.issuer.mint({ userId: session.userId, sessionHandle: session.handle, expiresAt: new Date(session.absoluteExpiresAt) });
+    } catch {
+      throw new VaultError(VaultErrorCode.CredentialUnavailable, `The key issuer for "${name}" did not answer; try again.`);
+    }
+    // Ledger first: if the session ended meanwhile, the fresh key is revoked at once.
+    if (!(await req.vault.recordIssued(session, { id: minted.id, name, retireAt: null }))) {
+      await this.options.issuer.revoke(minted.id).catch(() => undefined);
+      throw new VaultError('KW_SESSION_REQUIRED', 'The session ended; log in again.');
+    }
+    await req.vault.putSession(session, `mk.${name}`, JSON.stringify({ id: minted.id, key: minted.key, mintedAt: now } satisfies CurrentKey));
+    if (previous) await req.vault.recordIssued(session, { id: previous.id, name, retireAt: now + this.graceMs });
+    return new Secret(minted.key);
+  }
+
+  /** Revokes rotated-out keys whose grace has passed (in the background). */
+  private revokeRetired(vault: Vault, session: StoredSession, now: number): void {
+    for (const k of issuedKeysOf(session)) {
+      if (k.retireAt === null || k.retireAt > now || this.revoking.has(k.id)) continue;
+      this.revoking.add(k.id);
+      this.options.issuer
+        .revoke(k.id)
+        .then(() => vault.forgetIssued(session, k.id))
+        .catch(() => this.logger.warn('A rotated-out minted key could not be revoked yet; it will be retried.'))
+        .finally(() => this.revoking.delete(k.id));
+    }
+  }
+}
+
+function positive(v: number | undefined, fallback: number, name: string): number {
+  if (v === undefined) return fallback;
+  if (!Number.isInteger(v) || v <= 0) throw new TypeError(`MintedKeyProvider: ${name} must be a positive integer of milliseconds.`);
+  return v;
+}

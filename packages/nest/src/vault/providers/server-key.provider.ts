@@ -1,0 +1,93 @@
+import { readFileSync, statSync } from 'node:fs';
+import type { CredentialProvider } from '../credential-provider.interface.js';
+import { VaultError, VaultErrorCode } from '../key-ring.js';
+import { Secret } from '../secret.js';
+
+/** Options of {@link ServerKeyProvider}. Give exactly one source. */
+export interface ServerKeyOptions {
+  /** Name of an environment variable holding the key, or a comma list, newest first. */
+  env?: string;
+  /**
+   * A secret file (e.g. a mounted Kubernetes or Docker secret) holding one key per line,
+   * newest first. Re-read when it changes, so a key rotates without a restart.
+   */
+  file?: string;
+  /** The key(s) themselves, newest first. */
+  keys?: string[];
+  /**
+   * How often the file's modification time is checked.
+   * @default 5000
+   */
+  reloadCheckMs?: number;
+}
+
+/**
+ * The app's own key for an upstream (one key for every user). Versioned: the source
+ * lists keys newest first; the newest is used for every new call at once. Keep the old
+ * key listed (and valid at the upstream) for a grace period of at least your longest
+ * upstream timeout, so calls in flight finish; then remove it and revoke it upstream.
+ *
+ * @example
+ * new ServerKeyProvider({ env: 'OPENAI_API_KEY' })
+ */
+export class ServerKeyProvider implements CredentialProvider {
+  readonly kind = 'server-key';
+  private keys: string[] = [];
+  private fileMtime = 0;
+  private checkedAt = 0;
+
+  constructor(private readonly options: ServerKeyOptions) {
+    const sources = [options.env, options.file, options.keys].filter((v) => v !== undefined).length;
+    if (sources !== 1) throw new TypeError('ServerKeyProvider needs exactly one of `env`, `file` or `keys`.');
+    this.load(Date.now(), true);
+    if (this.keys.length === 0) {
+      const where = options.env ? `environment variable ${options.env}` : options.file ? `file ${options.file}` : '`keys`';
+      throw new TypeError(`ServerKeyProvider: no key found in ${where}. Set it (newest first, comma- or line-separated).`);
+    }
+  }
+
+  /** Key versions currently known, newest first (for tests and redaction). */
+  get versions(): number {
+    return this.keys.length;
+  }
+
+  async acquire(): Promise<Secret> {
+    this.load(Date.now(), false);
+    const key = this.keys[0];
+    if (!key) throw new VaultError(VaultErrorCode.CredentialUnavailable, 'The server key is not configured.');
+    return new Secret(key);
+  }
+
+  liveSecrets(): Iterable<string> {
+    return this.keys;
+  }
+
+  private load(now: number, first: boolean): void {
+    const o = this.options;
+    if (o.keys) {
+      if (first) this.keys = o.keys.map((k) => k.trim()).filter(Boolean);
+      return;
+    }
+    if (o.env) {
+      if (first) this.keys = split(process.env[o.env] ?? '');
+      return;
+    }
+    if (!first && now - this.checkedAt < (o.reloadCheckMs ?? 5000)) return;
+    this.checkedAt = now;
+    try {
+      const mtime = statSync(o.file!).mtimeMs;
+      if (mtime === this.fileMtime && !first) return;
+      const keys = split(readFileSync(o.file!, 'utf8'));
+      if (keys.length > 0) {
+        this.keys = keys;
+        this.fileMtime = mtime;
+      }
+    } catch {
+      // Keep the keys we have; a missing file at startup is reported by the constructor.
+    }
+  }
+}
+
+function split(text: string): string[] {
+  return text.split(/[,\r\n]+/).map((k) => k.trim()).filter(Boolean);
+}

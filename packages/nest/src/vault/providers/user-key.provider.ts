@@ -1,0 +1,20 @@
+import type { CredentialProvider, CredentialRequest } from '../credential-provider.interface.js';
+import { VaultError, VaultErrorCode } from '../key-ring.js';
+import type { Secret } from '../secret.js';
+
+/**
+ * The user's own key (bring your own key), stored encrypted per user with
+ * `vault.putUser()`: write-only, read back masked, usable by the proxy.
+ *
+ * @example
+ * credentials: { 'demo-byok': new UserKeyProvider() }
+ */
+export class UserKeyProvider implements CredentialProvider {
+  readonly kind = 'user-key';
+
+  async acquire({ name, session, vault }: CredentialRequest): Promise<Secret> {
+    const key = await vault.openUser(session.userId, name);
+    if (!key) throw new VaultError(VaultErrorCode.CredentialMissing, `No key stored for "${name}". Add one with PUT /api/keys/${name}.`);
+    return key;
+  }
+}

@@ -1,0 +1,259 @@
+import { randomBytes } from 'node:crypto';
+import { InvalidArgumentError } from '../keyward.errors.js';
+import type { SessionStore, StoredSession } from '../stores/session-store.interface.js';
+import { KeyRing, VaultError, VaultErrorCode, open, seal } from './key-ring.js';
+import { Secret, maskSecret } from './secret.js';
+
+/** Session data field holding the session's wrapped data key. */
+const DEK_FIELD = 'kw.dek';
+/** Session data fields holding sealed credentials: `kw.c:<name>`. */
+const CRED_PREFIX = 'kw.c:';
+const USER_DEK = 'kw.dek';
+const USER_CRED_PREFIX = 'c:';
+const NAME = /^[A-Za-z0-9_.:-]{1,96}$/;
+const MAX_SECRET = 8192;
+const NO_TOUCH = Number.MAX_SAFE_INTEGER;
+
+/** One of a user's stored keys, as the user may see it. */
+export interface MaskedCredential {
+  name: string;
+  masked: string;
+  updatedAt: Date;
+}
+
+/** What {@link Vault.rewrapAll} did. */
+export interface RewrapReport {
+  sessionsScanned: number;
+  usersScanned: number;
+  rewrapped: number;
+  failed: number;
+}
+
+function checkName(name: string): void {
+  if (typeof name !== 'string' || !NAME.test(name)) throw new InvalidArgumentError('Credential names are 1-96 letters, digits, or _ . : -.');
+}
+
+function checkSecret(value: string): void {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_SECRET || /[^\x20-\x7e]/.test(value)) {
+    throw new InvalidArgumentError(`A key must be 1-${MAX_SECRET} printable ASCII characters (no spaces at the ends, no control characters).`);
+  }
+  if (value.trim() !== value) throw new InvalidArgumentError('A key must not start or end with whitespace.');
+}
+
+/**
+ * The encrypted credential vault. Each session (and each user, for keys the user brings)
+ * has its own random data key, wrapped by the newest key-encryption key; every
+ * credential is sealed with AES-256-GCM under that data key with additional data naming
+ * its owner and its name, so a ciphertext moved to another session or name fails to
+ * open. Session entries live inside the session record and die with it.
+ */
+export class Vault {
+  constructor(
+    private readonly ring: KeyRing,
+    private readonly store: SessionStore,
+  ) {}
+
+  // ----- session scope -----
+
+  /** Seals a credential into a session. */
+  async putSession(record: StoredSession, name: string, plaintext: string): Promise<void> {
+    checkName(name);
+    checkSecret(plaintext);
+    const { dataKey, vid } = await this.sessionKey(record);
+    const sealed = seal(dataKey, Buffer.from(plaintext, 'utf8'), `cred|s|${vid}|${name}`);
+    if (!(await this.store.patch(record.key, { [CRED_PREFIX + name]: sealed }, []))) throw gone();
+    record.data[CRED_PREFIX + name] = sealed;
+  }
+
+  /** Opens a session credential, or undefined if the session has none of that name. */
+  async openSession(record: StoredSession, name: string): Promise<Secret | undefined> {
+    checkName(name);
+    const sealed = record.data[CRED_PREFIX + name];
+    if (sealed === undefined) return undefined;
+    const { dataKey, vid } = await this.sessionKey(record);
+    return new Secret(open(dataKey, sealed, `cred|s|${vid}|${name}`).toString('utf8'));
+  }
+
+  /** Removes a session credential. */
+  async removeSession(record: StoredSession, name: string): Promise<void> {
+    checkName(name);
+    await this.store.patch(record.key, {}, [CRED_PREFIX + name]);
+    delete record.data[CRED_PREFIX + name];
+  }
+
+  // ----- user scope (bring your own key) -----
+
+  /** Seals a user's own key; only a mask of it can ever be read back. */
+  async putUser(userId: string, name: string, plaintext: string, now = Date.now()): Promise<void> {
+    checkName(name);
+    checkSecret(plaintext);
+    const { dataKey, vid } = await this.userKey(userId);
+    const sealed = seal(dataKey, Buffer.from(plaintext, 'utf8'), `cred|u|${userId}|${vid}|${name}`);
+    await this.store.setUserEntry(userId, USER_CRED_PREFIX + name, { value: JSON.stringify({ c: sealed, m: maskSecret(plaintext) }), updatedAt: now });
+  }
+
+  /** Opens a user's own key, or undefined if the user stored none of that name. */
+  async openUser(userId: string, name: string): Promise<Secret | undefined> {
+    checkName(name);
+    const entries = await this.store.getUserEntries(userId);
+    const entry = entries[USER_CRED_PREFIX + name];
+    if (!entry) return undefined;
+    const { c } = parseUserCredential(entry.value);
+    const { dataKey, vid } = await this.userKey(userId, entries[USER_DEK]?.value);
+    return new Secret(open(dataKey, c, `cred|u|${userId}|${vid}|${name}`).toString('utf8'));
+  }
+
+  /** A user's stored keys, masked. */
+  async listUser(userId: string): Promise<MaskedCredential[]> {
+    const entries = await this.store.getUserEntries(userId);
+    return Object.entries(entries)
+      .filter(([k]) => k.startsWith(USER_CRED_PREFIX))
+      .map(([k, e]) => ({ name: k.slice(USER_CRED_PREFIX.length), masked: parseUserCredential(e.value).m, updatedAt: new Date(e.updatedAt) }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Deletes a user's key; true if there was one. */
+  async removeUser(userId: string, name: string): Promise<boolean> {
+    checkName(name);
+    return this.store.deleteUserEntry(userId, USER_CRED_PREFIX + name);
+  }
+
+  // ----- ledger of keys issued to a session (plain ids, no key material) -----
+
+  /** Records that a key was issued to a session; false if the session has ended. */
+  async recordIssued(record: StoredSession, key: IssuedKey): Promise<boolean> {
+    if (!ISSUED_ID.test(key.id)) throw new VaultError(VaultErrorCode.Malformed, 'An upstream returned a key id with unexpected characters.');
+    const value = JSON.stringify({ n: key.name, r: key.retireAt });
+    const ok = await this.store.patch(record.key, { [ISSUED_PREFIX + key.id]: value }, []);
+    if (ok) record.data[ISSUED_PREFIX + key.id] = value;
+    return ok;
+  }
+
+  /** Removes a key from a session's ledger (after it was revoked). */
+  async forgetIssued(record: StoredSession, id: string): Promise<void> {
+    await this.store.patch(record.key, {}, [ISSUED_PREFIX + id]);
+    delete record.data[ISSUED_PREFIX + id];
+  }
+
+  // ----- rotation of key-encryption keys -----
+
+  /**
+   * Re-wraps every data key not wrapped by the newest key-encryption key (sessions and
+   * users). Safe to run while the app serves traffic; entries are also re-wrapped lazily
+   * when read.
+   */
+  async rewrapAll(): Promise<RewrapReport> {
+    const report: RewrapReport = { sessionsScanned: 0, usersScanned: 0, rewrapped: 0, failed: 0 };
+    for await (const keys of this.store.scanSessionKeys()) {
+      for (const key of keys) {
+        report.sessionsScanned++;
+        try {
+          const record = await this.store.load(key, { now: Date.now(), touchAfterMs: NO_TOUCH, idleMs: 0 });
+          if (record?.data[DEK_FIELD] && (await this.sessionKey(record)).rewrapped) report.rewrapped++;
+        } catch {
+          report.failed++;
+        }
+      }
+    }
+    for await (const users of this.store.scanUserIds()) {
+      for (const userId of users) {
+        report.usersScanned++;
+        try {
+          const entries = await this.store.getUserEntries(userId);
+          if (entries[USER_DEK] && (await this.userKey(userId, entries[USER_DEK].value)).rewrapped) report.rewrapped++;
+        } catch {
+          report.failed++;
+        }
+      }
+    }
+    return report;
+  }
+
+  // ----- data keys -----
+
+  private async sessionKey(record: StoredSession): Promise<{ dataKey: Buffer; vid: string; rewrapped: boolean }> {
+    let stored = record.data[DEK_FIELD];
+    if (stored === undefined) {
+      const candidate = this.newDataKey('s', record.key);
+      const winner = await this.store.setIfAbsent(record.key, DEK_FIELD, candidate);
+      if (winner === null) throw gone();
+      stored = record.data[DEK_FIELD] = winner;
+    }
+    const { vid, dataKey, stale } = this.unwrap(stored, 's', '');
+    if (!stale) return { dataKey, vid, rewrapped: false };
+    const rewrapped = this.wrap(dataKey, vid, 's', '');
+    if (await this.store.patch(record.key, { [DEK_FIELD]: rewrapped }, [])) record.data[DEK_FIELD] = rewrapped;
+    return { dataKey, vid, rewrapped: true };
+  }
+
+  private async userKey(userId: string, known?: string): Promise<{ dataKey: Buffer; vid: string; rewrapped: boolean }> {
+    let stored = known ?? (await this.store.getUserEntries(userId))[USER_DEK]?.value;
+    if (stored === undefined) {
+      const entry = await this.store.setUserEntryIfAbsent(userId, USER_DEK, { value: this.newDataKey('u', userId), updatedAt: Date.now() });
+      stored = entry.value;
+    }
+    const { vid, dataKey, stale } = this.unwrap(stored, 'u', userId);
+    if (!stale) return { dataKey, vid, rewrapped: false };
+    await this.store.setUserEntry(userId, USER_DEK, { value: this.wrap(dataKey, vid, 'u', userId), updatedAt: Date.now() });
+    return { dataKey, vid, rewrapped: true };
+  }
+
+  private newDataKey(scope: 's' | 'u', owner: string): string {
+    const vid = randomBytes(16).toString('base64url');
+    return this.wrap(randomBytes(32), vid, scope, scope === 'u' ? owner : '');
+  }
+
+  private wrap(dataKey: Buffer, vid: string, scope: 's' | 'u', owner: string): string {
+    return `v1.${vid}.${this.ring.wrap(dataKey, `dek|${scope}|${owner}|${vid}`)}`;
+  }
+
+  private unwrap(stored: string, scope: 's' | 'u', owner: string): { vid: string; dataKey: Buffer; stale: boolean } {
+    const m = /^v1\.([A-Za-z0-9_-]{22})\.(.+)$/.exec(stored);
+    if (!m) throw new VaultError(VaultErrorCode.Malformed, 'A stored data key is malformed.');
+    const { dataKey, stale } = this.ring.unwrap(m[2]!, `dek|${scope}|${owner}|${m[1]}`);
+    return { vid: m[1]!, dataKey, stale };
+  }
+}
+
+function parseUserCredential(raw: string): { c: string; m: string } {
+  try {
+    const v = JSON.parse(raw) as { c?: unknown; m?: unknown };
+    if (typeof v.c === 'string' && typeof v.m === 'string') return { c: v.c, m: v.m };
+  } catch {
+    // fall through
+  }
+  throw new VaultError(VaultErrorCode.Malformed, 'A stored user key is malformed; store it again.');
+}
+
+function gone(): VaultError {
+  return new VaultError('KW_SESSION_REQUIRED', 'The session ended; log in again.');
+}
+
+/** Plain (non-secret) ledger of keys issued to a session: `kw.mk:<id>` = `{ n, r }`. */
+const ISSUED_PREFIX = 'kw.mk:';
+const ISSUED_ID = /^[A-Za-z0-9_.-]{1,100}$/;
+
+/** A key an upstream issued for a session, as the ledger records it. */
+export interface IssuedKey {
+  id: string;
+  /** Credential name it was issued for. */
+  name: string;
+  /** When it stops being used (after a rotation), or null while current. */
+  retireAt: number | null;
+}
+
+/** Every key the ledger of a (possibly just-ended) session lists. */
+export function issuedKeysOf(record: StoredSession): IssuedKey[] {
+  const out: IssuedKey[] = [];
+  for (const [field, raw] of Object.entries(record.data)) {
+    if (!field.startsWith(ISSUED_PREFIX)) continue;
+    try {
+      const v = JSON.parse(raw) as { n?: unknown; r?: unknown };
+      out.push({ id: field.slice(ISSUED_PREFIX.length), name: String(v.n), retireAt: typeof v.r === 'number' ? v.r : null });
+    } catch {
+      out.push({ id: field.slice(ISSUED_PREFIX.length), name: '', retireAt: 0 });
+    }
+  }
+  return out;
+}
+
