@@ -1,11 +1,19 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { KeywardModule, RedisStore, SqliteStore, type SessionStore } from '@keyward/nest';
+import {
+  KeywardModule, MintedKeyProvider, RedisStore, ServerKeyProvider, SqliteStore, UserKeyProvider, registerStatus, type ProxyServiceOptions, type SessionStore,
+} from '@keyward/nest';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { AuthController } from './auth/auth.controller.js';
 import { DemoUsers } from './auth/demo-users.service.js';
 import type { DemoConfig } from './config/demo-config.js';
 import { HealthController } from './health/health.controller.js';
 import { PageController } from './page/page.controller.js';
+import { DemoKeyIssuer } from './keys/demo-key-issuer.js';
+import { KeysController } from './keys/keys.controller.js';
+
+registerStatus('KW_KEY_NOT_FOUND', 404);
+registerStatus('KW_KEY_SERVICE_UNKNOWN', 404);
 
 /** The session store the environment asks for: Redis (or a cluster list), else the embedded SQLite file. */
 export function storeFor(config: DemoConfig): SessionStore {
@@ -21,6 +29,18 @@ export function storeFor(config: DemoConfig): SessionStore {
 @Module({})
 export class DemoModule {
   static register(config: DemoConfig, users: DemoUsers): DynamicModule {
+    const upstream = `http://127.0.0.1:${config.upstreamPort}`;
+    // Without a key from the environment (npm start passes one), use a throwaway key: calls then get 502.
+    const serverKey = config.upstreamKey ?? `unset-${randomBytes(16).toString('hex')}`;
+    const issuer = new DemoKeyIssuer(upstream, config.upstreamAdminToken ?? randomBytes(16).toString('hex'));
+    const service = (credential: string): ProxyServiceOptions => ({
+      baseUrl: `${upstream}/v1/`,
+      credential,
+      key: { header: 'x-api-key' },
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowHttpToLoopback: true,
+      timeoutMs: 10_000,
+    });
     return {
       module: DemoModule,
       imports: [
@@ -32,10 +52,19 @@ export class DemoModule {
             store: storeFor(config),
             ...(config.idleTimeoutMs ? { idleTimeoutMs: config.idleTimeoutMs } : {}),
             ...(config.absoluteTimeoutMs ? { absoluteTimeoutMs: config.absoluteTimeoutMs } : {}),
+            ...(config.sweepIntervalMs ? { sweepIntervalMs: config.sweepIntervalMs } : {}),
           },
+          vault: { keys: config.vaultKeys },
+          credentials: {
+            demo: new ServerKeyProvider({ keys: serverKey.split(',') }),
+            'demo-session': new MintedKeyProvider({ issuer, rotateEveryMs: config.mintRotateMs, graceMs: config.mintGraceMs }),
+            'demo-byok': new UserKeyProvider(),
+          },
+          proxy: { services: { demo: service('demo'), 'demo-session': service('demo-session'), 'demo-byok': service('demo-byok') } },
+          ...(config.production ? { transport: { trustProxy: config.trustProxy } } : {}),
         }),
       ],
-      controllers: [HealthController, AuthController, PageController],
+      controllers: [HealthController, AuthController, KeysController, PageController],
       providers: [{ provide: DemoUsers, useValue: users }],
     };
   }

@@ -11,8 +11,8 @@ async function main(): Promise<void> {
   const module = DemoModule.register(config, users);
   const app =
     config.adapter === 'fastify'
-      ? await NestFactory.create(module, new FastifyAdapter({ bodyLimit: 1024 * 1024 }), { bufferLogs: false })
-      : await NestFactory.create(module);
+      ? await NestFactory.create(module, new FastifyAdapter({ bodyLimit: 1024 * 1024 }), { rawBody: true })
+      : await NestFactory.create(module, { rawBody: true });
   app.enableShutdownHooks();
   await app.listen(config.port, config.host);
   console.log(`Keyward demo listening on http://${config.host}:${config.port} (${config.adapter}, ${config.redisUrl ? 'Redis' : 'embedded SQLite'} store)`);

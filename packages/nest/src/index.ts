@@ -34,3 +34,13 @@ export { ServerKeyProvider, type ServerKeyOptions } from './vault/providers/serv
 export { MintedKeyProvider, type MintedKeyOptions, type KeyIssuer } from './vault/providers/minted-key.provider.js';
 export { UserKeyProvider } from './vault/providers/user-key.provider.js';
 export { registerStatus } from './http/error-status.js';
+export { ProxyService, type ProxyCall, type ProxyResult } from './proxy/proxy.service.js';
+export { ProxyError, ProxyErrorCode } from './proxy/proxy.errors.js';
+export type { ProxyOptions, ProxyServiceOptions, KeyPlacement } from './proxy/proxy-options.js';
+export { normalizeProxyPath, type PathVerdict } from './proxy/proxy-path.js';
+export { checkOrigin, originOf, type OriginPolicy, type OriginVerdict } from './origin/origin-policy.js';
+export type { OriginOptions, CorsOptions } from './origin/origin-options.js';
+export { SkipOriginCheck, SKIP_ORIGIN_CHECK } from './origin/skip-origin-check.decorator.js';
+export { OriginGuard, USES_CREDENTIALS, verifyOrigin } from './origin/origin.guard.js';
+export type { TransportOptions } from './transport/transport-policy.js';
+export { StartupReport, type RouteReport } from './keyward.startup-report.js';

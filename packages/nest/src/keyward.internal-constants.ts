@@ -2,3 +2,4 @@
 export const REQUEST_SESSION = Symbol('keyward.requestSession');
 /** Injection token of the validated, resolved options. */
 export const RESOLVED_OPTIONS = Symbol('keyward.resolvedOptions');
+export const PROXY_PATH = Symbol('keyward.proxyPath');

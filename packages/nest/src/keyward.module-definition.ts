@@ -1,5 +1,6 @@
 import { ConfigurableModuleBuilder, Inject } from '@nestjs/common';
 import type { KeywardModuleOptions } from './options/keyward-options.interface.js';
+import { PROXY_PATH } from './keyward.internal-constants.js';
 
 export const {
   ConfigurableModuleClass: KeywardConfigurableModule,
@@ -8,7 +9,11 @@ export const {
   ASYNC_OPTIONS_TYPE: KEYWARD_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<KeywardModuleOptions>({ moduleName: 'Keyward' })
   .setClassMethodName('forRoot')
-  .setExtras({ isGlobal: true }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .setExtras({ isGlobal: true, proxyPath: 'api/proxy' as string | false }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+    providers: [...(definition.providers ?? []), { provide: PROXY_PATH, useValue: extras.proxyPath }],
+  }))
   .build();
 
 /**

@@ -1,7 +1,8 @@
-import { Module, type Provider } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { Inject, Module, RequestMethod, type MiddlewareConsumer, type NestModule, type Provider } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { KeywardExceptionFilter } from './http/keyward-exception.filter.js';
-import { RESOLVED_OPTIONS } from './keyward.internal-constants.js';
+import { PROXY_PATH, RESOLVED_OPTIONS } from './keyward.internal-constants.js';
+import { ProxyMiddleware } from './proxy/proxy.middleware.js';
 import { KEYWARD_MODULE_OPTIONS, KeywardConfigurableModule } from './keyward.module-definition.js';
 import type { KeywardModuleOptions, ResolvedKeywardOptions } from './options/keyward-options.interface.js';
 import { resolveKeywardOptions } from './options/validate-options.js';
@@ -9,6 +10,11 @@ import { SessionEngine } from './session/session.engine.js';
 import { SessionGuard } from './session/session.guard.js';
 import { SessionService } from './session/session.service.js';
 import { CredentialService } from './vault/credential.service.js';
+import { OriginGuard } from './origin/origin.guard.js';
+import { CorsMiddleware } from './origin/cors.middleware.js';
+import { ProxyService } from './proxy/proxy.service.js';
+import { TransportMiddleware } from './transport/transport.middleware.js';
+import { StartupReport } from './keyward.startup-report.js';
 import { Vault } from './vault/vault.js';
 
 const providers: Provider[] = [
@@ -21,6 +27,10 @@ const providers: Provider[] = [
     useFactory: (o: ResolvedKeywardOptions) => (o.keyRing ? new Vault(o.keyRing, o.session.store) : null),
   },
   CredentialService,
+  ProxyService,
+  StartupReport,
+  // Order matters: the origin check runs before the session is read.
+  { provide: APP_GUARD, useClass: OriginGuard },
   { provide: APP_GUARD, useClass: SessionGuard },
   { provide: APP_FILTER, useClass: KeywardExceptionFilter },
 ];
@@ -40,5 +50,17 @@ const providers: Provider[] = [
  *   useFactory: (c: ConfigService) => ({ session: { secrets: c.get('SESSION_SECRETS').split(','), store: ... } }),
  * })
  */
-@Module({ providers, exports: [SessionEngine, SessionService, Vault, CredentialService, RESOLVED_OPTIONS] })
-export class KeywardModule extends KeywardConfigurableModule {}
+@Module({ imports: [DiscoveryModule], providers, exports: [SessionEngine, SessionService, Vault, CredentialService, ProxyService, StartupReport, RESOLVED_OPTIONS] })
+export class KeywardModule extends KeywardConfigurableModule implements NestModule {
+  constructor(@Inject(PROXY_PATH) private readonly proxyPath: string | false) {
+    super();
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(TransportMiddleware, CorsMiddleware).forRoutes('{*splat}');
+    if (this.proxyPath !== false) {
+      const path = this.proxyPath.replace(/^\/+|\/+$/g, '');
+      consumer.apply(ProxyMiddleware).forRoutes({ path: `${path}/{*rest}`, method: RequestMethod.ALL });
+    }
+  }
+}

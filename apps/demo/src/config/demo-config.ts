@@ -20,6 +20,10 @@ export interface DemoConfig {
   demoUsersFromDefault: boolean;
   idleTimeoutMs: number | undefined;
   absoluteTimeoutMs: number | undefined;
+  sweepIntervalMs: number | undefined;
+  mintRotateMs: number;
+  mintGraceMs: number;
+  trustProxy: false | 'loopback';
 }
 
 const DEFAULT_USERS = 'alice:alice-password,bob:bob-password';
@@ -103,6 +107,10 @@ export function loadDemoConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig
     demoUsersFromDefault: env.KEYWARD_DEMO_USERS === undefined,
     idleTimeoutMs: optionalMs(env, 'KEYWARD_IDLE_TIMEOUT_MS', problems),
     absoluteTimeoutMs: optionalMs(env, 'KEYWARD_ABSOLUTE_TIMEOUT_MS', problems),
+    sweepIntervalMs: optionalMs(env, 'KEYWARD_SWEEP_INTERVAL_MS', problems),
+    mintRotateMs: optionalMs(env, 'KEYWARD_MINT_ROTATE_MS', problems) ?? 15 * 60_000,
+    mintGraceMs: optionalMs(env, 'KEYWARD_MINT_GRACE_MS', problems) ?? 60_000,
+    trustProxy: env.KEYWARD_TRUST_PROXY === 'loopback' ? 'loopback' : false,
   };
   if (problems.length > 0) throw new TypeError(`The demo's environment is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return config;

@@ -38,7 +38,9 @@ export function appendHeader(res: unknown, name: string, value: string): void {
     res.header(name, prev === undefined ? value : `${String(prev)}, ${value}`);
     return;
   }
-  (res as ExpressLikeResponse).append(name, value);
+  const r = res as Partial<ExpressLikeResponse> & { appendHeader?(n: string, v: string): unknown };
+  if (typeof r.append === 'function') r.append(name, value);
+  else r.appendHeader!(name, value); // a raw Node ServerResponse (middleware on either adapter)
 }
 
 /** Sets (replaces) a response header. */
@@ -51,4 +53,15 @@ export function setHeader(res: unknown, name: string, value: string): void {
 export function headerOf(req: AnyRequest, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** Sends bytes as they are (no JSON serialisation), with a status, on either adapter. */
+export function sendRaw(res: unknown, status: number, body: Buffer): void {
+  if (isFastifyReply(res)) {
+    (res as unknown as { status(n: number): { send(b: Buffer): void } }).status(status).send(body);
+    return;
+  }
+  const r = res as { statusCode: number; end(b: Buffer): void };
+  r.statusCode = status;
+  r.end(body);
 }

@@ -2,6 +2,10 @@ import type { Clock } from '../util/clock.js';
 import type { SessionStore } from '../stores/session-store.interface.js';
 import type { CredentialProvider } from '../vault/credential-provider.interface.js';
 import type { KeyRing } from '../vault/key-ring.js';
+import type { CorsOptions, OriginOptions, ResolvedCors } from '../origin/origin-options.js';
+import type { OriginPolicy } from '../origin/origin-policy.js';
+import type { ProxyOptions, ResolvedProxyService } from '../proxy/proxy-options.js';
+import type { ResolvedTransport, TransportOptions } from '../transport/transport-policy.js';
 
 /** Cookie attributes of the session cookie. Every default is the safe one. */
 export interface SessionCookieOptions {
@@ -94,6 +98,14 @@ export interface KeywardModuleOptions {
    * @example { openai: new ServerKeyProvider({ env: 'OPENAI_API_KEY' }), mine: new UserKeyProvider() }
    */
   credentials?: Record<string, CredentialProvider>;
+  /** The origin/CSRF guard (always on; these options tune it). */
+  origin?: OriginOptions;
+  /** CORS; off unless configured. */
+  cors?: CorsOptions;
+  /** HTTPS enforcement and trusted proxies. */
+  transport?: TransportOptions;
+  /** The backend-for-frontend proxy. */
+  proxy?: ProxyOptions;
 }
 
 /** Options of the credential vault. */
@@ -126,4 +138,8 @@ export interface ResolvedKeywardOptions {
   /** Null when no vault is configured. */
   keyRing: KeyRing | null;
   credentials: ReadonlyMap<string, CredentialProvider>;
+  origin: OriginPolicy;
+  cors: ResolvedCors | null;
+  transport: ResolvedTransport;
+  proxy: ReadonlyMap<string, ResolvedProxyService>;
 }

@@ -31,15 +31,35 @@ export function didYouMean(given: string, allowed: readonly string[]): string | 
   return bestD <= Math.max(2, Math.floor(given.length / 4)) ? best : undefined;
 }
 
-/** Reports properties of `obj` that are not in `allowed`. */
-export function unknownKeys(obj: object, allowed: readonly string[], path: string, problems: string[]): void {
+/**
+ * Reports properties of `obj` that are not in `allowed`. `hints` (keyed by lower-case
+ * name) explains options people bring from other libraries, e.g. express-session's
+ * `cookie.maxAge`, where no spelling distance would find the right Keyward option.
+ */
+export function unknownKeys(
+  obj: object,
+  allowed: readonly string[],
+  path: string,
+  problems: string[],
+  hints: Readonly<Record<string, string>> = {},
+): void {
   for (const key of Object.keys(obj)) {
     if (allowed.includes(key)) continue;
+    const known = Object.hasOwn(hints, key.toLowerCase()) ? hints[key.toLowerCase()] : undefined;
     const hint = didYouMean(key, allowed);
     problems.push(
-      `${path}${key}: unsupported option.${hint ? ` Did you mean \`${path}${hint}\`?` : ` Supported: ${allowed.join(', ')}.`}`,
+      `${path}${key}: unsupported option.${known ? ` ${known}` : hint ? ` Did you mean \`${path}${hint}\`?` : ` Supported: ${allowed.join(', ')}.`}`,
     );
   }
+}
+
+/**
+ * Describes a value that sits where a secret may have been put by mistake (a secret
+ * passed as `session`, a key list passed as a string): its type, never its content.
+ */
+export function showType(v: unknown): string {
+  if (typeof v === 'string') return v.length === 0 ? 'an empty string' : 'a string (not shown)';
+  return show(v);
 }
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -2,12 +2,15 @@ import { KeywardConfigError, KeywardErrorCode } from '../keyward.errors.js';
 import type { SessionStore } from '../stores/session-store.interface.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { KeywardModuleOptions, ResolvedKeywardOptions, ResolvedSessionOptions } from './keyward-options.interface.js';
-import { duration, isPlainObject, show, unknownKeys } from './option-checks.js';
+import { duration, isPlainObject, show, showType, unknownKeys } from './option-checks.js';
 import { secretWeakness } from './weak-secrets.js';
 import { KeyRing, parseVaultKeys } from '../vault/key-ring.js';
 import type { CredentialProvider } from '../vault/credential-provider.interface.js';
+import { resolveCors, resolveOrigin } from '../origin/origin-options.js';
+import { resolveProxyOptions } from '../proxy/proxy-options.js';
+import { resolveTransport, type TransportOptions } from '../transport/transport-policy.js';
 
-const TOP_KEYS = ['production', 'session', 'demoUsers', 'vault', 'credentials'] as const;
+const TOP_KEYS = ['production', 'session', 'demoUsers', 'vault', 'credentials', 'origin', 'cors', 'transport', 'proxy'] as const;
 const CREDENTIAL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const SESSION_KEYS = [
   'secrets', 'store', 'cookie', 'idleTimeoutMs', 'absoluteTimeoutMs', 'touchIntervalMs',
@@ -15,7 +18,45 @@ const SESSION_KEYS = [
 ] as const;
 const COOKIE_KEYS = ['name', 'secure', 'sameSite', 'path', 'domain'] as const;
 const SAME_SITE = ['strict', 'lax', 'none'] as const;
-const STORE_METHODS = ['create', 'load', 'patch', 'take', 'listByUser', 'expiredKeys', 'ping', 'close'] as const;
+// Every method of the SessionStore interface: a store missing one would fail later, at
+// the first request or sweep that needs it, instead of at startup.
+const STORE_METHODS = [
+  'create', 'load', 'patch', 'setIfAbsent', 'take', 'listByUser', 'expiredKeys', 'getUserEntries', 'setUserEntry',
+  'setUserEntryIfAbsent', 'deleteUserEntry', 'scanSessionKeys', 'scanUserIds', 'acquireLease', 'ping', 'close',
+] as const;
+/** Options people bring from express-session / cookie-session, and where they live in Keyward. */
+const TOP_HINTS: Record<string, string> = {
+  secret: 'Did you mean `session.secrets` (a list, newest first)?',
+  secrets: 'Did you mean `session.secrets`?',
+  store: 'Did you mean `session.store`?',
+  cookie: 'Did you mean `session.cookie`?',
+  name: 'The cookie name is `session.cookie.name`.',
+  resave: 'Not needed: Keyward writes only the fields you change, never the whole session.',
+  saveuninitialized: 'Not needed: Keyward never creates a session or a cookie for anonymous requests.',
+  rolling: 'Not needed: the idle expiry slides by itself, at most once per `session.touchIntervalMs`.',
+};
+const SESSION_HINTS: Record<string, string> = {
+  secret: 'Did you mean `session.secrets` (a list, newest first)?',
+  maxage: 'The cookie lives as long as the idle timeout: set `session.idleTimeoutMs`.',
+  expires: 'The cookie lives as long as the idle timeout: set `session.idleTimeoutMs`.',
+  secure: 'Did you mean `session.cookie.secure`?',
+  samesite: 'Did you mean `session.cookie.sameSite`?',
+  httponly: 'The session cookie is always HttpOnly; remove this option.',
+  path: 'Did you mean `session.cookie.path`?',
+  domain: 'Did you mean `session.cookie.domain`?',
+  name: 'Did you mean `session.cookie.name`?',
+  resave: 'Not needed: Keyward writes only the fields you change, never the whole session.',
+  saveuninitialized: 'Not needed: Keyward never creates a session or a cookie for anonymous requests.',
+  rolling: 'Not needed: the idle expiry slides by itself, at most once per `session.touchIntervalMs`.',
+};
+const COOKIE_HINTS: Record<string, string> = {
+  maxage: 'The cookie\'s Max-Age is the idle timeout: set `session.idleTimeoutMs` (milliseconds) instead.',
+  expires: 'The cookie\'s Max-Age is the idle timeout: set `session.idleTimeoutMs` (milliseconds) instead.',
+  httponly: 'The session cookie is always HttpOnly; remove this option.',
+  signed: 'The session cookie is always signed with `session.secrets`; remove this option.',
+  priority: 'Not supported; remove this option.',
+  partitioned: 'Not supported for the session cookie; remove this option.',
+};
 const DAY = 86_400_000;
 const NO_ABSOLUTE_TIMEOUT = 100 * 365 * DAY;
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
@@ -32,8 +73,8 @@ const COOKIE_DOMAIN = /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-
  */
 export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: NodeJS.ProcessEnv = process.env): ResolvedKeywardOptions {
   const problems: string[] = [];
-  if (!isPlainObject(raw)) throw new KeywardConfigError([`options: expected an object with a \`session\` property, got ${show(raw)}.`]);
-  unknownKeys(raw, TOP_KEYS, '', problems);
+  if (!isPlainObject(raw)) throw new KeywardConfigError([`options: expected an object with a \`session\` property, got ${showType(raw)}.`]);
+  unknownKeys(raw, TOP_KEYS, '', problems, TOP_HINTS);
 
   const envProduction = env.NODE_ENV === 'production';
   let production = envProduction;
@@ -47,8 +88,12 @@ export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: 
 
   const session = resolveSession(raw.session, production, problems);
   const { keyRing, credentials } = resolveVault(raw, problems);
+  const origin = resolveOrigin(raw.origin, problems);
+  const cors = resolveCors(raw.cors, origin.csrfHeader.name, problems);
+  const transport = resolveTransport(raw.transport as TransportOptions | undefined, production, problems);
+  const proxy = resolveProxyOptions(raw.proxy, new Set(credentials.keys()), origin.csrfHeader.name, problems);
   if (problems.length > 0 || !session) throw new KeywardConfigError(problems);
-  const resolved: ResolvedKeywardOptions = { production, session, demoUsers: raw.demoUsers === true, keyRing, credentials };
+  const resolved: ResolvedKeywardOptions = { production, session, demoUsers: raw.demoUsers === true, keyRing, credentials, origin, cors, transport, proxy };
   if (production) {
     const refusals = auditProduction(resolved);
     if (refusals.length > 0) throw new KeywardConfigError(refusals, KeywardErrorCode.InsecureProduction);
@@ -58,10 +103,10 @@ export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: 
 
 function resolveSession(raw: unknown, production: boolean, problems: string[]): ResolvedSessionOptions | undefined {
   if (!isPlainObject(raw)) {
-    problems.push(`session: expected an object with \`secrets\` and \`store\`, got ${show(raw)}.`);
+    problems.push(`session: expected an object with \`secrets\` and \`store\`, got ${showType(raw)}.`);
     return undefined;
   }
-  unknownKeys(raw, SESSION_KEYS, 'session.', problems);
+  unknownKeys(raw, SESSION_KEYS, 'session.', problems, SESSION_HINTS);
 
   const secrets = raw.secrets;
   if (!Array.isArray(secrets) || secrets.length === 0) {
@@ -82,9 +127,9 @@ function resolveSession(raw: unknown, production: boolean, problems: string[]): 
   }
 
   const cookieRaw = raw.cookie ?? {};
-  if (!isPlainObject(cookieRaw)) problems.push(`session.cookie: expected an object, got ${show(cookieRaw)}.`);
+  if (!isPlainObject(cookieRaw)) problems.push(`session.cookie: expected an object, got ${showType(cookieRaw)}.`);
   const c = isPlainObject(cookieRaw) ? cookieRaw : {};
-  unknownKeys(c, COOKIE_KEYS, 'session.cookie.', problems);
+  unknownKeys(c, COOKIE_KEYS, 'session.cookie.', problems, COOKIE_HINTS);
 
   let secure = production;
   if (c.secure !== undefined) {
@@ -164,7 +209,8 @@ function resolveVault(raw: Record<string, unknown>, problems: string[]): { keyRi
   const credentials = new Map<string, CredentialProvider>();
   let keyRing: KeyRing | null = null;
   if (raw.vault !== undefined) {
-    if (!isPlainObject(raw.vault)) problems.push(`vault: expected an object { keys }, got ${show(raw.vault)}.`);
+    // Never echo a string here: `vault: process.env.KEYWARD_VAULT_KEYS` would print a key.
+    if (!isPlainObject(raw.vault)) problems.push(`vault: expected an object { keys }, got ${showType(raw.vault)}.`);
     else {
       unknownKeys(raw.vault, ['keys'], 'vault.', problems);
       const keys = parseVaultKeys(raw.vault.keys as string[], problems);
@@ -212,6 +258,10 @@ export function auditProduction(o: ResolvedKeywardOptions): string[] {
     if (weakness) out.push(`session.secrets[${i}]: ${weakness}. Generate one with \`node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"\` and pass it through KEYWARD_SESSION_SECRETS.`);
   });
   if (s.absoluteTimeoutMs === null) out.push('session.absoluteTimeoutMs: null (no absolute timeout) lets a stolen session live forever. Set one, e.g. 12 hours (default).');
+  if (!o.transport.requireHttps) out.push('transport.requireHttps: false lets session cookies and keys travel over plain HTTP. Remove the option; terminate TLS in front of the app and set transport.trustProxy.');
+  for (const svc of o.proxy.values()) {
+    if (svc.insecureTls) out.push(`proxy.services.${svc.name}.dangerouslyDisableTlsVerification: certificate checks are off, so anyone on the path can read the key. Remove it; add the upstream's CA instead.`);
+  }
   if (o.demoUsers) out.push('demoUsers: the app ships demo users with known passwords. Remove them (e.g. unset KEYWARD_DEMO_USERS) before running in production.');
   return out;
 }

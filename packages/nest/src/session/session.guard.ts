@@ -30,43 +30,48 @@ export class SessionGuard implements CanActivate {
     const anonymousOk =
       !this.engine.options.requireByDefault ||
       this.reflector.getAllAndOverride<boolean>(ALLOW_ANONYMOUS, [context.getHandler(), context.getClass()]) === true;
-    const session = await this.attach(req, http.getResponse());
-    if (!session.isAuthenticated && !anonymousOk) throw this.refusal(req);
+    const session = await attachSession(this.engine, req, http.getResponse());
+    if (!session.isAuthenticated && !anonymousOk) throw refusalFor(req);
     return true;
   }
 
-  /** Resolves and attaches the session once per request (guards may run twice). */
-  private async attach(req: AnyRequest, res: unknown): Promise<RequestSession> {
-    const existing = req[REQUEST_SESSION] as RequestSession | undefined;
-    if (existing) return existing;
-    const lookup = findSessionCookie(req.headers.cookie, this.engine.options.cookie.name);
-    let session: RequestSession;
-    let failure: 'invalid' | 'expired' | undefined;
-    if (lookup.kind === 'none') {
-      session = new RequestSession(this.engine, res, null);
-    } else if (lookup.kind === 'ambiguous') {
-      session = new RequestSession(this.engine, res, null);
-      failure = 'invalid';
-    } else {
-      const result = await this.engine.resolve(lookup.value);
-      if (result.state === 'active') {
-        session = new RequestSession(this.engine, res, result.record);
-        if (result.refreshCookie) session.refreshCookie(result.signedValue);
-      } else {
-        session = new RequestSession(this.engine, res, null);
-        failure = result.state === 'expired' ? 'expired' : 'invalid';
-      }
-    }
-    if (failure) session.clearCookie();
-    req[REQUEST_SESSION] = session;
-    (req as { [FAILURE]?: string })[FAILURE] = failure;
-    return session;
-  }
+}
 
-  private refusal(req: AnyRequest): SessionRequiredError {
+/** The 401 error for a request without a usable session, saying why. */
+export function refusalFor(req: AnyRequest): SessionRequiredError {
     const failure = (req as { [FAILURE]?: string })[FAILURE];
     if (failure === 'expired') return new SessionRequiredError(KeywardErrorCode.SessionExpired, 'Your session has expired. Log in again.');
     if (failure === 'invalid') return new SessionRequiredError(KeywardErrorCode.SessionInvalid, 'Your session is not valid. Log in again.');
     return new SessionRequiredError();
+}
+
+/**
+ * Reads the session cookie once per request (one store round trip), attaches a
+ * {@link RequestSession}, clears a bad cookie. Shared by the guard and the proxy.
+ */
+export async function attachSession(engine: SessionEngine, req: AnyRequest, res: unknown): Promise<RequestSession> {
+  const existing = req[REQUEST_SESSION] as RequestSession | undefined;
+  if (existing) return existing;
+  const lookup = findSessionCookie(req.headers.cookie, engine.options.cookie.name);
+  let session: RequestSession;
+  let failure: 'invalid' | 'expired' | undefined;
+  if (lookup.kind === 'none') {
+    session = new RequestSession(engine, res, null);
+  } else if (lookup.kind === 'ambiguous') {
+    session = new RequestSession(engine, res, null);
+    failure = 'invalid';
+  } else {
+    const result = await engine.resolve(lookup.value);
+    if (result.state === 'active') {
+      session = new RequestSession(engine, res, result.record);
+      if (result.refreshCookie) session.refreshCookie(result.signedValue);
+    } else {
+      session = new RequestSession(engine, res, null);
+      failure = result.state === 'expired' ? 'expired' : 'invalid';
+    }
   }
+  if (failure) session.clearCookie();
+  req[REQUEST_SESSION] = session;
+  (req as { [FAILURE]?: string })[FAILURE] = failure;
+  return session;
 }

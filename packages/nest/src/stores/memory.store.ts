@@ -30,7 +30,9 @@ export class MemoryStore implements SessionStore {
     const s = this.sessions.get(key);
     if (!s) return false;
     for (const name of unset) delete s.data[name];
-    Object.assign(s.data, set);
+    // Spread defines own properties, so a field named `__proto__` is kept as data
+    // (Object.assign would call the prototype setter and drop it).
+    s.data = { ...s.data, ...set };
     s.version += 1;
     return true;
   }
@@ -38,11 +40,12 @@ export class MemoryStore implements SessionStore {
   async setIfAbsent(key: string, name: string, value: string): Promise<string | null> {
     const s = this.sessions.get(key);
     if (!s) return null;
-    if (s.data[name] === undefined) {
-      s.data[name] = value;
+    // Own properties only: `toString` or `__proto__` are absent fields, not inherited members.
+    if (!Object.hasOwn(s.data, name)) {
+      s.data = { ...s.data, [name]: value };
       s.version += 1;
     }
-    return s.data[name]!;
+    return Object.getOwnPropertyDescriptor(s.data, name)!.value as string;
   }
 
   async take(key: string): Promise<StoredSession | null> {

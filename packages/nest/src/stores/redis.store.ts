@@ -62,12 +62,17 @@ export class RedisStore implements SessionStore {
   private readonly owned: boolean;
   private readonly prefix: string;
   private readonly graceMs: number;
+  private readonly connectTimeoutMs: number;
+  /** Set once the client has been ready at least once; from then on an outage fails fast. */
+  private everReady = false;
+  private firstReady: Promise<void> | undefined;
 
   constructor(options: RedisStoreOptions) {
     const given = [options.url, options.cluster, options.client].filter((v) => v !== undefined).length;
     if (given !== 1) throw new TypeError('RedisStore needs exactly one of `url`, `cluster` or `client`.');
     this.prefix = options.prefix ?? 'kw:';
     this.graceMs = options.sweepGraceMs ?? 3_600_000;
+    this.connectTimeoutMs = options.commandTimeoutMs ?? 2000;
     const base: RedisOptions = {
       enableOfflineQueue: false,
       enableAutoPipelining: true,
@@ -96,6 +101,8 @@ export class RedisStore implements SessionStore {
     client.defineCommand('kwLease', { numberOfKeys: 1, lua: LEASE });
     client.defineCommand('kwSetIfAbsent', { numberOfKeys: 1, lua: SET_IF_ABSENT });
     this.client = client as Client & ScriptedClient;
+    this.everReady = client.status === 'ready';
+    if (!this.everReady) client.once('ready', () => (this.everReady = true));
   }
 
   async create(s: StoredSession): Promise<void> {
@@ -177,12 +184,13 @@ export class RedisStore implements SessionStore {
 
   async getUserEntries(userId: string): Promise<Record<string, UserEntry>> {
     const row = await this.run(() => this.client.hgetall(this.userEntriesKey(userId)));
-    const out: Record<string, UserEntry> = {};
+    const out: Array<[string, UserEntry]> = [];
     for (const [name, raw] of Object.entries(row)) {
       const entry = parseUserEntry(raw);
-      if (entry) out[name] = entry;
+      if (entry) out.push([name, entry]);
     }
-    return out;
+    // Not `out[name] = entry`: an entry named `__proto__` would replace the prototype.
+    return Object.fromEntries(out);
   }
 
   async setUserEntry(userId: string, name: string, entry: UserEntry): Promise<void> {
@@ -247,6 +255,31 @@ export class RedisStore implements SessionStore {
     }
   }
 
+  /**
+   * Until the client has connected once, a call waits for the connection (at most
+   * `commandTimeoutMs`) instead of failing at once: without an offline queue, requests
+   * arriving right after startup would otherwise all get 503. Later outages fail fast.
+   */
+  private firstConnection(): Promise<void> {
+    if (this.client.status === 'ready') {
+      this.everReady = true;
+      return Promise.resolve();
+    }
+    this.firstReady ??= new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.client.off('ready', done);
+        this.firstReady = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, this.connectTimeoutMs);
+      timer.unref();
+      this.client.once('ready', done);
+      if (this.client.status === 'wait') this.client.connect().catch(() => {});
+    });
+    return this.firstReady;
+  }
+
   private recordKey(key: string): string {
     return `${this.prefix}s:{${key}}`;
   }
@@ -265,12 +298,14 @@ export class RedisStore implements SessionStore {
 
   private decode(key: string, flat: string[]): StoredSession {
     const f: Record<string, string> = {};
-    const data: Record<string, string> = {};
+    const fields: Array<[string, string]> = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const name = flat[i]!;
-      if (name.startsWith(DATA)) data[name.slice(DATA.length)] = flat[i + 1]!;
+      if (name.startsWith(DATA)) fields.push([name.slice(DATA.length), flat[i + 1]!]);
       else if (RECORD_FIELDS.has(name)) f[name] = flat[i + 1]!;
     }
+    // fromEntries defines own properties: a field named `__proto__` stays a field.
+    const data: Record<string, string> = Object.fromEntries(fields);
     const nums = [f.c, f.l, f.ie, f.ae, f.v].map(Number);
     if (f.u === undefined || f.h === undefined || nums.some((n) => !Number.isFinite(n))) throw new StoreCorruptError('session');
     const [createdAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt, version] = nums as [number, number, number, number, number];
@@ -279,6 +314,7 @@ export class RedisStore implements SessionStore {
 
   private async run<T>(op: () => Promise<T>): Promise<T> {
     try {
+      if (!this.everReady) await this.firstConnection();
       return await op();
     } catch (cause) {
       if (cause instanceof StoreCorruptError) throw cause;

@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreUnavailableError } from '../keyward.errors.js';
 import type { SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
-import { applyTouch } from './store-record.js';
+import { applyTouch, cloneSession } from './store-record.js';
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -103,61 +103,53 @@ export class SqliteStore implements SessionStore {
   }
 
   async create(s: StoredSession): Promise<void> {
-    this.run(
-      this.db.transaction(() => {
-        this.q.insert.run(toRow(s));
-        for (const [name, value] of Object.entries(s.data)) this.q.setData.run(s.key, name, value);
-      }),
-    );
+    this.write(() => {
+      this.q.insert.run(toRow(s));
+      for (const [name, value] of Object.entries(s.data)) this.q.setData.run(s.key, name, value);
+    });
   }
 
   async load(key: string, touch: TouchPolicy): Promise<StoredSession | null> {
-    return this.run(
-      this.db.transaction(() => {
-        const s = this.read(key);
-        if (s && applyTouch(s, touch)) this.q.touch.run(s.lastSeenAt, s.idleExpiresAt, s.version, key);
-        return s;
-      }),
-    );
+    // Steady state is a read-only snapshot; only a due touch takes the write lock (and
+    // re-reads under it), so readers never block and never have to upgrade a read lock.
+    const seen = this.readOnly(() => this.read(key));
+    if (!seen || !applyTouch(cloneSession(seen), touch)) return seen;
+    return this.write(() => {
+      const s = this.read(key);
+      if (s && applyTouch(s, touch)) this.q.touch.run(s.lastSeenAt, s.idleExpiresAt, s.version, key);
+      return s;
+    });
   }
 
   async patch(key: string, set: Readonly<Record<string, string>>, unset: readonly string[]): Promise<boolean> {
-    return this.run(
-      this.db.transaction(() => {
-        if (this.q.bump.run(key).changes === 0) return false;
-        for (const name of unset) this.q.delData.run(key, name);
-        for (const [name, value] of Object.entries(set)) this.q.setData.run(key, name, value);
-        return true;
-      }),
-    );
+    return this.write(() => {
+      if (this.q.bump.run(key).changes === 0) return false;
+      for (const name of unset) this.q.delData.run(key, name);
+      for (const [name, value] of Object.entries(set)) this.q.setData.run(key, name, value);
+      return true;
+    });
   }
 
   async setIfAbsent(key: string, name: string, value: string): Promise<string | null> {
-    return this.run(
-      this.db.transaction(() => {
-        if (!this.q.get.get(key)) return null;
-        if (this.q.insertDataIfAbsent.run(key, name, value).changes > 0) this.q.bump.run(key);
-        return this.q.dataValue.get(key, name)!.value;
-      }),
-    );
+    return this.write(() => {
+      if (!this.q.get.get(key)) return null;
+      if (this.q.insertDataIfAbsent.run(key, name, value).changes > 0) this.q.bump.run(key);
+      return this.q.dataValue.get(key, name)!.value;
+    });
   }
 
   async take(key: string): Promise<StoredSession | null> {
-    return this.run(
-      this.db.transaction(() => {
-        const s = this.read(key);
-        if (!s) return null;
-        this.q.del.run(key);
-        this.q.delAllData.run(key);
-        return s;
-      }),
-    );
+    return this.write(() => {
+      const s = this.read(key);
+      if (!s) return null;
+      this.q.del.run(key);
+      this.q.delAllData.run(key);
+      return s;
+    });
   }
 
   async listByUser(userId: string): Promise<StoredSession[]> {
-    return this.run(
-      this.db.transaction(() => this.q.byUser.all(userId).map((row) => ({ ...fromRow(row), data: this.dataOf(row.key) }))),
-    );
+    return this.readOnly(() => this.q.byUser.all(userId).map((row) => ({ ...fromRow(row), data: this.dataOf(row.key) })));
   }
 
   async expiredKeys(now: number, limit: number): Promise<string[]> {
@@ -175,13 +167,11 @@ export class SqliteStore implements SessionStore {
   }
 
   async setUserEntryIfAbsent(userId: string, name: string, entry: UserEntry): Promise<UserEntry> {
-    return this.run(
-      this.db.transaction(() => {
-        this.q.insertUserEntryIfAbsent.run(userId, name, entry.value, entry.updatedAt);
-        const row = this.q.userEntry.get(userId, name)!;
-        return { value: row.value, updatedAt: row.updated_at };
-      }),
-    );
+    return this.write(() => {
+      this.q.insertUserEntryIfAbsent.run(userId, name, entry.value, entry.updatedAt);
+      const row = this.q.userEntry.get(userId, name)!;
+      return { value: row.value, updatedAt: row.updated_at };
+    });
   }
 
   async *scanSessionKeys(): AsyncIterable<string[]> {
@@ -218,6 +208,21 @@ export class SqliteStore implements SessionStore {
     return Object.fromEntries(this.q.data.all(key).map((r) => [r.name, r.value]));
   }
 
+  /**
+   * A write transaction that takes the write lock up front (BEGIN IMMEDIATE), so that
+   * `busy_timeout` applies when another process holds it. A deferred transaction that
+   * reads first and then writes fails at once with "database is locked" instead.
+   */
+  private write<T>(op: () => T): T {
+    return this.run(() => this.db.transaction(op).immediate());
+  }
+
+  /** A consistent read-only snapshot across several statements. */
+  private readOnly<T>(op: () => T): T {
+    return this.run(() => this.db.transaction(op).deferred());
+  }
+
+  /** Every failure (including a closed database) becomes StoreUnavailableError. */
   private run<T>(op: () => T): T {
     try {
       return op();

@@ -1,0 +1,78 @@
+import { Inject, Injectable, Logger, RequestMethod, type OnApplicationBootstrap } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { PATH_METADATA, METHOD_METADATA } from '@nestjs/common/constants.js';
+import { SKIP_ORIGIN_CHECK } from './origin/skip-origin-check.decorator.js';
+import { USES_CREDENTIALS } from './origin/origin.guard.js';
+import { ALLOW_ANONYMOUS } from './keyward.constants.js';
+
+/** One route as the startup report sees it. */
+export interface RouteReport {
+  method: string;
+  path: string;
+  controller: string;
+  handler: string;
+  /** Why the origin guard is skipped, if it is. */
+  originCheckSkipped: string | null;
+  usesCredentials: boolean;
+  anonymous: boolean;
+}
+
+function join(...parts: string[]): string {
+  const p = parts.map((x) => x.replace(/^\/+|\/+$/g, '')).filter(Boolean).join('/');
+  return `/${p}`;
+}
+
+/**
+ * Lists, at startup, every route that opts out of the origin/CSRF guard with its reason,
+ * and exposes the full route table (used by the test that walks every route).
+ */
+@Injectable()
+export class StartupReport implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Keyward');
+  private table: RouteReport[] = [];
+
+  constructor(
+    @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
+    @Inject(MetadataScanner) private readonly scanner: MetadataScanner,
+    @Inject(Reflector) private readonly reflector: Reflector,
+  ) {}
+
+  /** Every route of the app with its protection. */
+  get routes(): readonly RouteReport[] {
+    return this.table;
+  }
+
+  onApplicationBootstrap(): void {
+    const out: RouteReport[] = [];
+    for (const wrapper of this.discovery.getControllers()) {
+      const instance = wrapper.instance as object | undefined;
+      const type = wrapper.metatype as (new (...a: unknown[]) => unknown) | undefined;
+      if (!instance || !type) continue;
+      const base = this.reflector.get<string | string[]>(PATH_METADATA, type);
+      const prefix = Array.isArray(base) ? base[0] ?? '' : base ?? '';
+      const proto = Object.getPrototypeOf(instance) as Record<string, unknown>;
+      for (const name of this.scanner.getAllMethodNames(proto)) {
+        const handler = proto[name] as (...a: unknown[]) => unknown;
+        const path = this.reflector.get<string | string[]>(PATH_METADATA, handler);
+        if (path === undefined) continue;
+        const method = this.reflector.get<RequestMethod>(METHOD_METADATA, handler);
+        const targets = [handler, type];
+        for (const p of Array.isArray(path) ? path : [path]) {
+          out.push({
+            method: RequestMethod[method] ?? 'ALL',
+            path: join(prefix, p),
+            controller: type.name,
+            handler: name,
+            originCheckSkipped: this.reflector.getAllAndOverride<string>(SKIP_ORIGIN_CHECK, targets) ?? null,
+            usesCredentials: this.reflector.getAllAndOverride<boolean>(USES_CREDENTIALS, targets) === true,
+            anonymous: this.reflector.getAllAndOverride<boolean>(ALLOW_ANONYMOUS, targets) === true,
+          });
+        }
+      }
+    }
+    this.table = out;
+    for (const r of out.filter((x) => x.originCheckSkipped)) {
+      this.logger.warn(`Origin/CSRF check skipped on ${r.method} ${r.path}: ${r.originCheckSkipped}`);
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
+import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
+
+/**
+ * Strict CORS: nothing unless configured; exact-origin allowlist; credentials only to
+ * those origins; never reflects an arbitrary Origin; `null` never allowed. Preflights
+ * from other origins get 403 without any CORS header.
+ */
+@Injectable()
+export class CorsMiddleware implements NestMiddleware {
+  constructor(@Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions) {}
+
+  use(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+    const origin = typeof req.headers.origin === 'string' ? req.headers.origin.toLowerCase() : undefined;
+    const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
+    const cors = this.options.cors;
+    if (origin !== undefined) res.appendHeader('Vary', 'Origin');
+    const allowed = cors !== null && origin !== undefined && origin !== 'null' && cors.origins.has(origin);
+    if (allowed) {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Access-Control-Allow-Credentials', 'true');
+    }
+    if (!preflight) return next();
+    res.setHeader('Cache-Control', 'no-store');
+    if (!allowed) {
+      res.statusCode = 403;
+      res.end();
+      return;
+    }
+    res.setHeader('Access-Control-Allow-Methods', cors.methods);
+    res.setHeader('Access-Control-Allow-Headers', cors.allowedHeaders);
+    res.setHeader('Access-Control-Max-Age', cors.maxAge);
+    res.statusCode = 204;
+    res.end();
+  }
+}

@@ -1,0 +1,197 @@
+import { didYouMean, duration, isPlainObject, show, unknownKeys } from '../options/option-checks.js';
+
+/** How the key is attached to the upstream request. */
+export interface KeyPlacement {
+  /** Header name, e.g. `x-api-key` or `authorization`. */
+  header: string;
+  /**
+   * Header value template; `{key}` is replaced by the key.
+   * @default '{key}'
+   * @example 'Bearer {key}'
+   */
+  format?: string;
+}
+
+/** One upstream service the backend-for-frontend proxy may call. */
+export interface ProxyServiceOptions {
+  /** Base URL; nothing outside its path can be reached. `https://` only, except loopback with `allowHttpToLoopback`. */
+  baseUrl: string;
+  /** Name of the credential (in `credentials`) whose key is attached. */
+  credential: string;
+  /** Where the key goes. @default { header: 'authorization', format: 'Bearer {key}' } */
+  key?: KeyPlacement;
+  /** @default ['GET', 'POST'] */
+  methods?: string[];
+  /** Extra request headers forwarded besides the defaults (accept, accept-language, content-type, content-language, if-*). */
+  forwardHeaders?: string[];
+  /** Extra response headers returned besides the defaults (content-type, cache-control, etag, last-modified, ...). */
+  responseHeaders?: string[];
+  /** Whole-call timeout (headers and body). @default 10_000 */
+  timeoutMs?: number;
+  /** @default 1_048_576 (1 MiB) */
+  maxRequestBytes?: number;
+  /** @default 10_485_760 (10 MiB) */
+  maxResponseBytes?: number;
+  /** Most calls in flight to this upstream at once; further calls wait, then fail with 503. @default 64 */
+  maxConcurrent?: number;
+  /** Allow `http://` to a loopback address (127.0.0.0/8, ::1, localhost). Never other hosts. @default false */
+  allowHttpToLoopback?: boolean;
+  /** Skip TLS certificate checks. Reported by the self-audit and refused in production. @default false */
+  dangerouslyDisableTlsVerification?: boolean;
+}
+
+/** Options of the proxy. */
+export interface ProxyOptions {
+  services: Record<string, ProxyServiceOptions>;
+}
+
+export interface ResolvedProxyService {
+  name: string;
+  base: URL;
+  credential: string;
+  keyHeader: string;
+  keyFormat: string;
+  methods: ReadonlySet<string>;
+  forwardHeaders: ReadonlySet<string>;
+  responseHeaders: ReadonlySet<string>;
+  timeoutMs: number;
+  maxRequestBytes: number;
+  maxResponseBytes: number;
+  maxConcurrent: number;
+  plainHttp: boolean;
+  insecureTls: boolean;
+}
+
+const SERVICE_KEYS = [
+  'baseUrl', 'credential', 'key', 'methods', 'forwardHeaders', 'responseHeaders', 'timeoutMs', 'maxRequestBytes',
+  'maxResponseBytes', 'maxConcurrent', 'allowHttpToLoopback', 'dangerouslyDisableTlsVerification',
+] as const;
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+const SERVICE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]{1,64}$/;
+
+/** Request headers forwarded to every upstream. */
+export const DEFAULT_FORWARD_HEADERS = ['accept', 'accept-language', 'content-type', 'content-language', 'if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since'];
+/** Response headers returned from every upstream. */
+export const DEFAULT_RESPONSE_HEADERS = ['content-type', 'content-language', 'content-disposition', 'cache-control', 'etag', 'last-modified', 'expires', 'retry-after', 'x-request-id'];
+/** Never forwarded in either direction, whatever the configuration says. */
+export const NEVER_FORWARDED = new Set([
+  'cookie', 'set-cookie', 'set-cookie2', 'authorization', 'proxy-authorization', 'proxy-authenticate', 'x-csrf', 'host', 'forwarded',
+  'connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length', 'location', 'www-authenticate',
+]);
+
+/** True for hop-by-hop and proxy-identity headers (any `x-forwarded-*`, `x-real-ip`). */
+export function isForbiddenHeader(name: string): boolean {
+  const n = name.toLowerCase();
+  return NEVER_FORWARDED.has(n) || n.startsWith('x-forwarded-') || n === 'x-real-ip' || n.startsWith('proxy-') || n.startsWith('sec-');
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127(?:\.\d{1,3}){3}$/.test(h);
+}
+
+/** Validates the proxy options; reports every problem. */
+export function resolveProxyOptions(
+  raw: unknown,
+  credentials: ReadonlySet<string>,
+  csrfHeader: string,
+  problems: string[],
+): Map<string, ResolvedProxyService> {
+  const out = new Map<string, ResolvedProxyService>();
+  if (raw === undefined) return out;
+  if (!isPlainObject(raw) || !isPlainObject(raw.services)) {
+    problems.push(`proxy: expected { services: { <name>: { baseUrl, credential, ... } } }, got ${show(raw)}.`);
+    return out;
+  }
+  unknownKeys(raw, ['services'], 'proxy.', problems);
+  for (const [name, svc] of Object.entries(raw.services)) {
+    const at = `proxy.services.${name}`;
+    if (!SERVICE_NAME.test(name)) problems.push(`${at}: service names are lower-case letters, digits, _ and - (they appear in URLs).`);
+    if (!isPlainObject(svc)) {
+      problems.push(`${at}: expected an object with baseUrl and credential.`);
+      continue;
+    }
+    unknownKeys(svc, SERVICE_KEYS, `${at}.`, problems);
+    let base: URL | undefined;
+    try {
+      base = new URL(String(svc.baseUrl));
+    } catch {
+      problems.push(`${at}.baseUrl: expected an absolute URL such as 'https://api.example.com/v1/', got ${show(svc.baseUrl)}.`);
+    }
+    const loopbackOk = svc.allowHttpToLoopback === true;
+    if (base) {
+      if (base.username || base.password) problems.push(`${at}.baseUrl: must not contain credentials; configure the key through a credential provider.`);
+      if (base.search || base.hash) problems.push(`${at}.baseUrl: must not contain a query or fragment.`);
+      if (base.protocol === 'http:' && !(loopbackOk && isLoopbackHost(base.hostname))) {
+        problems.push(`${at}.baseUrl: ${show(base.href)} uses plain http: the key would cross the network in clear text. Use https://${loopbackOk ? '' : ', or set allowHttpToLoopback for a loopback upstream'}.`);
+      } else if (base.protocol !== 'http:' && base.protocol !== 'https:') problems.push(`${at}.baseUrl: only https:// (or http:// to loopback) is supported.`);
+    }
+    const credential = typeof svc.credential === 'string' ? svc.credential : '';
+    if (!credentials.has(credential)) {
+      const hint = didYouMean(credential, [...credentials]);
+      problems.push(`${at}.credential: ${show(svc.credential)} is not a configured credential.${hint ? ` Did you mean '${hint}'?` : ` Configured: ${[...credentials].join(', ') || 'none'}.`}`);
+    }
+    let keyHeader = 'authorization';
+    let keyFormat = 'Bearer {key}';
+    if (svc.key !== undefined) {
+      const k = svc.key as Record<string, unknown>;
+      if (!isPlainObject(k) || typeof k.header !== 'string' || !TOKEN.test(k.header.toLowerCase())) problems.push(`${at}.key.header: expected a header name such as 'x-api-key'.`);
+      else keyHeader = k.header.toLowerCase();
+      if (isPlainObject(k)) {
+        unknownKeys(k, ['header', 'format'], `${at}.key.`, problems);
+        if (k.format !== undefined) {
+          if (typeof k.format !== 'string' || !k.format.includes('{key}') || /[\r\n\0]/.test(k.format)) problems.push(`${at}.key.format: expected a template containing {key}, e.g. 'Bearer {key}'.`);
+          else keyFormat = k.format;
+        } else keyFormat = keyHeader === 'authorization' ? 'Bearer {key}' : '{key}';
+      }
+    }
+    const methods = new Set<string>();
+    for (const m of (svc.methods as unknown[] | undefined) ?? ['GET', 'POST']) {
+      const up = typeof m === 'string' ? m.toUpperCase() : '';
+      if (!METHODS.includes(up)) problems.push(`${at}.methods: ${show(m)} is not one of ${METHODS.join(', ')}.`);
+      else methods.add(up);
+    }
+    const headerSet = (list: unknown, defaults: string[], path: string): Set<string> => {
+      const set = new Set(defaults);
+      if (list === undefined) return set;
+      if (!Array.isArray(list)) {
+        problems.push(`${path}: expected an array of header names.`);
+        return set;
+      }
+      for (const h of list) {
+        const n = typeof h === 'string' ? h.toLowerCase() : '';
+        if (!TOKEN.test(n)) problems.push(`${path}: ${show(h)} is not a header name.`);
+        else if (isForbiddenHeader(n) || n === csrfHeader || n === keyHeader) problems.push(`${path}: '${n}' can never be forwarded (cookies, credentials, CSRF, proxy and hop-by-hop headers stay on their side).`);
+        else set.add(n);
+      }
+      return set;
+    };
+    const timeoutMs = svc.timeoutMs === undefined ? 10_000 : duration(svc.timeoutMs, `${at}.timeoutMs`, problems, 1, 600_000);
+    const maxReq = svc.maxRequestBytes === undefined ? 1_048_576 : duration(svc.maxRequestBytes, `${at}.maxRequestBytes`, problems, 0, 1 << 30);
+    const maxRes = svc.maxResponseBytes === undefined ? 10_485_760 : duration(svc.maxResponseBytes, `${at}.maxResponseBytes`, problems, 1, 1 << 30);
+    const maxConc = svc.maxConcurrent === undefined ? 64 : duration(svc.maxConcurrent, `${at}.maxConcurrent`, problems, 1, 10_000);
+    for (const flag of ['allowHttpToLoopback', 'dangerouslyDisableTlsVerification'] as const) {
+      if (svc[flag] !== undefined && typeof svc[flag] !== 'boolean') problems.push(`${at}.${flag}: expected a boolean.`);
+    }
+    if (base && timeoutMs !== undefined && maxReq !== undefined && maxRes !== undefined && maxConc !== undefined) {
+      out.set(name, {
+        name,
+        base,
+        credential,
+        keyHeader,
+        keyFormat,
+        methods,
+        forwardHeaders: headerSet(svc.forwardHeaders, DEFAULT_FORWARD_HEADERS, `${at}.forwardHeaders`),
+        responseHeaders: headerSet(svc.responseHeaders, DEFAULT_RESPONSE_HEADERS, `${at}.responseHeaders`),
+        timeoutMs,
+        maxRequestBytes: maxReq,
+        maxResponseBytes: maxRes,
+        maxConcurrent: maxConc,
+        plainHttp: base.protocol === 'http:',
+        insecureTls: svc.dangerouslyDisableTlsVerification === true,
+      });
+    }
+  }
+  return out;
+}

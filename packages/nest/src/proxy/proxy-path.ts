@@ -1,0 +1,68 @@
+/**
+ * Turns the part of a proxy URL after `/<prefix>/<service>/` into a path that is
+ * guaranteed to stay below the upstream's base path, or says why it cannot.
+ * Allowlist: each segment, decoded exactly once, must be non-empty, not `.`/`..`, and
+ * free of `/`, `\`, `%`, control characters and NUL; it is then re-encoded canonically.
+ * Nothing is "cleaned up": a suspicious path is refused, never rewritten.
+ */
+
+export type PathVerdict = { ok: true; path: string; query: string } | { ok: false; reason: string };
+
+const MAX_PATH = 2048;
+const MAX_QUERY = 4096;
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const RAW_ALLOWED = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%]*$/;
+const QUERY_ALLOWED = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*$/;
+
+function encodeSegment(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** @param rest raw (undecoded) path after the service name, without a leading slash; may include `?query`. */
+export function normalizeProxyPath(rest: string): PathVerdict {
+  if (typeof rest !== 'string') return { ok: false, reason: 'missing path' };
+  const q = rest.indexOf('?');
+  const rawPath = q < 0 ? rest : rest.slice(0, q);
+  const rawQuery = q < 0 ? '' : rest.slice(q + 1);
+  if (rawPath.length > MAX_PATH || rawQuery.length > MAX_QUERY) return { ok: false, reason: 'path too long' };
+  if (rest.includes('#')) return { ok: false, reason: 'fragment in path' };
+  if (CONTROL.test(rest)) return { ok: false, reason: 'control character in path' };
+  if (rawPath.length === 0) return { ok: false, reason: 'empty path' };
+  const segments = rawPath.split('/');
+  const out: string[] = [];
+  for (const raw of segments) {
+    if (raw.length === 0) return { ok: false, reason: 'empty segment (// or leading/trailing slash)' };
+    if (!RAW_ALLOWED.test(raw)) return { ok: false, reason: 'character not allowed in path' };
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(raw);
+    } catch {
+      return { ok: false, reason: 'malformed percent-encoding' };
+    }
+    if (decoded === '.' || decoded === '..') return { ok: false, reason: 'dot segment' };
+    if (/[/\\%]/.test(decoded) || CONTROL.test(decoded)) return { ok: false, reason: 'encoded separator, percent or control character' };
+    if (decoded.trim() !== decoded || decoded.length === 0) return { ok: false, reason: 'whitespace around a segment' };
+    out.push(encodeSegment(decoded));
+  }
+  if (rawQuery && !QUERY_ALLOWED.test(rawQuery)) return { ok: false, reason: 'character not allowed in query' };
+  if (rawQuery) {
+    try {
+      const decodedQuery = decodeURIComponent(rawQuery.replace(/\+/g, ' '));
+      if (CONTROL.test(decodedQuery)) return { ok: false, reason: 'control character in query' };
+    } catch {
+      return { ok: false, reason: 'malformed percent-encoding in query' };
+    }
+  }
+  return { ok: true, path: out.join('/'), query: rawQuery };
+}
+
+/**
+ * Joins a checked path to a base URL and verifies the result is still below the base:
+ * same origin, base path as a prefix. Throws if not (defence in depth).
+ */
+export function joinBelow(base: URL, path: string, query: string): URL {
+  const basePath = base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`;
+  const target = new URL(`${base.origin}${basePath}${path}${query ? `?${query}` : ''}`);
+  if (target.origin !== base.origin || !target.pathname.startsWith(basePath)) throw new Error('proxy target escaped its base');
+  return target;
+}

@@ -1,0 +1,106 @@
+import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { describe } from '../http/keyward-exception.filter.js';
+import { sendRaw, type AnyRequest } from '../http/http-bridge.js';
+import { PROXY_PATH, RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
+import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
+import { SessionEngine } from '../session/session.engine.js';
+import { attachSession, refusalFor } from '../session/session.guard.js';
+import { requestOrigin, type TransportRequest } from '../transport/transport-policy.js';
+import { checkOrigin } from '../origin/origin-policy.js';
+import { ProxyError, ProxyErrorCode } from './proxy.errors.js';
+import { ProxyService } from './proxy.service.js';
+
+type RawRequest = IncomingMessage & { originalUrl?: string; rawBody?: Buffer; body?: unknown };
+
+/** Reads the request body: the raw bytes if a parser kept them, else the stream, bounded. */
+async function readBody(req: RawRequest, limit: number): Promise<Buffer | undefined> {
+  if (Buffer.isBuffer(req.rawBody)) return req.rawBody;
+  if (Buffer.isBuffer(req.body)) return req.body;
+  if (typeof req.body === 'string') return Buffer.from(req.body, 'utf8');
+  if (req.readable && !req.readableEnded) {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw new ProxyError(ProxyErrorCode.BodyTooLarge, `Request body exceeds ${limit} bytes.`);
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks);
+  }
+  // Parsed by a body parser that kept no raw copy (create the app with { rawBody: true } to forward it byte for byte).
+  if (req.body !== undefined && req.body !== null && typeof req.body === 'object' && Object.keys(req.body).length > 0) {
+    return Buffer.from(JSON.stringify(req.body), 'utf8');
+  }
+  return undefined;
+}
+
+/**
+ * The proxy's HTTP edge at `/<prefix>/<service>/<path>`: a middleware on the raw Node
+ * request, so it reads the exact bytes of the URL and body on both adapters. It checks
+ * the origin, reads the session (one store round trip), then hands plain values to
+ * {@link ProxyService}, which checks the origin again where the key is attached.
+ */
+@Injectable()
+export class ProxyMiddleware implements NestMiddleware {
+  private readonly prefix: string;
+
+  constructor(
+    @Inject(ProxyService) private readonly proxy: ProxyService,
+    @Inject(SessionEngine) private readonly engine: SessionEngine,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions,
+    @Inject(PROXY_PATH) proxyPath: string | false,
+  ) {
+    this.prefix = `/${String(proxyPath).replace(/^\/+|\/+$/g, '')}/`;
+  }
+
+  async use(req: RawRequest, res: ServerResponse, next: () => void): Promise<void> {
+    const url = req.originalUrl ?? req.url ?? '';
+    if (!url.startsWith(this.prefix)) return next();
+    try {
+      const afterPrefix = url.slice(this.prefix.length);
+      const slash = afterPrefix.indexOf('/');
+      const service = slash < 0 ? afterPrefix.split('?')[0]! : afterPrefix.slice(0, slash);
+      const svc = this.options.proxy.get(service);
+      if (!svc) throw new ProxyError(ProxyErrorCode.UnknownService, 'No such proxy service.');
+      if (slash < 0) throw new ProxyError(ProxyErrorCode.BadPath, 'Refused proxy path: missing path after the service name.');
+      const selfOrigin = requestOrigin(req as unknown as TransportRequest, this.options.transport);
+      res.appendHeader('Vary', 'Origin, Sec-Fetch-Site');
+      const session = await attachSession(this.engine, req as unknown as AnyRequest, res);
+      const record = session.storedRecord;
+      if (!record) throw refusalFor(req as unknown as AnyRequest);
+      const declared = Number(req.headers['content-length']);
+      if (Number.isFinite(declared) && declared > svc.maxRequestBytes) throw new ProxyError(ProxyErrorCode.BodyTooLarge, `Request body exceeds ${svc.maxRequestBytes} bytes.`);
+      const result = await this.proxy.forward({
+        service,
+        method: req.method ?? 'GET',
+        rest: afterPrefix.slice(slash + 1),
+        headers: req.headers,
+        // The body is read only after the origin check inside forward() would pass; forward() checks again.
+        body: await this.bodyIfAllowed(req, svc.maxRequestBytes, selfOrigin),
+        session: record,
+        selfOrigin,
+      });
+      let cacheControl = false;
+      for (const [name, value] of result.headers) {
+        res.setHeader(name, value);
+        if (name === 'cache-control') cacheControl = true;
+      }
+      if (!cacheControl) res.setHeader('Cache-Control', 'no-store');
+      sendRaw(res, result.status, result.body);
+    } catch (e) {
+      const { status, body } = describe(e);
+      if (!res.headersSent) {
+        res.setHeader('Content-Type', 'application/json; charset=utf-8');
+        res.setHeader('Cache-Control', 'no-store');
+      }
+      sendRaw(res, status, Buffer.from(JSON.stringify(body)));
+    }
+  }
+
+  private async bodyIfAllowed(req: RawRequest, limit: number, selfOrigin: string | null): Promise<Buffer | undefined> {
+    const verdict = checkOrigin(req.method, req.headers, selfOrigin, this.options.origin);
+    if (!verdict.ok) throw new ProxyError(verdict.code, verdict.reason);
+    return readBody(req, limit);
+  }
+}

@@ -1,0 +1,190 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Agent, errors as undiciErrors, request } from 'undici';
+import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
+import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
+import { checkOrigin } from '../origin/origin-policy.js';
+import type { StoredSession } from '../stores/session-store.interface.js';
+import { CredentialService } from '../vault/credential.service.js';
+import { ProxyError, ProxyErrorCode } from './proxy.errors.js';
+import { isForbiddenHeader, type ResolvedProxyService } from './proxy-options.js';
+import { joinBelow, normalizeProxyPath } from './proxy-path.js';
+import { scrubBuffer, scrubString, secretForms } from './scrub.js';
+
+/** One call to forward, as the HTTP edge hands it over (plain values, no framework objects). */
+export interface ProxyCall {
+  service: string;
+  method: string;
+  /** Raw path after `/<prefix>/<service>/`, with its query string, not decoded. */
+  rest: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer | undefined;
+  session: StoredSession;
+  /** The app's own origin as this request addressed it. */
+  selfOrigin: string | null;
+}
+
+export interface ProxyResult {
+  status: number;
+  headers: Array<[string, string]>;
+  body: Buffer;
+}
+
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * The backend-for-frontend proxy: checks origin (again, here, where the key is attached),
+ * method and path, attaches the key from the service's credential provider, forwards an
+ * allowlist of headers over a keep-alive undici pool, and returns the answer with an
+ * allowlist of headers and every trace of the key removed.
+ */
+@Injectable()
+export class ProxyService implements OnApplicationShutdown {
+  private readonly logger = new Logger('KeywardProxy');
+  private readonly agents = new Map<string, Agent>();
+  private readonly inflight = new Map<string, number>();
+
+  constructor(
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions,
+    @Inject(CredentialService) private readonly credentials: CredentialService,
+  ) {
+    for (const svc of options.proxy.values()) {
+      this.agents.set(
+        svc.name,
+        new Agent({
+          connections: svc.maxConcurrent,
+          pipelining: 1,
+          keepAliveTimeout: 30_000,
+          connect: { rejectUnauthorized: !svc.insecureTls, timeout: Math.min(svc.timeoutMs, 5000) },
+        }),
+      );
+      if (svc.plainHttp) this.logger.warn(`Proxy service "${svc.name}" uses plain http to a loopback address.`);
+    }
+  }
+
+  /** Names of the configured services. */
+  get services(): string[] {
+    return [...this.options.proxy.keys()];
+  }
+
+  async forward(call: ProxyCall): Promise<ProxyResult> {
+    const svc = this.options.proxy.get(call.service);
+    if (!svc) throw new ProxyError(ProxyErrorCode.UnknownService, 'No such proxy service.');
+    // Point of use: the origin/CSRF check runs here whatever the routing layer did.
+    const verdict = checkOrigin(call.method, call.headers, call.selfOrigin, this.options.origin);
+    if (!verdict.ok) throw new ProxyError(verdict.code, verdict.reason);
+    const method = call.method.toUpperCase();
+    if (!svc.methods.has(method)) throw new ProxyError(ProxyErrorCode.MethodNotAllowed, `Method ${method} is not allowed for "${svc.name}".`);
+    const path = normalizeProxyPath(call.rest);
+    if (!path.ok) throw new ProxyError(ProxyErrorCode.BadPath, `Refused proxy path: ${path.reason}.`);
+    const target = joinBelow(svc.base, path.path, path.query);
+    const body = call.body && call.body.length > 0 ? call.body : undefined;
+    if (body && body.length > svc.maxRequestBytes) throw new ProxyError(ProxyErrorCode.BodyTooLarge, `Request body exceeds ${svc.maxRequestBytes} bytes.`);
+    const headers = this.outgoingHeaders(svc, call.headers);
+
+    const busy = this.inflight.get(svc.name) ?? 0;
+    if (busy >= svc.maxConcurrent * 4) throw new ProxyError(ProxyErrorCode.Busy, `Too many calls in flight to "${svc.name}"; retry shortly.`);
+    this.inflight.set(svc.name, busy + 1);
+    try {
+      const key = await this.credentials.acquire(call.session, svc.credential);
+      const forms = secretForms(key.reveal());
+      const keyValue = svc.keyFormat.replace('{key}', key.reveal());
+      if (!HEADER_VALUE.test(keyValue)) throw new ProxyError(ProxyErrorCode.BadHeader, `The key for "${svc.name}" cannot be sent in a header.`);
+      headers[svc.keyHeader] = keyValue;
+      return await this.send(svc, target, method, headers, body, forms);
+    } finally {
+      this.inflight.set(svc.name, (this.inflight.get(svc.name) ?? 1) - 1);
+    }
+  }
+
+  private outgoingHeaders(svc: ResolvedProxyService, incoming: ProxyCall['headers']): Record<string, string> {
+    const out: Record<string, string> = { 'accept-encoding': 'identity' };
+    for (const name of svc.forwardHeaders) {
+      if (isForbiddenHeader(name)) continue;
+      const v = incoming[name];
+      if (v === undefined) continue;
+      const value = Array.isArray(v) ? v.join(', ') : v;
+      if (!HEADER_VALUE.test(value)) throw new ProxyError(ProxyErrorCode.BadHeader, `Header ${name} has characters that cannot be forwarded.`);
+      out[name] = value;
+    }
+    return out;
+  }
+
+  private async send(svc: ResolvedProxyService, target: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, forms: string[]): Promise<ProxyResult> {
+    let res: Awaited<ReturnType<typeof request>>;
+    const signal = AbortSignal.timeout(svc.timeoutMs);
+    try {
+      res = await request(target, {
+        method: method as 'GET',
+        headers,
+        body,
+        dispatcher: this.agents.get(svc.name)!,
+        headersTimeout: svc.timeoutMs,
+        bodyTimeout: svc.timeoutMs,
+        signal,
+      });
+    } catch (e) {
+      throw this.failure(svc, e);
+    }
+    const status = res.statusCode;
+    let raw: Buffer;
+    try {
+      raw = await this.readLimited(svc, res, status);
+    } catch (e) {
+      res.body.destroy();
+      throw e instanceof ProxyError ? e : this.failure(svc, e);
+    }
+    if (status >= 300 && status < 400 && status !== 304) throw new ProxyError(ProxyErrorCode.Redirect, `Upstream "${svc.name}" answered with a redirect, which is not followed.`);
+    if (status === 401 || status === 403) throw new ProxyError(ProxyErrorCode.AuthFailed, `Upstream "${svc.name}" refused our credentials.`);
+    if (status >= 500) throw new ProxyError(ProxyErrorCode.Failed, `Upstream "${svc.name}" failed (status ${status}).`);
+    const encoding = String(res.headers['content-encoding'] ?? 'identity').toLowerCase();
+    if (encoding !== 'identity') throw new ProxyError(ProxyErrorCode.Encoding, `Upstream "${svc.name}" sent an encoded body that cannot be checked for key echoes.`);
+
+    const scrubbed = scrubBuffer(raw, forms);
+    let hits = scrubbed.hits;
+    const outHeaders: Array<[string, string]> = [];
+    for (const [name, value] of Object.entries(res.headers)) {
+      const n = name.toLowerCase();
+      if (!svc.responseHeaders.has(n) || isForbiddenHeader(n) || value === undefined) continue;
+      const joined = Array.isArray(value) ? value.join(', ') : String(value);
+      const clean = scrubString(joined, forms);
+      hits += clean.hits;
+      outHeaders.push([n, clean.text]);
+    }
+    if (hits > 0) this.logger.warn(`Upstream "${svc.name}" echoed its API key ${hits} time(s); removed from the response.`);
+    return { status, headers: outHeaders, body: scrubbed.body };
+  }
+
+  private async readLimited(svc: ResolvedProxyService, res: Awaited<ReturnType<typeof request>>, status: number): Promise<Buffer> {
+    const declared = Number(res.headers['content-length']);
+    if (Number.isFinite(declared) && declared > svc.maxResponseBytes) {
+      throw new ProxyError(ProxyErrorCode.ResponseTooLarge, `Upstream "${svc.name}" answered with more than ${svc.maxResponseBytes} bytes.`);
+    }
+    if (status >= 300 && status !== 304 && (status < 400 || status === 401 || status === 403 || status >= 500)) {
+      await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+      return Buffer.alloc(0);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      size += (chunk as Buffer).length;
+      if (size > svc.maxResponseBytes) throw new ProxyError(ProxyErrorCode.ResponseTooLarge, `Upstream "${svc.name}" answered with more than ${svc.maxResponseBytes} bytes.`);
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  private failure(svc: ResolvedProxyService, e: unknown): ProxyError {
+    const timedOut =
+      e instanceof undiciErrors.HeadersTimeoutError ||
+      e instanceof undiciErrors.BodyTimeoutError ||
+      e instanceof undiciErrors.ConnectTimeoutError ||
+      (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError'));
+    return timedOut
+      ? new ProxyError(ProxyErrorCode.Timeout, `Upstream "${svc.name}" did not answer in time.`)
+      : new ProxyError(ProxyErrorCode.Unavailable, `Upstream "${svc.name}" is unreachable.`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.agents.values()].map((a) => a.close().catch(() => undefined)));
+  }
+}
