@@ -11,6 +11,7 @@ import { HealthController } from './health/health.controller.js';
 import { PageController } from './page/page.controller.js';
 import { DemoKeyIssuer } from './keys/demo-key-issuer.js';
 import { KeysController } from './keys/keys.controller.js';
+import { LeakForTestsController } from './health/leak-for-tests.controller.js';
 
 registerStatus('KW_KEY_NOT_FOUND', 404);
 registerStatus('KW_KEY_SERVICE_UNKNOWN', 404);
@@ -62,9 +63,10 @@ export class DemoModule {
           },
           proxy: { services: { demo: service('demo'), 'demo-session': service('demo-session'), 'demo-byok': service('demo-byok') } },
           ...(config.production ? { transport: { trustProxy: config.trustProxy } } : {}),
+          logRequests: true,
         }),
       ],
-      controllers: [HealthController, AuthController, KeysController, PageController],
+      controllers: [HealthController, AuthController, KeysController, PageController, ...(config.canaryLeakRoute ? [LeakForTestsController] : [])],
       providers: [{ provide: DemoUsers, useValue: users }],
     };
   }

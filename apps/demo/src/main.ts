@@ -1,9 +1,14 @@
 import 'reflect-metadata';
+import { KeywardLogger, installStdioRedaction } from '@keyward/nest';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { DemoUsers } from './auth/demo-users.service.js';
 import { loadDemoConfig } from './config/demo-config.js';
 import { DemoModule } from './demo.module.js';
+
+// First thing: every write to stdout/stderr is scrubbed of live secrets from here on.
+installStdioRedaction();
 
 async function main(): Promise<void> {
   const config = loadDemoConfig();
@@ -11,9 +16,12 @@ async function main(): Promise<void> {
   const module = DemoModule.register(config, users);
   const app =
     config.adapter === 'fastify'
-      ? await NestFactory.create(module, new FastifyAdapter({ bodyLimit: 1024 * 1024 }), { rawBody: true })
-      : await NestFactory.create(module, { rawBody: true });
+      ? await NestFactory.create(module, new FastifyAdapter({ bodyLimit: 1024 * 1024 }), { rawBody: true, bufferLogs: true })
+      : await NestFactory.create(module, { rawBody: true, bufferLogs: true });
+  app.useLogger(new KeywardLogger());
   app.enableShutdownHooks();
+  const logger = new Logger('Demo');
+  process.on('unhandledRejection', (reason) => logger.error(`Unhandled rejection: ${reason instanceof Error ? `${reason.name}: ${reason.message}` : 'non-error'}`));
   await app.listen(config.port, config.host);
   console.log(`Keyward demo listening on http://${config.host}:${config.port} (${config.adapter}, ${config.redisUrl ? 'Redis' : 'embedded SQLite'} store)`);
 }

@@ -44,3 +44,7 @@ export { SkipOriginCheck, SKIP_ORIGIN_CHECK } from './origin/skip-origin-check.d
 export { OriginGuard, USES_CREDENTIALS, verifyOrigin } from './origin/origin.guard.js';
 export type { TransportOptions } from './transport/transport-policy.js';
 export { StartupReport, type RouteReport } from './keyward.startup-report.js';
+export { LiveSecrets, liveSecrets, logId, encodedForms } from './redaction/live-secrets.js';
+export { installStdioRedaction } from './redaction/stdio-redaction.js';
+export { KeywardLogger, createRedactingLogger, REDACT_PATHS, type RedactingLoggerOptions } from './redaction/keyward.logger.js';
+export { requestIdOf } from './redaction/request-context.middleware.js';

@@ -3,3 +3,4 @@ export const REQUEST_SESSION = Symbol('keyward.requestSession');
 /** Injection token of the validated, resolved options. */
 export const RESOLVED_OPTIONS = Symbol('keyward.resolvedOptions');
 export const PROXY_PATH = Symbol('keyward.proxyPath');
+export const REQUEST_ID = Symbol.for('keyward.requestId');

@@ -3,6 +3,8 @@ import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { KeywardExceptionFilter } from './http/keyward-exception.filter.js';
 import { PROXY_PATH, RESOLVED_OPTIONS } from './keyward.internal-constants.js';
 import { ProxyMiddleware } from './proxy/proxy.middleware.js';
+import { RequestContextMiddleware } from './redaction/request-context.middleware.js';
+import { liveSecrets } from './redaction/live-secrets.js';
 import { KEYWARD_MODULE_OPTIONS, KeywardConfigurableModule } from './keyward.module-definition.js';
 import type { KeywardModuleOptions, ResolvedKeywardOptions } from './options/keyward-options.interface.js';
 import { resolveKeywardOptions } from './options/validate-options.js';
@@ -17,8 +19,16 @@ import { TransportMiddleware } from './transport/transport.middleware.js';
 import { StartupReport } from './keyward.startup-report.js';
 import { Vault } from './vault/vault.js';
 
+/** Every secret the options hold goes into the redaction registry at startup. */
+function registerLiveSecrets(o: ResolvedKeywardOptions): ResolvedKeywardOptions {
+  for (const s of o.session.secrets) liveSecrets.add(s);
+  for (const key of o.keyRing?.material() ?? []) liveSecrets.add(key);
+  for (const p of o.credentials.values()) for (const s of p.liveSecrets?.() ?? []) liveSecrets.add(s);
+  return o;
+}
+
 const providers: Provider[] = [
-  { provide: RESOLVED_OPTIONS, inject: [KEYWARD_MODULE_OPTIONS], useFactory: (o: KeywardModuleOptions) => resolveKeywardOptions(o) },
+  { provide: RESOLVED_OPTIONS, inject: [KEYWARD_MODULE_OPTIONS], useFactory: (o: KeywardModuleOptions) => registerLiveSecrets(resolveKeywardOptions(o)) },
   { provide: SessionEngine, inject: [RESOLVED_OPTIONS], useFactory: (o: ResolvedKeywardOptions) => new SessionEngine(o.session) },
   SessionService,
   {
@@ -57,7 +67,7 @@ export class KeywardModule extends KeywardConfigurableModule implements NestModu
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(TransportMiddleware, CorsMiddleware).forRoutes('{*splat}');
+    consumer.apply(RequestContextMiddleware, TransportMiddleware, CorsMiddleware).forRoutes('{*splat}');
     if (this.proxyPath !== false) {
       const path = this.proxyPath.replace(/^\/+|\/+$/g, '');
       consumer.apply(ProxyMiddleware).forRoutes({ path: `${path}/{*rest}`, method: RequestMethod.ALL });

@@ -1,3 +1,4 @@
+import { liveSecrets } from '@keyward/nest';
 import { randomBytes, scrypt, timingSafeEqual, type BinaryLike, type ScryptOptions } from 'node:crypto';
 
 const SCRYPT: ScryptOptions = { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
@@ -27,6 +28,7 @@ export class DemoUsers {
   static async create(plain: ReadonlyMap<string, string>): Promise<DemoUsers> {
     const users = new DemoUsers();
     for (const [name, password] of plain) {
+      liveSecrets.add(password);
       const salt = randomBytes(16);
       users.users.set(name, { name, salt, hash: await derive(password, salt) });
     }

@@ -24,6 +24,8 @@ export interface DemoConfig {
   mintRotateMs: number;
   mintGraceMs: number;
   trustProxy: false | 'loopback';
+  /** Test-only route that leaks a key past the redaction (proves the canary suite catches leaks). Never in production. */
+  canaryLeakRoute: boolean;
 }
 
 const DEFAULT_USERS = 'alice:alice-password,bob:bob-password';
@@ -111,7 +113,9 @@ export function loadDemoConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig
     mintRotateMs: optionalMs(env, 'KEYWARD_MINT_ROTATE_MS', problems) ?? 15 * 60_000,
     mintGraceMs: optionalMs(env, 'KEYWARD_MINT_GRACE_MS', problems) ?? 60_000,
     trustProxy: env.KEYWARD_TRUST_PROXY === 'loopback' ? 'loopback' : false,
+    canaryLeakRoute: env.KEYWARD_DEMO_LEAK_ROUTE === '1',
   };
+  if (production && config.canaryLeakRoute) problems.push('KEYWARD_DEMO_LEAK_ROUTE: a test-only route; refused in production.');
   if (problems.length > 0) throw new TypeError(`The demo's environment is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return config;
 }

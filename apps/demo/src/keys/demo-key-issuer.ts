@@ -1,4 +1,4 @@
-import type { KeyIssuer } from '@keyward/nest';
+import { liveSecrets, type KeyIssuer } from '@keyward/nest';
 import { Agent, request } from 'undici';
 
 /**
@@ -11,7 +11,9 @@ export class DemoKeyIssuer implements KeyIssuer {
   constructor(
     private readonly baseUrl: string,
     private readonly adminToken: string,
-  ) {}
+  ) {
+    liveSecrets.add(adminToken);
+  }
 
   async mint(req: { expiresAt: Date }): Promise<{ id: string; key: string }> {
     const ttlMs = Math.max(1000, req.expiresAt.getTime() - Date.now());

@@ -2,11 +2,14 @@ import { Catch, HttpException, Inject, type ArgumentsHost, type ExceptionFilter 
 import { HttpAdapterHost } from '@nestjs/core';
 import { KeywardError } from '../keyward.errors.js';
 import { statusOf } from './error-status.js';
+import { requestIdOf } from '../redaction/request-context.middleware.js';
+import { Logger } from '@nestjs/common';
 
 /** The body of every error response. */
 export interface ErrorBody {
   error: string;
   code: string;
+  requestId?: string;
 }
 
 const GENERIC: Record<number, string> = {
@@ -29,10 +32,16 @@ const GENERIC: Record<number, string> = {
 export class KeywardExceptionFilter implements ExceptionFilter {
   constructor(@Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost) {}
 
+  private readonly logger = new Logger('Keyward');
+
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
     const { status, body } = describe(exception);
-    const res = host.switchToHttp().getResponse();
+    const http = host.switchToHttp();
+    const res = http.getResponse();
+    const requestId = requestIdOf(http.getRequest());
+    if (requestId) body.requestId = requestId;
+    if (status >= 500) logFailure(this.logger, exception, body);
     const adapter = this.adapterHost.httpAdapter;
     adapter.setHeader(res, 'Cache-Control', 'no-store');
     adapter.reply(res, body, status);
@@ -62,4 +71,10 @@ function statusOfForeign(e: unknown): number | undefined {
   if (typeof e !== 'object' || e === null) return undefined;
   const s = (e as { statusCode?: unknown; status?: unknown }).statusCode ?? (e as { status?: unknown }).status;
   return typeof s === 'number' && s >= 400 && s < 500 ? s : undefined;
+}
+
+/** Logs a server-side failure: class, message and stack, scrubbed by the redacting logger. */
+export function logFailure(logger: Logger, exception: unknown, body: ErrorBody): void {
+  const e = exception instanceof Error ? exception : new Error('non-error thrown');
+  logger.error(`${body.code} ${e.name}: ${e.message}${body.requestId ? ` id=${body.requestId}` : ''}`, e.stack);
 }

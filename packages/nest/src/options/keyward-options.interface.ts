@@ -106,6 +106,8 @@ export interface KeywardModuleOptions {
   transport?: TransportOptions;
   /** The backend-for-frontend proxy. */
   proxy?: ProxyOptions;
+  /** Log one line per request (method, path without query, status, duration, request id). @default false */
+  logRequests?: boolean;
 }
 
 /** Options of the credential vault. */
@@ -142,4 +144,5 @@ export interface ResolvedKeywardOptions {
   cors: ResolvedCors | null;
   transport: ResolvedTransport;
   proxy: ReadonlyMap<string, ResolvedProxyService>;
+  logRequests: boolean;
 }

@@ -10,7 +10,7 @@ import { resolveCors, resolveOrigin } from '../origin/origin-options.js';
 import { resolveProxyOptions } from '../proxy/proxy-options.js';
 import { resolveTransport, type TransportOptions } from '../transport/transport-policy.js';
 
-const TOP_KEYS = ['production', 'session', 'demoUsers', 'vault', 'credentials', 'origin', 'cors', 'transport', 'proxy'] as const;
+const TOP_KEYS = ['production', 'session', 'demoUsers', 'vault', 'credentials', 'origin', 'cors', 'transport', 'proxy', 'logRequests'] as const;
 const CREDENTIAL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const SESSION_KEYS = [
   'secrets', 'store', 'cookie', 'idleTimeoutMs', 'absoluteTimeoutMs', 'touchIntervalMs',
@@ -93,7 +93,7 @@ export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: 
   const transport = resolveTransport(raw.transport as TransportOptions | undefined, production, problems);
   const proxy = resolveProxyOptions(raw.proxy, new Set(credentials.keys()), origin.csrfHeader.name, problems);
   if (problems.length > 0 || !session) throw new KeywardConfigError(problems);
-  const resolved: ResolvedKeywardOptions = { production, session, demoUsers: raw.demoUsers === true, keyRing, credentials, origin, cors, transport, proxy };
+  const resolved: ResolvedKeywardOptions = { production, session, demoUsers: raw.demoUsers === true, keyRing, credentials, origin, cors, transport, proxy, logRequests: raw.logRequests === true };
   if (production) {
     const refusals = auditProduction(resolved);
     if (refusals.length > 0) throw new KeywardConfigError(refusals, KeywardErrorCode.InsecureProduction);

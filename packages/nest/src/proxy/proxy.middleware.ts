@@ -1,6 +1,8 @@
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { describe } from '../http/keyward-exception.filter.js';
+import { describe, logFailure } from '../http/keyward-exception.filter.js';
+import { requestIdOf } from '../redaction/request-context.middleware.js';
+import { Logger } from '@nestjs/common';
 import { sendRaw, type AnyRequest } from '../http/http-bridge.js';
 import { PROXY_PATH, RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
@@ -44,6 +46,7 @@ async function readBody(req: RawRequest, limit: number): Promise<Buffer | undefi
 @Injectable()
 export class ProxyMiddleware implements NestMiddleware {
   private readonly prefix: string;
+  private readonly logger = new Logger('KeywardProxy');
 
   constructor(
     @Inject(ProxyService) private readonly proxy: ProxyService,
@@ -90,6 +93,9 @@ export class ProxyMiddleware implements NestMiddleware {
       sendRaw(res, result.status, result.body);
     } catch (e) {
       const { status, body } = describe(e);
+      const requestId = requestIdOf(req);
+      if (requestId) body.requestId = requestId;
+      if (status >= 500 && !(e instanceof ProxyError)) logFailure(this.logger, e, body);
       if (!res.headersSent) {
         res.setHeader('Content-Type', 'application/json; charset=utf-8');
         res.setHeader('Cache-Control', 'no-store');

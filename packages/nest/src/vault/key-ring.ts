@@ -86,6 +86,11 @@ export class KeyRing {
     return [...this.keys.keys()];
   }
 
+  /** The raw key bytes, for the redaction registry only. */
+  material(): Buffer[] {
+    return [...this.keys.values()];
+  }
+
   /** Wraps a data key with the newest key-encryption key: `kid.iv.ct.tag`. */
   wrap(dataKey: Buffer, aad: string): string {
     return `${this.currentId}.${seal(this.keys.get(this.currentId)!, dataKey, `kek|${this.currentId}|${aad}`)}`;

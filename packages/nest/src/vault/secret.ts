@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { liveSecrets } from '../redaction/live-secrets.js';
 
 const REDACTED = '[REDACTED]';
 
@@ -16,6 +17,7 @@ export class Secret {
   constructor(value: string) {
     if (typeof value !== 'string' || value.length === 0) throw new TypeError('A Secret needs a non-empty string.');
     this.#value = value;
+    liveSecrets.add(value); // whatever holds it, it never reaches a log line
   }
 
   /** The plaintext. Keep it in a local variable for as short a time as possible. */

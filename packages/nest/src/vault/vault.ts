@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../keyward.errors.js';
 import type { SessionStore, StoredSession } from '../stores/session-store.interface.js';
 import { KeyRing, VaultError, VaultErrorCode, open, seal } from './key-ring.js';
 import { Secret, maskSecret } from './secret.js';
+import { liveSecrets } from '../redaction/live-secrets.js';
 
 /** Session data field holding the session's wrapped data key. */
 const DEK_FIELD = 'kw.dek';
@@ -34,6 +35,7 @@ function checkName(name: string): void {
 }
 
 function checkSecret(value: string): void {
+  if (typeof value === 'string') liveSecrets.add(value);
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_SECRET || /[^\x20-\x7e]/.test(value)) {
     throw new InvalidArgumentError(`A key must be 1-${MAX_SECRET} printable ASCII characters (no spaces at the ends, no control characters).`);
   }

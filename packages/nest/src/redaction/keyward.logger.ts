@@ -1,0 +1,82 @@
+import type { LoggerService } from '@nestjs/common';
+import { pino, type Logger as PinoLogger, type LoggerOptions } from 'pino';
+import { liveSecrets, type LiveSecrets } from './live-secrets.js';
+
+/** Paths pino removes from every log object, whatever their value. */
+export const REDACT_PATHS: readonly string[] = [
+  'req.headers.cookie', 'req.headers.authorization', 'req.headers["proxy-authorization"]', 'req.headers["x-api-key"]',
+  'req.headers["x-csrf"]', 'res.headers["set-cookie"]', 'headers.cookie', 'headers.authorization', 'headers["x-api-key"]',
+  'headers["set-cookie"]', 'cookie', 'cookies', 'authorization', 'password', 'secret', 'secrets', 'apiKey', 'api_key', 'key',
+  'token', 'accessToken', 'refreshToken', 'session', 'sessionId', 'sid', 'vault', 'credential', 'credentials', 'body.key',
+  'body.password', 'req.body', '*.cookie', '*.authorization', '*.password', '*.secret', '*.apiKey', '*.api_key', '*.token',
+  '*.key', '*.sessionId', '*.credential',
+];
+
+/** Options of {@link createRedactingLogger}. */
+export interface RedactingLoggerOptions {
+  /** Extra header names to redact (e.g. your proxies' key headers). */
+  extraHeaders?: string[];
+  /** @default 'info' */
+  level?: string;
+  /** Registry of live secrets scrubbed from every line. @default the process-wide one */
+  registry?: LiveSecrets;
+  /** Where lines go. @default stdout */
+  destination?: NodeJS.WritableStream;
+}
+
+/**
+ * A pino logger with Keyward's preset: redact paths for cookies, credentials and session
+ * fields, plus scrubbing of every live secret (in any encoding) from the final JSON line,
+ * whatever field or message text it hides in. JSON output escapes CR/LF, so request data
+ * cannot forge log lines.
+ */
+export function createRedactingLogger(options: RedactingLoggerOptions = {}): PinoLogger {
+  const registry = options.registry ?? liveSecrets;
+  const extra = (options.extraHeaders ?? []).flatMap((h) => [`req.headers["${h.toLowerCase()}"]`, `headers["${h.toLowerCase()}"]`]);
+  const config: LoggerOptions = {
+    level: options.level ?? 'info',
+    redact: { paths: [...REDACT_PATHS, ...extra], censor: '[REDACTED]' },
+    hooks: { streamWrite: (line: string) => registry.scrub(line) },
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  return options.destination ? pino(config, options.destination) : pino(config);
+}
+
+function text(message: unknown): string {
+  if (message instanceof Error) return `${message.name}: ${message.message}`;
+  return typeof message === 'string' ? message : JSON.stringify(message);
+}
+
+/**
+ * Nest's logger, routed to a redacting pino logger: `app.useLogger(new KeywardLogger())`
+ * makes Nest's own `Logger` output go through the same preset and scrubbing.
+ */
+export class KeywardLogger implements LoggerService {
+  constructor(readonly pino: PinoLogger = createRedactingLogger()) {}
+
+  log(message: unknown, ...params: unknown[]): void {
+    this.pino.info({ context: context(params) }, text(message));
+  }
+  error(message: unknown, ...params: unknown[]): void {
+    const stack = params.length > 1 && typeof params[0] === 'string' ? params[0] : undefined;
+    this.pino.error({ context: context(params), ...(stack ? { stack } : {}) }, text(message));
+  }
+  warn(message: unknown, ...params: unknown[]): void {
+    this.pino.warn({ context: context(params) }, text(message));
+  }
+  debug(message: unknown, ...params: unknown[]): void {
+    this.pino.debug({ context: context(params) }, text(message));
+  }
+  verbose(message: unknown, ...params: unknown[]): void {
+    this.pino.trace({ context: context(params) }, text(message));
+  }
+  fatal(message: unknown, ...params: unknown[]): void {
+    this.pino.fatal({ context: context(params) }, text(message));
+  }
+}
+
+function context(params: unknown[]): string | undefined {
+  const last = params[params.length - 1];
+  return typeof last === 'string' ? last : undefined;
+}

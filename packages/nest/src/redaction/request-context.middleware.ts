@@ -1,0 +1,40 @@
+import { Inject, Injectable, Logger, type NestMiddleware } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { REQUEST_ID, RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
+import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
+
+const SAFE_ID = /^[A-Za-z0-9._-]{8,64}$/;
+
+/** The request id of a request (set by {@link RequestContextMiddleware}). */
+export function requestIdOf(req: unknown): string | undefined {
+  return (req as { [REQUEST_ID]?: string } | undefined)?.[REQUEST_ID] ?? (req as { raw?: { [REQUEST_ID]?: string } } | undefined)?.raw?.[REQUEST_ID];
+}
+
+/**
+ * Gives every request an id (echoed as `X-Request-Id`, included in error bodies) and,
+ * when `logRequests` is on, logs one line per request: method, path without its query,
+ * status, duration. Never headers, cookies or bodies.
+ */
+@Injectable()
+export class RequestContextMiddleware implements NestMiddleware {
+  private readonly logger = new Logger('KeywardHttp');
+
+  constructor(@Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions) {}
+
+  use(req: IncomingMessage & { [REQUEST_ID]?: string }, res: ServerResponse, next: () => void): void {
+    const given = req.headers['x-request-id'];
+    const id = typeof given === 'string' && SAFE_ID.test(given) ? given : randomUUID();
+    req[REQUEST_ID] = id;
+    res.setHeader('X-Request-Id', id);
+    if (this.options.logRequests) {
+      const started = process.hrtime.bigint();
+      res.once('finish', () => {
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        const path = (req.url ?? '/').split('?')[0]!.slice(0, 256);
+        this.logger.log(`${req.method} ${path} ${res.statusCode} ${ms.toFixed(1)}ms id=${id}`);
+      });
+    }
+    next();
+  }
+}
