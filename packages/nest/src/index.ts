@@ -38,7 +38,7 @@ export { ProxyService, type ProxyCall, type ProxyResult } from './proxy/proxy.se
 export { ProxyError, ProxyErrorCode } from './proxy/proxy.errors.js';
 export type { ProxyOptions, ProxyServiceOptions, KeyPlacement } from './proxy/proxy-options.js';
 export { normalizeProxyPath, type PathVerdict } from './proxy/proxy-path.js';
-export { checkOrigin, originOf, type OriginPolicy, type OriginVerdict } from './origin/origin-policy.js';
+export { checkOrigin, checkUpgradeOrigin, originOf, type OriginPolicy, type OriginVerdict } from './origin/origin-policy.js';
 export type { OriginOptions, CorsOptions } from './origin/origin-options.js';
 export { SkipOriginCheck, SKIP_ORIGIN_CHECK } from './origin/skip-origin-check.decorator.js';
 export { OriginGuard, USES_CREDENTIALS, verifyOrigin } from './origin/origin.guard.js';
@@ -48,3 +48,4 @@ export { LiveSecrets, liveSecrets, logId, encodedForms } from './redaction/live-
 export { installStdioRedaction } from './redaction/stdio-redaction.js';
 export { KeywardLogger, createRedactingLogger, REDACT_PATHS, type RedactingLoggerOptions } from './redaction/keyward.logger.js';
 export { requestIdOf } from './redaction/request-context.middleware.js';
+export { UpgradeGuard } from './origin/upgrade.guard.js';

@@ -13,6 +13,7 @@ import { SessionGuard } from './session/session.guard.js';
 import { SessionService } from './session/session.service.js';
 import { CredentialService } from './vault/credential.service.js';
 import { OriginGuard } from './origin/origin.guard.js';
+import { UpgradeGuard } from './origin/upgrade.guard.js';
 import { CorsMiddleware } from './origin/cors.middleware.js';
 import { ProxyService } from './proxy/proxy.service.js';
 import { TransportMiddleware } from './transport/transport.middleware.js';
@@ -39,6 +40,7 @@ const providers: Provider[] = [
   CredentialService,
   ProxyService,
   StartupReport,
+  UpgradeGuard,
   // Order matters: the origin check runs before the session is read.
   { provide: APP_GUARD, useClass: OriginGuard },
   { provide: APP_GUARD, useClass: SessionGuard },

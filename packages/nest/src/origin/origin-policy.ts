@@ -80,3 +80,17 @@ export function checkOrigin(
   }
   return { ok: true };
 }
+
+/**
+ * The verdict for a WebSocket upgrade. Browsers always send `Origin` on a WebSocket
+ * handshake and a page cannot add custom headers to it, so the origin must be the app's
+ * own or allowlisted, and a missing or `null` origin is refused.
+ */
+export function checkUpgradeOrigin(headers: Headers, selfOrigin: string | null, policy: OriginPolicy): OriginVerdict {
+  const origin = one(headers, 'origin')?.toLowerCase();
+  if (origin === undefined) return { ok: false, code: 'KW_ORIGIN_MISSING', reason: 'WebSocket handshake without Origin refused.' };
+  if (origin === 'null' || (origin !== selfOrigin && !policy.allowedOrigins.has(origin))) {
+    return { ok: false, code: 'KW_ORIGIN_REFUSED', reason: 'WebSocket handshake from a foreign origin refused.' };
+  }
+  return { ok: true };
+}
