@@ -14,6 +14,7 @@ const USER_CRED_PREFIX = 'c:';
 const NAME = /^[A-Za-z0-9_.:-]{1,96}$/;
 const MAX_SECRET = 8192;
 const NO_TOUCH = Number.MAX_SAFE_INTEGER;
+const PROCESS_OWNER = randomBytes(12).toString('base64url');
 
 /** One of a user's stored keys, as the user may see it. */
 export interface MaskedCredential {
@@ -135,6 +136,14 @@ export class Vault {
   async forgetIssued(record: StoredSession, id: string): Promise<void> {
     await this.store.patch(record.key, {}, [ISSUED_PREFIX + id]);
     delete record.data[ISSUED_PREFIX + id];
+  }
+
+  /**
+   * Takes a short lease in the store so that, of several app instances, only one does a
+   * piece of work (such as rotating one session's minted key). True if this process holds it.
+   */
+  tryLease(name: string, ttlMs: number): Promise<boolean> {
+    return this.store.acquireLease(name, PROCESS_OWNER, ttlMs);
   }
 
   // ----- rotation of key-encryption keys -----

@@ -62,6 +62,9 @@ export class MintedKeyProvider implements CredentialProvider {
     const current = await this.current(req);
     this.revokeRetired(req.vault, req.session, req.now);
     if (current && req.now - current.mintedAt < this.rotateEveryMs) return new Secret(current.key);
+    // Due for rotation: one instance rotates (store lease); the others keep using the
+    // current key, which stays valid until it is retired after the rotation's grace period.
+    if (current && !(await req.vault.tryLease(`rotate:${req.session.key}:${req.name}`, 30_000))) return new Secret(current.key);
     const flight = `${req.session.key}|${req.name}`;
     let pending = this.inflight.get(flight);
     if (!pending) {
