@@ -94,5 +94,13 @@ describe('scale-out: three app instances (Express and Fastify) on a 3-master Red
     let keys = 0;
     for await (const batch of stores[0]!.scanSessionKeys()) keys += batch.length;
     assert.ok(keys >= 5, `found ${keys} session keys across masters`);
+    const cluster = stores[0]!.redis as import('ioredis').Cluster;
+    const all = (await Promise.all(cluster.nodes('master').map((n) => n.keys('kw:scale:*')))).flat();
+    const perMaster = await Promise.all(cluster.nodes('master').map((n) => n.dbsize()));
+    assert.ok(perMaster.filter((n) => n > 0).length >= 2, `keys on ${perMaster.join('/')} masters`);
+    for (const k of all) {
+      if (k === 'kw:scale:exp' || k.startsWith('kw:scale:lease:')) continue;
+      assert.match(k, /^kw:scale:(s|u|ue):\{[^{}]+\}$/, k);
+    }
   });
 });
