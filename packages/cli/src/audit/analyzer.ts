@@ -1,7 +1,7 @@
 import ts from 'typescript5';
 import { relative, resolve } from 'node:path';
 import type { Finding, RuleId, Severity } from '../finding.js';
-import { isSecretConfigName, isSecretName, looksRandom, maskSecret, matchProvider, isPlaceholder } from '../secrets/secret-detector.js';
+import { isSecretConfigName, isSecretName, looksLikeProse, looksRandom, maskSecret, matchProvider, isPlaceholder } from '../secrets/secret-detector.js';
 import { isWellKnownWeakSecret } from '../secrets/weak-secrets.js';
 import { createAuditProgram, type SourceInput } from './program.js';
 import { mergeSessionKind, sessionKindFromPackageJson, sessionKindOfModules, type SessionKind } from './session-kind.js';
@@ -31,6 +31,8 @@ export interface AnalyzeOptions {
   cwd?: string;
   /** Load files that analysed files import, from disk, to follow option objects across files. Default true. */
   followImports?: boolean;
+  /** Called after each file is analysed. */
+  onFileAnalysed?: (done: number, total: number) => void;
 }
 
 /** Where a secret came from, for messages. */
@@ -93,12 +95,12 @@ export function analyzeSources(files: readonly SourceInput[], options: AnalyzeOp
       }
     }
   }
-  const cwd = options.cwd ?? process.cwd();
-  const findings: SourceFinding[] = [];
-  for (const sf of roots) {
-    new FileAnalyzer(sf, checker, kind, cwd, findings).run();
-  }
-  return findings.sort((a, b) => (a.file === b.file ? a.start - b.start || a.ruleId.localeCompare(b.ruleId) : a.file < b.file ? -1 : 1));
+  const shared: SharedState = { roots: new Set(roots), reported: new Set(), out: [], cwd: options.cwd ?? process.cwd() };
+  roots.forEach((sf, i) => {
+    new FileAnalyzer(sf, checker, kind, shared).run();
+    options.onFileAnalysed?.(i + 1, roots.length);
+  });
+  return shared.out.sort((a, b) => (a.file === b.file ? a.start - b.start || a.ruleId.localeCompare(b.ruleId) : a.file < b.file ? -1 : 1));
 }
 
 /** Module specifiers a file imports (ESM imports, `import x = require()`, `require()` calls). */
@@ -181,25 +183,30 @@ function decoratorName(d: ts.Decorator): string | undefined {
   return undefined;
 }
 
+/** State shared by the analysers of one run. */
+interface SharedState {
+  roots: Set<ts.SourceFile>;
+  reported: Set<string>;
+  out: SourceFinding[];
+  cwd: string;
+}
+
 class FileAnalyzer {
-  private readonly reported = new Set<string>();
   private readonly visiting = new Set<ts.Node>();
-  private readonly relPath: string;
+  /** The node being checked in this file: where findings in non-analysed files are reported. */
+  private anchor: ts.Node | undefined;
 
   constructor(
     private readonly sf: ts.SourceFile,
     private readonly checker: ts.TypeChecker,
     private readonly sessionKind: SessionKind,
-    cwd: string,
-    private readonly out: SourceFinding[],
-  ) {
-    const rel = relative(cwd, sf.fileName);
-    this.relPath = rel.startsWith('..') ? sf.fileName : rel;
-  }
+    private readonly shared: SharedState,
+  ) {}
 
   run(): void {
     const visit = (node: ts.Node): void => {
       try {
+        this.anchor = node;
         this.check(node);
       } catch {
         // a checker failure on one odd node must not stop the file
@@ -212,27 +219,41 @@ class FileAnalyzer {
   // ---------------------------------------------------------------- reporting
 
   private report(ruleId: RuleId, severity: Severity, node: ts.Node, message: string, evidence?: string, maskNodes: readonly ts.Node[] = []): void {
-    const start = node.getStart(this.sf);
-    const end = node.getEnd();
-    const key = `${ruleId}:${start}:${message}`;
-    if (this.reported.has(key)) return;
-    this.reported.add(key);
-    const s = this.sf.getLineAndCharacterOfPosition(start);
-    const e = this.sf.getLineAndCharacterOfPosition(end);
-    this.out.push({
+    // a node in a file that is not analysed itself (an imported options file): report at the use
+    let at = node;
+    let sf = node.getSourceFile();
+    if (sf !== this.sf && !this.shared.roots.has(sf)) {
+      at = this.anchor ?? node;
+      sf = this.sf;
+    }
+    const start = at.getStart(sf);
+    const end = at.getEnd();
+    const file = this.displayPath(sf);
+    // one KW003 per literal, whatever the path that reached it
+    const key = ruleId === 'KW003' ? `${ruleId}:${file}:${start}` : `${ruleId}:${file}:${start}:${message}`;
+    if (this.shared.reported.has(key)) return;
+    this.shared.reported.add(key);
+    const s = sf.getLineAndCharacterOfPosition(start);
+    const e = sf.getLineAndCharacterOfPosition(end);
+    this.shared.out.push({
       ruleId,
       severity,
       message,
-      file: this.relPath,
+      file,
       line: s.line + 1,
       column: s.character + 1,
       endLine: e.line + 1,
       endColumn: e.character + 1,
       start,
       end,
-      maskRanges: maskNodes.map((n) => [n.getStart(this.sf), n.getEnd()] as [number, number]),
+      maskRanges: maskNodes.filter((n) => n.getSourceFile() === sf).map((n) => [n.getStart(sf), n.getEnd()] as [number, number]),
       ...(evidence !== undefined ? { evidence } : {}),
     });
+  }
+
+  private displayPath(sf: ts.SourceFile): string {
+    const rel = relative(this.shared.cwd, sf.fileName);
+    return rel.startsWith('..') ? sf.fileName : rel;
   }
 
   // ---------------------------------------------------------------- dispatch
@@ -245,7 +266,6 @@ class FileAnalyzer {
       this.checkResponseSend(node);
       this.checkCors(node);
       this.checkSessionCallWrite(node);
-      this.checkSecretArguments(node);
       this.checkSerializeUser(node);
       return;
     }
@@ -508,11 +528,18 @@ class FileAnalyzer {
       const name = accessName(e);
       if (name === undefined) return undefined;
       if (isProcessEnv(e.expression)) return isSecretConfigName(name) ? { label: `env \`${name}\`` } : undefined;
-      if (isSecretName(name)) return { label: `\`${name}\`` };
-      if (ts.isPropertyAccessExpression(e)) {
-        const decl = this.declarationOf(e.name);
-        if (decl) return this.taintOfDeclaration(decl, name, d);
+      // a declaration with a value decides (enum members and constants are not secrets by name)
+      const decl = ts.isPropertyAccessExpression(e) ? this.declarationOf(e.name) : undefined;
+      if (decl && ts.isEnumMember(decl)) return undefined;
+      if (decl && (ts.isPropertyAssignment(decl) || ts.isPropertyDeclaration(decl) || ts.isVariableDeclaration(decl) || ts.isShorthandPropertyAssignment(decl) || ts.isGetAccessorDeclaration(decl)) && (ts.isShorthandPropertyAssignment(decl) || ts.isGetAccessorDeclaration(decl) || decl.initializer)) {
+        const t = this.taintOfDeclaration(decl, name, d);
+        if (t) return t;
+        const init = ts.isShorthandPropertyAssignment(decl) || ts.isGetAccessorDeclaration(decl) ? undefined : decl.initializer && unwrap(decl.initializer);
+        if (init && (ts.isLiteralExpression(init) || isBooleanish(init) || isSanitizerCall(init) || ts.isObjectLiteralExpression(init))) return undefined;
+        return isSecretName(name) ? { label: `\`${name}\`` } : undefined;
       }
+      if (isSecretName(name)) return { label: `\`${name}\`` };
+      if (decl) return this.taintOfDeclaration(decl, name, d);
       const obj = this.objectLiteralOf(e.expression);
       const v = this.propertyValue(obj, name);
       return v ? this.taint(v, d) : undefined;
@@ -721,6 +748,7 @@ class FileAnalyzer {
   private checkSigningSecret(value: ts.Expression | undefined, where: string): void {
     for (const c of this.literalCandidates(value)) {
       if (isPlaceholderKeyword(c.node.text)) continue;
+      if (looksLikeProse(c.node.text) && !isWellKnownWeakSecret(c.node.text)) continue;
       this.reportLiteralSecret(c, where);
     }
   }
@@ -750,7 +778,7 @@ class FileAnalyzer {
     }
     // fallbacks: process.env.X || 'literal'
     for (const c of this.literalCandidates(value)) {
-      if (c.fallbackFor && !isPlaceholderKeyword(c.node.text) && !matchProvider(c.node.text)) this.reportLiteralSecret(c, `\`${name}\``);
+      if (c.fallbackFor && fallbackMatters(c.fallbackFor, c.node.text) && !matchProvider(c.node.text)) this.reportLiteralSecret(c, `\`${name}\``);
     }
   }
 
@@ -759,7 +787,7 @@ class FileAnalyzer {
     const source = this.configReadName(node.left);
     if (!source || !isSecretConfigName(source)) return;
     for (const c of this.literalCandidates(node.right, 0, source)) {
-      if (!isPlaceholderKeyword(c.node.text)) this.reportLiteralSecret(c, `\`${source}\``);
+      if (fallbackMatters(source, c.node.text)) this.reportLiteralSecret(c, `\`${source}\``);
     }
   }
 
@@ -768,7 +796,7 @@ class FileAnalyzer {
     const source = this.configReadName(cond);
     if (!source || !isSecretConfigName(source)) return;
     for (const c of this.literalCandidates(node.whenFalse, 0, source)) {
-      if (!isPlaceholderKeyword(c.node.text)) this.reportLiteralSecret(c, `\`${source}\``);
+      if (fallbackMatters(source, c.node.text)) this.reportLiteralSecret(c, `\`${source}\``);
     }
   }
 
@@ -944,9 +972,8 @@ class FileAnalyzer {
       // fastify.register(plugin, opts)
       const mod = this.importSource(call.arguments[0]!);
       if (mod && COOKIE_PARSER_MODULES.has(mod)) {
-        const opts = this.objectLiteralOf(call.arguments[1]);
-        // secret is checked by the generic signing-secret rule on the property
-        void opts;
+        const secret = this.propertyValue(this.objectLiteralOf(call.arguments[1]), 'secret');
+        if (secret) this.checkSigningSecret(secret, 'the @fastify/cookie secret');
         return;
       }
       if (mod && CORS_MODULES.has(mod)) return;
@@ -972,6 +999,11 @@ class FileAnalyzer {
     const opts = this.objectLiteralOf(optsArg);
     if (!opts) return;
     at = call;
+    // the signing secret, also when the options object lives in a file that is not analysed
+    for (const secretProp of ['secret', 'keys']) {
+      const v = this.propertyValue(opts, secretProp);
+      if (v) this.checkSigningSecret(v, `\`${secretProp}\` option`);
+    }
     const cookieNameProp = lib === 'secure-session' ? 'cookieName' : 'name';
     const cookieName = this.constValue(this.propertyValue(opts, cookieNameProp));
     const defaultName = lib === 'express-session' ? 'connect.sid' : lib === 'fastify-session' ? 'sessionId' : 'session';
@@ -1056,8 +1088,28 @@ class FileAnalyzer {
     const target = accessName(left);
     if (target && isSecretName(target) && accessName(left) !== 'session') {
       const v = unwrap(node.right);
-      if (!ts.isLiteralExpression(v) && v.kind !== ts.SyntaxKind.NullKeyword && !(ts.isIdentifier(v) && v.text === 'undefined')) this.reportSessionWrite(node, { label: `\`${target}\`` });
+      if (!ts.isLiteralExpression(v) && v.kind !== ts.SyntaxKind.NullKeyword && !(ts.isIdentifier(v) && v.text === 'undefined') && !isBooleanish(v) && !this.isSanitized(v)) {
+        this.reportSessionWrite(node, { label: `\`${target}\`` });
+      }
     }
+  }
+
+  /** True when a value is a hash, mask or other derivative of a secret (`hash(k)`, `k.slice(-4)`, a variable holding one). */
+  private isSanitized(node: ts.Expression, depth = 0): boolean {
+    if (depth > 6) return false;
+    const e = unwrap(node);
+    if (ts.isCallExpression(e)) {
+      if (isSanitizerCall(e)) return true;
+      const callee = unwrap(e.expression);
+      // createHash(...).update(k).digest('hex') and similar chains
+      return ts.isPropertyAccessExpression(callee) && (callee.name.text === 'digest' || callee.name.text === 'toString') && this.isSanitized(callee.expression, depth + 1);
+    }
+    if (ts.isPropertyAccessExpression(e) && ts.isCallExpression(unwrap(e.expression))) return this.isSanitized(e.expression, depth + 1);
+    if (ts.isIdentifier(e)) {
+      const decl = this.declarationOf(e);
+      return !!decl && ts.isVariableDeclaration(decl) && !!decl.initializer && this.isSanitized(decl.initializer, depth + 1);
+    }
+    return false;
   }
 
   private checkSessionCallWrite(call: ts.CallExpression): void {
@@ -1151,11 +1203,6 @@ class FileAnalyzer {
     if (t) this.report('KW004', 'high', node, `${capitalise(t.label)} is returned in a response body`, t.literal ? maskSecret(t.literal.text) : undefined, t.literal ? [t.literal] : []);
   }
 
-  /** Secrets passed where they are signing keys: `cookieParser('x')`, `jwt.sign(p, 'x')`. */
-  private checkSecretArguments(_call: ts.CallExpression): void {
-    // handled in checkSessionMiddleware for imports it can resolve; kept for clarity of dispatch
-  }
-
   // ---------------------------------------------------------------- KW005
 
   private checkCors(call: ts.CallExpression): void {
@@ -1216,6 +1263,16 @@ class FileAnalyzer {
 
 function capitalise(s: string): string {
   return s.length > 0 ? s.charAt(0).toUpperCase() + s.slice(1) : s;
+}
+
+/**
+ * A literal fallback matters for a signing secret whatever its value (anyone can forge with it);
+ * for an API key or token only when the literal looks like a real key (a dummy value just fails).
+ */
+function fallbackMatters(source: string, literal: string): boolean {
+  if (isWellKnownWeakSecret(literal) || matchProvider(literal) || looksRandom(literal)) return true;
+  if (isPlaceholderKeyword(literal)) return false;
+  return /secret|passw|signing|jwt|session|cookie|salt|encryption|private|hmac/i.test(source);
 }
 
 function isPlaceholderKeyword(v: string): boolean {

@@ -96,6 +96,8 @@ export function looksRandom(value: string): boolean {
   if (/^[a-z]+(?:[-_.][a-z]+)+$/i.test(value)) return false; // dotted/kebab words: config.key.name
   const classes = [/[a-z]/, /[A-Z]/, /[0-9]/].filter((r) => r.test(value)).length;
   if (classes < 2) return false;
+  // identifiers and namespaced names (`keyward:usesCredentials`): letters and separators only
+  if (/^[A-Za-z:._/-]+$/.test(value)) return false;
   return shannonEntropy(value) >= 3.5;
 }
 
@@ -104,8 +106,8 @@ const STRONG_WORDS = /(?:api_?key|apikey|secret|private_?key|access_?key|client_
 const TOKEN_WORD = /token/i;
 /** Name parts that make a secret-like name refer to something that is not the secret itself. */
 const NOT_SECRET_SUFFIX =
-  /(?:_?(?:id|ids|name|names|header|headers|url|uri|path|file|length|len|prefix|suffix|field|param|env|var|hash|hashed|digest|masked|mask|hint|last4|last_?four|preview|expires?|expiry|ttl|at|set|present|exists|required|configured|count|type|kind|version|label|policy|pattern|regex|ref|store|storage|provider|service|manager|module|options|config|hint))$/i;
-const NEVER_SECRET = /(?:csrf|xsrf|public|publishable|non_?secret|^is_|^has_|^should_|^use_)/i;
+  /(?:_?(?:id|ids|name|names|header|headers|url|uri|path|file|length|len|prefix|suffix|field|param|env|var|hash|hashed|digest|masked|mask|hint|last4|last_?four|preview|expires?|expiry|ttl|at|set|present|exists|required|configured|count|type|kind|version|label|policy|pattern|regex|ref|store|storage|provider|service|manager|module|options|config|missing|unavailable|invalid|error|errors|expired|rotated|revoked|not_found|code|status|message|schema|dto|input|form|strategy|guard|type))$/i;
+const NEVER_SECRET = /(?:csrf|xsrf|public|publishable|non_?secret|^is_|^has_|^should_|^uses?_|^needs?_|^requires?_)/i;
 
 function normaliseName(name: string): string {
   // camelCase, kebab-case and dotted paths to snake_case
@@ -132,6 +134,8 @@ export function isSecretName(name: string, tokens = false): boolean {
   if (STRONG_WORDS.test(n)) return true;
   if (/(?:^|_)key$/.test(n) && n !== 'key') return /(?:^|_)(?:api|secret|private|access|stripe|openai|anthropic|aws|github|slack|google|maps|license|service|upstream|partner|provider|llm|gpt)(?:_|$)/.test(n);
   if (tokens && TOKEN_WORD.test(n)) return true;
+  // a provider's token is a credential even as a request or object field: githubToken, slack_bot_token
+  if (/(?:^|_)(?:github|gitlab|slack|stripe|openai|anthropic|aws|google|upstream|partner|provider|api|bot|personal|pat|llm|hf|huggingface|npm|discord|twilio|sendgrid)(?:_bot|_access|_api)?_token$/.test(n)) return true;
   return false;
 }
 
@@ -169,6 +173,15 @@ export function classifyLiteral(value: string, nameHint?: string): LiteralSecret
   if (provider) return { kind: 'provider', label: provider };
   if (nameHint && isSecretName(nameHint, true) && looksRandom(value)) return { kind: 'generic', label: 'high-entropy secret' };
   return undefined;
+}
+
+/**
+ * True when a literal reads like prose (an error message, a hint) rather than a secret:
+ * several words and sentence punctuation or backticks.
+ */
+export function looksLikeProse(value: string): boolean {
+  const words = value.trim().split(/\s+/);
+  return words.length >= 3 && (/[.?!:)`]$/.test(value.trim()) || value.includes('`') || words.length >= 6);
 }
 
 /**

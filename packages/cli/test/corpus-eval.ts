@@ -1,0 +1,88 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { analyzeSources } from '../src/audit/analyzer.js';
+import type { RuleId } from '../src/finding.js';
+
+/** The labelled corpus: realistic vulnerable (v*) and safe (s*) snippets. */
+export const CORPUS_DIR = fileURLToPath(new URL('../../test/fixtures/corpus/', import.meta.url));
+
+export const AUDIT_RULES: readonly RuleId[] = ['KW001', 'KW002', 'KW003', 'KW004', 'KW005'];
+
+/** Expected findings of one corpus file: `file:line:rule` keys from `// expect: KW001 KW002` comments. */
+export function expectedLabels(text: string, file: string): Set<string> {
+  const out = new Set<string>();
+  text.split('\n').forEach((line, i) => {
+    const m = /\/\/ expect: ((?:KW\d{3}\s*)+)\s*$/.exec(line);
+    if (m) for (const id of m[1]!.trim().split(/\s+/)) out.add(`${file}:${i + 1}:${id}`);
+  });
+  return out;
+}
+
+export interface RuleScore {
+  tp: number;
+  fp: number;
+  fn: number;
+  precision: number;
+  recall: number;
+}
+
+export interface CorpusResult {
+  scores: Record<string, RuleScore>;
+  falsePositives: string[];
+  falseNegatives: string[];
+  files: number;
+}
+
+/** Corpus file names, sorted. */
+export function corpusFiles(): string[] {
+  return readdirSync(CORPUS_DIR)
+    .filter((f) => /\.(?:[cm]?[jt]s)$/.test(f))
+    .sort();
+}
+
+/**
+ * Scores a detector on the corpus at line level (default: a finding counts when its rule id is
+ * labelled on the line where it starts; several findings of one rule on one line count once) or at
+ * file level (a file counts when it has a finding of a rule it is labelled with).
+ */
+export function scoreCorpus(detect: (path: string, text: string) => { line: number; ruleId: string }[], granularity: 'line' | 'file' = 'line'): CorpusResult {
+  const expected = new Set<string>();
+  const actual = new Set<string>();
+  const files = corpusFiles();
+  for (const f of files) {
+    const path = join(CORPUS_DIR, f);
+    const text = readFileSync(path, 'utf8');
+    for (const k of expectedLabels(text, f)) expected.add(granularity === 'file' ? k.replace(/:\d+:/, ':') : k);
+    for (const d of detect(path, text)) actual.add(granularity === 'file' ? `${f}:${d.ruleId}` : `${f}:${d.line}:${d.ruleId}`);
+  }
+  const scores: Record<string, RuleScore> = {};
+  for (const rule of AUDIT_RULES) {
+    const exp = [...expected].filter((k) => k.endsWith(`:${rule}`));
+    const act = [...actual].filter((k) => k.endsWith(`:${rule}`));
+    const tp = act.filter((k) => expected.has(k)).length;
+    const fp = act.length - tp;
+    const fn = exp.filter((k) => !actual.has(k)).length;
+    scores[rule] = { tp, fp, fn, precision: tp + fp === 0 ? 1 : tp / (tp + fp), recall: tp + fn === 0 ? 1 : tp / (tp + fn) };
+  }
+  return {
+    scores,
+    falsePositives: [...actual].filter((k) => !expected.has(k)).sort(),
+    falseNegatives: [...expected].filter((k) => !actual.has(k)).sort(),
+    files: files.length,
+  };
+}
+
+/** keyward's own analysis, one file at a time (no imports followed, session kind from the file). */
+export function keywardDetect(path: string, text: string): { line: number; ruleId: string }[] {
+  return analyzeSources([{ path, text }], { followImports: false, cwd: CORPUS_DIR });
+}
+
+/** A table of the scores, for the test log and the docs. */
+export function formatScores(r: CorpusResult): string {
+  const lines = ['rule    TP  FP  FN  precision  recall'];
+  for (const [rule, s] of Object.entries(r.scores)) {
+    lines.push(`${rule}  ${String(s.tp).padStart(4)}${String(s.fp).padStart(4)}${String(s.fn).padStart(4)}  ${s.precision.toFixed(2).padStart(9)}  ${s.recall.toFixed(2).padStart(6)}`);
+  }
+  return lines.join('\n');
+}
