@@ -35,6 +35,9 @@ let trapHits = 0;
 let trapUrl: string;
 let downUrl: string;
 const serverKeyFile = join(tmp, 'server-keys.txt');
+/** Errors nobody handled: in a production process each of these is a crash. */
+const uncaught: unknown[] = [];
+process.on('uncaughtException', (e) => uncaught.push(e));
 
 before(async () => {
   upstream = await startUpstream({ serverKeys: [{ id: 'server-1', key: SERVER_KEY }], adminToken: ADMIN });
@@ -100,13 +103,22 @@ export const PATH_ATTACKS: ReadonlyArray<[string, string]> = [
   ['unicode one-dot leaders (U+2024)', '%e2%80%a4%e2%80%a4/internal/marker'],
   ['unicode two-dot leader (U+2025)', '%e2%80%a5/internal/marker'],
   ['unicode fullwidth solidus (U+FF0F)', '..%ef%bc%8finternal%ef%bc%8fmarker'],
+  ['fragment', 'echo#../../internal/marker'],
+];
+
+/**
+ * Malformed percent-encodings. The frameworks' own routers refuse these with 400 before
+ * any middleware runs (Express: "Failed to decode param", Fastify: FST_ERR_BAD_URL), so
+ * end to end they are checked for "400 and no upstream call"; the proxy's own parser
+ * refuses them too (unit table).
+ */
+export const MALFORMED_ENCODINGS: ReadonlyArray<[string, string]> = [
   ['overlong UTF-8 dot %c0%ae', '%c0%ae%c0%ae/internal/marker'],
   ['overlong UTF-8 slash %c0%af', '..%c0%afinternal'],
   ['IIS %u002e', '%u002e%u002e/internal/marker'],
   ['bare percent', '%/internal'],
   ['truncated escape', 'echo%2'],
   ['double percent %%32%65', '%%32%65%%32%65/internal/marker'],
-  ['fragment', 'echo#../../internal/marker'],
 ];
 
 describe('normalizeProxyPath (unit table)', () => {
@@ -126,7 +138,7 @@ describe('normalizeProxyPath (unit table)', () => {
       assert.deepEqual(normalizeProxyPath(input), { ok: true, path, query });
     });
   }
-  for (const [name, input] of PATH_ATTACKS) {
+  for (const [name, input] of [...PATH_ATTACKS, ...MALFORMED_ENCODINGS]) {
     it(`refuses ${name}: ${JSON.stringify(input)}`, () => {
       const v = normalizeProxyPath(input);
       assert.equal(v.ok, false, `accepted as ${JSON.stringify(v)}`);
@@ -223,7 +235,7 @@ for (const adapter of ADAPTERS) {
       'x-hop-secret': 'named-in-connection',
       'x-smuggle': '1',
       'x-api-key': 'browser-chosen-key',
-      connection: 'keep-alive, x-hop-secret',
+      connection: 'close, x-hop-secret',
       accept: 'application/json',
     });
 
@@ -233,7 +245,7 @@ for (const adapter of ADAPTERS) {
       ['byok', () => byokKey.id],
     ] as const) {
       it(`${service} provider: the upstream gets the right key and none of the browser's forbidden headers`, async () => {
-        const r = await nodeRequest(bff.url, 'GET', `/api/proxy/${service}/echo?x=1`, hostile());
+        const r = await rawGet(bff.port, `/api/proxy/${service}/echo?x=1`, hostile());
         assert.equal(r.status, 200, r.body);
         assert.equal(r.json.keyId, expected(), 'the key of this provider');
         assert.equal(r.json.path, '/v1/echo');
@@ -247,7 +259,7 @@ for (const adapter of ADAPTERS) {
     }
 
     it('bearer placement: Authorization carries our key, never the browser\'s', async () => {
-      const r = await nodeRequest(bff.url, 'GET', '/api/proxy/bearer/echo', hostile());
+      const r = await rawGet(bff.port, '/api/proxy/bearer/echo', hostile());
       assert.equal(r.status, 200, r.body);
       assert.equal(r.json.keyId, 'server-1', 'the upstream authenticated our server key, not "browser-token"');
       assert.ok(!r.json.headerNames.includes('x-api-key'), 'the browser\'s x-api-key was not forwarded');
@@ -367,6 +379,20 @@ for (const adapter of ADAPTERS) {
       assert.equal(r.text.length, 1000);
     });
 
+    it('regression: an upstream answer over maxResponseBytes raised an uncaught AbortError (res.body.destroy() with no error listener), which crashes the app', async () => {
+      uncaught.length = 0;
+      for (const bytes of [1001, 5000, 200_000]) {
+        const r = await page.get(`/api/proxy/small/big?bytes=${bytes}`);
+        assert.equal(r.status, 502);
+        assert.equal(r.body.code, 'KW_UPSTREAM_RESPONSE_TOO_LARGE');
+      }
+      await new Promise((res) => setTimeout(res, 200));
+      const seen = uncaught.map((e) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e)));
+      uncaught.length = 0;
+      assert.deepEqual(seen, [], 'uncaught exceptions (each one would have killed a production process)');
+      assert.equal((await page.get('/healthz')).status, 200);
+    });
+
     it('request body larger than maxRequestBytes -> 413 before any upstream call (declared and chunked)', async () => {
       const before = upstream.stats().requests;
       let r = await page.post('/api/proxy/small/echo', 'x'.repeat(1000), { headers: { 'content-type': 'application/octet-stream' } });
@@ -433,8 +459,12 @@ for (const adapter of ADAPTERS) {
       assert.equal(stats.requests, 0, 'the upstream was called for a refused path');
     });
 
-    it('request targets the HTTP parser or the router refuse never reach the upstream', async () => {
+    it(`malformed percent-encodings (${MALFORMED_ENCODINGS.length}) and targets the HTTP parser or router refuse: 400, never the upstream`, async () => {
       upstream.resetStats();
+      for (const [name, rest] of MALFORMED_ENCODINGS) {
+        const r = await rawGet(bff.port, `/api/proxy/server/${rest}`, { cookie: page.cookieHeader, 'x-csrf': '1', origin: bff.url });
+        assert.equal(r.status, 400, `${name}: ${r.status} ${r.body}`);
+      }
       const targets: Buffer[] = [
         Buffer.from('/api/proxy/server/\u00e9', 'utf8'), // raw non-ASCII
         Buffer.from('/api/proxy/server/..\u002f..\u002finternal/marker'),

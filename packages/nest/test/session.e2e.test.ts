@@ -16,6 +16,7 @@ import {
   RedisStore,
   RequestSession,
   SecretRing,
+  SessionService,
   SqliteStore,
   generateSessionId,
   type KeywardModuleOptions,
@@ -284,6 +285,51 @@ for (const adapter of ADAPTERS) {
         assert.equal((await a.get('/me')).status, 200);
       });
 
+      it('revoking the current session by its handle ends it and clears the cookie', async () => {
+        const c = await login(app, user(), clock);
+        const cookie = c.jar.get('sid')!;
+        const handle = (await c.get('/me')).body.handle;
+        const r = await c.delete(`/sessions/${encodeURIComponent(handle)}`);
+        assert.equal(r.status, 204);
+        assertCleared(r);
+        assert.equal(r.headers.get('clear-site-data'), '"cookies"');
+        assertRefused(await c.get('/me', { cookie: `sid=${cookie}` }), 'KW_SESSION_INVALID', cookie);
+      });
+
+      it('the sweeper ends expired sessions (store and per-user index), and only those', async () => {
+        const [gone, kept] = [user(), user()];
+        await login(app, gone, clock);
+        clock.advance(IDLE - 1000); // `gone` is now at its idle deadline
+        const keeper = await login(app, kept, clock);
+        const swept = await app.app.get(SessionService).sweep();
+        assert.ok(swept >= 1, `swept ${swept}`);
+        assert.deepEqual(await store.listByUser(gone), []);
+        assert.equal((await store.listByUser(kept)).length, 1);
+        assert.equal((await keeper.get('/me')).status, 200);
+        assert.ok(!(await store.expiredKeys(clock.now(), 1000)).length, 'nothing expired is left behind');
+      });
+
+      it('hostile user IDs at login are refused with 400 and no cookie', async () => {
+        for (const id of ['a{b', 'a}b', 'line\r\nbreak', 'nul\u0000', 'x'.repeat(257)]) {
+          const r = await new AppClient(app.url).post('/login', { user: id });
+          assert.equal(r.status, 400, `${JSON.stringify(id).slice(0, 20)}: ${r.status} ${r.text}`);
+          assert.equal(r.body.code, 'KW_INVALID_ARGUMENT');
+          assert.deepEqual(r.setCookies, []);
+        }
+      });
+
+      it("session field names: Keyward's own `kw.` fields cannot be written from a request; bad names are 400", async () => {
+        const u = user();
+        const c = await login(app, u, clock);
+        for (const name of ['kw.user', 'kw.anything', encodeURIComponent('ünï'), 'bad!name', encodeURIComponent('a b')]) {
+          const r = await c.put(`/data/${name}`, { value: { id: 'admin', role: 'admin' } });
+          assert.equal(r.status, 400, `${name.slice(0, 20)}: ${r.status} ${r.text}`);
+          assert.equal(r.body.code, 'KW_INVALID_ARGUMENT');
+        }
+        const me = await c.get('/me');
+        assert.deepEqual(me.body.user, { id: u, name: u, role: 'user' }, 'the user was not overwritten');
+      });
+
       it('idle expiry (fake clock): 401 KW_SESSION_EXPIRED, cookie cleared, record removed', async () => {
         const u = user();
         const c = await login(app, u, clock);
@@ -422,7 +468,8 @@ for (const adapter of ADAPTERS) {
         const c = await login(app, user(), clock);
         const boom = await c.get('/boom');
         assert.equal(boom.status, 500);
-        assert.deepEqual(boom.body, { error: 'Internal server error.', code: 'KW_INTERNAL' });
+        assert.deepEqual({ error: boom.body.error, code: boom.body.code }, { error: 'Internal server error.', code: 'KW_INTERNAL' });
+        for (const key of Object.keys(boom.body)) assert.ok(['error', 'code', 'requestId'].includes(key), `no other field: ${key}`);
         assert.ok(!boom.text.includes('internal detail'));
         const token = randomBytes(12).toString('hex');
         const missing = await c.get(`/no-such-route-${token}`);

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import {
@@ -26,7 +25,8 @@ const MIN = 60_000;
 const DAY = 86_400_000;
 const IDLE = 30 * MIN;
 const ABS = 12 * 60 * MIN;
-const INDEX_JS = new URL('../src/index.js', import.meta.url).href;
+// Child processes and threads import only the SQLite store (not all of Nest): quicker to start.
+const SQLITE_JS = new URL('../src/stores/sqlite.store.js', import.meta.url).href;
 
 /** A fresh record at `t0` (real time by default: Redis expires keys by the wall clock). */
 function newRecord(over: Partial<StoredSession> = {}): StoredSession {
@@ -236,12 +236,12 @@ function storeContract(name: string, open: () => Promise<SessionStore>): void {
 
     it('acquireLease: exclusive, renewable by its owner, free again after it lapses', async () => {
       const lease = `sweep-${randomBytes(4).toString('hex')}`;
-      assert.equal(await store.acquireLease(lease, 'a', 300), true);
-      assert.equal(await store.acquireLease(lease, 'b', 300), false);
-      assert.equal(await store.acquireLease(lease, 'a', 300), true, 'the owner renews');
-      const contenders = await Promise.all(['b', 'c', 'd', 'e'].map((o) => store.acquireLease(lease, o, 300)));
+      assert.equal(await store.acquireLease(lease, 'a', 1000), true);
+      assert.equal(await store.acquireLease(lease, 'b', 1000), false);
+      assert.equal(await store.acquireLease(lease, 'a', 1000), true, 'the owner renews');
+      const contenders = await Promise.all(['b', 'c', 'd', 'e'].map((o) => store.acquireLease(lease, o, 1000)));
       assert.deepEqual(contenders, [false, false, false, false]);
-      await sleep(450);
+      await sleep(1150);
       const race = await Promise.all(['b', 'c', 'd', 'e'].map((o) => store.acquireLease(lease, o, 5000)));
       assert.equal(race.filter(Boolean).length, 1, 'exactly one contender takes the lapsed lease');
       assert.equal(await store.acquireLease(lease, 'a', 300), false);
@@ -409,7 +409,7 @@ describe('SqliteStore specifics', () => {
     await seed.close();
 
     const script = `
-      const { SqliteStore } = await import(${JSON.stringify(INDEX_JS)});
+      const { SqliteStore } = await import(${JSON.stringify(SQLITE_JS)});
       const store = new SqliteStore({ file: ${JSON.stringify(file)} });
       for (let i = 0; ; i++) {
         await store.patch(${JSON.stringify(r.key)}, { ['f' + i]: 'v'.repeat(2000) + i }, []);
@@ -426,12 +426,12 @@ describe('SqliteStore specifics', () => {
         const lines = buf.split('\n');
         buf = lines.pop()!;
         for (const l of lines) acked = Number(l);
-        if (acked >= 120 && child.exitCode === null && !child.killed) {
+        if (acked >= 60 && child.exitCode === null && !child.killed) {
           process.kill(child.pid!, 'SIGKILL');
           resolve();
         }
       });
-      child.once('exit', (code) => (acked >= 120 ? resolve() : reject(new Error(`writer exited early (${code}): ${stderr}`))));
+      child.once('exit', (code) => (acked >= 60 ? resolve() : reject(new Error(`writer exited early (${code}): ${stderr}`))));
     });
     await new Promise((res) => (child.exitCode !== null || child.signalCode !== null ? res(null) : child.once('exit', res)));
 
@@ -463,7 +463,7 @@ describe('SqliteStore specifics', () => {
       import(workerData.index).then(async ({ SqliteStore }) => {
         const store = new SqliteStore({ file: workerData.file });
         const failures = [];
-        for (let i = 0; i < 60; i++) {
+        for (let i = 0; i < 30; i++) {
           for (const key of workerData.keys) {
             try {
               await store.load(key, { now: workerData.t0 + i * 10 + workerData.id, touchAfterMs: 0, idleMs: 1800000 });
@@ -480,7 +480,7 @@ describe('SqliteStore specifics', () => {
       });`;
     const run = (id: number) =>
       new Promise<{ failures: string[]; taken: string[] }>((resolve, reject) => {
-        const w = new Worker(code, { eval: true, workerData: { id, file, index: INDEX_JS, keys: records.map((r) => r.key), t0: records[0]!.createdAt } });
+        const w = new Worker(code, { eval: true, workerData: { id, file, index: SQLITE_JS, keys: records.map((r) => r.key), t0: records[0]!.createdAt } });
         w.once('message', resolve);
         w.once('error', reject);
       });
@@ -621,6 +621,45 @@ describe('RedisStore specifics', () => {
       await store.create(fresh);
       assert.deepEqual(await store.load(fresh.key, noTouch(fresh.createdAt)), fresh, 'scripts work again (reloaded after restart)');
       assert.equal(await store.patch(fresh.key, { a: '1' }, []), true);
+    } finally {
+      await store.close();
+      await server.destroy();
+    }
+  });
+
+  it('regression "503 right after startup": the first calls of a brand-new RedisStore wait for the connection', async () => {
+    for (let i = 0; i < 5; i++) {
+      const store = new RedisStore({ url: redis.url, prefix: 'fresh:' });
+      try {
+        const r = newRecord();
+        await store.create(r); // issued before the client has connected
+        assert.deepEqual(await store.load(r.key, noTouch(r.createdAt)), r);
+      } finally {
+        await store.close();
+      }
+    }
+  });
+
+  it('a store created while Redis is down fails within commandTimeoutMs, then works once Redis starts', async () => {
+    const server = await RedisServer.launch();
+    await server.stop();
+    const store = new RedisStore({ url: server.url, prefix: 'late:', commandTimeoutMs: 500 });
+    try {
+      const started = Date.now();
+      await assert.rejects(store.ping(), StoreUnavailableError);
+      const took = Date.now() - started;
+      assert.ok(took < 2000, `failed after ${took} ms, not hanging`);
+      await server.start();
+      const deadline = Date.now() + 10_000;
+      let ok = false;
+      while (!ok && Date.now() < deadline) {
+        ok = await store.ping().then(() => true, () => false);
+        if (!ok) await sleep(50);
+      }
+      assert.ok(ok, 'connected once Redis came up');
+      const r = newRecord();
+      await store.create(r);
+      assert.deepEqual(await store.load(r.key, noTouch(r.createdAt)), r);
     } finally {
       await store.close();
       await server.destroy();

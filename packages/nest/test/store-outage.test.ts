@@ -85,3 +85,44 @@ for (const adapter of ADAPTERS) {
     });
   });
 }
+
+describe('Redis that stops answering (frozen, not dead)', () => {
+  it('requests fail closed with 503 after the command timeout instead of hanging, and recover when Redis wakes up', async () => {
+    const app = await startSessionApp('express', {
+      session: {
+        secrets: [randomBytes(32).toString('base64url')],
+        store: new RedisStore({ url: server.url, prefix: 'frozen:', commandTimeoutMs: 500 }),
+        sweepIntervalMs: 0,
+      },
+    });
+    const pid = server.pid!;
+    try {
+      const c = new AppClient(app.url);
+      assert.equal((await c.post('/login', { user: 'frozen' })).status, 200);
+      const cookie = c.jar.get('sid')!;
+      process.kill(pid, 'SIGSTOP'); // the socket stays open; nothing answers (a network partition)
+      const started = Date.now();
+      const replies = await Promise.all(Array.from({ length: 5 }, () => c.get('/me', { cookie: `sid=${cookie}` })));
+      const took = Date.now() - started;
+      for (const [i, r] of replies.entries()) assertUnavailable(r, `request ${i} to a frozen Redis`, cookie);
+      assert.ok(took < 3000, `answered within ${took} ms`);
+      process.kill(pid, 'SIGCONT');
+      let last: Reply | undefined;
+      const woke = Date.now();
+      while (Date.now() - woke < 10_000) {
+        last = await c.get('/me', { cookie: `sid=${cookie}` });
+        if (last.status !== 503) break;
+        await sleep(25);
+      }
+      console.log(`# frozen Redis: 503 after ${took} ms; working again ${Date.now() - woke} ms after SIGCONT`);
+      assert.equal(last?.status, 200, `${last?.status} ${last?.text}`);
+    } finally {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // already running or gone
+      }
+      await app.close();
+    }
+  });
+});

@@ -105,8 +105,9 @@ export class RequestSession {
   /** Reads a value stored with {@link set}. */
   get<T = unknown>(name: string): T | undefined {
     checkFieldName(name);
-    const raw = this.record?.data[name];
-    return raw === undefined ? undefined : (JSON.parse(raw) as T);
+    const data = this.record?.data;
+    if (!data || !Object.hasOwn(data, name)) return undefined;
+    return JSON.parse(data[name]!) as T;
   }
 
   /**
@@ -119,7 +120,7 @@ export class RequestSession {
     const encoded = JSON.stringify(value);
     if (encoded === undefined) return this.unset(name);
     if (!(await this.engine.patch(current.key, { [name]: encoded }))) return this.lost();
-    current.data[name] = encoded;
+    current.data = { ...current.data, [name]: encoded };
   }
 
   /** Removes a value. */

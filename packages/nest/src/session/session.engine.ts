@@ -62,7 +62,8 @@ export class SessionEngine {
       await this.end(key, 'expired');
       return { state: 'expired' };
     }
-    const touched = record.lastSeenAt === now;
+    // A touch sets lastSeenAt to now and bumps the version past the creating write.
+    const touched = record.lastSeenAt === now && record.version > 1;
     const signedValue = verified.signedWithOldSecret ? this.ring.sign(verified.sessionId) : cookieValue;
     return { state: 'active', record, refreshCookie: touched || verified.signedWithOldSecret, signedValue };
   }

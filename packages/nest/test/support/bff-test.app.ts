@@ -478,9 +478,9 @@ function dechunk(text: string): string {
   }
 }
 
-/** A GET with a raw request target and the given headers, `Connection: close`. */
+/** A request with a raw request target and exactly the given headers (default `Connection: close`). */
 export function rawGet(port: number, target: string | Buffer, headers: Record<string, string>, method = 'GET'): Promise<RawReply> {
-  const lines = Object.entries({ host: `127.0.0.1:${port}`, ...headers, connection: 'close' }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const lines = Object.entries({ host: `127.0.0.1:${port}`, connection: 'close', ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
   const head = Buffer.concat([Buffer.from(`${method} `, 'latin1'), Buffer.isBuffer(target) ? target : Buffer.from(target, 'latin1'), Buffer.from(` HTTP/1.1\r\n${lines}\r\n`, 'latin1')]);
   return rawHttp(port, head);
 }
