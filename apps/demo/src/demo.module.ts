@@ -40,7 +40,7 @@ export class DemoModule {
       key: { header: 'x-api-key' },
       methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
       allowHttpToLoopback: true,
-      timeoutMs: 10_000,
+      timeoutMs: config.proxyTimeoutMs,
     });
     return {
       module: DemoModule,

@@ -23,6 +23,7 @@ export interface DemoConfig {
   sweepIntervalMs: number | undefined;
   mintRotateMs: number;
   mintGraceMs: number;
+  proxyTimeoutMs: number;
   trustProxy: false | 'loopback';
   /** Test-only route that leaks a key past the redaction (proves the canary suite catches leaks). Never in production. */
   canaryLeakRoute: boolean;
@@ -112,6 +113,7 @@ export function loadDemoConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig
     sweepIntervalMs: optionalMs(env, 'KEYWARD_SWEEP_INTERVAL_MS', problems),
     mintRotateMs: optionalMs(env, 'KEYWARD_MINT_ROTATE_MS', problems) ?? 15 * 60_000,
     mintGraceMs: optionalMs(env, 'KEYWARD_MINT_GRACE_MS', problems) ?? 60_000,
+    proxyTimeoutMs: optionalMs(env, 'KEYWARD_PROXY_TIMEOUT_MS', problems) ?? 10_000,
     trustProxy: env.KEYWARD_TRUST_PROXY === 'loopback' ? 'loopback' : false,
     canaryLeakRoute: env.KEYWARD_DEMO_LEAK_ROUTE === '1',
   };

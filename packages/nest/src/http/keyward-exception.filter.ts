@@ -4,6 +4,7 @@ import { KeywardError } from '../keyward.errors.js';
 import { statusOf } from './error-status.js';
 import { requestIdOf } from '../redaction/request-context.middleware.js';
 import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 
 /** The body of every error response. */
 export interface ErrorBody {
@@ -39,8 +40,13 @@ export class KeywardExceptionFilter implements ExceptionFilter {
     const { status, body } = describe(exception);
     const http = host.switchToHttp();
     const res = http.getResponse();
-    const requestId = requestIdOf(http.getRequest());
-    if (requestId) body.requestId = requestId;
+    // Errors raised before Keyward's middleware ran (body parsers) get an id here.
+    let requestId = requestIdOf(http.getRequest());
+    if (!requestId) {
+      requestId = randomUUID();
+      this.adapterHost.httpAdapter.setHeader(res, 'X-Request-Id', requestId);
+    }
+    body.requestId = requestId;
     if (status >= 500) logFailure(this.logger, exception, body);
     const adapter = this.adapterHost.httpAdapter;
     adapter.setHeader(res, 'Cache-Control', 'no-store');

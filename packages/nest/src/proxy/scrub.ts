@@ -1,11 +1,12 @@
 /** Removes every occurrence of a secret (and its common encodings) from bytes and strings. */
+import { encodedForms } from '../redaction/live-secrets.js';
 
 const MARK = '[REDACTED]';
 
 /** The secret as it might appear in a body or header: raw, base64, base64url, hex, URL-encoded. */
 export function secretForms(secret: string): string[] {
-  const b = Buffer.from(secret, 'utf8');
-  const forms = new Set([secret, b.toString('base64'), b.toString('base64').replace(/=+$/, ''), b.toString('base64url'), b.toString('hex'), encodeURIComponent(secret), encodeURIComponent(b.toString('base64'))]);
+  const b64 = Buffer.from(secret, 'utf8').toString('base64');
+  const forms = new Set([...encodedForms(secret), encodeURIComponent(b64)]);
   return [...forms].filter((f) => f.length >= 8).sort((x, y) => y.length - x.length);
 }
 

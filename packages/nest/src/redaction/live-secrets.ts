@@ -3,10 +3,22 @@ import { createHmac, randomBytes } from 'node:crypto';
 const MARK = '[REDACTED]';
 const MIN_LENGTH = 8;
 
+/** Base64 characters of `b` at byte offset `shift` inside a larger base64 value (those that depend on `b` alone). */
+function base64Core(b: Buffer, shift: 0 | 1 | 2): string {
+  const text = Buffer.concat([Buffer.alloc(shift), b, Buffer.alloc(3)]).toString('base64');
+  return text.slice(Math.ceil((shift * 8) / 6), Math.floor(((shift + b.length) * 8) / 6));
+}
+
 /** The forms a secret may take in text: raw, base64 (padded or not), base64url, hex, URL-encoded. */
 export function encodedForms(secret: string | Buffer): string[] {
   const b = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
   const forms = new Set<string>([b.toString('base64'), b.toString('base64').replace(/=+$/, ''), b.toString('base64url'), b.toString('hex'), b.toString('hex').toUpperCase()]);
+  // Also inside a larger base64 value (e.g. Basic auth of "user:key", a base64 JSON document).
+  for (const shift of [0, 1, 2] as const) {
+    const core = base64Core(b, shift);
+    forms.add(core);
+    forms.add(core.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
   if (typeof secret === 'string') {
     forms.add(secret);
     forms.add(encodeURIComponent(secret));

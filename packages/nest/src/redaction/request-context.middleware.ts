@@ -29,9 +29,10 @@ export class RequestContextMiddleware implements NestMiddleware {
     res.setHeader('X-Request-Id', id);
     if (this.options.logRequests) {
       const started = process.hrtime.bigint();
+      // Fastify's middleware layer rewrites req.url; the original is kept in originalUrl.
+      const path = ((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/').split('?')[0]!.slice(0, 256);
       res.once('finish', () => {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        const path = (req.url ?? '/').split('?')[0]!.slice(0, 256);
         this.logger.log(`${req.method} ${path} ${res.statusCode} ${ms.toFixed(1)}ms id=${id}`);
       });
     }

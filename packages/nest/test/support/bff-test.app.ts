@@ -23,6 +23,7 @@ import {
   StartupReport,
   UserKeyProvider,
   Vault,
+  maskSecret,
   type Clock,
   type KeyIssuer,
   type KeywardModuleOptions,
@@ -264,6 +265,13 @@ class BffTestController {
   async putSessionKey(@CurrentSession() session: RequestSession, @Param('name') name: string, @Body() body: { key?: unknown }) {
     if (typeof body?.key !== 'string') throw new InvalidArgumentError('Send JSON { "key": "..." }.');
     await this.vault.putSession(session.storedRecord!, name, body.key);
+  }
+
+  /** Whether a session-scoped entry opens, as a mask (never the value). */
+  @Get('session-keys/:name')
+  async getSessionKey(@CurrentSession() session: RequestSession, @Param('name') name: string) {
+    const secret = await this.vault.openSession(session.storedRecord!, name);
+    return { present: secret !== undefined, masked: secret ? maskSecret(secret.reveal()) : null };
   }
 
   /** A server-to-server route that opts out of the origin check, with its reason. */
