@@ -4,6 +4,8 @@ import { PATH_METADATA, METHOD_METADATA } from '@nestjs/common/constants.js';
 import { SKIP_ORIGIN_CHECK } from './origin/skip-origin-check.decorator.js';
 import { USES_CREDENTIALS } from './origin/origin.guard.js';
 import { ALLOW_ANONYMOUS } from './keyward.constants.js';
+import { PROXY_PATH, RESOLVED_OPTIONS } from './keyward.internal-constants.js';
+import type { ResolvedKeywardOptions } from './options/keyward-options.interface.js';
 
 /** One route as the startup report sees it. */
 export interface RouteReport {
@@ -35,6 +37,8 @@ export class StartupReport implements OnApplicationBootstrap {
     @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
     @Inject(MetadataScanner) private readonly scanner: MetadataScanner,
     @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions,
+    @Inject(PROXY_PATH) private readonly proxyPath: string | false,
   ) {}
 
   /** Every route of the app with its protection. */
@@ -68,6 +72,12 @@ export class StartupReport implements OnApplicationBootstrap {
             anonymous: this.reflector.getAllAndOverride<boolean>(ALLOW_ANONYMOUS, targets) === true,
           });
         }
+      }
+    }
+    // The proxy is a middleware, not a controller: list one route per service, guarded for every method.
+    if (this.proxyPath !== false) {
+      for (const name of this.options.proxy.keys()) {
+        out.push({ method: 'ALL', path: join(this.proxyPath, name, '*'), controller: 'ProxyMiddleware', handler: 'use', originCheckSkipped: null, usesCredentials: true, anonymous: false });
       }
     }
     this.table = out;

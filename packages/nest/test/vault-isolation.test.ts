@@ -38,7 +38,6 @@ before(async () => {
       rotateEveryMs: ROTATE,
       graceMs: GRACE,
       session: { idleTimeoutMs: 60 * MIN, absoluteTimeoutMs: 12 * 60 * MIN },
-      extraServices: {},
     }),
   );
   agent = new Agent({ connections: CONCURRENCY * 2, pipelining: 1, keepAliveTimeout: 10_000 });

@@ -117,7 +117,7 @@ async function mintedKeyIdOf(client: PageClient): Promise<string> {
 
 /** The upstream's own record says the key no longer works (GET /admin/keys/:id and the in-process handle agree). */
 async function assertRevoked(issuer: HttpKeyIssuer, id: string, what: string): Promise<void> {
-  await waitFor(async () => (await issuer.status(id))?.active === false, 3000, () => `${what}: ${id} revoked at the upstream`);
+  await waitFor(async () => (await issuer.status(id))?.active === false, 10_000, () => `${what}: ${id} revoked at the upstream`);
   assert.equal(upstream.keyStatus(id)?.active, false);
   const key = issuer.minted.get(id)!.key;
   const direct = await fetch(`${upstream.url}/v1/echo`, { headers: { 'x-api-key': key } });
@@ -273,7 +273,7 @@ for (const adapter of ADAPTERS) {
 
       it('regeneration carries the vault entries to the new ID and leaves nothing under the old one', async () => {
         const s = await loggedIn();
-        const beforeRec = (await view.dump()).filter((l) => l.includes(s.sessionKey));
+        assert.ok((await view.dump()).some((l) => l.includes(s.sessionKey) && l.includes('kw.dek')), 'the session holds a data key');
         const oldCookie = s.client.cookieHeader;
         const masked = (await s.client.get('/session-keys/partner')).body.masked;
         const r = await s.client.post('/elevate');
@@ -288,7 +288,6 @@ for (const adapter of ADAPTERS) {
         // The old cookie is dead.
         const replay = await new PageClient(bff.url).get('/me', { cookie: oldCookie });
         assert.equal(replay.status, 401);
-        assert.ok(beforeRec.length > 0);
         await s.client.post('/logout');
         await assertRevoked(issuer, s.keyId, 'logout after regeneration');
       });

@@ -16,7 +16,7 @@ export class CorsMiddleware implements NestMiddleware {
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin.toLowerCase() : undefined;
     const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
     const cors = this.options.cors;
-    if (origin !== undefined) res.appendHeader('Vary', 'Origin');
+    if (origin !== undefined && cors !== null) res.appendHeader('Vary', 'Origin');
     const allowed = cors !== null && origin !== undefined && origin !== 'null' && cors.origins.has(origin);
     if (allowed) {
       res.setHeader('Access-Control-Allow-Origin', origin);

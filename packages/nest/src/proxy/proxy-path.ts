@@ -39,8 +39,12 @@ export function normalizeProxyPath(rest: string): PathVerdict {
     } catch {
       return { ok: false, reason: 'malformed percent-encoding' };
     }
-    if (decoded === '.' || decoded === '..') return { ok: false, reason: 'dot segment' };
-    if (/[/\\%]/.test(decoded) || CONTROL.test(decoded)) return { ok: false, reason: 'encoded separator, percent or control character' };
+    // Also refused: a dot segment with path parameters (`..;x`, Tomcat/Jetty read it as `..`) and
+    // what NFKC-normalising servers read as dots or separators (fullwidth `．．`, `‥`, `／`).
+    const compat = decoded.normalize('NFKC');
+    const bare = (s: string): string => s.split(';', 1)[0]!;
+    if ([decoded, bare(decoded), compat, bare(compat)].some((s) => s === '.' || s === '..')) return { ok: false, reason: 'dot segment' };
+    if (/[/\\%]/.test(decoded) || /[/\\%]/.test(compat) || CONTROL.test(decoded)) return { ok: false, reason: 'encoded separator, percent or control character' };
     if (decoded.trim() !== decoded || decoded.length === 0) return { ok: false, reason: 'whitespace around a segment' };
     out.push(encodeSegment(decoded));
   }

@@ -130,6 +130,8 @@ export class ProxyService implements OnApplicationShutdown {
     try {
       raw = await this.readLimited(svc, res, status);
     } catch (e) {
+      // destroy() makes undici's body emit 'error'; with no listener that is an uncaught exception (a crash).
+      res.body.on('error', () => undefined);
       res.body.destroy();
       throw e instanceof ProxyError ? e : this.failure(svc, e);
     }

@@ -96,6 +96,10 @@ export class MemoryStore implements SessionStore {
     return this.users.get(userId)?.delete(name) ?? false;
   }
 
+  async releaseLease(name: string): Promise<void> {
+    this.leases.delete(name);
+  }
+
   async acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean> {
     const now = Date.now();
     const lease = this.leases.get(name);

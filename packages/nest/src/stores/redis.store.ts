@@ -224,6 +224,10 @@ export class RedisStore implements SessionStore {
     return (await this.run(() => this.client.kwLease(`${this.prefix}lease:${name}`, owner, ttlMs))) === 1;
   }
 
+  async releaseLease(name: string): Promise<void> {
+    await this.run(() => this.client.del(`${this.prefix}lease:${name}`));
+  }
+
   async ping(): Promise<void> {
     await this.run(() => this.client.ping());
   }

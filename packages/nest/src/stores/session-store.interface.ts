@@ -97,6 +97,9 @@ export interface SessionStore {
    */
   acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean>;
 
+  /** Drops a lease whoever holds it (the thing it guarded is gone, e.g. its session ended). */
+  releaseLease?(name: string): Promise<void>;
+
   /** Throws {@link StoreUnavailableError} when the store cannot answer. */
   ping(): Promise<void>;
 

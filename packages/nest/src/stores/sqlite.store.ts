@@ -95,6 +95,8 @@ export class SqliteStore implements SessionStore {
       allKeys: db.prepare<[], { key: string }>(`SELECT key FROM kw_sessions`),
       allUsers: db.prepare<[], { user_id: string }>(`SELECT DISTINCT user_id FROM kw_user_entries`),
       delUserEntry: db.prepare(`DELETE FROM kw_user_entries WHERE user_id = ? AND name = ?`),
+      delLease: db.prepare(`DELETE FROM kw_leases WHERE name = ?`),
+      purgeLeases: db.prepare(`DELETE FROM kw_leases WHERE until <= ?`),
       lease: db.prepare(
         `INSERT INTO kw_leases VALUES (@name, @owner, @until) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
          WHERE kw_leases.owner = excluded.owner OR kw_leases.until <= @now`,
@@ -188,7 +190,14 @@ export class SqliteStore implements SessionStore {
 
   async acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean> {
     const now = Date.now();
-    return this.run(() => this.q.lease.run({ name, owner, until: now + ttlMs, now }).changes > 0);
+    return this.run(() => {
+      this.q.purgeLeases.run(now); // expired leases of ended sessions never pile up
+      return this.q.lease.run({ name, owner, until: now + ttlMs, now }).changes > 0;
+    });
+  }
+
+  async releaseLease(name: string): Promise<void> {
+    this.run(() => this.q.delLease.run(name));
   }
 
   async ping(): Promise<void> {

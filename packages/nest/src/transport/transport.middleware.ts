@@ -38,13 +38,15 @@ export class TransportMiddleware implements NestMiddleware {
       if (t.hstsHeader) res.setHeader('Strict-Transport-Security', t.hstsHeader);
       return next();
     }
-    const path = (req.url ?? '/').split('?')[0]!;
+    // Express and middie rewrite req.url relative to the middleware's mount path; originalUrl is what the client sent.
+    const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+    const path = url.split('?')[0]!;
     if (!t.requireHttps || t.plainHttpPaths.has(path)) return next();
     const host = req.headers.host;
     const method = (req.method ?? 'GET').toUpperCase();
     if (t.redirectHttp && (method === 'GET' || method === 'HEAD') && host && /^[A-Za-z0-9.\-:[\]]{1,255}$/.test(host)) {
       res.statusCode = 308;
-      res.setHeader('Location', `https://${host}${req.url ?? '/'}`);
+      res.setHeader('Location', `https://${host}${url}`);
       res.end();
       return;
     }

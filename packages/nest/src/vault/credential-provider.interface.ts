@@ -31,7 +31,7 @@ export interface CredentialProvider {
   /** Called after login, for providers that prepare a key per session. Failures do not fail the login. */
   onSessionStarted?(request: CredentialRequest): Promise<void>;
   /** Called when a session ends, for providers that must revoke what they issued. */
-  onSessionEnded?(session: StoredSession, reason: SessionEndReason, name: string): Promise<void>;
+  onSessionEnded?(session: StoredSession, reason: SessionEndReason, name: string, vault: Vault): Promise<void>;
   /** Values this provider holds live, so redaction can scrub them from logs. */
   liveSecrets?(): Iterable<string>;
 }

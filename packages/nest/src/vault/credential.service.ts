@@ -32,7 +32,7 @@ export class CredentialService {
         await Promise.all([...this.providers].map(([name, p]) => p.onSessionStarted?.({ name, session: record, vault, now: engine.now() })));
       },
       onSessionEnded: async (record, reason) => {
-        const results = await Promise.allSettled([...this.providers].map(([name, p]) => p.onSessionEnded?.(record, reason, name)));
+        const results = await Promise.allSettled([...this.providers].map(([name, p]) => p.onSessionEnded?.(record, reason, name, vault)));
         if (results.some((r) => r.status === 'rejected')) throw new VaultError(VaultErrorCode.CredentialUnavailable, 'A provider could not end its keys.');
       },
     });

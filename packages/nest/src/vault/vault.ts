@@ -146,6 +146,11 @@ export class Vault {
     return this.store.acquireLease(name, PROCESS_OWNER, ttlMs);
   }
 
+  /** Drops a lease taken with {@link tryLease} (when what it guarded is gone). */
+  async releaseLease(name: string): Promise<void> {
+    await this.store.releaseLease?.(name);
+  }
+
   // ----- rotation of key-encryption keys -----
 
   /**

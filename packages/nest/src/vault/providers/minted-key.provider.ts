@@ -78,9 +78,11 @@ export class MintedKeyProvider implements CredentialProvider {
     await this.acquire(req);
   }
 
-  async onSessionEnded(session: StoredSession, _reason: SessionEndReason, name: string): Promise<void> {
+  async onSessionEnded(session: StoredSession, _reason: SessionEndReason, name: string, vault?: Vault): Promise<void> {
     const ids = issuedKeysOf(session).filter((k) => k.name === name).map((k) => k.id);
     const results = await Promise.allSettled(ids.map((id) => this.options.issuer.revoke(id)));
+    // The rotation lease names this session: it ends with it.
+    await vault?.releaseLease(`rotate:${session.key}:${name}`).catch(() => undefined);
     const failed = results.filter((r) => r.status === 'rejected').length;
     if (failed > 0) throw new VaultError(VaultErrorCode.CredentialUnavailable, `Could not revoke ${failed} minted key(s) for "${name}".`);
   }
