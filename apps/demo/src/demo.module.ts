@@ -11,10 +11,12 @@ import { HealthController } from './health/health.controller.js';
 import { PageController } from './page/page.controller.js';
 import { DemoKeyIssuer } from './keys/demo-key-issuer.js';
 import { KeysController } from './keys/keys.controller.js';
+import { DEMO_INFO, DemoInfoController } from './demo-info/demo-info.controller.js';
 import { LeakForTestsController } from './health/leak-for-tests.controller.js';
 
 registerStatus('KW_KEY_NOT_FOUND', 404);
 registerStatus('KW_KEY_SERVICE_UNKNOWN', 404);
+registerStatus('KW_NOT_FOUND', 404);
 
 /** The session store the environment asks for: Redis (or a cluster list), else the embedded SQLite file. */
 export function storeFor(config: DemoConfig): SessionStore {
@@ -66,8 +68,12 @@ export class DemoModule {
           logRequests: true,
         }),
       ],
-      controllers: [HealthController, AuthController, KeysController, PageController, ...(config.canaryLeakRoute ? [LeakForTestsController] : [])],
-      providers: [{ provide: DemoUsers, useValue: users }],
+      controllers: [HealthController, AuthController, KeysController, DemoInfoController, PageController, ...(config.canaryLeakRoute ? [LeakForTestsController] : [])],
+      providers: [
+        { provide: DemoUsers, useValue: users },
+        { provide: DemoKeyIssuer, useValue: issuer },
+        { provide: DEMO_INFO, useValue: { showDemoUsers: !config.production && config.demoUsersFromDefault, trialKeys: !config.production } },
+      ],
     };
   }
 }

@@ -40,8 +40,9 @@ async function readBody(req: RawRequest, limit: number): Promise<Buffer | undefi
 /**
  * The proxy's HTTP edge at `/<prefix>/<service>/<path>`: a middleware on the raw Node
  * request, so it reads the exact bytes of the URL and body on both adapters. It checks
- * the origin, reads the session (one store round trip), then hands plain values to
- * {@link ProxyService}, which checks the origin again where the key is attached.
+ * the origin, reads the session (one store round trip), checks the origin before reading
+ * the body, then hands plain values to {@link ProxyService}, which checks the origin again
+ * where the key is attached.
  */
 @Injectable()
 export class ProxyMiddleware implements NestMiddleware {
@@ -69,6 +70,13 @@ export class ProxyMiddleware implements NestMiddleware {
       if (slash < 0) throw new ProxyError(ProxyErrorCode.BadPath, 'Refused proxy path: missing path after the service name.');
       const selfOrigin = requestOrigin(req as unknown as TransportRequest, this.options.transport);
       res.appendHeader('Vary', 'Origin, Sec-Fetch-Site');
+      // A request that carries a cookie is refused on its origin before the session is read, so a
+      // refused request never slides the idle expiry or gets a cookie back. Without a cookie the
+      // answer is 401 either way.
+      if (req.headers.cookie !== undefined) {
+        const verdict = checkOrigin(req.method, req.headers, selfOrigin, this.options.origin);
+        if (!verdict.ok) throw new ProxyError(verdict.code, verdict.reason);
+      }
       const session = await attachSession(this.engine, req as unknown as AnyRequest, res);
       const record = session.storedRecord;
       if (!record) throw refusalFor(req as unknown as AnyRequest);

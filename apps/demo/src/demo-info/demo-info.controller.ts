@@ -1,0 +1,39 @@
+import { Controller, Get, HttpCode, Inject, Post } from '@nestjs/common';
+import { AllowAnonymous, CurrentSession, NotFoundError, RequestSession, Vault } from '@keyward/nest';
+import { DemoKeyIssuer } from '../keys/demo-key-issuer.js';
+
+export const DEMO_INFO = Symbol('DEMO_INFO');
+
+/** What the page may know about this deployment. */
+export interface DemoInfo {
+  showDemoUsers: boolean;
+  trialKeys: boolean;
+}
+
+/** Development helpers for people trying the page by hand. */
+@Controller('api/demo')
+export class DemoInfoController {
+  constructor(
+    @Inject(DEMO_INFO) private readonly info: DemoInfo,
+    @Inject(DemoKeyIssuer) private readonly issuer: DemoKeyIssuer,
+    @Inject(Vault) private readonly vault: Vault,
+  ) {}
+
+  @Get('info')
+  @AllowAnonymous()
+  get(): DemoInfo {
+    return this.info;
+  }
+
+  /**
+   * Development only: mints a key at the demo upstream and stores it as this user's own
+   * key for `demo-byok`, without ever returning it (the page then shows only its mask).
+   */
+  @Post('trial-key')
+  @HttpCode(204)
+  async trialKey(@CurrentSession() session: RequestSession): Promise<void> {
+    if (!this.info.trialKeys) throw new NotFoundError('KW_NOT_FOUND', 'Not found.');
+    const minted = await this.issuer.mint({ expiresAt: new Date(Date.now() + 24 * 3_600_000) });
+    await this.vault.putUser(session.user!.id, 'demo-byok', minted.key);
+  }
+}
