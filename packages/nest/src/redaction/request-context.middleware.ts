@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger, type NestMiddleware } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { REQUEST_ID, RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
+import { REQUEST_ID, REQUEST_SESSION, RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
+import { logId } from './live-secrets.js';
+import type { RequestSession } from '../session/request-session.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
 
 const SAFE_ID = /^[A-Za-z0-9._-]{8,64}$/;
@@ -14,7 +16,7 @@ export function requestIdOf(req: unknown): string | undefined {
 /**
  * Gives every request an id (echoed as `X-Request-Id`, included in error bodies) and,
  * when `logRequests` is on, logs one line per request: method, path without its query,
- * status, duration. Never headers, cookies or bodies.
+ * status, duration, and the session as a keyed hash. Never headers, cookies or bodies.
  */
 @Injectable()
 export class RequestContextMiddleware implements NestMiddleware {
@@ -22,7 +24,7 @@ export class RequestContextMiddleware implements NestMiddleware {
 
   constructor(@Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions) {}
 
-  use(req: IncomingMessage & { [REQUEST_ID]?: string }, res: ServerResponse, next: () => void): void {
+  use(req: IncomingMessage & { [REQUEST_ID]?: string; [REQUEST_SESSION]?: RequestSession }, res: ServerResponse, next: () => void): void {
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && SAFE_ID.test(given) ? given : randomUUID();
     req[REQUEST_ID] = id;
@@ -33,7 +35,9 @@ export class RequestContextMiddleware implements NestMiddleware {
       const path = ((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/').split('?')[0]!.slice(0, 256);
       res.once('finish', () => {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        this.logger.log(`${req.method} ${path} ${res.statusCode} ${ms.toFixed(1)}ms id=${id}`);
+        // A session appears only as a keyed hash of its store key: lines correlate, the ID cannot be recovered.
+        const key = req[REQUEST_SESSION]?.storedRecord?.key;
+        this.logger.log(`${req.method} ${path} ${res.statusCode} ${ms.toFixed(1)}ms id=${id}${key ? ` session=${logId(key)}` : ''}`);
       });
     }
     next();

@@ -72,6 +72,9 @@ export async function attachSession(engine: SessionEngine, req: AnyRequest, res:
   }
   if (failure) session.clearCookie();
   req[REQUEST_SESSION] = session;
+  // Fastify wraps the Node request; the request log (a raw middleware) reads it there.
+  const raw = (req as { raw?: Record<symbol, unknown> }).raw;
+  if (raw && typeof raw === 'object') raw[REQUEST_SESSION] = session;
   (req as { [FAILURE]?: string })[FAILURE] = failure;
   return session;
 }
