@@ -3,11 +3,22 @@ import { encodedForms } from '../redaction/live-secrets.js';
 
 const MARK = '[REDACTED]';
 
-/** The secret as it might appear in a body or header: raw, base64, base64url, hex, URL-encoded. */
+const formsCache = new Map<string, string[]>();
+const CACHE_LIMIT = 10_000;
+
+/**
+ * The secret as it might appear in a body or header: raw, base64 (also inside a larger
+ * base64 value), base64url, hex, URL-encoded. Computed once per key (bounded cache): the
+ * proxy asks for every call.
+ */
 export function secretForms(secret: string): string[] {
+  const cached = formsCache.get(secret);
+  if (cached) return cached;
   const b64 = Buffer.from(secret, 'utf8').toString('base64');
-  const forms = new Set([...encodedForms(secret), encodeURIComponent(b64)]);
-  return [...forms].filter((f) => f.length >= 8).sort((x, y) => y.length - x.length);
+  const forms = [...new Set([...encodedForms(secret), encodeURIComponent(b64)])].filter((f) => f.length >= 8).sort((x, y) => y.length - x.length);
+  if (formsCache.size >= CACHE_LIMIT) formsCache.delete(formsCache.keys().next().value!);
+  formsCache.set(secret, forms);
+  return forms;
 }
 
 /** Replaces each form in a buffer; returns the buffer (a new one if anything was found) and the hit count. */
@@ -15,16 +26,15 @@ export function scrubBuffer(body: Buffer, forms: readonly string[]): { body: Buf
   let hits = 0;
   let current = body;
   for (const form of forms) {
-    const needle = Buffer.from(form, 'utf8');
-    let at = current.indexOf(needle);
+    let at = current.indexOf(form, 0, 'utf8');
     if (at < 0) continue;
     const parts: Buffer[] = [];
     let from = 0;
     while (at >= 0) {
       hits++;
       parts.push(current.subarray(from, at), Buffer.from(MARK));
-      from = at + needle.length;
-      at = current.indexOf(needle, from);
+      from = at + Buffer.byteLength(form);
+      at = current.indexOf(form, from, 'utf8');
     }
     parts.push(current.subarray(from));
     current = Buffer.concat(parts);

@@ -34,7 +34,8 @@ export function encodedForms(secret: string | Buffer): string[] {
  */
 export class LiveSecrets {
   private readonly forms = new Map<string, number>(); // form -> refcount
-  private readonly byFirstChar = new Map<string, Set<string>>();
+  /** Forms indexed by their first MIN_LENGTH characters: a scan costs one map lookup per position, whatever the number of secrets. */
+  private readonly byPrefix = new Map<string, Set<string>>();
   private readonly order: string[][] = [];
   private readonly known = new Set<string>();
 
@@ -54,8 +55,9 @@ export class LiveSecrets {
     this.order.push([id, ...forms]);
     for (const f of forms) {
       this.forms.set(f, (this.forms.get(f) ?? 0) + 1);
-      let bucket = this.byFirstChar.get(f[0]!);
-      if (!bucket) this.byFirstChar.set(f[0]!, (bucket = new Set()));
+      const prefix = f.slice(0, MIN_LENGTH);
+      let bucket = this.byPrefix.get(prefix);
+      if (!bucket) this.byPrefix.set(prefix, (bucket = new Set()));
       bucket.add(f);
     }
     if (this.order.length > this.capacity) this.evict();
@@ -80,7 +82,7 @@ export class LiveSecrets {
 
   private find(text: string, start: number): { at: number; form: string } | null {
     for (let i = start; i <= text.length - MIN_LENGTH; i++) {
-      const bucket = this.byFirstChar.get(text[i]!);
+      const bucket = this.byPrefix.get(text.slice(i, i + MIN_LENGTH));
       if (!bucket) continue;
       let best: string | undefined;
       for (const f of bucket) if ((!best || f.length > best.length) && text.startsWith(f, i)) best = f;
@@ -97,7 +99,9 @@ export class LiveSecrets {
       if (n > 0) this.forms.set(f, n);
       else {
         this.forms.delete(f);
-        this.byFirstChar.get(f[0]!)?.delete(f);
+        const bucket = this.byPrefix.get(f.slice(0, MIN_LENGTH));
+        bucket?.delete(f);
+        if (bucket?.size === 0) this.byPrefix.delete(f.slice(0, MIN_LENGTH));
       }
     }
   }
