@@ -22,9 +22,9 @@ import { Vault } from './vault/vault.js';
 
 /** Every secret the options hold goes into the redaction registry at startup. */
 function registerLiveSecrets(o: ResolvedKeywardOptions): ResolvedKeywardOptions {
-  for (const s of o.session.secrets) liveSecrets.add(s);
-  for (const key of o.keyRing?.material() ?? []) liveSecrets.add(key);
-  for (const p of o.credentials.values()) for (const s of p.liveSecrets?.() ?? []) liveSecrets.add(s);
+  for (const s of o.session.secrets) liveSecrets.add(s, { pinned: true });
+  for (const key of o.keyRing?.material() ?? []) liveSecrets.add(key, { pinned: true });
+  for (const p of o.credentials.values()) for (const s of p.liveSecrets?.() ?? []) liveSecrets.add(s, { pinned: true });
   return o;
 }
 

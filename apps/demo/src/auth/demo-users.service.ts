@@ -28,7 +28,7 @@ export class DemoUsers {
   static async create(plain: ReadonlyMap<string, string>): Promise<DemoUsers> {
     const users = new DemoUsers();
     for (const [name, password] of plain) {
-      liveSecrets.add(password);
+      liveSecrets.add(password, { pinned: true });
       const salt = randomBytes(16);
       users.users.set(name, { name, salt, hash: await derive(password, salt) });
     }

@@ -12,7 +12,7 @@ export class DemoKeyIssuer implements KeyIssuer {
     private readonly baseUrl: string,
     private readonly adminToken: string,
   ) {
-    liveSecrets.add(adminToken);
+    liveSecrets.add(adminToken, { pinned: true });
   }
 
   async mint(req: { expiresAt: Date }): Promise<{ id: string; key: string }> {

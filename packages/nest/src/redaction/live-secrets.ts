@@ -30,7 +30,9 @@ export function encodedForms(secret: string | Buffer): string[] {
 /**
  * Every secret the process holds live (server keys, minted keys, user keys, session
  * secrets, key-encryption keys), in every encoded form, so any text can be scrubbed of
- * them by exact match. Bounded: the oldest entries are forgotten past `capacity`.
+ * them by exact match. Bounded (about 1.3 KB per secret): past `capacity`, the oldest
+ * unpinned entries (per-session keys) are forgotten; pinned ones (configuration secrets)
+ * never are.
  */
 export class LiveSecrets {
   private readonly forms = new Map<string, number>(); // form -> refcount
@@ -39,20 +41,20 @@ export class LiveSecrets {
   private readonly order: string[][] = [];
   private readonly known = new Set<string>();
 
-  constructor(private readonly capacity = 50_000) {}
+  constructor(private readonly capacity = 20_000) {}
 
   /** Number of secrets tracked. */
   get size(): number {
     return this.known.size;
   }
 
-  /** Starts scrubbing a secret (a string, or raw key bytes). */
-  add(secret: string | Buffer): void {
+  /** Starts scrubbing a secret (a string, or raw key bytes). `pinned` ones are never evicted. */
+  add(secret: string | Buffer, options: { pinned?: boolean } = {}): void {
     const id = typeof secret === 'string' ? `s:${secret}` : `b:${secret.toString('base64')}`;
     if (this.known.has(id) || (typeof secret === 'string' && secret.length < MIN_LENGTH)) return;
     this.known.add(id);
     const forms = encodedForms(secret);
-    this.order.push([id, ...forms]);
+    if (!options.pinned) this.order.push([id, ...forms]);
     for (const f of forms) {
       this.forms.set(f, (this.forms.get(f) ?? 0) + 1);
       const prefix = f.slice(0, MIN_LENGTH);
