@@ -6,28 +6,17 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './support/ports.js';
 
 const DEMO_MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const UPSTREAM_MAIN = fileURLToPath(new URL('../../../demo-upstream/dist/src/main.js', import.meta.url));
 /** What the demo upstream's minted keys look like (`dk_live_` + 32 random bytes in base64url). */
 const MINTED_KEY = /dk_live_[A-Za-z0-9_-]{20,}/;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface Proc {
   child: ChildProcess;

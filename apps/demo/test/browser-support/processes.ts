@@ -1,23 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+export { freePort } from '../support/ports.js';
+import { freePort } from '../support/ports.js';
 
 /** The built entry points (this file runs from apps/demo/dist/test/browser-support/). */
 export const DEMO_MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 export const UPSTREAM_MAIN = fileURLToPath(new URL('../../../../demo-upstream/dist/src/main.js', import.meta.url));
 
 /** A free loopback port (closed again before it is handed out). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** The runner's environment minus anything that would change how the demo behaves. */
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {

@@ -14,7 +14,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,6 +23,8 @@ import type { UpstreamHandle, UpstreamOptions } from '../../../demo-upstream/dis
 import { CanaryDetector, countLines, type Canary, type Hit } from './canary-detector.js';
 import { MintRecorder } from './mint-recorder.js';
 import { dumpRedis } from './redis-dump.js';
+export { freePort } from './ports.js';
+import { freePort } from './ports.js';
 
 // Paths as seen from the compiled file (apps/demo/dist/test/support/).
 const DEMO_MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
@@ -53,17 +54,6 @@ async function startUpstream(options: UpstreamOptions): Promise<UpstreamHandle> 
 }
 
 /** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const tag = (bytes = 24): string => randomBytes(bytes).toString('hex');
 
