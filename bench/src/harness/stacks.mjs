@@ -1,0 +1,90 @@
+// What the harness runs: the stacks (one server process each) and the two scenarios.
+
+/**
+ * `session`: how the stack keeps sessions, for logins and the memory measurement
+ * (null: no session at all).
+ */
+export const STACKS = [
+  {
+    id: 'adv-fetch',
+    n: '1',
+    label: 'Advisory: express-session + connect-redis 9, key in `sess:<id>:apiKey`, global `fetch`',
+    short: 'advisory (fetch)',
+    server: 'advisory.mjs',
+    env: { CLIENT: 'fetch' },
+    session: 'advisory',
+  },
+  {
+    id: 'adv-undici',
+    n: '2',
+    label: 'Advisory, with `undici.request` + keep-alive Agent (Keyward\'s client)',
+    short: 'advisory (undici)',
+    server: 'advisory.mjs',
+    env: { CLIENT: 'undici' },
+    session: 'advisory',
+  },
+  {
+    id: 'kw-express',
+    n: '3',
+    label: 'Keyward on Express (server key)',
+    short: 'Keyward Express',
+    server: 'keyward.mjs',
+    env: { ADAPTER: 'express', CREDENTIAL: 'server' },
+    session: 'keyward',
+  },
+  {
+    id: 'kw-express-vault',
+    n: '3v',
+    label: 'Keyward on Express, a key per session sealed in the vault (extra row)',
+    short: 'Keyward Express, vault key',
+    server: 'keyward.mjs',
+    env: { ADAPTER: 'express', CREDENTIAL: 'minted' },
+    session: 'keyward',
+  },
+  {
+    id: 'kw-fastify',
+    n: '4',
+    label: 'Keyward on Fastify (server key)',
+    short: 'Keyward Fastify',
+    server: 'keyward.mjs',
+    env: { ADAPTER: 'fastify', CREDENTIAL: 'server' },
+    session: 'keyward',
+  },
+  {
+    id: 'ceiling',
+    n: '5',
+    label: 'Ceiling: NestJS on Express, no session (proxy: undici + keep-alive Agent)',
+    short: 'ceiling',
+    server: 'ceiling.mjs',
+    env: {},
+    session: null,
+  },
+];
+
+export const SCENARIOS = [
+  {
+    id: 'session',
+    title: 'Session check: authenticated `GET /api/me` returning a small JSON',
+    path: '/api/me',
+    // Stack 2 runs the very same code as stack 1 for this route (no outgoing call).
+    stacks: ['adv-fetch', 'kw-express', 'kw-fastify', 'ceiling'],
+  },
+  {
+    id: 'proxy',
+    title: 'Proxied call: authenticated `GET /api/proxy/up/items` forwarded to the upstream with the key',
+    path: '/api/proxy/up/items',
+    stacks: ['adv-fetch', 'adv-undici', 'kw-express', 'kw-express-vault', 'kw-fastify', 'ceiling'],
+  },
+];
+
+/** Headers every request carries (a same-origin fetch from the app's page). */
+export function browserHeaders(cookie) {
+  return {
+    ...(cookie ? { Cookie: cookie } : {}),
+    'x-csrf': '1',
+    'sec-fetch-site': 'same-origin',
+    accept: 'application/json',
+  };
+}
+
+export const COOKIE_NAME = { advisory: 'adv_sid', keyward: 'sid' };
