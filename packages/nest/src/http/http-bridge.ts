@@ -49,12 +49,6 @@ export function setHeader(res: unknown, name: string, value: string): void {
   else (res as ExpressLikeResponse).setHeader(name, value);
 }
 
-/** Reads one request header as a single string (first value if repeated). */
-export function headerOf(req: AnyRequest, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 /** Sends bytes as they are (no JSON serialisation), with a status, on either adapter. */
 export function sendRaw(res: unknown, status: number, body: Buffer): void {
   if (isFastifyReply(res)) {

@@ -20,6 +20,8 @@ async function readBody(req: RawRequest, limit: number): Promise<Buffer | undefi
   if (Buffer.isBuffer(req.rawBody)) return req.rawBody;
   if (Buffer.isBuffer(req.body)) return req.body;
   if (typeof req.body === 'string') return Buffer.from(req.body, 'utf8');
+  // A request without Content-Length or Transfer-Encoding has no body: do not touch the stream.
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return undefined;
   if (req.readable && !req.readableEnded) {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -40,9 +42,8 @@ async function readBody(req: RawRequest, limit: number): Promise<Buffer | undefi
 /**
  * The proxy's HTTP edge at `/<prefix>/<service>/<path>`: a middleware on the raw Node
  * request, so it reads the exact bytes of the URL and body on both adapters. It checks
- * the origin, reads the session (one store round trip), checks the origin before reading
- * the body, then hands plain values to {@link ProxyService}, which checks the origin again
- * where the key is attached.
+ * the origin, reads the session (one store round trip), then hands plain values to
+ * {@link ProxyService}, which checks the origin again where the key is attached.
  */
 @Injectable()
 export class ProxyMiddleware implements NestMiddleware {
@@ -87,8 +88,8 @@ export class ProxyMiddleware implements NestMiddleware {
         method: req.method ?? 'GET',
         rest: afterPrefix.slice(slash + 1),
         headers: req.headers,
-        // The body is read only after the origin check inside forward() would pass; forward() checks again.
-        body: await this.bodyIfAllowed(req, svc.maxRequestBytes, selfOrigin),
+        // Reached only with a session, i.e. with a cookie whose origin was checked above.
+        body: await readBody(req, svc.maxRequestBytes),
         session: record,
         selfOrigin,
       });
@@ -112,9 +113,4 @@ export class ProxyMiddleware implements NestMiddleware {
     }
   }
 
-  private async bodyIfAllowed(req: RawRequest, limit: number, selfOrigin: string | null): Promise<Buffer | undefined> {
-    const verdict = checkOrigin(req.method, req.headers, selfOrigin, this.options.origin);
-    if (!verdict.ok) throw new ProxyError(verdict.code, verdict.reason);
-    return readBody(req, limit);
-  }
 }
