@@ -4,3 +4,5 @@ export const REQUEST_SESSION = Symbol('keyward.requestSession');
 export const RESOLVED_OPTIONS = Symbol('keyward.resolvedOptions');
 export const PROXY_PATH = Symbol('keyward.proxyPath');
 export const REQUEST_ID = Symbol.for('keyward.requestId');
+/** Marks a request that Keyward's HTTP edge already handled at the server, before the framework. */
+export const SEEN_AT_EDGE = Symbol('keyward.seenAtEdge');

@@ -1,7 +1,9 @@
-import { Inject, Module, RequestMethod, type MiddlewareConsumer, type NestModule, type Provider } from '@nestjs/common';
+import { Module, RequestMethod, type MiddlewareConsumer, type NestModule, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { KeywardExceptionFilter } from './http/keyward-exception.filter.js';
-import { PROXY_PATH, RESOLVED_OPTIONS } from './keyward.internal-constants.js';
+import { RESOLVED_OPTIONS } from './keyward.internal-constants.js';
+import { KeywardHttpMiddleware } from './http/keyward-http.middleware.js';
+import { KeywardEdge } from './http/keyward-edge.js';
 import { ProxyMiddleware } from './proxy/proxy.middleware.js';
 import { RequestContextMiddleware } from './redaction/request-context.middleware.js';
 import { liveSecrets } from './redaction/live-secrets.js';
@@ -41,6 +43,12 @@ const providers: Provider[] = [
   ProxyService,
   StartupReport,
   UpgradeGuard,
+  RequestContextMiddleware,
+  TransportMiddleware,
+  CorsMiddleware,
+  ProxyMiddleware,
+  KeywardHttpMiddleware,
+  KeywardEdge,
   // Order matters: the origin check runs before the session is read.
   { provide: APP_GUARD, useClass: OriginGuard },
   { provide: APP_GUARD, useClass: SessionGuard },
@@ -64,15 +72,7 @@ const providers: Provider[] = [
  */
 @Module({ imports: [DiscoveryModule], providers, exports: [SessionEngine, SessionService, Vault, CredentialService, ProxyService, StartupReport, RESOLVED_OPTIONS] })
 export class KeywardModule extends KeywardConfigurableModule implements NestModule {
-  constructor(@Inject(PROXY_PATH) private readonly proxyPath: string | false) {
-    super();
-  }
-
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RequestContextMiddleware, TransportMiddleware, CorsMiddleware).forRoutes('{*splat}');
-    if (this.proxyPath !== false) {
-      const path = this.proxyPath.replace(/^\/+|\/+$/g, '');
-      consumer.apply(ProxyMiddleware).forRoutes({ path: `${path}/{*rest}`, method: RequestMethod.ALL });
-    }
+    consumer.apply(KeywardHttpMiddleware).forRoutes({ path: '{*splat}', method: RequestMethod.ALL });
   }
 }

@@ -13,6 +13,11 @@ const MAX_QUERY = 4096;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const RAW_ALLOWED = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%]*$/;
 const QUERY_ALLOWED = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*$/;
+/**
+ * Unreserved characters only, not starting with a dot: decoding, NFKC and canonical
+ * re-encoding all leave such a segment as it is, and it cannot be a dot segment.
+ */
+const PLAIN_SEGMENT = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$/;
 
 function encodeSegment(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -32,6 +37,10 @@ export function normalizeProxyPath(rest: string): PathVerdict {
   const out: string[] = [];
   for (const raw of segments) {
     if (raw.length === 0) return { ok: false, reason: 'empty segment (// or leading/trailing slash)' };
+    if (PLAIN_SEGMENT.test(raw)) {
+      out.push(raw);
+      continue;
+    }
     if (!RAW_ALLOWED.test(raw)) return { ok: false, reason: 'character not allowed in path' };
     let decoded: string;
     try {

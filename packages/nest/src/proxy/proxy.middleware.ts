@@ -47,7 +47,8 @@ async function readBody(req: RawRequest, limit: number): Promise<Buffer | undefi
  */
 @Injectable()
 export class ProxyMiddleware implements NestMiddleware {
-  private readonly prefix: string;
+  /** `/<proxy path>/`, or null when the app turned the proxy route off (`proxyPath: false`). */
+  private readonly prefix: string | null;
   private readonly logger = new Logger('KeywardProxy');
 
   constructor(
@@ -56,12 +57,12 @@ export class ProxyMiddleware implements NestMiddleware {
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions,
     @Inject(PROXY_PATH) proxyPath: string | false,
   ) {
-    this.prefix = `/${String(proxyPath).replace(/^\/+|\/+$/g, '')}/`;
+    this.prefix = proxyPath === false ? null : `/${proxyPath.replace(/^\/+|\/+$/g, '')}/`;
   }
 
   async use(req: RawRequest, res: ServerResponse, next: () => void): Promise<void> {
     const url = req.originalUrl ?? req.url ?? '';
-    if (!url.startsWith(this.prefix)) return next();
+    if (this.prefix === null || !url.startsWith(this.prefix)) return next();
     try {
       const afterPrefix = url.slice(this.prefix.length);
       const slash = afterPrefix.indexOf('/');

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
 import { Agent, errors as undiciErrors, request } from 'undici';
 import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
@@ -109,9 +110,31 @@ export class ProxyService implements OnApplicationShutdown {
     return out;
   }
 
+  /**
+   * One deadline for the whole exchange (connect, headers and body). A plain timer and an
+   * emitter (undici accepts either as its signal) cost far less per call than
+   * `AbortSignal.timeout`, and the timer is cleared as soon as the call is over.
+   */
   private async send(svc: ResolvedProxyService, target: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, forms: string[]): Promise<ProxyResult> {
+    const deadline = new EventEmitter();
+    const timer = setTimeout(() => deadline.emit('abort'), svc.timeoutMs);
+    try {
+      return await this.exchange(svc, target, method, headers, body, forms, deadline);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async exchange(
+    svc: ResolvedProxyService,
+    target: URL,
+    method: string,
+    headers: Record<string, string>,
+    body: Buffer | undefined,
+    forms: string[],
+    signal: EventEmitter,
+  ): Promise<ProxyResult> {
     let res: Awaited<ReturnType<typeof request>>;
-    const signal = AbortSignal.timeout(svc.timeoutMs);
     try {
       res = await request(target, {
         method: method as 'GET',
@@ -165,6 +188,8 @@ export class ProxyService implements OnApplicationShutdown {
       await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
       return Buffer.alloc(0);
     }
+    // A declared length is what the HTTP parser will deliver, no more: read it in one go.
+    if (Number.isFinite(declared)) return Buffer.from(await res.body.arrayBuffer());
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of res.body) {

@@ -21,20 +21,28 @@ export function secretForms(secret: string): string[] {
   return forms;
 }
 
+/** The forms as bytes, encoded once per forms list (the lists themselves are cached above). */
+const formBytes = new WeakMap<readonly string[], Buffer[]>();
+
 /** Replaces each form in a buffer; returns the buffer (a new one if anything was found) and the hit count. */
 export function scrubBuffer(body: Buffer, forms: readonly string[]): { body: Buffer; hits: number } {
+  let bytes = formBytes.get(forms);
+  if (!bytes) {
+    bytes = forms.map((f) => Buffer.from(f, 'utf8'));
+    formBytes.set(forms, bytes);
+  }
   let hits = 0;
   let current = body;
-  for (const form of forms) {
-    let at = current.indexOf(form, 0, 'utf8');
+  for (const form of bytes) {
+    let at = current.indexOf(form);
     if (at < 0) continue;
     const parts: Buffer[] = [];
     let from = 0;
     while (at >= 0) {
       hits++;
       parts.push(current.subarray(from, at), Buffer.from(MARK));
-      from = at + Buffer.byteLength(form);
-      at = current.indexOf(form, from, 'utf8');
+      from = at + form.length;
+      at = current.indexOf(form, from);
     }
     parts.push(current.subarray(from));
     current = Buffer.concat(parts);
@@ -47,6 +55,7 @@ export function scrubString(text: string, forms: readonly string[]): { text: str
   let hits = 0;
   let out = text;
   for (const form of forms) {
+    if (!out.includes(form)) continue;
     const pieces = out.split(form);
     hits += pieces.length - 1;
     out = pieces.join(MARK);

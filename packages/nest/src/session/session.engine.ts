@@ -11,6 +11,15 @@ export const USER_FIELD = 'kw.user';
 const RESERVED_PREFIX = 'kw.';
 const FIELD_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
 const MAX_USER_ID = 256;
+/** Verified cookie values remembered per process (about 250 bytes each). */
+const VERIFIED_CACHE_SIZE = 10_000;
+
+/** What a well-signed cookie value proves: its session ID and where that session is stored. */
+interface VerifiedCookie {
+  sessionId: string;
+  key: string;
+  signedWithOldSecret: boolean;
+}
 
 /** Outcome of reading the session cookie of one request. */
 export type ResolveResult =
@@ -32,6 +41,13 @@ export interface IssuedSession {
 export class SessionEngine {
   private readonly ring: SecretRing;
   private readonly listeners: SessionLifecycleListener[] = [];
+  /**
+   * Cookie value -> what verifying it proved. Verification is a pure function of the value
+   * and the secret ring (fixed for the engine's life), so remembering it is safe: only
+   * values that verified are kept, the store is still read on every request, and an ended
+   * session stays ended. Saves one HMAC and one SHA-256 per request of a returning client.
+   */
+  private readonly verified = new Map<string, VerifiedCookie>();
 
   constructor(readonly options: ResolvedSessionOptions) {
     this.ring = new SecretRing(options.secrets);
@@ -52,9 +68,9 @@ export class SessionEngine {
 
   /** Reads a cookie value: one store round trip, expiry checked server-side. */
   async resolve(cookieValue: string): Promise<ResolveResult> {
-    const verified = this.ring.verify(cookieValue);
+    const verified = this.verify(cookieValue);
     if (!verified) return { state: 'invalid' };
-    const key = storeKeyOf(verified.sessionId);
+    const key = verified.key;
     const now = this.now();
     const record = await this.store.load(key, this.touchPolicy(now));
     if (!record) return { state: 'invalid' };
@@ -66,6 +82,18 @@ export class SessionEngine {
     const touched = record.lastSeenAt === now && record.version > 1;
     const signedValue = verified.signedWithOldSecret ? this.ring.sign(verified.sessionId) : cookieValue;
     return { state: 'active', record, refreshCookie: touched || verified.signedWithOldSecret, signedValue };
+  }
+
+  private verify(cookieValue: string): VerifiedCookie | null {
+    const known = this.verified.get(cookieValue);
+    if (known) return known;
+    const v = this.ring.verify(cookieValue);
+    if (!v) return null;
+    const entry = { sessionId: v.sessionId, key: storeKeyOf(v.sessionId), signedWithOldSecret: v.signedWithOldSecret };
+    // Oldest first out: a Map iterates in insertion order.
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(cookieValue, entry);
+    return entry;
   }
 
   /** Starts a new session for a user (call on login). */

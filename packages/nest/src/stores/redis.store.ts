@@ -1,7 +1,7 @@
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { StoreCorruptError, StoreUnavailableError } from '../keyward.errors.js';
 import type { SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
-import { expiryOf } from './store-record.js';
+import { expiryOf, touchDue } from './store-record.js';
 import { LEASE, LOAD, PATCH, SET_IF_ABSENT, TAKE } from './redis.scripts.js';
 
 type Client = Redis | Cluster;
@@ -120,9 +120,19 @@ export class RedisStore implements SessionStore {
     );
   }
 
+  /**
+   * One round trip in steady state: a plain HGETALL. Only when a touch is due (at most once
+   * per touch interval and session) does the touch script run, which re-checks and extends
+   * atomically; a script per read would cost Redis several times the CPU of the read.
+   */
   async load(key: string, t: TouchPolicy): Promise<StoredSession | null> {
-    const flat = await this.run(() => this.client.kwLoad(this.recordKey(key), t.now, t.touchAfterMs, t.idleMs, this.graceMs));
-    return flat.length === 0 ? null : this.decode(key, flat);
+    const rk = this.recordKey(key);
+    const flat = (await this.run(() => this.client.call('HGETALL', rk))) as string[];
+    if (flat.length === 0) return null;
+    const s = this.decode(key, flat);
+    if (!touchDue(s, t)) return s;
+    const touched = await this.run(() => this.client.kwLoad(rk, t.now, t.touchAfterMs, t.idleMs, this.graceMs));
+    return touched.length === 0 ? null : this.decode(key, touched);
   }
 
   async patch(key: string, set: Readonly<Record<string, string>>, unset: readonly string[]): Promise<boolean> {

@@ -5,10 +5,14 @@ export function expiryOf(s: Pick<StoredSession, 'idleExpiresAt' | 'absoluteExpir
   return Math.min(s.idleExpiresAt, s.absoluteExpiresAt);
 }
 
+/** True if the touch policy would extend this record now (expired records are never revived). */
+export function touchDue(s: StoredSession, touch: TouchPolicy): boolean {
+  return s.lastSeenAt <= touch.now - touch.touchAfterMs && expiryOf(s) > touch.now;
+}
+
 /** Applies a touch policy to a record in place; returns true if it changed. */
 export function applyTouch(s: StoredSession, touch: TouchPolicy): boolean {
-  if (s.lastSeenAt > touch.now - touch.touchAfterMs) return false;
-  if (expiryOf(s) <= touch.now) return false; // expired records are not revived
+  if (!touchDue(s, touch)) return false;
   s.lastSeenAt = touch.now;
   s.idleExpiresAt = Math.min(touch.now + touch.idleMs, s.absoluteExpiresAt);
   s.version += 1;

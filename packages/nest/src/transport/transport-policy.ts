@@ -82,13 +82,29 @@ export function requestScheme(req: TransportRequest, t: ResolvedTransport): 'htt
   return 'http';
 }
 
+const HOST = /^[A-Za-z0-9.\-:[\]]{1,255}$/;
+/** `scheme://host` as sent -> canonical origin (or null); bounded, since Host is client input. */
+const origins = new Map<string, string | null>();
+const ORIGIN_CACHE_SIZE = 256;
+
 /** The origin the client addressed (`scheme://host`), or null if the Host header is unusable. */
 export function requestOrigin(req: TransportRequest, t: ResolvedTransport): string | null {
   const forwardedHost = t.trust(req.socket?.remoteAddress) ? lastValue(req.headers['x-forwarded-host']) : undefined;
   const host = forwardedHost ?? (Array.isArray(req.headers.host) ? undefined : req.headers.host);
-  if (!host || !/^[A-Za-z0-9.\-:[\]]{1,255}$/.test(host)) return null;
+  if (!host || !HOST.test(host)) return null;
+  const given = `${requestScheme(req, t)}://${host}`;
+  let origin = origins.get(given);
+  if (origin === undefined) {
+    origin = canonicalOrigin(given);
+    if (origins.size >= ORIGIN_CACHE_SIZE) origins.delete(origins.keys().next().value!);
+    origins.set(given, origin);
+  }
+  return origin;
+}
+
+function canonicalOrigin(url: string): string | null {
   try {
-    return new URL(`${requestScheme(req, t)}://${host}`).origin.toLowerCase();
+    return new URL(url).origin.toLowerCase();
   } catch {
     return null;
   }
