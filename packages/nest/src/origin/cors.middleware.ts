@@ -16,7 +16,8 @@ export class CorsMiddleware implements NestMiddleware {
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin.toLowerCase() : undefined;
     const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
     const cors = this.options.cors;
-    if (origin !== undefined && cors !== null) res.appendHeader('Vary', 'Origin');
+    // Every answer may depend on these: the origin guard and CORS read them.
+    res.appendHeader('Vary', 'Origin, Sec-Fetch-Site');
     const allowed = cors !== null && origin !== undefined && origin !== 'null' && cors.origins.has(origin);
     if (allowed) {
       res.setHeader('Access-Control-Allow-Origin', origin);

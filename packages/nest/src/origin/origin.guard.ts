@@ -2,7 +2,7 @@ import { ForbiddenException, Inject, Injectable, type CanActivate, type Executio
 import { Reflector } from '@nestjs/core';
 import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
-import { appendHeader, type AnyRequest } from '../http/http-bridge.js';
+import type { AnyRequest } from '../http/http-bridge.js';
 import { requestOrigin, type TransportRequest } from '../transport/transport-policy.js';
 import { checkOrigin, isUnsafeMethod, type OriginVerdict } from './origin-policy.js';
 import { SKIP_ORIGIN_CHECK } from './skip-origin-check.decorator.js';
@@ -26,7 +26,6 @@ export class OriginGuard implements CanActivate {
     if (context.getType() !== 'http') return true;
     const http = context.switchToHttp();
     const req = http.getRequest<AnyRequest>();
-    appendHeader(http.getResponse(), 'Vary', 'Origin, Sec-Fetch-Site');
     const targets = [context.getHandler(), context.getClass()];
     const usesCredentials = this.reflector.getAllAndOverride<boolean>(USES_CREDENTIALS, targets) === true;
     if (!usesCredentials && !isUnsafeMethod(req.method)) return true;

@@ -71,7 +71,6 @@ export class ProxyMiddleware implements NestMiddleware {
       if (!svc) throw new ProxyError(ProxyErrorCode.UnknownService, 'No such proxy service.');
       if (slash < 0) throw new ProxyError(ProxyErrorCode.BadPath, 'Refused proxy path: missing path after the service name.');
       const selfOrigin = requestOrigin(req as unknown as TransportRequest, this.options.transport);
-      res.appendHeader('Vary', 'Origin, Sec-Fetch-Site');
       // A request that carries a cookie is refused on its origin before the session is read, so a
       // refused request never slides the idle expiry or gets a cookie back. Without a cookie the
       // answer is 401 either way.

@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -328,6 +328,13 @@ export interface StartOptions {
   https?: { key: string | Buffer; cert: string | Buffer };
   /** Extra controllers. */
   controllers?: Array<new (...a: never[]) => unknown>;
+  /** Runs after the app is created, before it serves (e.g. `app.use` of the app's own middleware). */
+  setup?: (app: INestApplication) => void;
+  /**
+   * `listen` (default): the app's own server. `instance`: the framework instance behind a
+   * server of its own, as serverless adapters do, so no request passes the app's server.
+   */
+  serve?: 'listen' | 'instance';
 }
 
 /** Starts a Nest app with Keyward and the test controller on a free loopback port. */
@@ -339,8 +346,15 @@ export async function startBffApp(adapter: AdapterName, options: KeywardModuleOp
     adapter === 'fastify'
       ? await NestFactory.create(BffTestModule, new FastifyAdapter(start.https ? { https: start.https } : {}), { logger, rawBody: true })
       : await NestFactory.create(BffTestModule, { logger, rawBody: true, ...(start.https ? { httpsOptions: start.https } : {}) });
-  await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as AddressInfo;
+  start.setup?.(app);
+  let server: Server = app.getHttpServer();
+  if (start.serve === 'instance') {
+    await app.init();
+    server = await serveInstance(app, adapter);
+  } else {
+    await app.listen(0, '127.0.0.1');
+  }
+  const { port } = server.address() as AddressInfo;
   return {
     app,
     url: `${start.https ? 'https' : 'http'}://127.0.0.1:${port}`,
@@ -349,8 +363,26 @@ export async function startBffApp(adapter: AdapterName, options: KeywardModuleOp
     sessions: app.get(SessionService),
     vault: app.get(Vault),
     report: app.get(StartupReport),
-    close: () => app.close(),
+    close: async () => {
+      if (server !== app.getHttpServer()) await new Promise((r) => server.close(r));
+      await app.close();
+    },
   };
+}
+
+/** Serves the app's framework instance (Express app or Fastify) from a separate node:http server. */
+async function serveInstance(app: INestApplication, adapter: AdapterName): Promise<Server> {
+  const instance = app.getHttpAdapter().getInstance();
+  let handler: (req: IncomingMessage, res: ServerResponse) => void;
+  if (adapter === 'fastify') {
+    await instance.ready();
+    handler = (req, res) => instance.routing(req, res);
+  } else {
+    handler = instance;
+  }
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return server;
 }
 
 export const secret = (): string => randomBytes(32).toString('base64url');

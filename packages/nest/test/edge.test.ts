@@ -1,0 +1,104 @@
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { SqliteStore } from '../src/index.js';
+import { ADAPTERS, HttpKeyIssuer, PageClient, bffOptions, secret, startBffApp, startUpstream, type RunningBff, type UpstreamHandle } from './support/bff-test.app.js';
+import type { Reply } from './support/http-client.js';
+
+// Keyward's HTTP layer runs at the app's server, ahead of the framework; an app whose
+// framework instance is served some other way (serverless adapters) gets the same layer
+// as a Nest middleware. Both paths, on both adapters, with a real upstream.
+
+const tmp = mkdtempSync(join(tmpdir(), 'kw-edge-'));
+const SERVER_KEY = secret();
+const ADMIN = secret();
+let upstream: UpstreamHandle;
+
+before(async () => {
+  upstream = await startUpstream({ serverKeys: [{ id: 'server-1', key: SERVER_KEY }], adminToken: ADMIN });
+});
+after(async () => {
+  await upstream?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+function assertKeywardHeaders(r: Reply, what: string): void {
+  assert.match(r.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/, `${what}: X-Request-Id`);
+  assert.equal(r.headers.get('x-content-type-options'), 'nosniff', `${what}: X-Content-Type-Options`);
+  assert.equal(r.headers.get('x-frame-options'), 'DENY', `${what}: X-Frame-Options`);
+  assert.equal(r.headers.get('x-powered-by'), null, `${what}: X-Powered-By removed`);
+  assert.match(r.headers.get('vary') ?? '', /Origin/, `${what}: Vary`);
+}
+
+for (const adapter of ADAPTERS) {
+  for (const serve of ['listen', 'instance'] as const) {
+    describe(`HTTP layer on ${adapter}, app served by ${serve === 'listen' ? 'its own server (edge)' : 'another server (middleware fallback)'}`, () => {
+      let bff: RunningBff;
+      let issuer: HttpKeyIssuer;
+      let page: PageClient;
+      /** Requests that reached the app's own middleware (registered with app.use). */
+      const seenByApp: string[] = [];
+
+      before(async () => {
+        issuer = new HttpKeyIssuer(upstream.url, ADMIN);
+        bff = await startBffApp(
+          adapter,
+          bffOptions({ store: new SqliteStore({ file: join(tmp, `${adapter}-${serve}.sqlite`) }), upstreamUrl: upstream.url, serverKeys: [SERVER_KEY], issuer }),
+          {
+            serve,
+            setup: (app) =>
+              app.use((req: IncomingMessage & { originalUrl?: string }, _res: ServerResponse, next: () => void) => {
+                seenByApp.push(req.originalUrl ?? req.url ?? '');
+                next();
+              }),
+          },
+        );
+        page = new PageClient(bff.url);
+        assert.equal((await page.post('/login', { user: `edge-${adapter}-${serve}` })).status, 200);
+      });
+      after(async () => {
+        await bff?.close();
+        await issuer?.close();
+      });
+
+      it('a proxied call is forwarded with the key and carries every Keyward header', async () => {
+        const body = JSON.stringify({ n: 1 });
+        const r = await page.post('/api/proxy/server/echo', body, { headers: { 'content-type': 'application/json' } });
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.body.keyId, 'server-1');
+        assert.equal(r.body.bodyBytes, Buffer.byteLength(body));
+        assertKeywardHeaders(r, 'proxied call');
+      });
+
+      it('routes of the app carry the same headers', async () => {
+        const r = await page.get('/me');
+        assert.equal(r.status, 200, r.text);
+        assertKeywardHeaders(r, 'app route');
+      });
+
+      it('a cross-site proxied call is refused before anything is forwarded', async () => {
+        const r = await page.get('/api/proxy/server/echo', { headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } });
+        assert.equal(r.status, 403, r.text);
+        assert.equal(r.body.code, 'KW_ORIGIN_REFUSED');
+        assertKeywardHeaders(r, 'refusal');
+      });
+
+      it('a CORS preflight from a foreign origin is refused', async () => {
+        const r = await page.request('OPTIONS', '/api/proxy/server/echo', { headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+        assert.equal(r.status, 403);
+        assert.equal(r.headers.get('access-control-allow-origin'), null);
+      });
+
+      it(serve === 'listen' ? 'proxied calls are answered at the edge: the app\'s own middleware never sees them' : 'every request passes the app\'s own middleware, the proxy included', () => {
+        const proxied = seenByApp.filter((u) => u.startsWith('/api/proxy/'));
+        assert.ok(seenByApp.some((u) => u === '/me'), `app routes reach the app's middleware: ${seenByApp.join(' ')}`);
+        if (serve === 'listen') assert.deepEqual(proxied, []);
+        else assert.ok(proxied.length >= 2, `seen: ${seenByApp.join(' ')}`);
+      });
+    });
+  }
+}
