@@ -107,10 +107,10 @@ export const PATH_ATTACKS: ReadonlyArray<[string, string]> = [
 ];
 
 /**
- * Malformed percent-encodings. The frameworks' own routers refuse these with 400 before
- * any middleware runs (Express: "Failed to decode param", Fastify: FST_ERR_BAD_URL), so
- * end to end they are checked for "400 and no upstream call"; the proxy's own parser
- * refuses them too (unit table).
+ * Malformed percent-encodings. The frameworks' own routers would refuse these with their
+ * own 400 (Express: "Failed to decode param", Fastify: FST_ERR_BAD_URL); the proxy runs at
+ * the server's edge, before them, so its own parser answers: 400 KW_PROXY_BAD_PATH and no
+ * upstream call.
  */
 export const MALFORMED_ENCODINGS: ReadonlyArray<[string, string]> = [
   ['overlong UTF-8 dot %c0%ae', '%c0%ae%c0%ae/internal/marker'],
@@ -462,6 +462,7 @@ for (const adapter of ADAPTERS) {
       for (const [name, rest] of MALFORMED_ENCODINGS) {
         const r = await rawGet(bff.port, `/api/proxy/server/${rest}`, { cookie: page.cookieHeader, 'x-csrf': '1', origin: bff.url });
         assert.equal(r.status, 400, `${name}: ${r.status} ${r.body}`);
+        assert.equal(r.json?.code, 'KW_PROXY_BAD_PATH', `${name}: ${r.body}`);
       }
       const targets: Buffer[] = [
         Buffer.from('/api/proxy/server/\u00e9', 'utf8'), // raw non-ASCII

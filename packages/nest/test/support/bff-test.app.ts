@@ -413,6 +413,7 @@ export function bffOptions(o: {
   clock?: Clock;
   rotateEveryMs?: number;
   graceMs?: number;
+  revokeRetryDelaysMs?: number[];
   vaultKeys?: string[];
   extraServices?: Record<string, ProxyServiceOptions>;
   session?: Partial<KeywardModuleOptions['session']>;
@@ -423,7 +424,7 @@ export function bffOptions(o: {
     vault: { keys: o.vaultKeys ?? [vaultKey('k1')] },
     credentials: {
       server: new ServerKeyProvider({ keys: o.serverKeys }),
-      minted: new MintedKeyProvider({ issuer: o.issuer, rotateEveryMs: o.rotateEveryMs ?? 900_000, graceMs: o.graceMs ?? 60_000 }),
+      minted: new MintedKeyProvider({ issuer: o.issuer, rotateEveryMs: o.rotateEveryMs ?? 900_000, graceMs: o.graceMs ?? 60_000, revokeRetryDelaysMs: o.revokeRetryDelaysMs }),
       byok: new UserKeyProvider(),
     },
     proxy: {

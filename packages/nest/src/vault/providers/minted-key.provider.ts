@@ -28,7 +28,18 @@ export interface MintedKeyOptions {
    * @default 60_000
    */
   graceMs?: number;
+  /**
+   * When revoking a key fails at session end (the issuer is down), it is tried again after
+   * each of these delays, in the background, until it succeeds. Pending retries live in
+   * this process only: a key whose revocation never succeeds still dies at the upstream
+   * at the session's absolute deadline, its TTL.
+   * @default [1_000, 5_000, 30_000, 120_000]
+   */
+  revokeRetryDelaysMs?: number[];
 }
+
+/** Revocations waiting for a retry, at most (beyond that, the key's TTL is the backstop). */
+const MAX_PENDING_REVOCATIONS = 10_000;
 
 interface CurrentKey {
   id: string;
@@ -49,6 +60,9 @@ export class MintedKeyProvider implements CredentialProvider {
   private readonly revoking = new Set<string>();
   private readonly rotateEveryMs: number;
   private readonly graceMs: number;
+  private readonly retryDelaysMs: readonly number[];
+  /** Key ids whose revocation failed at session end, waiting for the next attempt. */
+  private readonly pendingRevocations = new Set<string>();
 
   constructor(private readonly options: MintedKeyOptions) {
     if (!options?.issuer || typeof options.issuer.mint !== 'function' || typeof options.issuer.revoke !== 'function') {
@@ -56,6 +70,14 @@ export class MintedKeyProvider implements CredentialProvider {
     }
     this.rotateEveryMs = positive(options.rotateEveryMs, 900_000, 'rotateEveryMs');
     this.graceMs = positive(options.graceMs, 60_000, 'graceMs');
+    const delays = options.revokeRetryDelaysMs ?? [1_000, 5_000, 30_000, 120_000];
+    if (!Array.isArray(delays) || delays.length > 10) throw new TypeError('MintedKeyProvider: revokeRetryDelaysMs must be a list of at most 10 delays in milliseconds.');
+    this.retryDelaysMs = delays.map((d, i) => positive(d, 0, `revokeRetryDelaysMs[${i}]`));
+  }
+
+  /** How many revocations are waiting for a retry (for health checks and tests). */
+  get pendingRevocationCount(): number {
+    return this.pendingRevocations.size;
   }
 
   async acquire(req: CredentialRequest): Promise<Secret> {
@@ -83,8 +105,34 @@ export class MintedKeyProvider implements CredentialProvider {
     const results = await Promise.allSettled(ids.map((id) => this.options.issuer.revoke(id)));
     // The rotation lease names this session: it ends with it.
     await vault?.releaseLease(`rotate:${session.key}:${name}`).catch(() => undefined);
-    const failed = results.filter((r) => r.status === 'rejected').length;
-    if (failed > 0) throw new VaultError(VaultErrorCode.CredentialUnavailable, `Could not revoke ${failed} minted key(s) for "${name}".`);
+    const failed = ids.filter((_, i) => results[i]!.status === 'rejected');
+    if (failed.length === 0) return;
+    for (const id of failed) this.retryRevocation(id, name, 0);
+    throw new VaultError(VaultErrorCode.CredentialUnavailable, `Could not revoke ${failed.length} minted key(s) for "${name}" yet; retrying in the background.`);
+  }
+
+  /** Tries a failed revocation again after the next delay; gives up (with a warning) after the last. */
+  private retryRevocation(id: string, name: string, attempt: number): void {
+    if (attempt >= this.retryDelaysMs.length) {
+      this.pendingRevocations.delete(id);
+      this.logger.warn(`A minted key for "${name}" could not be revoked after ${attempt + 1} attempts; it expires at the upstream at the session's deadline.`);
+      return;
+    }
+    if (attempt === 0) {
+      if (this.pendingRevocations.has(id)) return;
+      if (this.pendingRevocations.size >= MAX_PENDING_REVOCATIONS) {
+        this.logger.warn(`Too many minted-key revocations waiting; a key for "${name}" is left to expire at the session's deadline.`);
+        return;
+      }
+      this.pendingRevocations.add(id);
+    }
+    const timer = setTimeout(() => {
+      this.options.issuer.revoke(id).then(
+        () => this.pendingRevocations.delete(id),
+        () => this.retryRevocation(id, name, attempt + 1),
+      );
+    }, this.retryDelaysMs[attempt]);
+    timer.unref();
   }
 
   private async current(req: CredentialRequest): Promise<CurrentKey | undefined> {
