@@ -1,4 +1,4 @@
-import { Module, RequestMethod, type MiddlewareConsumer, type NestModule, type Provider } from '@nestjs/common';
+import { Inject, Module, RequestMethod, type MiddlewareConsumer, type NestModule, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { KeywardExceptionFilter } from './http/keyward-exception.filter.js';
 import { RESOLVED_OPTIONS } from './keyward.internal-constants.js';
@@ -72,7 +72,12 @@ const providers: Provider[] = [
  */
 @Module({ imports: [DiscoveryModule], providers, exports: [SessionEngine, SessionService, Vault, CredentialService, ProxyService, StartupReport, RESOLVED_OPTIONS] })
 export class KeywardModule extends KeywardConfigurableModule implements NestModule {
+  constructor(@Inject(KeywardEdge) private readonly edge: KeywardEdge) {
+    super();
+  }
+
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(KeywardHttpMiddleware).forRoutes({ path: '{*splat}', method: RequestMethod.ALL });
+    // Where the edge cannot see every request, the same layer also runs as a middleware.
+    if (!this.edge.coversEveryRequest()) consumer.apply(KeywardHttpMiddleware).forRoutes({ path: '{*splat}', method: RequestMethod.ALL });
   }
 }

@@ -8,12 +8,32 @@ import { requestIdOf } from '../redaction/request-context.middleware.js';
 import { describe, logFailure } from './keyward-exception.filter.js';
 import { KeywardHttpMiddleware } from './keyward-http.middleware.js';
 
+type EdgeRequest = IncomingMessage & { [SEEN_AT_EDGE]?: true };
+type Handler = (this: unknown, req: EdgeRequest, res: ServerResponse, ...rest: unknown[]) => unknown;
+
+/** The Express application's entry point: what `http.createServer(app)` and serverless adapters call. */
+interface ExpressEntry {
+  handle: Handler;
+  disable(setting: string): unknown;
+}
+
+function expressEntry(instance: unknown): ExpressEntry | null {
+  if (typeof instance !== 'function') return null;
+  const app = instance as unknown as Partial<ExpressEntry>;
+  return typeof app.handle === 'function' && typeof app.disable === 'function' ? (app as ExpressEntry) : null;
+}
+
 /**
- * Keyward at the edge of the app's HTTP server, ahead of the framework: each `request`
- * goes through {@link KeywardHttpMiddleware} first (a proxied call is answered right
- * there, without the framework's router and middleware), each `upgrade` through the
- * {@link UpgradeGuard}. An app served without its own server object still gets the
- * same layer as a Nest middleware.
+ * Keyward ahead of the framework: each request goes through {@link KeywardHttpMiddleware}
+ * before the framework's router (a proxied call is answered right there), each WebSocket
+ * upgrade through the {@link UpgradeGuard}.
+ *
+ * - Express: the application's own entry (`app.handle`) is wrapped, so every request gets
+ *   the layer, whoever serves the app: `app.listen()`, `http.createServer(app)` or a
+ *   serverless adapter handed `getInstance()`.
+ * - Fastify: the HTTP server's `request` event. Requests that do not pass the server
+ *   (`inject`, serverless) get the same layer as a Nest middleware instead
+ *   ({@link KeywardEdge.coversEveryRequest} is false, so the module registers it).
  */
 @Injectable()
 export class KeywardEdge implements OnApplicationBootstrap {
@@ -25,41 +45,62 @@ export class KeywardEdge implements OnApplicationBootstrap {
     @Inject(UpgradeGuard) private readonly upgrades: UpgradeGuard,
   ) {}
 
+  /** True when every request of the app, however it is served, passes the edge. */
+  coversEveryRequest(): boolean {
+    return expressEntry(this.host.httpAdapter?.getInstance?.()) !== null;
+  }
+
   onApplicationBootstrap(): void {
+    const express = expressEntry(this.host.httpAdapter?.getInstance?.());
+    if (express) {
+      // The edge removes it before Express would add it again.
+      express.disable('x-powered-by');
+      express.handle = this.wrap(express.handle);
+    }
     const server = this.host.httpAdapter?.getHttpServer?.() as Server | undefined;
     if (!server || typeof server.emit !== 'function') return;
     const emit = server.emit;
-    const { http, upgrades, logger } = this;
+    const onRequest = express ? null : this.wrap((req, res) => Reflect.apply(emit, server, ['request', req, res]));
+    const { upgrades } = this;
     // Every event of the server passes here: forward the arguments as they are.
     server.emit = function (this: Server, event: string | symbol): boolean {
-      if (event === 'request') {
-        const req = arguments[1] as IncomingMessage & { [SEEN_AT_EDGE]?: true };
-        const res = arguments[2] as ServerResponse;
-        req[SEEN_AT_EDGE] = true;
-        let handedOn = false;
-        try {
-          http.run(req, res, () => {
-            handedOn = true;
-            Reflect.apply(emit, this, ['request', req, res]);
-          });
-        } catch (e) {
-          // Only Keyward's own layer is answered here; the framework handles its own errors.
-          if (handedOn) throw e;
-          const { status, body } = describe(e);
-          const requestId = requestIdOf(req);
-          if (requestId) body.requestId = requestId;
-          logFailure(logger, e, body);
-          if (!res.headersSent) {
-            res.statusCode = status;
-            res.setHeader('Content-Type', 'application/json; charset=utf-8');
-            res.setHeader('Cache-Control', 'no-store');
-          }
-          res.end(JSON.stringify(body));
-        }
+      if (event === 'request' && onRequest) {
+        onRequest.call(this, arguments[1] as EdgeRequest, arguments[2] as ServerResponse);
         return true;
       }
       if (event === 'upgrade' && upgrades.refuse(arguments[1] as IncomingMessage, arguments[2] as Duplex)) return true;
       return Reflect.apply(emit, this, arguments) as boolean;
     } as typeof server.emit;
+  }
+
+  /** `entry` behind Keyward's HTTP layer: it runs only if the layer hands the request on. */
+  private wrap(entry: Handler): Handler {
+    const { http, logger } = this;
+    return function (this: unknown, req: EdgeRequest, res: ServerResponse): unknown {
+      if (req[SEEN_AT_EDGE]) return Reflect.apply(entry, this, arguments);
+      req[SEEN_AT_EDGE] = true;
+      const args = arguments;
+      let handedOn = false;
+      try {
+        http.run(req, res, () => {
+          handedOn = true;
+          Reflect.apply(entry, this, args);
+        });
+      } catch (e) {
+        // Only Keyward's own layer is answered here; the framework handles its own errors.
+        if (handedOn) throw e;
+        const { status, body } = describe(e);
+        const requestId = requestIdOf(req);
+        if (requestId) body.requestId = requestId;
+        logFailure(logger, e, body);
+        if (!res.headersSent) {
+          res.statusCode = status;
+          res.setHeader('Content-Type', 'application/json; charset=utf-8');
+          res.setHeader('Cache-Control', 'no-store');
+        }
+        res.end(JSON.stringify(body));
+      }
+      return undefined;
+    };
   }
 }

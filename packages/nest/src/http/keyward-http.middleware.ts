@@ -10,10 +10,9 @@ type EdgeRequest = IncomingMessage & { [SEEN_AT_EDGE]?: true };
 
 /**
  * Keyward's HTTP layer, in a fixed order: request id and log, HTTPS and security headers,
- * CORS, then the proxy for requests under its path. It runs once per request: at the
- * server, before the framework, when {@link KeywardEdge} could hook the app's HTTP
- * server; otherwise here, as a Nest middleware on every route (an app served through
- * `getInstance()`, e.g. on a serverless adapter).
+ * CORS, then the proxy for requests under its path. It runs once per request, before the
+ * framework, from `KeywardEdge`; on Fastify, requests that bypass the HTTP server
+ * (`inject`, serverless adapters) get it here instead, as a Nest middleware.
  */
 @Injectable()
 export class KeywardHttpMiddleware implements NestMiddleware {
@@ -25,11 +24,7 @@ export class KeywardHttpMiddleware implements NestMiddleware {
   ) {}
 
   use(req: EdgeRequest, res: ServerResponse, next: () => void): void {
-    if (req[SEEN_AT_EDGE]) {
-      // Express sets its X-Powered-By after the edge ran.
-      res.removeHeader('X-Powered-By');
-      return next();
-    }
+    if (req[SEEN_AT_EDGE]) return next();
     this.run(req, res, next);
   }
 
