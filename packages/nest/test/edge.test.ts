@@ -74,6 +74,26 @@ for (const adapter of ADAPTERS) {
         assertKeywardHeaders(r, 'proxied call');
       });
 
+      if (serve === 'listen') {
+        it('a listener that answers before the framework (as socket.io long polling does) still gets the layer', async () => {
+          const server = bff.app.getHttpServer() as import('node:http').Server;
+          const listeners = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+          server.removeAllListeners('request');
+          server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+            if (req.url?.startsWith('/side/')) {
+              res.end('side');
+              return;
+            }
+            for (const l of listeners) l.call(server, req, res);
+          });
+          const r = await page.get('/side/poll');
+          assert.equal(r.text, 'side');
+          assertKeywardHeaders(r, 'side listener');
+          const refused = await page.request('OPTIONS', '/side/poll', { headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+          assert.equal(refused.status, 403, 'a foreign preflight never reaches the side listener');
+        });
+      }
+
       it('routes of the app carry the same headers', async () => {
         const r = await page.get('/me');
         assert.equal(r.status, 200, r.text);

@@ -34,8 +34,10 @@ class OutageIssuer implements KeyIssuer {
   mint(req: Parameters<KeyIssuer['mint']>[0]): ReturnType<KeyIssuer['mint']> {
     return this.real.mint(req);
   }
+  /** While down, every other attempt throws synchronously instead of rejecting, as a careless issuer might. */
   revoke(id: string): Promise<void> {
     this.revokeAttempts++;
+    if (this.down && this.revokeAttempts % 2 === 0) throw new Error('issuer client not connected');
     return (this.down ? this.unreachable : this.real).revoke(id);
   }
   recover(): void {
@@ -64,6 +66,11 @@ describe('minted-key revocation retried after an issuer outage', () => {
     await unreachable?.close();
   });
 
+  const uncaught: unknown[] = [];
+  const onUncaught = (e: unknown): void => void uncaught.push(e);
+  before(() => process.on('uncaughtException', onUncaught).on('unhandledRejection', onUncaught));
+  after(() => process.off('uncaughtException', onUncaught).off('unhandledRejection', onUncaught));
+
   it('logout during the outage: the key still works at first, then is revoked once the issuer is back', async () => {
     const page = new PageClient(bff.url);
     assert.equal((await page.post('/login', { user: 'outage' })).status, 200);
@@ -73,7 +80,7 @@ describe('minted-key revocation retried after an issuer outage', () => {
     const key = real.minted.get(keyId)!.key;
 
     assert.equal((await page.post('/logout')).status, 204, 'logout succeeds for the user even if the issuer is down');
-    await waitFor(() => issuer.revokeAttempts >= 2, 5_000, () => `retries: ${issuer.revokeAttempts}`);
+    await waitFor(() => issuer.revokeAttempts >= 3, 5_000, () => `retries: ${issuer.revokeAttempts}`);
     assert.equal(provider.pendingRevocationCount, 1, 'one revocation waits for a retry');
     assert.equal((await real.status(keyId))?.active, true, 'not revoked while the issuer is unreachable');
 
@@ -82,6 +89,7 @@ describe('minted-key revocation retried after an issuer outage', () => {
     const direct = await fetch(`${upstream.url}/v1/echo`, { headers: { 'x-api-key': key } });
     assert.equal(direct.status, 401, 'the revoked key no longer authenticates');
     await waitFor(() => provider.pendingRevocationCount === 0, 5_000, () => `pending: ${provider.pendingRevocationCount}`);
+    assert.deepEqual(uncaught, [], 'a throwing issuer never becomes an uncaught error');
   });
 
   it('revokeRetryDelaysMs is validated', () => {

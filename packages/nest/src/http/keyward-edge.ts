@@ -2,13 +2,12 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { SEEN_AT_EDGE } from '../keyward.internal-constants.js';
+import { EDGE_INSTALLED, SEEN_AT_EDGE } from '../keyward.internal-constants.js';
 import { UpgradeGuard } from '../origin/upgrade.guard.js';
 import { requestIdOf } from '../redaction/request-context.middleware.js';
 import { describe, logFailure } from './keyward-exception.filter.js';
-import { KeywardHttpMiddleware } from './keyward-http.middleware.js';
+import { KeywardHttpMiddleware, type EdgeRequest } from './keyward-http.middleware.js';
 
-type EdgeRequest = IncomingMessage & { [SEEN_AT_EDGE]?: true };
 type Handler = (this: unknown, req: EdgeRequest, res: ServerResponse, ...rest: unknown[]) => unknown;
 
 /** The Express application's entry point: what `http.createServer(app)` and serverless adapters call. */
@@ -28,12 +27,14 @@ function expressEntry(instance: unknown): ExpressEntry | null {
  * before the framework's router (a proxied call is answered right there), each WebSocket
  * upgrade through the {@link UpgradeGuard}.
  *
- * - Express: the application's own entry (`app.handle`) is wrapped, so every request gets
- *   the layer, whoever serves the app: `app.listen()`, `http.createServer(app)` or a
- *   serverless adapter handed `getInstance()`.
- * - Fastify: the HTTP server's `request` event. Requests that do not pass the server
- *   (`inject`, serverless) get the same layer as a Nest middleware instead
- *   ({@link KeywardEdge.coversEveryRequest} is false, so the module registers it).
+ * - The HTTP server's `request` event, on both adapters: every request the server
+ *   receives, including those answered by other listeners (socket.io long polling).
+ * - Express also: the application's own entry (`app.handle`), so an app served without
+ *   its server (`http.createServer(app)`, a serverless adapter handed `getInstance()`)
+ *   gets the layer too. A mark on the request keeps it to once.
+ * - Fastify: requests that bypass the server (`inject`, serverless) get the same layer as
+ *   a Nest middleware instead ({@link KeywardEdge.coversEveryRequest} is false, so the
+ *   module registers it).
  */
 @Injectable()
 export class KeywardEdge implements OnApplicationBootstrap {
@@ -52,19 +53,21 @@ export class KeywardEdge implements OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     const express = expressEntry(this.host.httpAdapter?.getInstance?.());
-    if (express) {
+    if (express && claim(express)) {
       // The edge removes it before Express would add it again.
       express.disable('x-powered-by');
       express.handle = this.wrap(express.handle);
     }
     const server = this.host.httpAdapter?.getHttpServer?.() as Server | undefined;
-    if (!server || typeof server.emit !== 'function') return;
+    if (!server || typeof server.emit !== 'function' || !claim(server)) return;
     const emit = server.emit;
-    const onRequest = express ? null : this.wrap((req, res) => Reflect.apply(emit, server, ['request', req, res]));
+    const onRequest = this.wrap(function (this: unknown, req: EdgeRequest, res: ServerResponse) {
+      return Reflect.apply(emit, this, ['request', req, res]);
+    });
     const { upgrades } = this;
     // Every event of the server passes here: forward the arguments as they are.
     server.emit = function (this: Server, event: string | symbol): boolean {
-      if (event === 'request' && onRequest) {
+      if (event === 'request') {
         onRequest.call(this, arguments[1] as EdgeRequest, arguments[2] as ServerResponse);
         return true;
       }
@@ -87,20 +90,33 @@ export class KeywardEdge implements OnApplicationBootstrap {
           Reflect.apply(entry, this, args);
         });
       } catch (e) {
-        // Only Keyward's own layer is answered here; the framework handles its own errors.
+        // Only Keyward's own layer is answered here; what the framework throws stays its own.
         if (handedOn) throw e;
         const { status, body } = describe(e);
         const requestId = requestIdOf(req);
         if (requestId) body.requestId = requestId;
-        logFailure(logger, e, body);
-        if (!res.headersSent) {
+        if (status >= 500) logFailure(logger, e, body);
+        if (res.headersSent) {
+          res.destroy();
+        } else {
           res.statusCode = status;
           res.setHeader('Content-Type', 'application/json; charset=utf-8');
           res.setHeader('Cache-Control', 'no-store');
+          res.end(JSON.stringify(body));
         }
-        res.end(JSON.stringify(body));
       }
       return undefined;
     };
   }
+}
+
+/** Marks an app or server as having Keyward's edge; false if it already had one (a second Keyward module). */
+function claim(target: object): boolean {
+  const t = target as { [EDGE_INSTALLED]?: true };
+  if (t[EDGE_INSTALLED]) {
+    new Logger('Keyward').warn('Keyward is already in front of this app; a second KeywardModule adds no edge of its own.');
+    return false;
+  }
+  t[EDGE_INSTALLED] = true;
+  return true;
 }

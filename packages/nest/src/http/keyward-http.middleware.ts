@@ -6,7 +6,8 @@ import { ProxyMiddleware } from '../proxy/proxy.middleware.js';
 import { RequestContextMiddleware } from '../redaction/request-context.middleware.js';
 import { TransportMiddleware } from '../transport/transport.middleware.js';
 
-type EdgeRequest = IncomingMessage & { [SEEN_AT_EDGE]?: true };
+/** A request as the edge sees it: marked once Keyward's layer has run for it. */
+export type EdgeRequest = IncomingMessage & { [SEEN_AT_EDGE]?: true };
 
 /**
  * Keyward's HTTP layer, in a fixed order: request id and log, HTTPS and security headers,
@@ -30,8 +31,13 @@ export class KeywardHttpMiddleware implements NestMiddleware {
 
   /** The whole layer for one request; `next` hands it on to the framework. */
   run(req: EdgeRequest, res: ServerResponse, next: () => void): void {
-    this.context.use(req, res, () =>
-      this.transport.use(req, res, () => this.cors.use(req, res, () => void this.proxy.use(req, res, next))),
-    );
+    this.context.use(req, res, () => this.transport.use(req, res, () => this.cors.use(req, res, () => this.dispatch(req, res, next))));
+  }
+
+  /** A proxied call is answered here; anything else goes on, synchronously, to the framework. */
+  private dispatch(req: EdgeRequest, res: ServerResponse, next: () => void): void {
+    if (!this.proxy.handles(req)) return next();
+    // forward() answers every failure itself; this only guards against a failure to answer.
+    this.proxy.forward(req, res).catch(() => res.destroy());
   }
 }

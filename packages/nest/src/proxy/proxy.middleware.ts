@@ -60,11 +60,22 @@ export class ProxyMiddleware implements NestMiddleware {
     this.prefix = proxyPath === false ? null : `/${proxyPath.replace(/^\/+|\/+$/g, '')}/`;
   }
 
+  /** True if the request is for the proxy (it must then go to {@link ProxyMiddleware.forward}). */
+  handles(req: RawRequest): boolean {
+    return this.prefix !== null && (req.originalUrl ?? req.url ?? '').startsWith(this.prefix);
+  }
+
   async use(req: RawRequest, res: ServerResponse, next: () => void): Promise<void> {
+    if (!this.handles(req)) return next();
+    await this.forward(req, res);
+  }
+
+  /** Answers a proxied call; never throws (every failure becomes a Keyward error response). */
+  async forward(req: RawRequest, res: ServerResponse): Promise<void> {
     const url = req.originalUrl ?? req.url ?? '';
-    if (this.prefix === null || !url.startsWith(this.prefix)) return next();
+    const prefix = this.prefix ?? '/';
     try {
-      const afterPrefix = url.slice(this.prefix.length);
+      const afterPrefix = url.slice(prefix.length);
       const slash = afterPrefix.indexOf('/');
       const service = slash < 0 ? afterPrefix.split('?')[0]! : afterPrefix.slice(0, slash);
       const svc = this.options.proxy.get(service);
@@ -105,10 +116,12 @@ export class ProxyMiddleware implements NestMiddleware {
       const requestId = requestIdOf(req);
       if (requestId) body.requestId = requestId;
       if (status >= 500 && !(e instanceof ProxyError)) logFailure(this.logger, e, body);
-      if (!res.headersSent) {
-        res.setHeader('Content-Type', 'application/json; charset=utf-8');
-        res.setHeader('Cache-Control', 'no-store');
+      if (res.headersSent) {
+        res.destroy();
+        return;
       }
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.setHeader('Cache-Control', 'no-store');
       sendRaw(res, status, Buffer.from(JSON.stringify(body)));
     }
   }

@@ -115,7 +115,7 @@ export class ProxyService implements OnApplicationShutdown {
    * emitter (undici accepts either as its signal) cost far less per call than
    * `AbortSignal.timeout`, and the timer is cleared as soon as the call is over.
    */
-  private async send(svc: ResolvedProxyService, target: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, forms: string[]): Promise<ProxyResult> {
+  private async send(svc: ResolvedProxyService, target: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, forms: readonly string[]): Promise<ProxyResult> {
     const deadline = new EventEmitter();
     const timer = setTimeout(() => deadline.emit('abort'), svc.timeoutMs);
     try {
@@ -131,7 +131,7 @@ export class ProxyService implements OnApplicationShutdown {
     method: string,
     headers: Record<string, string>,
     body: Buffer | undefined,
-    forms: string[],
+    forms: readonly string[],
     signal: EventEmitter,
   ): Promise<ProxyResult> {
     let res: Awaited<ReturnType<typeof request>>;

@@ -3,7 +3,7 @@ import { encodedForms } from '../redaction/live-secrets.js';
 
 const MARK = '[REDACTED]';
 
-const formsCache = new Map<string, string[]>();
+const formsCache = new Map<string, readonly string[]>();
 const CACHE_LIMIT = 10_000;
 
 /**
@@ -11,11 +11,12 @@ const CACHE_LIMIT = 10_000;
  * base64 value), base64url, hex, URL-encoded. Computed once per key (bounded cache): the
  * proxy asks for every call.
  */
-export function secretForms(secret: string): string[] {
+export function secretForms(secret: string): readonly string[] {
   const cached = formsCache.get(secret);
   if (cached) return cached;
   const b64 = Buffer.from(secret, 'utf8').toString('base64');
-  const forms = [...new Set([...encodedForms(secret), encodeURIComponent(b64)])].filter((f) => f.length >= 8).sort((x, y) => y.length - x.length);
+  // Frozen: the list is shared by every caller and keys the byte-form cache below.
+  const forms = Object.freeze([...new Set([...encodedForms(secret), encodeURIComponent(b64)])].filter((f) => f.length >= 8).sort((x, y) => y.length - x.length));
   if (formsCache.size >= CACHE_LIMIT) formsCache.delete(formsCache.keys().next().value!);
   formsCache.set(secret, forms);
   return forms;

@@ -48,6 +48,8 @@ export class SessionEngine {
    * session stays ended. Saves one HMAC and one SHA-256 per request of a returning client.
    */
   private readonly verified = new Map<string, VerifiedCookie>();
+  /** Store key -> its remembered cookie value, so an ended session is forgotten at once. */
+  private readonly verifiedByKey = new Map<string, string>();
 
   constructor(readonly options: ResolvedSessionOptions) {
     this.ring = new SecretRing(options.secrets);
@@ -73,7 +75,10 @@ export class SessionEngine {
     const key = verified.key;
     const now = this.now();
     const record = await this.store.load(key, this.touchPolicy(now));
-    if (!record) return { state: 'invalid' };
+    if (!record) {
+      this.forget(key);
+      return { state: 'invalid' };
+    }
     if (expiryOf(record) <= now) {
       await this.end(key, 'expired');
       return { state: 'expired' };
@@ -86,14 +91,31 @@ export class SessionEngine {
 
   private verify(cookieValue: string): VerifiedCookie | null {
     const known = this.verified.get(cookieValue);
-    if (known) return known;
+    if (known) {
+      // Least recently used goes first: a Map iterates in insertion order, so re-insert on use.
+      this.verified.delete(cookieValue);
+      this.verified.set(cookieValue, known);
+      return known;
+    }
     const v = this.ring.verify(cookieValue);
     if (!v) return null;
     const entry = { sessionId: v.sessionId, key: storeKeyOf(v.sessionId), signedWithOldSecret: v.signedWithOldSecret };
-    // Oldest first out: a Map iterates in insertion order.
-    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) {
+      const [oldest, old] = this.verified.entries().next().value!;
+      this.verified.delete(oldest);
+      this.verifiedByKey.delete(old.key);
+    }
     this.verified.set(cookieValue, entry);
+    this.verifiedByKey.set(entry.key, cookieValue);
     return entry;
+  }
+
+  /** Drops the remembered cookie of a session that no longer exists. */
+  private forget(key: string): void {
+    const cookieValue = this.verifiedByKey.get(key);
+    if (cookieValue === undefined) return;
+    this.verifiedByKey.delete(key);
+    this.verified.delete(cookieValue);
   }
 
   /** Starts a new session for a user (call on login). */
@@ -116,6 +138,7 @@ export class SessionEngine {
    */
   async regenerate(record: StoredSession, user?: SessionUser): Promise<IssuedSession | null> {
     if (user) checkUser(user);
+    this.forget(record.key);
     const old = await this.store.take(record.key);
     if (!old) return null;
     const data = user ? { ...old.data, [USER_FIELD]: JSON.stringify(user) } : old.data;
@@ -124,6 +147,7 @@ export class SessionEngine {
 
   /** Ends one session (idempotent) and runs the lifecycle listeners. */
   async end(key: string, reason: SessionEndReason): Promise<boolean> {
+    this.forget(key);
     const record = await this.store.take(key);
     if (!record) return false;
     await this.notifyEnded(record, reason);

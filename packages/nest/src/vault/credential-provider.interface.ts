@@ -34,4 +34,6 @@ export interface CredentialProvider {
   onSessionEnded?(session: StoredSession, reason: SessionEndReason, name: string, vault: Vault): Promise<void>;
   /** Values this provider holds live, so redaction can scrub them from logs. */
   liveSecrets?(): Iterable<string>;
+  /** Called at application shutdown: stop background work (timers, retries). */
+  close?(): void;
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
 import type { RequestSession } from '../session/request-session.js';
@@ -18,7 +18,7 @@ import { Vault } from './vault.js';
  * const answer = await credentials.use(session, 'openai', (key) => callOpenAi(key.reveal()));
  */
 @Injectable()
-export class CredentialService {
+export class CredentialService implements OnApplicationShutdown {
   private readonly providers: ReadonlyMap<string, CredentialProvider>;
 
   constructor(
@@ -36,6 +36,11 @@ export class CredentialService {
         if (results.some((r) => r.status === 'rejected')) throw new VaultError(VaultErrorCode.CredentialUnavailable, 'A provider could not end its keys.');
       },
     });
+  }
+
+  /** Stops the providers' background work (revocation retries). */
+  onApplicationShutdown(): void {
+    for (const p of this.providers.values()) p.close?.();
   }
 
   /** Names of the configured credentials. */

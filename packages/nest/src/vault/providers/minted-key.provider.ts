@@ -40,6 +40,8 @@ export interface MintedKeyOptions {
 
 /** Revocations waiting for a retry, at most (beyond that, the key's TTL is the backstop). */
 const MAX_PENDING_REVOCATIONS = 10_000;
+/** A revocation attempt that has not settled after this long counts as failed. */
+const REVOKE_ATTEMPT_MS = 30_000;
 
 interface CurrentKey {
   id: string;
@@ -63,6 +65,7 @@ export class MintedKeyProvider implements CredentialProvider {
   private readonly retryDelaysMs: readonly number[];
   /** Key ids whose revocation failed at session end, waiting for the next attempt. */
   private readonly pendingRevocations = new Set<string>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: MintedKeyOptions) {
     if (!options?.issuer || typeof options.issuer.mint !== 'function' || typeof options.issuer.revoke !== 'function') {
@@ -102,7 +105,7 @@ export class MintedKeyProvider implements CredentialProvider {
 
   async onSessionEnded(session: StoredSession, _reason: SessionEndReason, name: string, vault?: Vault): Promise<void> {
     const ids = issuedKeysOf(session).filter((k) => k.name === name).map((k) => k.id);
-    const results = await Promise.allSettled(ids.map((id) => this.options.issuer.revoke(id)));
+    const results = await Promise.allSettled(ids.map((id) => this.revokeWithin(id, REVOKE_ATTEMPT_MS)));
     // The rotation lease names this session: it ends with it.
     await vault?.releaseLease(`rotate:${session.key}:${name}`).catch(() => undefined);
     const failed = ids.filter((_, i) => results[i]!.status === 'rejected');
@@ -127,12 +130,31 @@ export class MintedKeyProvider implements CredentialProvider {
       this.pendingRevocations.add(id);
     }
     const timer = setTimeout(() => {
-      this.options.issuer.revoke(id).then(
+      this.retryTimers.delete(timer);
+      this.revokeWithin(id, REVOKE_ATTEMPT_MS).then(
         () => this.pendingRevocations.delete(id),
         () => this.retryRevocation(id, name, attempt + 1),
       );
     }, this.retryDelaysMs[attempt]);
     timer.unref();
+    this.retryTimers.add(timer);
+  }
+
+  /** One revocation attempt that settles within `ms`, whatever the issuer does (throws, hangs). */
+  private revokeWithin(id: string, ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('revocation attempt timed out')), ms);
+      timer.unref();
+    });
+    return Promise.race([Promise.resolve().then(() => this.options.issuer.revoke(id)), deadline]).finally(() => clearTimeout(timer));
+  }
+
+  /** Stops pending revocation retries (called at application shutdown); the keys' TTL remains the backstop. */
+  close(): void {
+    for (const t of this.retryTimers) clearTimeout(t);
+    this.retryTimers.clear();
+    this.pendingRevocations.clear();
   }
 
   private async current(req: CredentialRequest): Promise<CurrentKey | undefined> {
