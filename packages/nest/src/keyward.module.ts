@@ -4,6 +4,7 @@ import { KeywardExceptionFilter } from './http/keyward-exception.filter.js';
 import { RESOLVED_OPTIONS } from './keyward.internal-constants.js';
 import { KeywardHttpMiddleware } from './http/keyward-http.middleware.js';
 import { KeywardEdge } from './http/keyward-edge.js';
+import { KeywardGuard } from './http/keyward.guard.js';
 import { ProxyMiddleware } from './proxy/proxy.middleware.js';
 import { RequestContextMiddleware } from './redaction/request-context.middleware.js';
 import { liveSecrets } from './redaction/live-secrets.js';
@@ -49,9 +50,9 @@ const providers: Provider[] = [
   ProxyMiddleware,
   KeywardHttpMiddleware,
   KeywardEdge,
-  // Order matters: the origin check runs before the session is read.
-  { provide: APP_GUARD, useClass: OriginGuard },
-  { provide: APP_GUARD, useClass: SessionGuard },
+  OriginGuard,
+  SessionGuard,
+  { provide: APP_GUARD, useClass: KeywardGuard },
   { provide: APP_FILTER, useClass: KeywardExceptionFilter },
 ];
 

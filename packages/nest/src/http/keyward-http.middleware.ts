@@ -31,7 +31,7 @@ export class KeywardHttpMiddleware implements NestMiddleware {
 
   /** The whole layer for one request; `next` hands it on to the framework. */
   run(req: EdgeRequest, res: ServerResponse, next: () => void): void {
-    this.context.use(req, res, () => this.transport.use(req, res, () => this.cors.use(req, res, () => this.dispatch(req, res, next))));
+    if (this.context.admit(req, res) && this.transport.admit(req, res) && this.cors.admit(req, res)) this.dispatch(req, res, next);
   }
 
   /** A proxied call is answered here; anything else goes on, synchronously, to the framework. */

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
@@ -9,10 +9,11 @@ import type { ResolvedKeywardOptions } from '../options/keyward-options.interfac
  * from other origins get 403 without any CORS header.
  */
 @Injectable()
-export class CorsMiddleware implements NestMiddleware {
+export class CorsMiddleware {
   constructor(@Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions) {}
 
-  use(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+  /** True to let the request on; false when a preflight has been answered here. */
+  admit(req: IncomingMessage, res: ServerResponse): boolean {
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin.toLowerCase() : undefined;
     const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
     const cors = this.options.cors;
@@ -23,17 +24,18 @@ export class CorsMiddleware implements NestMiddleware {
       res.setHeader('Access-Control-Allow-Origin', origin);
       res.setHeader('Access-Control-Allow-Credentials', 'true');
     }
-    if (!preflight) return next();
+    if (!preflight) return true;
     res.setHeader('Cache-Control', 'no-store');
     if (!allowed) {
       res.statusCode = 403;
       res.end();
-      return;
+      return false;
     }
     res.setHeader('Access-Control-Allow-Methods', cors.methods);
     res.setHeader('Access-Control-Allow-Headers', cors.allowedHeaders);
     res.setHeader('Access-Control-Max-Age', cors.maxAge);
     res.statusCode = 204;
     res.end();
+    return false;
   }
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type NestMiddleware } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { REQUEST_ID, REQUEST_SESSION, RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
@@ -19,12 +19,13 @@ export function requestIdOf(req: unknown): string | undefined {
  * status, duration, and the session as a keyed hash. Never headers, cookies or bodies.
  */
 @Injectable()
-export class RequestContextMiddleware implements NestMiddleware {
+export class RequestContextMiddleware {
   private readonly logger = new Logger('KeywardHttp');
 
   constructor(@Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions) {}
 
-  use(req: IncomingMessage & { [REQUEST_ID]?: string; [REQUEST_SESSION]?: RequestSession }, res: ServerResponse, next: () => void): void {
+  /** Always lets the request on (returns true). */
+  admit(req: IncomingMessage & { [REQUEST_ID]?: string; [REQUEST_SESSION]?: RequestSession }, res: ServerResponse): boolean {
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && SAFE_ID.test(given) ? given : randomUUID();
     req[REQUEST_ID] = id;
@@ -40,6 +41,6 @@ export class RequestContextMiddleware implements NestMiddleware {
         this.logger.log(`${req.method} ${path} ${res.statusCode} ${ms.toFixed(1)}ms id=${id}${key ? ` session=${logId(key)}` : ''}`);
       });
     }
-    next();
+    return true;
   }
 }

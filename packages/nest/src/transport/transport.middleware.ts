@@ -1,4 +1,4 @@
-import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
@@ -26,30 +26,32 @@ function refuse(res: ServerResponse, status: number, code: string, error: string
  * on every HTTPS response. The scheme is read from a proxy only if that proxy is trusted.
  */
 @Injectable()
-export class TransportMiddleware implements NestMiddleware {
+export class TransportMiddleware {
   constructor(@Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions) {}
 
-  use(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+  /** True to let the request on; false when it has been answered (refused or redirected). */
+  admit(req: IncomingMessage, res: ServerResponse): boolean {
     const t = this.options.transport;
     res.removeHeader('X-Powered-By');
     for (const [name, value] of SECURITY_HEADERS) res.setHeader(name, value);
     const scheme = requestScheme(req as unknown as TransportRequest, t);
     if (scheme === 'https') {
       if (t.hstsHeader) res.setHeader('Strict-Transport-Security', t.hstsHeader);
-      return next();
+      return true;
     }
     // Express and middie rewrite req.url relative to the middleware's mount path; originalUrl is what the client sent.
     const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
     const path = url.split('?')[0]!;
-    if (!t.requireHttps || t.plainHttpPaths.has(path)) return next();
+    if (!t.requireHttps || t.plainHttpPaths.has(path)) return true;
     const host = req.headers.host;
     const method = (req.method ?? 'GET').toUpperCase();
     if (t.redirectHttp && (method === 'GET' || method === 'HEAD') && host && /^[A-Za-z0-9.\-:[\]]{1,255}$/.test(host)) {
       res.statusCode = 308;
       res.setHeader('Location', `https://${host}${url}`);
       res.end();
-      return;
+      return false;
     }
     refuse(res, 403, 'KW_HTTPS_REQUIRED', 'HTTPS is required.');
+    return false;
   }
 }
