@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Client CPU per HGETALL of a session-sized hash (8 fields), 50 commands in flight, for
 // ioredis with and without auto-pipelining and node-redis; medians of 5 rounds of 40,000.
-// Starts its own redis-server on a random loopback port. `node bench/src/probe/client-cost.mjs`
+// Starts its own redis-server on a free loopback port and stops it by PID. `node bench/src/probe/client-cost.mjs`
 import { spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-const port = 46000 + Math.floor(Math.random() * 1000);
+import { freePort } from '../harness/processes.mjs';
+const port = await freePort();
 const srv = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
 await new Promise((r) => setTimeout(r, 300));
 const key = 'kw:s:{abc}';
@@ -35,4 +36,4 @@ const res = Object.fromEntries(Object.keys(clients).map((k) => [k, []]));
 for (let r = 0; r < 5; r++) for (const name of Object.keys(clients)) res[name].push(await run(name, 40000));
 for (const [k, v] of Object.entries(res)) { const cpu = v.map((x) => x[0]).sort((a, b) => a - b); console.log(k.padEnd(14), 'client CPU µs/op', cpu[2].toFixed(1), ' ops/s', Math.round(v.map((x) => x[1]).sort((a, b) => a - b)[2])); }
 for (const c of Object.values(clients)) await (c.quit ? c.quit() : c.close());
-srv.kill();
+process.kill(srv.pid);
