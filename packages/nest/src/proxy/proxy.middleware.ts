@@ -1,8 +1,7 @@
-import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, logFailure } from '../http/keyward-exception.filter.js';
 import { requestIdOf } from '../redaction/request-context.middleware.js';
-import { Logger } from '@nestjs/common';
 import { sendRaw, type AnyRequest } from '../http/http-bridge.js';
 import { PROXY_PATH, RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
@@ -40,13 +39,13 @@ async function readBody(req: RawRequest, limit: number): Promise<Buffer | undefi
 }
 
 /**
- * The proxy's HTTP edge at `/<prefix>/<service>/<path>`: a middleware on the raw Node
- * request, so it reads the exact bytes of the URL and body on both adapters. It checks
+ * The proxy's HTTP edge at `/<prefix>/<service>/<path>`, a step of Keyward's HTTP layer on
+ * the raw Node request, so it reads the exact bytes of the URL and body on both adapters. It checks
  * the origin, reads the session (one store round trip), then hands plain values to
  * {@link ProxyService}, which checks the origin again where the key is attached.
  */
 @Injectable()
-export class ProxyMiddleware implements NestMiddleware {
+export class ProxyMiddleware {
   /** `/<proxy path>/`, or null when the app turned the proxy route off (`proxyPath: false`). */
   private readonly prefix: string | null;
   private readonly logger = new Logger('KeywardProxy');
@@ -63,11 +62,6 @@ export class ProxyMiddleware implements NestMiddleware {
   /** True if the request is for the proxy (it must then go to {@link ProxyMiddleware.forward}). */
   handles(req: RawRequest): boolean {
     return this.prefix !== null && (req.originalUrl ?? req.url ?? '').startsWith(this.prefix);
-  }
-
-  async use(req: RawRequest, res: ServerResponse, next: () => void): Promise<void> {
-    if (!this.handles(req)) return next();
-    await this.forward(req, res);
   }
 
   /** Answers a proxied call; never throws (every failure becomes a Keyward error response). */
