@@ -14,7 +14,7 @@ import { ATTEMPTS, AttackerSite, type AttemptResult } from './browser-support/at
 import { launchChromium } from './browser-support/chromium.js';
 import { browserState, leaksIn, leaksInResponses, leaksInState, type Secret } from './browser-support/leak-scan.js';
 import { NetworkCapture } from './browser-support/network-capture.js';
-import { Child, DEMO_MAIN, UPSTREAM_MAIN, answers200, cleanEnv, freePort } from './browser-support/processes.js';
+import { Child, DEMO_MAIN, UPSTREAM_MAIN, answers200, cleanEnv, freePort } from './support/processes.js';
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 const SHOTS = join(REPO, 'test-output', 'screenshots');

@@ -3,59 +3,15 @@
  * upstream as child processes (DEMO-CONTRACT), on both adapters.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { freePort } from './support/ports.js';
+import { Child, DEMO_MAIN, UPSTREAM_MAIN, cleanEnv, freePort, responds } from './support/processes.js';
 
-const DEMO_MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
-const UPSTREAM_MAIN = fileURLToPath(new URL('../../../demo-upstream/dist/src/main.js', import.meta.url));
 /** What the demo upstream's minted keys look like (`dk_live_` + 32 random bytes in base64url). */
 const MINTED_KEY = /dk_live_[A-Za-z0-9_-]{20,}/;
-
-
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function launch(main: string, env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, [main], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString('utf8')));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { child, output: () => out, exited };
-}
-
-async function stop(p: Proc | undefined): Promise<void> {
-  if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;
-  process.kill(p.child.pid!, 'SIGTERM');
-  const timer = setTimeout(() => p.child.exitCode === null && p.child.signalCode === null && process.kill(p.child.pid!, 'SIGKILL'), 5000);
-  await p.exited;
-  clearTimeout(timer);
-}
-
-async function waitReady(url: string, proc: Proc): Promise<void> {
-  const deadline = Date.now() + 40_000;
-  for (;;) {
-    if (proc.child.exitCode !== null) throw new Error(`exited early: ${proc.output()}`);
-    try {
-      const r = await fetch(url);
-      await r.arrayBuffer();
-      if (r.status < 500) return;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`not ready: ${proc.output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 interface Reply {
   status: number;
@@ -121,8 +77,8 @@ for (const adapter of ['express', 'fastify'] as const) {
     const dataDir = mkdtempSync(join(tmpdir(), `kw-demo-keys-${adapter}-`));
     const serverKey = `demo_srv_${randomBytes(24).toString('base64url')}`;
     const adminToken = `demo_admin_${randomBytes(24).toString('base64url')}`;
-    let upstream: Proc;
-    let demo: Proc;
+    let upstream: Child;
+    let demo: Child;
     let upstreamUrl: string;
     let demoUrl: string;
     const secrets: Record<string, string> = { DEMO_UPSTREAM_KEY: serverKey, DEMO_UPSTREAM_ADMIN_TOKEN: adminToken };
@@ -142,10 +98,8 @@ for (const adapter of ['express', 'fastify'] as const) {
       upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
       demoUrl = `http://127.0.0.1:${port}`;
       const env = { HOST: '127.0.0.1', UPSTREAM_PORT: String(upstreamPort), DEMO_UPSTREAM_KEY: serverKey, DEMO_UPSTREAM_ADMIN_TOKEN: adminToken };
-      upstream = launch(UPSTREAM_MAIN, env);
-      await waitReady(`${upstreamUrl}/internal/none`, upstream);
-      demo = launch(DEMO_MAIN, { ...env, PORT: String(port), KEYWARD_DATA_DIR: dataDir, KEYWARD_ADAPTER: adapter });
-      await waitReady(`${demoUrl}/healthz`, demo);
+      upstream = await Child.start('upstream', UPSTREAM_MAIN, cleanEnv(env), () => responds(`${upstreamUrl}/internal/none`));
+      demo = await Child.start('demo', DEMO_MAIN, cleanEnv({ ...env, PORT: String(port), KEYWARD_DATA_DIR: dataDir, KEYWARD_ADAPTER: adapter }), () => responds(`${demoUrl}/healthz`), 40_000);
       // The development secrets the demo generated for itself must not leak either.
       const devFile = join(dataDir, 'dev-secrets.json');
       if (existsSync(devFile)) {
@@ -155,8 +109,8 @@ for (const adapter of ['express', 'fastify'] as const) {
       }
     });
     after(async () => {
-      await stop(demo);
-      await stop(upstream);
+      await demo?.stop();
+      await upstream?.stop();
       rmSync(dataDir, { recursive: true, force: true });
     });
 
@@ -261,14 +215,14 @@ for (const adapter of ['express', 'fastify'] as const) {
       assert.equal(r.status, 502, r.text.slice(0, 200));
       assert.equal(r.body.code, 'KW_UPSTREAM_RESPONSE_TOO_LARGE');
       await new Promise((res) => setTimeout(res, 300));
-      assert.equal(demo.child.exitCode, null, `the demo process died:\n${demo.output().slice(-800)}`);
+      assert.equal(demo.process.exitCode, null, `the demo process died:\n${demo.output.slice(-800)}`);
       const health = await fetch(`${demoUrl}/healthz`).then((x) => x.status, () => 0);
       assert.equal(health, 200, 'the demo still answers');
     });
 
     it('no key value in any answer, header or log line of either process', () => {
       const answers = seen.join('\n\n');
-      const logs = `${demo.output()}\n${upstream.output()}`;
+      const logs = `${demo.output}\n${upstream.output}`;
       console.log(`# ${adapter}: ${seen.length} answers (${answers.length} bytes) and ${logs.length} bytes of demo/upstream output searched for ${Object.keys(secrets).length} secrets and minted-key patterns`);
       assert.deepEqual(leaks(answers, secrets), [], 'a key in an answer');
       assert.deepEqual(leaks(logs, secrets), [], 'a key in the process output');

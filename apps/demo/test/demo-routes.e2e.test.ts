@@ -5,42 +5,15 @@
  * upstream is ever contacted.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { freePort } from './support/ports.js';
+import { Child, DEMO_MAIN, UPSTREAM_MAIN, answers200, cleanEnv, freePort, responds } from './support/processes.js';
 
-const DEMO_MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
-const UPSTREAM_MAIN = fileURLToPath(new URL('../../../demo-upstream/dist/src/main.js', import.meta.url));
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-
-
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<unknown>;
-}
-
-function launch(main: string, env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, [main], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString('utf8')));
-  return { child, output: () => out, exited: new Promise((r) => child.once('exit', r)) };
-}
-
-async function stop(p: Proc | undefined): Promise<void> {
-  if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;
-  process.kill(p.child.pid!, 'SIGTERM');
-  const timer = setTimeout(() => p.child.exitCode === null && p.child.signalCode === null && process.kill(p.child.pid!, 'SIGKILL'), 5000);
-  await p.exited;
-  clearTimeout(timer);
-}
 
 interface Answer {
   status: number;
@@ -84,8 +57,8 @@ for (const adapter of ['express', 'fastify'] as const) {
     const dataDir = mkdtempSync(join(tmpdir(), `kw-demo-routes-${adapter}-`));
     const serverKey = `routes_srv_${randomBytes(24).toString('base64url')}`;
     const adminToken = `routes_admin_${randomBytes(24).toString('base64url')}`;
-    let upstream: Proc;
-    let demo: Proc;
+    let upstream: Child;
+    let demo: Child;
     let base: string;
     let upstreamBase: string;
     /** Every error answer seen, to check that none echoes a cookie or session ID. */
@@ -114,19 +87,12 @@ for (const adapter of ['express', 'fastify'] as const) {
       base = `http://127.0.0.1:${port}`;
       upstreamBase = `http://127.0.0.1:${upstreamPort}`;
       const env = { HOST: '127.0.0.1', UPSTREAM_PORT: String(upstreamPort), DEMO_UPSTREAM_KEY: serverKey, DEMO_UPSTREAM_ADMIN_TOKEN: adminToken };
-      upstream = launch(UPSTREAM_MAIN, env);
-      demo = launch(DEMO_MAIN, { ...env, PORT: String(port), KEYWARD_DATA_DIR: dataDir, KEYWARD_ADAPTER: adapter });
-      const deadline = Date.now() + 40_000;
-      for (;;) {
-        const ok = await send(base, 'GET', '/healthz').then((r) => r.status === 200, () => false);
-        if (ok) break;
-        if (demo.child.exitCode !== null || Date.now() > deadline) throw new Error(`demo did not start: ${demo.output()}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      upstream = await Child.start('upstream', UPSTREAM_MAIN, cleanEnv(env), () => responds(`${upstreamBase}/internal/none`));
+      demo = await Child.start('demo', DEMO_MAIN, cleanEnv({ ...env, PORT: String(port), KEYWARD_DATA_DIR: dataDir, KEYWARD_ADAPTER: adapter }), () => answers200(`${base}/healthz`), 40_000);
     });
     after(async () => {
-      await stop(demo);
-      await stop(upstream);
+      await demo?.stop();
+      await upstream?.stop();
       rmSync(dataDir, { recursive: true, force: true });
     });
 

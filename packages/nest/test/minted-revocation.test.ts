@@ -43,6 +43,9 @@ class OutageIssuer implements KeyIssuer {
   recover(): void {
     this.down = false;
   }
+  fail(): void {
+    this.down = true;
+  }
 }
 
 describe('minted-key revocation retried after an issuer outage', () => {
@@ -90,6 +93,23 @@ describe('minted-key revocation retried after an issuer outage', () => {
     assert.equal(direct.status, 401, 'the revoked key no longer authenticates');
     await waitFor(() => provider.pendingRevocationCount === 0, 5_000, () => `pending: ${provider.pendingRevocationCount}`);
     assert.deepEqual(uncaught, [], 'a throwing issuer never becomes an uncaught error');
+  });
+
+  it('close() (application shutdown) stops pending retries: no more calls to the issuer', async () => {
+    const page = new PageClient(bff.url);
+    assert.equal((await page.post('/login', { user: 'shutdown' })).status, 200);
+    assert.equal((await page.get('/api/proxy/minted/echo')).status, 200);
+    issuer.fail();
+    const before = issuer.revokeAttempts;
+    assert.equal((await page.post('/logout')).status, 204);
+    await waitFor(() => provider.pendingRevocationCount === 1, 5_000, () => `pending: ${provider.pendingRevocationCount}`);
+    provider.close();
+    assert.equal(provider.pendingRevocationCount, 0);
+    const attempts = issuer.revokeAttempts;
+    assert.ok(attempts > before, 'the logout tried to revoke');
+    await new Promise((r) => setTimeout(r, 400)); // past the first retry delays (50, 100, 200 ms)
+    assert.equal(issuer.revokeAttempts, attempts, 'no retry after close()');
+    issuer.recover();
   });
 
   it('revokeRetryDelaysMs is validated', () => {

@@ -1,8 +1,6 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Controller, Get, Module, Param } from '@nestjs/common';
@@ -25,7 +23,7 @@ import {
 import { AppClient } from './support/app-client.js';
 import { FakeClock } from './support/fake-clock.js';
 import type { Reply } from './support/http-client.js';
-import { RedisServer } from './support/redis-server.js';
+import { RedisServer, redisSuite } from './support/redis-server.js';
 import { ADAPTERS, startSessionApp, type RunningApp } from './support/session-test.app.js';
 
 type StoreKind = 'sqlite' | 'redis';
@@ -35,15 +33,8 @@ const IDLE = 30 * MIN;
 const ABS = 12 * 60 * MIN;
 const COOKIE_VALUE = /^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/;
 
-const tmp = mkdtempSync(join(tmpdir(), 'kw-session-e2e-'));
 let redis: RedisServer;
-before(async () => {
-  redis = await RedisServer.launch();
-});
-after(async () => {
-  await redis?.destroy();
-  rmSync(tmp, { recursive: true, force: true });
-});
+const tmp = redisSuite('kw-session-e2e-', (server) => (redis = server));
 
 const secret = (): string => randomBytes(32).toString('base64url');
 let storeSeq = 0;

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,7 +18,7 @@ import {
   type StoredSession,
   type TouchPolicy,
 } from '../src/index.js';
-import { RedisServer } from './support/redis-server.js';
+import { RedisServer, redisSuite } from './support/redis-server.js';
 
 const MIN = 60_000;
 const DAY = 86_400_000;
@@ -349,15 +348,8 @@ function storeContract(name: string, open: () => Promise<SessionStore>): void {
 
 // ---------------------------------------------------------------------------------------
 
-const tmp = mkdtempSync(join(tmpdir(), 'kw-store-contract-'));
 let redis: RedisServer;
-before(async () => {
-  redis = await RedisServer.launch();
-});
-after(async () => {
-  await redis?.destroy();
-  rmSync(tmp, { recursive: true, force: true });
-});
+const tmp = redisSuite('kw-store-contract-', (server) => (redis = server));
 
 storeContract('MemoryStore', async () => new MemoryStore());
 storeContract('SqliteStore', async () => new SqliteStore({ file: join(tmp, 'contract', 'sessions.sqlite') }));

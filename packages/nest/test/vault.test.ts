@@ -1,11 +1,10 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import {
   KeyRing,
@@ -22,17 +21,10 @@ import {
 } from '../src/index.js';
 import { open, seal } from '../src/vault/key-ring.js';
 import { findSecrets } from './support/bff-test.app.js';
-import { RedisServer } from './support/redis-server.js';
+import { RedisServer, redisSuite } from './support/redis-server.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'kw-vault-'));
 let redis: RedisServer;
-before(async () => {
-  redis = await RedisServer.launch();
-});
-after(async () => {
-  await redis?.destroy();
-  rmSync(tmp, { recursive: true, force: true });
-});
+const tmp = redisSuite('kw-vault-', (server) => (redis = server));
 
 const kek = (): Buffer => randomBytes(32);
 const ring = (...entries: Array<[string, Buffer]>): KeyRing => new KeyRing(new Map(entries));

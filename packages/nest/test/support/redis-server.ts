@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): Promise<number> {
@@ -88,4 +89,23 @@ export class RedisServer {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A temp directory and a redis-server for one test file: the server is launched before the
+ * file's tests (handed to `onLaunch`) and destroyed after them, with the directory.
+ * Returns the directory.
+ */
+export function redisSuite(prefix: string, onLaunch: (server: RedisServer) => void): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  let server: RedisServer | undefined;
+  before(async () => {
+    server = await RedisServer.launch();
+    onLaunch(server);
+  });
+  after(async () => {
+    await server?.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
 }

@@ -1,13 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-export { freePort } from '../support/ports.js';
-import { freePort } from '../support/ports.js';
+export { freePort } from './ports.js';
 
-/** The built entry points (this file runs from apps/demo/dist/test/browser-support/). */
+/** The built entry points (this file runs from apps/demo/dist/test/support/). */
 export const DEMO_MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 export const UPSTREAM_MAIN = fileURLToPath(new URL('../../../../demo-upstream/dist/src/main.js', import.meta.url));
-
-/** A free loopback port (closed again before it is handed out). */
 
 /** The runner's environment minus anything that would change how the demo behaves. */
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -57,6 +54,13 @@ export class Child {
     await this.exited;
     clearTimeout(timer);
   }
+}
+
+/** True when `url` answers at all (any status below 500): the process is listening. */
+export async function responds(url: string): Promise<boolean> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  await res.arrayBuffer();
+  return res.status < 500;
 }
 
 /** True when `url` answers 200. */
