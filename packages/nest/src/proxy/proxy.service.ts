@@ -33,6 +33,17 @@ export interface ProxyResult {
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /**
+ * The key header's value: `format` with its `{key}` placeholder replaced by the key,
+ * literally. Never `String.prototype.replace` with a string: it expands `$&`, `$'`,
+ * `` $` `` and `$$` in the key, so such a key would reach the upstream altered (and the
+ * scrubber would look for the unaltered form).
+ */
+export function keyHeaderValue(format: string, key: string): string {
+  const at = format.indexOf('{key}');
+  return at < 0 ? format : format.slice(0, at) + key + format.slice(at + '{key}'.length);
+}
+
+/**
  * The backend-for-frontend proxy: checks origin (again, here, where the key is attached),
  * method and path, attaches the key from the service's credential provider, forwards an
  * allowlist of headers over a keep-alive undici pool, and returns the answer with an
@@ -88,7 +99,7 @@ export class ProxyService implements OnApplicationShutdown {
     try {
       const key = await this.credentials.acquire(call.session, svc.credential);
       const forms = secretForms(key.reveal());
-      const keyValue = svc.keyFormat.replace('{key}', key.reveal());
+      const keyValue = keyHeaderValue(svc.keyFormat, key.reveal());
       if (!HEADER_VALUE.test(keyValue)) throw new ProxyError(ProxyErrorCode.BadHeader, `The key for "${svc.name}" cannot be sent in a header.`);
       headers[svc.keyHeader] = keyValue;
       return await this.send(svc, target, method, headers, body, forms);
