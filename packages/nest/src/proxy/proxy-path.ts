@@ -3,6 +3,8 @@
  * guaranteed to stay below the upstream's base path, or says why it cannot.
  * Allowlist: each segment, decoded exactly once, must be non-empty, not `.`/`..`, and
  * free of `/`, `\`, `%`, control characters and NUL; it is then re-encoded canonically.
+ * The query is checked against its own allowlist and forwarded as sent (URL serialisation
+ * percent-encodes only its `'`).
  * Nothing is "cleaned up": a suspicious path is refused, never rewritten.
  */
 
@@ -12,7 +14,12 @@ const MAX_PATH = 2048;
 const MAX_QUERY = 4096;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const RAW_ALLOWED = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%]*$/;
-const QUERY_ALLOWED = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*$/;
+/**
+ * Query characters accepted as sent. Besides RFC 3986's query characters, `[` and `]`:
+ * browsers send them unencoded (`?filter[name]=x`, `?ids[]=1`), and in the query they
+ * cannot change the target's host or path. They stay refused in the path.
+ */
+const QUERY_ALLOWED = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%/?[\]]*$/;
 /**
  * Unreserved characters only, not starting with a dot: decoding, NFKC and canonical
  * re-encoding all leave such a segment as it is, and it cannot be a dot segment.
