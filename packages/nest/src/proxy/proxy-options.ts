@@ -24,7 +24,7 @@ export interface ProxyServiceOptions {
   methods?: string[];
   /** Extra request headers forwarded besides the defaults (accept, accept-language, content-type, content-language, if-*). */
   forwardHeaders?: string[];
-  /** Extra response headers returned besides the defaults (content-type, cache-control, etag, last-modified, ...). */
+  /** Extra response headers returned besides the defaults (content-type, etag, last-modified, ...). `Cache-Control` is Keyward's own: see `cacheable`. */
   responseHeaders?: string[];
   /** Whole-call timeout (headers and body). @default 10_000 */
   timeoutMs?: number;
@@ -32,8 +32,31 @@ export interface ProxyServiceOptions {
   maxRequestBytes?: number;
   /** @default 10_485_760 (10 MiB) */
   maxResponseBytes?: number;
-  /** Most calls in flight to this upstream at once; further calls wait, then fail with 503. @default 64 */
+  /**
+   * Connections to this upstream (calls running at once). Up to 4 x this many calls may be
+   * in flight (running or waiting for a connection); further calls fail at once with 503
+   * `KW_UPSTREAM_BUSY` and `Retry-After`.
+   * @default 64
+   */
   maxConcurrent?: number;
+  /**
+   * Most calls one session may have in flight to this upstream at once, so that one
+   * session's slow calls cannot take every connection from the others. Further calls of
+   * that session fail at once with 429 `KW_PROXY_SESSION_BUSY` and `Retry-After`. At most
+   * `maxConcurrent`; keep it well below, so other sessions always find a free connection.
+   * @default a quarter of maxConcurrent, at least 1 (16 with the default maxConcurrent)
+   * @example 4
+   */
+  maxConcurrentPerSession?: number;
+  /**
+   * Whether the browser may cache this upstream's answers. Proxied answers are
+   * authenticated, so by default each carries `Cache-Control: no-store`, whatever the
+   * upstream sent. With `true`, the upstream's `Cache-Control` is passed on but always as
+   * `private` (`public` and `s-maxage` are dropped, so no shared cache keeps it); an answer
+   * without one stays `no-store`.
+   * @default false
+   */
+  cacheable?: boolean;
   /** Allow `http://` to a loopback address (127.0.0.0/8, ::1, localhost). Never other hosts. @default false */
   allowHttpToLoopback?: boolean;
   /** Skip TLS certificate checks. Reported by the self-audit and refused in production. @default false */
@@ -58,13 +81,15 @@ export interface ResolvedProxyService {
   maxRequestBytes: number;
   maxResponseBytes: number;
   maxConcurrent: number;
+  maxConcurrentPerSession: number;
+  cacheable: boolean;
   plainHttp: boolean;
   insecureTls: boolean;
 }
 
 const SERVICE_KEYS = [
   'baseUrl', 'credential', 'key', 'methods', 'forwardHeaders', 'responseHeaders', 'timeoutMs', 'maxRequestBytes',
-  'maxResponseBytes', 'maxConcurrent', 'allowHttpToLoopback', 'dangerouslyDisableTlsVerification',
+  'maxResponseBytes', 'maxConcurrent', 'maxConcurrentPerSession', 'cacheable', 'allowHttpToLoopback', 'dangerouslyDisableTlsVerification',
 ] as const;
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const SERVICE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -89,6 +114,23 @@ export function isForbiddenHeader(name: string): boolean {
 export function isLoopbackHost(hostname: string): boolean {
   const h = hostname.replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || /^127(?:\.\d{1,3}){3}$/.test(h);
+}
+
+/**
+ * `maxConcurrentPerSession`: a whole number from 1 to `maxConcurrent`; by default a quarter
+ * of `maxConcurrent` (at least 1). Undefined after reporting a problem.
+ */
+function perSessionLimit(v: unknown, maxConcurrent: number | undefined, path: string, problems: string[]): number | undefined {
+  if (v === undefined) return maxConcurrent === undefined ? undefined : Math.max(1, Math.floor(maxConcurrent / 4));
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 10_000) {
+    problems.push(`${path}: expected a whole number of calls between 1 and ${maxConcurrent ?? 10_000}, got ${show(v)}. Leave it out for a quarter of maxConcurrent.`);
+    return undefined;
+  }
+  if (maxConcurrent !== undefined && v > maxConcurrent) {
+    problems.push(`${path}: ${v} is more than maxConcurrent (${maxConcurrent}); one session could then take every connection. Set it to at most ${maxConcurrent}, ideally a fraction of it.`);
+    return undefined;
+  }
+  return v;
 }
 
 /** Validates the proxy options; reports every problem. */
@@ -171,10 +213,11 @@ export function resolveProxyOptions(
     const maxReq = svc.maxRequestBytes === undefined ? 1_048_576 : duration(svc.maxRequestBytes, `${at}.maxRequestBytes`, problems, 0, 1 << 30);
     const maxRes = svc.maxResponseBytes === undefined ? 10_485_760 : duration(svc.maxResponseBytes, `${at}.maxResponseBytes`, problems, 1, 1 << 30);
     const maxConc = svc.maxConcurrent === undefined ? 64 : duration(svc.maxConcurrent, `${at}.maxConcurrent`, problems, 1, 10_000);
-    for (const flag of ['allowHttpToLoopback', 'dangerouslyDisableTlsVerification'] as const) {
-      if (svc[flag] !== undefined && typeof svc[flag] !== 'boolean') problems.push(`${at}.${flag}: expected a boolean.`);
+    const perSession = perSessionLimit(svc.maxConcurrentPerSession, maxConc, `${at}.maxConcurrentPerSession`, problems);
+    for (const flag of ['cacheable', 'allowHttpToLoopback', 'dangerouslyDisableTlsVerification'] as const) {
+      if (svc[flag] !== undefined && typeof svc[flag] !== 'boolean') problems.push(`${at}.${flag}: expected a boolean, got ${show(svc[flag])}.`);
     }
-    if (base && timeoutMs !== undefined && maxReq !== undefined && maxRes !== undefined && maxConc !== undefined) {
+    if (base && timeoutMs !== undefined && maxReq !== undefined && maxRes !== undefined && maxConc !== undefined && perSession !== undefined) {
       out.set(name, {
         name,
         base,
@@ -188,6 +231,8 @@ export function resolveProxyOptions(
         maxRequestBytes: maxReq,
         maxResponseBytes: maxRes,
         maxConcurrent: maxConc,
+        maxConcurrentPerSession: perSession,
+        cacheable: svc.cacheable === true,
         plainHttp: base.protocol === 'http:',
         insecureTls: svc.dangerouslyDisableTlsVerification === true,
       });

@@ -98,6 +98,7 @@ export class ProxyMiddleware {
         session: record,
         selfOrigin,
       });
+      // The service sets Cache-Control (no-store unless the service is cacheable); no-store if it ever did not.
       let cacheControl = false;
       for (const [name, value] of result.headers) {
         res.setHeader(name, value);
@@ -116,6 +117,7 @@ export class ProxyMiddleware {
       }
       res.setHeader('Content-Type', 'application/json; charset=utf-8');
       res.setHeader('Cache-Control', 'no-store');
+      if (e instanceof ProxyError && e.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(e.retryAfterSeconds));
       sendRaw(res, status, Buffer.from(JSON.stringify(body)));
     }
   }

@@ -33,6 +33,38 @@ export interface ProxyResult {
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /**
+ * The `Cache-Control` of a proxied answer. Proxied answers are authenticated: `no-store`
+ * unless the service is `cacheable`; then the upstream's directives, always `private`
+ * (its `public`, `private` and `s-maxage` dropped), or `no-store` if it sent none.
+ */
+export function proxiedCacheControl(cacheable: boolean, upstream: string | undefined): string {
+  if (!cacheable || upstream === undefined) return 'no-store';
+  const kept = splitDirectives(upstream).filter((d) => !/^(?:public|private|s-maxage)\s*(?:=|$)/i.test(d));
+  return upstream.trim() === '' ? 'no-store' : ['private', ...kept].join(', ');
+}
+
+/** Cache-Control directives, split at commas outside quoted strings (`private="a, b"`). */
+function splitDirectives(value: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]!;
+    if (quoted && c === '\\') {
+      current += c + (value[++i] ?? '');
+      continue;
+    }
+    if (c === '"') quoted = !quoted;
+    if (c === ',' && !quoted) {
+      out.push(current.trim());
+      current = '';
+    } else current += c;
+  }
+  out.push(current.trim());
+  return out.filter((d) => d.length > 0);
+}
+
+/**
  * The key header's value: `format` with its `{key}` placeholder replaced by the key,
  * literally. Never `String.prototype.replace` with a string: it expands `$&`, `$'`,
  * `` $` `` and `$$` in the key, so such a key would reach the upstream altered (and the
@@ -54,6 +86,8 @@ export class ProxyService implements OnApplicationShutdown {
   private readonly logger = new Logger('KeywardProxy');
   private readonly agents = new Map<string, Agent>();
   private readonly inflight = new Map<string, number>();
+  /** Calls in flight per service and session (keyed by the session's store key, a hash, never the ID). */
+  private readonly inflightBySession = new Map<string, Map<string, number>>();
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions,
@@ -94,8 +128,16 @@ export class ProxyService implements OnApplicationShutdown {
     const headers = this.outgoingHeaders(svc, call.headers);
 
     const busy = this.inflight.get(svc.name) ?? 0;
-    if (busy >= svc.maxConcurrent * 4) throw new ProxyError(ProxyErrorCode.Busy, `Too many calls in flight to "${svc.name}"; retry shortly.`);
+    if (busy >= svc.maxConcurrent * 4) throw new ProxyError(ProxyErrorCode.Busy, `Too many calls in flight to "${svc.name}"; retry shortly.`, { retryAfterSeconds: 1 });
+    let perSession = this.inflightBySession.get(svc.name);
+    if (!perSession) this.inflightBySession.set(svc.name, (perSession = new Map()));
+    const sessionKey = call.session.key;
+    const mine = perSession.get(sessionKey) ?? 0;
+    if (mine >= svc.maxConcurrentPerSession) {
+      throw new ProxyError(ProxyErrorCode.SessionBusy, `This session already has ${svc.maxConcurrentPerSession} call(s) in flight to "${svc.name}"; wait for one to finish.`, { retryAfterSeconds: 1 });
+    }
     this.inflight.set(svc.name, busy + 1);
+    perSession.set(sessionKey, mine + 1);
     try {
       const key = await this.credentials.acquire(call.session, svc.credential);
       const forms = secretForms(key.reveal());
@@ -105,6 +147,9 @@ export class ProxyService implements OnApplicationShutdown {
       return await this.send(svc, target, method, headers, body, forms);
     } finally {
       this.inflight.set(svc.name, (this.inflight.get(svc.name) ?? 1) - 1);
+      const left = (perSession.get(sessionKey) ?? 1) - 1;
+      if (left > 0) perSession.set(sessionKey, left);
+      else perSession.delete(sessionKey);
     }
   }
 
@@ -178,14 +223,17 @@ export class ProxyService implements OnApplicationShutdown {
     const scrubbed = scrubBuffer(raw, forms);
     let hits = scrubbed.hits;
     const outHeaders: Array<[string, string]> = [];
+    let upstreamCacheControl: string | undefined;
     for (const [name, value] of Object.entries(res.headers)) {
       const n = name.toLowerCase();
       if (!svc.responseHeaders.has(n) || isForbiddenHeader(n) || value === undefined) continue;
       const joined = Array.isArray(value) ? value.join(', ') : String(value);
       const clean = scrubString(joined, forms);
       hits += clean.hits;
-      outHeaders.push([n, clean.text]);
+      if (n === 'cache-control') upstreamCacheControl = clean.text;
+      else outHeaders.push([n, clean.text]);
     }
+    outHeaders.push(['cache-control', proxiedCacheControl(svc.cacheable, upstreamCacheControl)]);
     if (hits > 0) this.logger.warn(`Upstream "${svc.name}" echoed its API key ${hits} time(s); removed from the response.`);
     return { status, headers: outHeaders, body: scrubbed.body };
   }
