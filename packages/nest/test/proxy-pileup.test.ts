@@ -29,18 +29,27 @@ describe('fault: slow and killed upstream, no pile-up', () => {
   });
 
   it('bounded concurrency: beyond 4 x maxConcurrent in flight, calls fail fast with 503 KW_UPSTREAM_BUSY', async () => {
+    // One call from each of 30 sessions: the service-wide bound, not the per-session share, refuses them.
+    const pages = await Promise.all(Array.from({ length: 30 }, async (_, i) => {
+      const p = new PageClient(bff.url);
+      assert.equal((await p.post('/login', { user: `pileup-${i}` })).status, 200);
+      return p;
+    }));
     const t0 = Date.now();
-    const answers = await Promise.all(Array.from({ length: 30 }, async () => {
+    const answers = await Promise.all(pages.map(async (p) => {
       const started = Date.now();
-      const r = await page.get('/api/proxy/narrow/slow?ms=5000');
-      return { status: r.status, code: r.body?.code as string, ms: Date.now() - started, text: r.text };
+      const r = await p.get('/api/proxy/narrow/slow?ms=5000');
+      return { status: r.status, code: r.body?.code as string, retryAfter: r.headers.get('retry-after'), ms: Date.now() - started, text: r.text };
     }));
     const busy = answers.filter((a) => a.status === 503);
     const timedOut = answers.filter((a) => a.status === 504);
     console.log(`pile-up: ${answers.length} calls, ${busy.length} refused busy (max ${Math.max(...busy.map((b) => b.ms))} ms), ${timedOut.length} timed out, all done in ${Date.now() - t0} ms`);
     assert.equal(busy.length + timedOut.length, answers.length);
     assert.ok(busy.length >= 30 - 8, `only ${busy.length} refused`);
-    for (const b of busy) assert.equal(b.code, 'KW_UPSTREAM_BUSY');
+    for (const b of busy) {
+      assert.equal(b.code, 'KW_UPSTREAM_BUSY');
+      assert.equal(b.retryAfter, '1');
+    }
     for (const a of answers) assert.ok(!a.text.includes(SERVER_KEY));
     assert.ok(Date.now() - t0 < 5000, 'calls piled up behind the slow upstream');
   });
