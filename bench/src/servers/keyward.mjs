@@ -55,7 +55,9 @@ klass(AppModule, [
         credentials: { up: credential },
         proxy: {
           services: {
-            up: { baseUrl: `${process.env.UPSTREAM_URL.replace(/\/$/, '')}/`, credential: 'up', key: { header: 'x-api-key' }, allowHttpToLoopback: true },
+            up: { baseUrl: `${process.env.UPSTREAM_URL.replace(/\/$/, '')}/`, credential: 'up', key: { header: 'x-api-key' }, allowHttpToLoopback: true,
+              // wrk drives every connection with one session: give it the whole pool, as the advisory's stack has.
+              maxConcurrentPerSession: 64 },
           },
         },
       }),
