@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError } from '../keyward.errors.js';
 import type { SessionStore, StoredSession } from '../stores/session-store.interface.js';
 import { KeyRing, VaultError, VaultErrorCode, open, seal } from './key-ring.js';
-import { Secret, maskSecret } from './secret.js';
-import { liveSecrets } from '../redaction/live-secrets.js';
+import { Secret, checkUserKey, maskSecret, openedUserKey, removeUserKey, storeUserKey } from './secret.js';
+import { MIN_SCRUBBABLE_LENGTH, liveSecrets } from '../redaction/live-secrets.js';
 
 /** Session data field holding the session's wrapped data key. */
 const DEK_FIELD = 'kw.dek';
@@ -36,9 +36,9 @@ function checkName(name: string): void {
 }
 
 function checkSecret(value: string): void {
-  if (typeof value === 'string') liveSecrets.add(value);
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_SECRET || /[^\x20-\x7e]/.test(value)) {
-    throw new InvalidArgumentError(`A key must be 1-${MAX_SECRET} printable ASCII characters (no spaces at the ends, no control characters).`);
+  // Checked before anything registers it: only stored values become live secrets.
+  if (typeof value !== 'string' || value.length < MIN_SCRUBBABLE_LENGTH || value.length > MAX_SECRET || /[^\x20-\x7e]/.test(value)) {
+    throw new InvalidArgumentError(`A key must be ${MIN_SCRUBBABLE_LENGTH}-${MAX_SECRET} printable ASCII characters (no spaces at the ends, no control characters).`);
   }
   if (value.trim() !== value) throw new InvalidArgumentError('A key must not start or end with whitespace.');
 }
@@ -66,6 +66,7 @@ export class Vault {
     const sealed = seal(dataKey, Buffer.from(plaintext, 'utf8'), `cred|s|${vid}|${name}`);
     if (!(await this.store.patch(record.key, { [CRED_PREFIX + name]: sealed }, []))) throw gone();
     record.data[CRED_PREFIX + name] = sealed;
+    liveSecrets.add(plaintext);
   }
 
   /** Opens a session credential, or undefined if the session has none of that name. */
@@ -89,10 +90,11 @@ export class Vault {
   /** Seals a user's own key; only a mask of it can ever be read back. */
   async putUser(userId: string, name: string, plaintext: string, now = Date.now()): Promise<void> {
     checkName(name);
-    checkSecret(plaintext);
+    checkUserKey(plaintext);
     const { dataKey, vid } = await this.userKey(userId);
     const sealed = seal(dataKey, Buffer.from(plaintext, 'utf8'), `cred|u|${userId}|${vid}|${name}`);
-    await this.store.setUserEntry(userId, USER_CRED_PREFIX + name, { value: JSON.stringify({ c: sealed, m: maskSecret(plaintext) }), updatedAt: now });
+    const value = JSON.stringify({ c: sealed, m: maskSecret(plaintext) });
+    await storeUserKey(userId, name, plaintext, () => this.store.setUserEntry(userId, USER_CRED_PREFIX + name, { value, updatedAt: now }));
   }
 
   /** Opens a user's own key, or undefined if the user stored none of that name. */
@@ -103,7 +105,7 @@ export class Vault {
     if (!entry) return undefined;
     const { c } = parseUserCredential(entry.value);
     const { dataKey, vid } = await this.userKey(userId, entries[USER_DEK]?.value);
-    return new Secret(open(dataKey, c, `cred|u|${userId}|${vid}|${name}`).toString('utf8'));
+    return openedUserKey(userId, name, open(dataKey, c, `cred|u|${userId}|${vid}|${name}`).toString('utf8'));
   }
 
   /** A user's stored keys, masked. */
@@ -118,7 +120,7 @@ export class Vault {
   /** Deletes a user's key; true if there was one. */
   async removeUser(userId: string, name: string): Promise<boolean> {
     checkName(name);
-    return this.store.deleteUserEntry(userId, USER_CRED_PREFIX + name);
+    return removeUserKey(userId, name, () => this.store.deleteUserEntry(userId, USER_CRED_PREFIX + name));
   }
 
   // ----- ledger of keys issued to a session (plain ids, no key material) -----
