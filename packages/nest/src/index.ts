@@ -28,6 +28,7 @@ export type { VaultOptions } from './options/keyward-options.interface.js';
 export { Vault, issuedKeysOf, type MaskedCredential, type RewrapReport, type IssuedKey } from './vault/vault.js';
 export { KeyRing, VaultError, VaultErrorCode, parseVaultKeys } from './vault/key-ring.js';
 export { Secret, maskSecret, checkUserKey, USER_KEY_MIN_LENGTH, USER_KEY_MAX_LENGTH } from './vault/secret.js';
+export { KeyBodyLimit, KeyBodyLimitGuard, DEFAULT_KEY_BODY_LIMIT } from './vault/key-body-limit.guard.js';
 export type { CredentialProvider, CredentialRequest } from './vault/credential-provider.interface.js';
 export { CredentialService } from './vault/credential.service.js';
 export { ServerKeyProvider, type ServerKeyOptions } from './vault/providers/server-key.provider.js';

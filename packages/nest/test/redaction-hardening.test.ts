@@ -4,12 +4,13 @@
  * (real Redis, real HTTP on both adapters, a real child process for stdio).
  */
 import 'reflect-metadata';
+import { Body, Controller, HttpCode, Inject, Param, Put } from '@nestjs/common';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { KeyRing, RedisStore, Secret, ServerKeyProvider, Vault, liveSecrets, type KeyIssuer } from '../src/index.js';
+import { CurrentSession, KeyBodyLimit, KeyRing, RedisStore, RequestSession, Secret, ServerKeyProvider, Vault, liveSecrets, type KeyIssuer } from '../src/index.js';
 import { ADAPTERS, HttpKeyIssuer, PageClient, bffOptions, secret, startBffApp, startUpstream, type RunningBff, type UpstreamHandle } from './support/bff-test.app.js';
 import { RedisServer, redisSuite } from './support/redis-server.js';
 
@@ -27,6 +28,19 @@ after(async () => {
 });
 
 const tag = (): string => randomBytes(6).toString('hex');
+
+/** An app's own key route, as a user of the library writes it, with the library's body limit. */
+@Controller('my-keys')
+@KeyBodyLimit()
+class MyKeysController {
+  constructor(@Inject(Vault) private readonly vault: Vault) {}
+
+  @Put(':service')
+  @HttpCode(204)
+  async put(@CurrentSession() session: RequestSession, @Param('service') service: string, @Body() body: { key?: unknown } | undefined) {
+    await this.vault.putUser(session.user!.id, service, body?.key as string);
+  }
+}
 const scrubbed = (text: string): boolean => liveSecrets.scrub(text) !== text;
 
 for (const adapter of ADAPTERS) {
@@ -38,7 +52,7 @@ for (const adapter of ADAPTERS) {
     before(async () => {
       const store = new RedisStore({ url: redis.url, prefix: `kwrh-${adapter}-${tag()}:` });
       stores.push(store);
-      bff = await startBffApp(adapter, bffOptions({ store, upstreamUrl: upstream.url, serverKeys: [SERVER_KEY], issuer: new HttpKeyIssuer(upstream.url, ADMIN) }));
+      bff = await startBffApp(adapter, bffOptions({ store, upstreamUrl: upstream.url, serverKeys: [SERVER_KEY], issuer: new HttpKeyIssuer(upstream.url, ADMIN) }), { controllers: [MyKeysController] });
       page = new PageClient(bff.url);
       assert.equal((await page.post('/login', { user: `mallory-${adapter}` })).status, 200);
     });
@@ -78,6 +92,35 @@ for (const adapter of ADAPTERS) {
         assert.ok([400, 413].includes(r.status), `${r.status}`);
       }
       assert.equal(liveSecrets.size, before, 'refused submissions grew the registry');
+    });
+
+    it('regression 13.1: @KeyBodyLimit() on an app\'s own key route refuses a body over 4 KiB with 413 KW_BODY_TOO_LARGE (declared or chunked)', async () => {
+      const key = `sk_mine_${randomBytes(18).toString('base64url')}`;
+      const big = JSON.stringify({ key, pad: 'p'.repeat(5000) });
+      const r = await page.put('/my-keys/byok', big);
+      assert.equal(r.status, 413, r.text);
+      assert.equal(r.body.code, 'KW_BODY_TOO_LARGE');
+      assert.ok(!r.text.includes(key));
+      // Chunked: no Content-Length, the size is taken from the body itself.
+      const chunked = await fetch(`${bff.url}/my-keys/byok`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'x-csrf': '1', origin: bff.url, cookie: page.cookieHeader },
+        body: new ReadableStream({
+          start(c) {
+            c.enqueue(new TextEncoder().encode(big.slice(0, 100)));
+            c.enqueue(new TextEncoder().encode(big.slice(100)));
+            c.close();
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit);
+      assert.equal(chunked.status, 413);
+      assert.equal(((await chunked.json()) as { code: string }).code, 'KW_BODY_TOO_LARGE');
+      assert.ok(!scrubbed(key), 'a refused body registered its key');
+      assert.deepEqual((await page.get('/keys')).body, [], 'an oversized request stored a key');
+      assert.equal((await page.put('/my-keys/byok', { key })).status, 204, 'a normal key request passes');
+      assert.ok(scrubbed(key));
+      assert.equal((await page.delete('/keys/byok')).status, 204);
     });
 
     it('regression 13.2: a user key too short to scrub is refused with 400 KW_INVALID_ARGUMENT (never stored, never echoed raw)', async () => {
