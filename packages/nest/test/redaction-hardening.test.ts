@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { CurrentSession, KeyBodyLimit, KeyRing, RedisStore, RequestSession, Secret, ServerKeyProvider, Vault, liveSecrets, type KeyIssuer } from '../src/index.js';
+import { CurrentSession, KeyBodyLimit, KeyRing, RedisStore, RequestSession, Secret, ServerKeyProvider, Vault, liveSecrets, type KeyIssuer, type StoredSession } from '../src/index.js';
 import { ADAPTERS, HttpKeyIssuer, PageClient, bffOptions, secret, startBffApp, startUpstream, type RunningBff, type UpstreamHandle } from './support/bff-test.app.js';
 import { RedisServer, redisSuite } from './support/redis-server.js';
 
@@ -191,6 +191,39 @@ describe('server and minted keys too short to scrub', () => {
 });
 
 describe('one user cannot push other secrets out of the registry (issue 14)', () => {
+  async function newSession(store: RedisStore, userId: string): Promise<StoredSession> {
+    const now = Date.now();
+    const key = randomBytes(32).toString('base64url');
+    const record: StoredSession = { key, handle: key.slice(0, 22), userId, createdAt: now, lastSeenAt: now, idleExpiresAt: now + 3_600_000, absoluteExpiresAt: now + 7_200_000, version: 1, data: {} };
+    await store.create(record);
+    return record;
+  }
+
+  it('regression 14: values a session stores are bounded per session and push no other session\'s value out', async () => {
+    const store = new RedisStore({ url: redis.url, prefix: `kwrh-sess-${tag()}:` });
+    try {
+      const vault = new Vault(new KeyRing(new Map([['k1', randomBytes(32)]])), store);
+      const victim = await newSession(store, 'victim');
+      const victimValue = `session_value_${randomBytes(24).toString('base64url')}`;
+      await vault.putSession(victim, 'openai', victimValue);
+      const attacker = await newSession(store, 'mallory');
+      let refused = 0;
+      for (let i = 0; i < 40; i++) {
+        await vault.putSession(attacker, `n${i}`, `${i}_${randomBytes(3000).toString('hex')}`).catch((e: { code?: string }) => {
+          assert.equal(e.code, 'KW_KEY_LIMIT');
+          refused++;
+        });
+      }
+      assert.ok(refused > 0, 'one session stored 40 large values');
+      for (let i = 0; i < 2000; i++) await vault.putSession(attacker, 'n0', `replaced_${i}_${randomBytes(12).toString('base64url')}`);
+      assert.ok(scrubbed(`x ${victimValue} y`), "another session's value was evicted");
+      await vault.removeSession(victim, 'openai');
+      assert.ok(!scrubbed(victimValue), 'a removed session value stays registered');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('regression 14: 20,001 stored and refused values of one user evict no one else\'s live key', async () => {
     const store = new RedisStore({ url: redis.url, prefix: `kwrh-evict-${tag()}:` });
     try {

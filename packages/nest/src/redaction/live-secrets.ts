@@ -73,6 +73,11 @@ export interface LiveSecretsLimits {
    */
   perUser?: number;
   /**
+   * Bytes of encoded forms one user (or session) may hold (a value being replaced is not counted).
+   * @default 1 MiB
+   */
+  perUserBytes?: number;
+  /**
    * A user's key not stored or opened for this long may be forgotten to make room for
    * another user's (its plaintext is then no longer in memory: the vault holds only
    * ciphertext, and opening it registers it again before it is revealed). A key used
@@ -136,6 +141,7 @@ export class LiveSecrets {
   private readonly user = new Map<string, UserEntry>();
   private readonly slots = new Map<string, Slot>();
   private readonly slotsPerUser = new Map<string, number>();
+  private readonly bytesPerUser = new Map<string, number>();
   private runtimeBytes = 0;
   private userBytes = 0;
   private longest = 0;
@@ -151,6 +157,7 @@ export class LiveSecrets {
       userCapacity: l.userCapacity ?? 20_000,
       userMaxBytes: l.userMaxBytes ?? 32 * 1024 * 1024,
       perUser: l.perUser ?? 32,
+      perUserBytes: l.perUserBytes ?? 1024 * 1024,
       userIdleMs: l.userIdleMs ?? 900_000,
     };
     this.now = l.now ?? Date.now;
@@ -223,10 +230,14 @@ export class LiveSecrets {
     if (!s && (this.slotsPerUser.get(user) ?? 0) >= this.limits.perUser) {
       throw new RedactionCapacityError(KeywardErrorCode.KeyLimit, `You already hold ${this.limits.perUser} keys; delete one before adding another.`);
     }
+    const forms = existing ? existing.forms : encodedForms(secret);
+    const bytes = existing ? existing.bytes : sizeOf(forms);
+    const replaced = (s?.ids ?? []).reduce((n, x) => n + (this.user.get(x)?.bytes ?? 0), 0);
+    if ((this.bytesPerUser.get(user) ?? 0) - replaced + bytes > this.limits.perUserBytes) {
+      throw new RedactionCapacityError(KeywardErrorCode.KeyLimit, 'Your keys are too large in total to keep out of logs; delete one before adding another.');
+    }
     let entry = existing;
     if (!entry) {
-      const forms = encodedForms(secret);
-      const bytes = sizeOf(forms);
       this.makeRoom(bytes, now);
       entry = { ...this.create(secret, forms), holders: new Set(), lastUsed: now };
       this.user.set(id, entry);
@@ -240,6 +251,7 @@ export class LiveSecrets {
       this.slotsPerUser.set(user, (this.slotsPerUser.get(user) ?? 0) + 1);
     }
     s.ids.push(id);
+    this.bytesPerUser.set(user, (this.bytesPerUser.get(user) ?? 0) + entry.bytes);
     // A slot holds its current value and at most one replacing it.
     while (s.ids.length > 2) this.unhold(slot, s, s.ids[0]!);
     return true;
@@ -350,7 +362,11 @@ export class LiveSecrets {
   }
 
   private unhold(slot: string, s: Slot, id: string): void {
+    if (!s.ids.includes(id)) return;
     s.ids = s.ids.filter((x) => x !== id);
+    const held = (this.bytesPerUser.get(s.user) ?? 0) - (this.user.get(id)?.bytes ?? 0);
+    if (held > 0) this.bytesPerUser.set(s.user, held);
+    else this.bytesPerUser.delete(s.user);
     if (s.ids.length === 0) {
       this.slots.delete(slot);
       const n = (this.slotsPerUser.get(s.user) ?? 1) - 1;

@@ -84,37 +84,43 @@ export function checkUserKey(value: unknown): asserts value is string {
   if (value.length > USER_KEY_MAX_LENGTH) throw new InvalidArgumentError(`A key must be at most ${USER_KEY_MAX_LENGTH} characters long.`);
 }
 
-/** The registry slot of a user's key: one per user and credential name (memory only, never logged). */
-function userSlot(userId: string, name: string): string {
-  return `${userId}\u0000${name}`;
+/** Owner of held values: a user (their own keys) or a session (values stored in it). Memory only, never logged. */
+function userGroup(userId: string): string {
+  return `u\u0000${userId}`;
+}
+function sessionGroup(sessionKey: string): string {
+  return `s\u0000${sessionKey}`;
+}
+/** The registry slot of a value: one per owner and credential name. */
+function slotOf(group: string, name: string): string {
+  return `${group}\u0000${name}`;
 }
 
 /** Per slot, the last queued put or delete: changes to one slot run one after the other in this process. */
-const pendingPuts = new Map<string, Promise<unknown>>();
+const pending = new Map<string, Promise<unknown>>();
 
 function serialised<T>(slot: string, fn: () => Promise<T>): Promise<T> {
-  const run = (pendingPuts.get(slot) ?? Promise.resolve()).then(fn);
+  const run = (pending.get(slot) ?? Promise.resolve()).then(fn);
   const settled = run.catch(() => undefined);
-  pendingPuts.set(slot, settled);
+  pending.set(slot, settled);
   void settled.then(() => {
-    if (pendingPuts.get(slot) === settled) pendingPuts.delete(slot);
+    if (pending.get(slot) === settled) pending.delete(slot);
   });
   return run;
 }
 
 /**
- * Stores a user's (already checked) key with `write`, keeping the redaction registry in
- * step: the key is registered before it is written (so it is scrubbed from the first
- * moment it can be used), the value it replaces is released once the write succeeded,
- * and the new one is released if the write failed. Puts and deletes of one slot are
- * serialised in this process, so the registry always ends up holding the value stored
- * last. Throws `RedactionCapacityError` (nothing written) if the registry cannot take it.
- * @internal
+ * Stores a (checked) value with `write`, keeping the redaction registry in step: the
+ * value is registered before it is written (so it is scrubbed from the first moment it
+ * can be used), the value it replaces is released once the write succeeded, and the new
+ * one is released if the write failed. Puts and deletes of one slot are serialised in
+ * this process, so the registry ends up holding the value stored last. Throws
+ * `RedactionCapacityError` (nothing written) if the registry cannot take it.
  */
-export function storeUserKey(userId: string, name: string, value: string, write: () => Promise<void>): Promise<void> {
-  const slot = userSlot(userId, name);
+function storeHeld(group: string, name: string, value: string, write: () => Promise<void>): Promise<void> {
+  const slot = slotOf(group, name);
   return serialised(slot, async () => {
-    const added = liveSecrets.hold(slot, userId, value);
+    const added = liveSecrets.hold(slot, group, value);
     try {
       await write();
     } catch (e) {
@@ -125,29 +131,35 @@ export function storeUserKey(userId: string, name: string, value: string, write:
   });
 }
 
-/** Deletes a user's key with `remove`, then stops scrubbing it (other holders of the same value keep it scrubbed). @internal */
-export function removeUserKey(userId: string, name: string, remove: () => Promise<boolean>): Promise<boolean> {
-  const slot = userSlot(userId, name);
+function removeHeld<T>(group: string, name: string, remove: () => Promise<T>): Promise<T> {
+  const slot = slotOf(group, name);
   return serialised(slot, async () => {
-    const removed = await remove();
+    const result = await remove();
     liveSecrets.release(slot);
-    return removed;
+    return result;
   });
 }
 
-/**
- * A user's key just opened from the vault, as a `Secret` held by its slot (the value the
- * slot held before, if different, was replaced elsewhere and is released). Throws
- * `RedactionCapacityError` rather than hand out a key the registry could not take.
- * @internal
- */
-export function openedUserKey(userId: string, name: string, value: string): Secret {
-  // A key stored before keys had a minimum length: refuse to use it rather than leak it.
+/** A value just opened from the vault, as a `Secret` held by its slot (a different value the slot held was replaced elsewhere and is released). */
+function openedHeld(group: string, name: string, value: string): Secret {
+  // A value stored before values had a minimum length: refuse to use it rather than leak it.
   if (value.length < MIN_SCRUBBABLE_LENGTH) throw new VaultError(VaultErrorCode.CredentialMissing, `The stored key for "${name}" is too short to be kept out of logs; store a new one.`);
-  const slot = userSlot(userId, name);
-  liveSecrets.hold(slot, userId, value);
+  const slot = slotOf(group, name);
+  liveSecrets.hold(slot, group, value);
   // While a replacement is being stored here, both stay scrubbed; the put settles the slot.
-  if (!pendingPuts.has(slot)) liveSecrets.release(slot, { keep: value });
+  if (!pending.has(slot)) liveSecrets.release(slot, { keep: value });
   return new Secret(value, HELD);
 }
 
+/** A user's key: see {@link storeHeld}. @internal */
+export const storeUserKey = (userId: string, name: string, value: string, write: () => Promise<void>): Promise<void> => storeHeld(userGroup(userId), name, value, write);
+/** Deletes a user's key with `remove`, then stops scrubbing it (other holders of the value keep it scrubbed). @internal */
+export const removeUserKey = (userId: string, name: string, remove: () => Promise<boolean>): Promise<boolean> => removeHeld(userGroup(userId), name, remove);
+/** A user's key just opened. @internal */
+export const openedUserKey = (userId: string, name: string, value: string): Secret => openedHeld(userGroup(userId), name, value);
+/** A value stored in a session (bounded per session, like a user's keys): see {@link storeHeld}. @internal */
+export const storeSessionValue = (sessionKey: string, name: string, value: string, write: () => Promise<void>): Promise<void> => storeHeld(sessionGroup(sessionKey), name, value, write);
+/** Removes a session value with `remove`, then stops scrubbing it. @internal */
+export const removeSessionValue = (sessionKey: string, name: string, remove: () => Promise<void>): Promise<void> => removeHeld(sessionGroup(sessionKey), name, remove);
+/** A session value just opened. @internal */
+export const openedSessionValue = (sessionKey: string, name: string, value: string): Secret => openedHeld(sessionGroup(sessionKey), name, value);

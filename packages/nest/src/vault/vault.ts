@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError } from '../keyward.errors.js';
 import type { SessionStore, StoredSession } from '../stores/session-store.interface.js';
 import { KeyRing, VaultError, VaultErrorCode, open, seal } from './key-ring.js';
-import { Secret, checkUserKey, maskSecret, openedUserKey, removeUserKey, storeUserKey } from './secret.js';
-import { MIN_SCRUBBABLE_LENGTH, liveSecrets } from '../redaction/live-secrets.js';
+import { Secret, checkUserKey, maskSecret, openedSessionValue, openedUserKey, removeSessionValue, removeUserKey, storeSessionValue, storeUserKey } from './secret.js';
+import { MIN_SCRUBBABLE_LENGTH } from '../redaction/live-secrets.js';
 
 /** Session data field holding the session's wrapped data key. */
 const DEK_FIELD = 'kw.dek';
@@ -64,9 +64,10 @@ export class Vault {
     checkSecret(plaintext);
     const { dataKey, vid } = await this.sessionKey(record);
     const sealed = seal(dataKey, Buffer.from(plaintext, 'utf8'), `cred|s|${vid}|${name}`);
-    if (!(await this.store.patch(record.key, { [CRED_PREFIX + name]: sealed }, []))) throw gone();
+    await storeSessionValue(record.key, name, plaintext, async () => {
+      if (!(await this.store.patch(record.key, { [CRED_PREFIX + name]: sealed }, []))) throw gone();
+    });
     record.data[CRED_PREFIX + name] = sealed;
-    liveSecrets.add(plaintext);
   }
 
   /** Opens a session credential, or undefined if the session has none of that name. */
@@ -75,13 +76,15 @@ export class Vault {
     const sealed = record.data[CRED_PREFIX + name];
     if (sealed === undefined) return undefined;
     const { dataKey, vid } = await this.sessionKey(record);
-    return new Secret(open(dataKey, sealed, `cred|s|${vid}|${name}`).toString('utf8'));
+    return openedSessionValue(record.key, name, open(dataKey, sealed, `cred|s|${vid}|${name}`).toString('utf8'));
   }
 
   /** Removes a session credential. */
   async removeSession(record: StoredSession, name: string): Promise<void> {
     checkName(name);
-    await this.store.patch(record.key, {}, [CRED_PREFIX + name]);
+    await removeSessionValue(record.key, name, async () => {
+      await this.store.patch(record.key, {}, [CRED_PREFIX + name]);
+    });
     delete record.data[CRED_PREFIX + name];
   }
 
