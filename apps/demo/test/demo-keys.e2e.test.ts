@@ -190,10 +190,14 @@ for (const adapter of ['express', 'fastify'] as const) {
         assert.equal(typeof put.body.code, 'string');
       }
       assert.deepEqual((await page.get('/api/keys')).body, [], 'nothing was stored');
-      for (const bad of [{}, { key: 42 }, { key: '' }, { key: 'has\nnewline' }, { key: 'x'.repeat(9000) }]) {
+      for (const bad of [{}, { key: 42 }, { key: '' }, { key: 'has\nnewline' }, { key: 'x'.repeat(1025) }, { key: 'short-key' }]) {
         const r2 = await page.send('PUT', '/api/keys/demo-byok', bad);
         assert.equal(r2.status, 400, `${JSON.stringify(bad).slice(0, 40)}: ${r2.status}`);
       }
+      // Over the key routes' body limit (4 KiB): 413 before any validation.
+      const big = await page.send('PUT', '/api/keys/demo-byok', { key: 'x'.repeat(9000) });
+      assert.equal(big.status, 413);
+      assert.equal(big.body.code, 'KW_BODY_TOO_LARGE');
     });
 
     it('logout revokes the minted key at the upstream (GET /admin/keys/:id -> active false)', async () => {

@@ -27,7 +27,8 @@ export type { Clock } from './util/clock.js';
 export type { VaultOptions } from './options/keyward-options.interface.js';
 export { Vault, issuedKeysOf, type MaskedCredential, type RewrapReport, type IssuedKey } from './vault/vault.js';
 export { KeyRing, VaultError, VaultErrorCode, parseVaultKeys } from './vault/key-ring.js';
-export { Secret, maskSecret } from './vault/secret.js';
+export { Secret, maskSecret, checkUserKey, USER_KEY_MIN_LENGTH, USER_KEY_MAX_LENGTH } from './vault/secret.js';
+export { KeyBodyLimit, KeyBodyLimitGuard, DEFAULT_KEY_BODY_LIMIT } from './vault/key-body-limit.guard.js';
 export type { CredentialProvider, CredentialRequest } from './vault/credential-provider.interface.js';
 export { CredentialService } from './vault/credential.service.js';
 export { ServerKeyProvider, type ServerKeyOptions } from './vault/providers/server-key.provider.js';
@@ -44,7 +45,7 @@ export { SkipOriginCheck, SKIP_ORIGIN_CHECK } from './origin/skip-origin-check.d
 export { OriginGuard, USES_CREDENTIALS, verifyOrigin } from './origin/origin.guard.js';
 export type { TransportOptions } from './transport/transport-policy.js';
 export { StartupReport, type RouteReport } from './keyward.startup-report.js';
-export { LiveSecrets, liveSecrets, logId, encodedForms } from './redaction/live-secrets.js';
+export { LiveSecrets, liveSecrets, logId, encodedForms, MIN_SCRUBBABLE_LENGTH, RedactionCapacityError, type LiveSecretsLimits } from './redaction/live-secrets.js';
 export { installStdioRedaction } from './redaction/stdio-redaction.js';
 export { KeywardLogger, createRedactingLogger, REDACT_PATHS, type RedactingLoggerOptions } from './redaction/keyward.logger.js';
 export { requestIdOf } from './redaction/request-context.middleware.js';

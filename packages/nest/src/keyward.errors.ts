@@ -16,6 +16,10 @@ export const KeywardErrorCode = {
   Config: 'KW_CONFIG_INVALID',
   InsecureProduction: 'KW_INSECURE_PRODUCTION',
   Internal: 'KW_INTERNAL',
+  // Key submission and redaction limits (issue 13).
+  BodyTooLarge: 'KW_BODY_TOO_LARGE',
+  KeyLimit: 'KW_KEY_LIMIT',
+  RedactionCapacity: 'KW_REDACTION_CAPACITY',
 } as const;
 
 /** One of the {@link KeywardErrorCode} values, or a code defined by a later capability. */

@@ -28,12 +28,12 @@ export class DemoInfoController {
   /**
    * Development only: mints a key at the demo upstream and stores it as this user's own
    * key for `demo-byok`, without ever returning it (the page then shows only its mask).
+   * The previous trial key is revoked; a session mints a few at most (see DemoKeyIssuer).
    */
   @Post('trial-key')
   @HttpCode(204)
   async trialKey(@CurrentSession() session: RequestSession): Promise<void> {
     if (!this.info.trialKeys) throw new NotFoundError('KW_NOT_FOUND', 'Not found.');
-    const minted = await this.issuer.mint({ expiresAt: new Date(Date.now() + 24 * 3_600_000) });
-    await this.vault.putUser(session.user!.id, 'demo-byok', minted.key);
+    await this.issuer.issueTrialKey(session, this.vault, 'demo-byok');
   }
 }

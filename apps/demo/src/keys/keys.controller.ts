@@ -1,12 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Put } from '@nestjs/common';
-import { CredentialService, CurrentSession, InvalidArgumentError, NotFoundError, RequestSession, UserKeyProvider, Vault } from '@keyward/nest';
+import { CredentialService, CurrentSession, InvalidArgumentError, KeyBodyLimit, NotFoundError, RequestSession, UserKeyProvider, Vault } from '@keyward/nest';
 
 /**
  * Bring your own key: `PUT /api/keys/:service` stores the user's key encrypted, `GET`
  * shows only masks, `DELETE` removes it. Only services configured with a user-key
- * credential accept keys (allowlist).
+ * credential accept keys (allowlist). Bodies over 4 KiB are refused (`413
+ * KW_BODY_TOO_LARGE`) on both adapters; the vault checks each key before anything keeps it.
  */
 @Controller('api/keys')
+@KeyBodyLimit()
 export class KeysController {
   constructor(
     @Inject(Vault) private readonly vault: Vault,

@@ -13,6 +13,7 @@ const STATUS: Record<string, number> = {
   KW_VAULT_ENTRY_MALFORMED: 500,
   KW_CREDENTIAL_MISSING: 409,
   KW_CREDENTIAL_UNAVAILABLE: 503,
+  KW_BODY_TOO_LARGE: 413, KW_KEY_LIMIT: 409, KW_REDACTION_CAPACITY: 503,
 };
 
 /** The HTTP status of a Keyward error code; unknown codes are server errors. */

@@ -1,7 +1,15 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { KeywardError, KeywardErrorCode } from '../keyward.errors.js';
 
 const MARK = '[REDACTED]';
-const MIN_LENGTH = 8;
+/**
+ * The shortest value the registry can scrub reliably: every encoded form of an 8-character
+ * value is at least 8 characters long, and the scan indexes forms by their first 8. Keys
+ * shorter than this are refused wherever Keyward accepts a key (server keys at startup,
+ * minted keys when issued, user keys when submitted), never accepted unscrubbed.
+ */
+export const MIN_SCRUBBABLE_LENGTH = 8;
+const MIN_LENGTH = MIN_SCRUBBABLE_LENGTH;
 
 /** Base64 characters of `b` at byte offset `shift` inside a larger base64 value (those that depend on `b` alone). */
 function base64Core(b: Buffer, shift: 0 | 1 | 2): string {
@@ -28,41 +36,242 @@ export function encodedForms(secret: string | Buffer): string[] {
 }
 
 /**
+ * The registry refused a user-supplied secret rather than forget someone else's: the user
+ * holds too many (`KW_KEY_LIMIT`, 409) or every slot of the pool is in use
+ * (`KW_REDACTION_CAPACITY`, 503). Nothing was stored.
+ */
+export class RedactionCapacityError extends KeywardError {
+  override readonly name = 'RedactionCapacityError';
+}
+
+/** Bounds of a {@link LiveSecrets} registry. Every bound is per pool: one pool never evicts another's entries. */
+export interface LiveSecretsLimits {
+  /**
+   * Run-time secrets (minted keys, values opened from the vault, `liveSecrets.add()`):
+   * at most this many; past it the least recently used are forgotten.
+   * @default 20_000
+   */
+  capacity?: number;
+  /**
+   * Run-time secrets: at most this many bytes of encoded forms (least recently used forgotten past it).
+   * @default 32 MiB
+   */
+  maxBytes?: number;
+  /**
+   * Users' own keys (all users): at most this many.
+   * @default 20_000
+   */
+  userCapacity?: number;
+  /**
+   * Users' own keys (all users): at most this many bytes of encoded forms.
+   * @default 32 MiB
+   */
+  userMaxBytes?: number;
+  /**
+   * Keys one user may hold at a time (one per credential name, plus one being replaced).
+   * @default 32
+   */
+  perUser?: number;
+  /**
+   * Bytes of encoded forms one user (or session) may hold (a value being replaced is not counted).
+   * @default 1 MiB
+   */
+  perUserBytes?: number;
+  /**
+   * A user's key not stored or opened for this long may be forgotten to make room for
+   * another user's (its plaintext is then no longer in memory: the vault holds only
+   * ciphertext, and opening it registers it again before it is revealed). A key used
+   * more recently than this is never pushed out: the new one is refused instead.
+   * @default 900_000 (15 minutes)
+   */
+  userIdleMs?: number;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+interface Entry {
+  forms: string[];
+  bytes: number;
+}
+
+interface UserEntry extends Entry {
+  /** Slots (user + credential name) holding this value. */
+  holders: Set<string>;
+  lastUsed: number;
+}
+
+interface Slot {
+  user: string;
+  /** Ids held by the slot, oldest first (at most two: the current value and one replacing it). */
+  ids: string[];
+}
+
+/** Counted size of an entry: UTF-16 text of each form, plus map and set overhead. */
+function sizeOf(forms: string[]): number {
+  return forms.reduce((n, f) => n + 2 * f.length + 96, 64);
+}
+
+/**
  * Every secret the process holds live (server keys, minted keys, user keys, session
  * secrets, key-encryption keys), in every encoded form, so any text can be scrubbed of
- * them by exact match. Bounded (about 1.3 KB per secret): past `capacity`, the oldest
- * unpinned entries (per-session keys) are forgotten; pinned ones (configuration secrets)
- * never are.
+ * them by exact match. Three pools, each bounded on its own, so none can push another's
+ * secrets out:
+ *
+ * - **configuration** (`add(v, { pinned: true })`: session secrets, key-encryption keys,
+ *   server keys, admin tokens): never forgotten;
+ * - **run-time** (`add(v)`, every {@link Secret}): minted keys and values opened from
+ *   the vault. Bounded in entries and bytes; past a bound the least recently *used*
+ *   entry is forgotten (a key in use is registered again each time it is opened);
+ * - **user** ({@link hold}): the keys users bring. Only values actually stored, one slot
+ *   per user and credential name; replaced and deleted values leave at once. At most
+ *   `perUser` per user; when the pool is full, an idle entry may be forgotten, else the
+ *   new key is refused: a user can never evict another user's key in use, a session's
+ *   key, or a configuration secret.
+ *
+ * Values shared by several pools or slots are counted per holder: releasing one never
+ * stops the others being scrubbed.
  */
 export class LiveSecrets {
   private readonly forms = new Map<string, number>(); // form -> refcount
   /** Forms indexed by their first MIN_LENGTH characters: a scan costs one map lookup per position, whatever the number of secrets. */
   private readonly byPrefix = new Map<string, Set<string>>();
-  private readonly order: string[][] = [];
-  private readonly known = new Set<string>();
+  private readonly config = new Map<string, Entry>();
+  /** Insertion order is recency: the first entry is the least recently used. */
+  private readonly runtime = new Map<string, Entry>();
+  private readonly user = new Map<string, UserEntry>();
+  private readonly slots = new Map<string, Slot>();
+  private readonly slotsPerUser = new Map<string, number>();
+  private readonly bytesPerUser = new Map<string, number>();
+  private runtimeBytes = 0;
+  private userBytes = 0;
+  private longest = 0;
+  private readonly limits: Required<Omit<LiveSecretsLimits, 'now'>>;
+  private readonly now: () => number;
 
-  constructor(private readonly capacity = 20_000) {}
-
-  /** Number of secrets tracked. */
-  get size(): number {
-    return this.known.size;
+  /** @param limits bounds of each pool, or (as before) the run-time capacity alone. */
+  constructor(limits: LiveSecretsLimits | number = {}) {
+    const l = typeof limits === 'number' ? { capacity: limits } : limits;
+    this.limits = {
+      capacity: l.capacity ?? 20_000,
+      maxBytes: l.maxBytes ?? 32 * 1024 * 1024,
+      userCapacity: l.userCapacity ?? 20_000,
+      userMaxBytes: l.userMaxBytes ?? 32 * 1024 * 1024,
+      perUser: l.perUser ?? 32,
+      perUserBytes: l.perUserBytes ?? 1024 * 1024,
+      userIdleMs: l.userIdleMs ?? 900_000,
+    };
+    this.now = l.now ?? Date.now;
   }
 
-  /** Starts scrubbing a secret (a string, or raw key bytes). `pinned` ones are never evicted. */
-  add(secret: string | Buffer, options: { pinned?: boolean } = {}): void {
-    const id = typeof secret === 'string' ? `s:${secret}` : `b:${secret.toString('base64')}`;
-    if (this.known.has(id) || (typeof secret === 'string' && secret.length < MIN_LENGTH)) return;
-    this.known.add(id);
-    const forms = encodedForms(secret);
-    if (!options.pinned) this.order.push([id, ...forms]);
-    for (const f of forms) {
-      this.forms.set(f, (this.forms.get(f) ?? 0) + 1);
-      const prefix = f.slice(0, MIN_LENGTH);
-      let bucket = this.byPrefix.get(prefix);
-      if (!bucket) this.byPrefix.set(prefix, (bucket = new Set()));
-      bucket.add(f);
+  /** Number of secrets tracked (all pools). */
+  get size(): number {
+    return this.config.size + this.runtime.size + this.user.size;
+  }
+
+  /** Entries and counted bytes per pool (for health checks and tests). */
+  stats(): { config: number; runtime: number; runtimeBytes: number; user: number; userBytes: number } {
+    return { config: this.config.size, runtime: this.runtime.size, runtimeBytes: this.runtimeBytes, user: this.user.size, userBytes: this.userBytes };
+  }
+
+  /** Length of the longest form tracked so far (the stdio scrubber holds back this much of an unfinished line). */
+  get longestForm(): number {
+    return this.longest;
+  }
+
+  /**
+   * Starts scrubbing a secret (a string, or raw key bytes). `pinned` ones (configuration)
+   * are never forgotten; others join the run-time pool. Values shorter than
+   * {@link MIN_SCRUBBABLE_LENGTH} are ignored (false): refuse them where they enter.
+   */
+  add(secret: string | Buffer, options: { pinned?: boolean } = {}): boolean {
+    const id = idOf(secret);
+    if (id === null) return false;
+    if (this.config.has(id)) return true;
+    if (options.pinned) {
+      this.config.set(id, this.create(secret));
+      return true;
     }
-    if (this.order.length > this.capacity) this.evict();
+    const known = this.runtime.get(id);
+    if (known) {
+      // Used again: the most recently used now.
+      this.runtime.delete(id);
+      this.runtime.set(id, known);
+      return true;
+    }
+    const entry = this.create(secret);
+    this.runtime.set(id, entry);
+    this.runtimeBytes += entry.bytes;
+    while ((this.runtime.size > this.limits.capacity || this.runtimeBytes > this.limits.maxBytes) && this.runtime.size > 1) {
+      const [oldest, e] = this.runtime.entries().next().value as [string, Entry];
+      this.runtime.delete(oldest);
+      this.runtimeBytes -= e.bytes;
+      this.drop(e);
+    }
+    return true;
+  }
+
+  /**
+   * Scrubs a user's own key on behalf of `slot` (one per user and credential name) until
+   * {@link release}d. Returns true if the slot did not hold this value yet. Throws a
+   * {@link RedactionCapacityError} (and registers nothing) when the user already holds
+   * `perUser` slots or the pool is full of keys in use.
+   */
+  hold(slot: string, user: string, secret: string): boolean {
+    const id = idOf(secret);
+    if (id === null) throw new TypeError(`A user key must be at least ${MIN_LENGTH} characters to be scrubbed.`);
+    const now = this.now();
+    let s = this.slots.get(slot);
+    const existing = this.user.get(id);
+    if (s?.ids.includes(id)) {
+      existing!.lastUsed = now;
+      this.touchUser(id, existing!);
+      return false;
+    }
+    if (!s && (this.slotsPerUser.get(user) ?? 0) >= this.limits.perUser) {
+      throw new RedactionCapacityError(KeywardErrorCode.KeyLimit, `You already hold ${this.limits.perUser} keys; delete one before adding another.`);
+    }
+    const forms = existing ? existing.forms : encodedForms(secret);
+    const bytes = existing ? existing.bytes : sizeOf(forms);
+    const replaced = (s?.ids ?? []).reduce((n, x) => n + (this.user.get(x)?.bytes ?? 0), 0);
+    if ((this.bytesPerUser.get(user) ?? 0) - replaced + bytes > this.limits.perUserBytes) {
+      throw new RedactionCapacityError(KeywardErrorCode.KeyLimit, 'Your keys are too large in total to keep out of logs; delete one before adding another.');
+    }
+    let entry = existing;
+    if (!entry) {
+      this.makeRoom(bytes, now);
+      entry = { ...this.create(secret, forms), holders: new Set(), lastUsed: now };
+      this.user.set(id, entry);
+      this.userBytes += entry.bytes;
+    }
+    entry.lastUsed = now;
+    this.touchUser(id, entry);
+    entry.holders.add(slot);
+    if (!s) {
+      this.slots.set(slot, (s = { user, ids: [] }));
+      this.slotsPerUser.set(user, (this.slotsPerUser.get(user) ?? 0) + 1);
+    }
+    s.ids.push(id);
+    this.bytesPerUser.set(user, (this.bytesPerUser.get(user) ?? 0) + entry.bytes);
+    // A slot holds its current value and at most one replacing it.
+    while (s.ids.length > 2) this.unhold(slot, s, s.ids[0]!);
+    return true;
+  }
+
+  /**
+   * Stops scrubbing values of `slot`: all of them, all but `keep` (after a replacement
+   * was stored), or only `only` (after storing it failed). Values other holders still
+   * hold stay scrubbed.
+   */
+  release(slot: string, which: { keep?: string; only?: string } = {}): void {
+    const s = this.slots.get(slot);
+    if (!s) return;
+    const keep = which.keep === undefined ? null : idOf(which.keep);
+    const only = which.only === undefined ? null : idOf(which.only);
+    for (const id of [...s.ids]) {
+      if (keep !== null && id === keep) continue;
+      if (which.only !== undefined && id !== only) continue;
+      this.unhold(slot, s, id);
+    }
   }
 
   /** True if the text contains any tracked secret in any form. */
@@ -82,6 +291,20 @@ export class LiveSecrets {
     return from === 0 ? text : out + text.slice(from);
   }
 
+  /**
+   * Where `text` may be cut so that no tracked form straddles the cut: `at` itself, or the
+   * end of a form that spans it (for writers that emit a long text in pieces).
+   */
+  safeCut(text: string, at: number): number {
+    let cut = Math.max(0, Math.min(at, text.length));
+    for (let i = Math.max(0, cut - this.longest + 1); i < cut; i++) {
+      const bucket = this.byPrefix.get(text.slice(i, i + MIN_LENGTH));
+      if (!bucket) continue;
+      for (const f of bucket) if (i + f.length > cut && text.startsWith(f, i)) cut = i + f.length;
+    }
+    return cut;
+  }
+
   private find(text: string, start: number): { at: number; form: string } | null {
     for (let i = start; i <= text.length - MIN_LENGTH; i++) {
       const bucket = this.byPrefix.get(text.slice(i, i + MIN_LENGTH));
@@ -93,10 +316,20 @@ export class LiveSecrets {
     return null;
   }
 
-  private evict(): void {
-    const [id, ...forms] = this.order.shift()!;
-    this.known.delete(id!);
+  private create(secret: string | Buffer, forms = encodedForms(secret)): Entry {
     for (const f of forms) {
+      this.forms.set(f, (this.forms.get(f) ?? 0) + 1);
+      const prefix = f.slice(0, MIN_LENGTH);
+      let bucket = this.byPrefix.get(prefix);
+      if (!bucket) this.byPrefix.set(prefix, (bucket = new Set()));
+      bucket.add(f);
+      if (f.length > this.longest) this.longest = f.length;
+    }
+    return { forms, bytes: sizeOf(forms) };
+  }
+
+  private drop(entry: Entry): void {
+    for (const f of entry.forms) {
       const n = (this.forms.get(f) ?? 1) - 1;
       if (n > 0) this.forms.set(f, n);
       else {
@@ -107,6 +340,52 @@ export class LiveSecrets {
       }
     }
   }
+
+  private touchUser(id: string, entry: UserEntry): void {
+    this.user.delete(id);
+    this.user.set(id, entry);
+  }
+
+  /** Frees room for `bytes` in the user pool by forgetting idle entries only; refuses otherwise. */
+  private makeRoom(bytes: number, now: number): void {
+    while (this.user.size + 1 > this.limits.userCapacity || this.userBytes + bytes > this.limits.userMaxBytes) {
+      const first = this.user.entries().next().value as [string, UserEntry] | undefined;
+      if (!first || now - first[1].lastUsed < this.limits.userIdleMs) {
+        throw new RedactionCapacityError(KeywardErrorCode.RedactionCapacity, 'Too many keys are in use right now to store another safely; try again later.');
+      }
+      const [id, entry] = first;
+      for (const slot of [...entry.holders]) {
+        const s = this.slots.get(slot);
+        if (s) this.unhold(slot, s, id);
+      }
+    }
+  }
+
+  private unhold(slot: string, s: Slot, id: string): void {
+    if (!s.ids.includes(id)) return;
+    s.ids = s.ids.filter((x) => x !== id);
+    const held = (this.bytesPerUser.get(s.user) ?? 0) - (this.user.get(id)?.bytes ?? 0);
+    if (held > 0) this.bytesPerUser.set(s.user, held);
+    else this.bytesPerUser.delete(s.user);
+    if (s.ids.length === 0) {
+      this.slots.delete(slot);
+      const n = (this.slotsPerUser.get(s.user) ?? 1) - 1;
+      if (n > 0) this.slotsPerUser.set(s.user, n);
+      else this.slotsPerUser.delete(s.user);
+    }
+    const entry = this.user.get(id);
+    if (!entry) return;
+    entry.holders.delete(slot);
+    if (entry.holders.size > 0) return;
+    this.user.delete(id);
+    this.userBytes -= entry.bytes;
+    this.drop(entry);
+  }
+}
+
+function idOf(secret: string | Buffer): string | null {
+  if (typeof secret === 'string') return secret.length >= MIN_LENGTH ? `s:${secret}` : null;
+  return Buffer.isBuffer(secret) && secret.length > 0 ? `b:${secret.toString('base64')}` : null;
 }
 
 /** The process-wide registry: the vault, the providers and `Secret` add to it. */

@@ -1,7 +1,11 @@
 import { inspect } from 'node:util';
-import { liveSecrets } from '../redaction/live-secrets.js';
+import { InvalidArgumentError } from '../keyward.errors.js';
+import { MIN_SCRUBBABLE_LENGTH, liveSecrets } from '../redaction/live-secrets.js';
+import { VaultError, VaultErrorCode } from './key-ring.js';
 
 const REDACTED = '[REDACTED]';
+/** Marks a value the caller already registered (a user's key, held by its slot). */
+const HELD: unique symbol = Symbol('kw.secret.held');
 
 /**
  * A secret value that refuses to be printed: `toString`, `toJSON`, template strings and
@@ -14,10 +18,18 @@ const REDACTED = '[REDACTED]';
 export class Secret {
   readonly #value: string;
 
-  constructor(value: string) {
+  /**
+   * @param value the plaintext, at least {@link MIN_SCRUBBABLE_LENGTH} (8) characters: a
+   * shorter value could not be scrubbed from logs, so it is refused (TypeError) rather
+   * than used.
+   */
+  constructor(value: string, held?: typeof HELD) {
     if (typeof value !== 'string' || value.length === 0) throw new TypeError('A Secret needs a non-empty string.');
+    if (value.length < MIN_SCRUBBABLE_LENGTH) {
+      throw new TypeError(`A Secret must be at least ${MIN_SCRUBBABLE_LENGTH} characters: a shorter value cannot be scrubbed from logs reliably.`);
+    }
     this.#value = value;
-    liveSecrets.add(value); // whatever holds it, it never reaches a log line
+    if (held !== HELD) liveSecrets.add(value); // whatever holds it, it never reaches a log line
   }
 
   /** The plaintext. Keep it in a local variable for as short a time as possible. */
@@ -47,3 +59,107 @@ export function maskSecret(value: string): string {
   const visible = value.length >= 16 ? 4 : value.length >= 8 ? 2 : 0;
   return `••••${visible > 0 ? value.slice(-visible) : ''}`;
 }
+
+/** Shortest user key accepted: shorter values are too easily confused with ordinary log text. */
+export const USER_KEY_MIN_LENGTH = 16;
+/** Longest user key accepted (real API keys and tokens are far shorter; it bounds the redaction registry). */
+export const USER_KEY_MAX_LENGTH = 1024;
+
+/**
+ * Checks a key a user submits (bring your own key) before anything else touches it:
+ * a string of {@link USER_KEY_MIN_LENGTH}-{@link USER_KEY_MAX_LENGTH} printable ASCII
+ * characters, no whitespace. Throws `InvalidArgumentError` (`KW_INVALID_ARGUMENT`, 400)
+ * with a message that says what to fix and never quotes the value.
+ *
+ * @example
+ * checkUserKey(body.key); // then vault.putUser(...)
+ */
+export function checkUserKey(value: unknown): asserts value is string {
+  if (typeof value !== 'string') throw new InvalidArgumentError('A key must be a string.');
+  if (/\s/.test(value)) throw new InvalidArgumentError('A key must not contain spaces, tabs or line breaks; paste the key alone.');
+  if (/[^\x21-\x7e]/.test(value)) throw new InvalidArgumentError('A key must be printable ASCII characters only (no control or non-ASCII characters).');
+  if (value.length < USER_KEY_MIN_LENGTH) {
+    throw new InvalidArgumentError(`A key must be at least ${USER_KEY_MIN_LENGTH} characters long: shorter values cannot be told apart from ordinary log text, so they could not be kept out of logs.`);
+  }
+  if (value.length > USER_KEY_MAX_LENGTH) throw new InvalidArgumentError(`A key must be at most ${USER_KEY_MAX_LENGTH} characters long.`);
+}
+
+/** Owner of held values: a user (their own keys) or a session (values stored in it). Memory only, never logged. */
+function userGroup(userId: string): string {
+  return `u\u0000${userId}`;
+}
+function sessionGroup(sessionKey: string): string {
+  return `s\u0000${sessionKey}`;
+}
+/** The registry slot of a value: one per owner and credential name. */
+function slotOf(group: string, name: string): string {
+  return `${group}\u0000${name}`;
+}
+
+/** Per slot, the last queued put or delete: changes to one slot run one after the other in this process. */
+const pending = new Map<string, Promise<unknown>>();
+
+function serialised<T>(slot: string, fn: () => Promise<T>): Promise<T> {
+  const run = (pending.get(slot) ?? Promise.resolve()).then(fn);
+  const settled = run.catch(() => undefined);
+  pending.set(slot, settled);
+  void settled.then(() => {
+    if (pending.get(slot) === settled) pending.delete(slot);
+  });
+  return run;
+}
+
+/**
+ * Stores a (checked) value with `write`, keeping the redaction registry in step: the
+ * value is registered before it is written (so it is scrubbed from the first moment it
+ * can be used), the value it replaces is released once the write succeeded, and the new
+ * one is released if the write failed. Puts and deletes of one slot are serialised in
+ * this process, so the registry ends up holding the value stored last. Throws
+ * `RedactionCapacityError` (nothing written) if the registry cannot take it.
+ */
+function storeHeld(group: string, name: string, value: string, write: () => Promise<void>): Promise<void> {
+  const slot = slotOf(group, name);
+  return serialised(slot, async () => {
+    const added = liveSecrets.hold(slot, group, value);
+    try {
+      await write();
+    } catch (e) {
+      if (added) liveSecrets.release(slot, { only: value });
+      throw e;
+    }
+    liveSecrets.release(slot, { keep: value });
+  });
+}
+
+function removeHeld<T>(group: string, name: string, remove: () => Promise<T>): Promise<T> {
+  const slot = slotOf(group, name);
+  return serialised(slot, async () => {
+    const result = await remove();
+    liveSecrets.release(slot);
+    return result;
+  });
+}
+
+/** A value just opened from the vault, as a `Secret` held by its slot (a different value the slot held was replaced elsewhere and is released). */
+function openedHeld(group: string, name: string, value: string): Secret {
+  // A value stored before values had a minimum length: refuse to use it rather than leak it.
+  if (value.length < MIN_SCRUBBABLE_LENGTH) throw new VaultError(VaultErrorCode.CredentialMissing, `The stored key for "${name}" is too short to be kept out of logs; store a new one.`);
+  const slot = slotOf(group, name);
+  liveSecrets.hold(slot, group, value);
+  // While a replacement is being stored here, both stay scrubbed; the put settles the slot.
+  if (!pending.has(slot)) liveSecrets.release(slot, { keep: value });
+  return new Secret(value, HELD);
+}
+
+/** A user's key: see {@link storeHeld}. @internal */
+export const storeUserKey = (userId: string, name: string, value: string, write: () => Promise<void>): Promise<void> => storeHeld(userGroup(userId), name, value, write);
+/** Deletes a user's key with `remove`, then stops scrubbing it (other holders of the value keep it scrubbed). @internal */
+export const removeUserKey = (userId: string, name: string, remove: () => Promise<boolean>): Promise<boolean> => removeHeld(userGroup(userId), name, remove);
+/** A user's key just opened. @internal */
+export const openedUserKey = (userId: string, name: string, value: string): Secret => openedHeld(userGroup(userId), name, value);
+/** A value stored in a session (bounded per session, like a user's keys): see {@link storeHeld}. @internal */
+export const storeSessionValue = (sessionKey: string, name: string, value: string, write: () => Promise<void>): Promise<void> => storeHeld(sessionGroup(sessionKey), name, value, write);
+/** Removes a session value with `remove`, then stops scrubbing it. @internal */
+export const removeSessionValue = (sessionKey: string, name: string, remove: () => Promise<void>): Promise<void> => removeHeld(sessionGroup(sessionKey), name, remove);
+/** A session value just opened. @internal */
+export const openedSessionValue = (sessionKey: string, name: string, value: string): Secret => openedHeld(sessionGroup(sessionKey), name, value);

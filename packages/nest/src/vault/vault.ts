@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError } from '../keyward.errors.js';
 import type { SessionStore, StoredSession } from '../stores/session-store.interface.js';
 import { KeyRing, VaultError, VaultErrorCode, open, seal } from './key-ring.js';
-import { Secret, maskSecret } from './secret.js';
-import { liveSecrets } from '../redaction/live-secrets.js';
+import { Secret, checkUserKey, maskSecret, openedSessionValue, openedUserKey, removeSessionValue, removeUserKey, storeSessionValue, storeUserKey } from './secret.js';
+import { MIN_SCRUBBABLE_LENGTH } from '../redaction/live-secrets.js';
 
 /** Session data field holding the session's wrapped data key. */
 const DEK_FIELD = 'kw.dek';
@@ -36,9 +36,9 @@ function checkName(name: string): void {
 }
 
 function checkSecret(value: string): void {
-  if (typeof value === 'string') liveSecrets.add(value);
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_SECRET || /[^\x20-\x7e]/.test(value)) {
-    throw new InvalidArgumentError(`A key must be 1-${MAX_SECRET} printable ASCII characters (no spaces at the ends, no control characters).`);
+  // Checked before anything registers it: only stored values become live secrets.
+  if (typeof value !== 'string' || value.length < MIN_SCRUBBABLE_LENGTH || value.length > MAX_SECRET || /[^\x20-\x7e]/.test(value)) {
+    throw new InvalidArgumentError(`A key must be ${MIN_SCRUBBABLE_LENGTH}-${MAX_SECRET} printable ASCII characters (no spaces at the ends, no control characters).`);
   }
   if (value.trim() !== value) throw new InvalidArgumentError('A key must not start or end with whitespace.');
 }
@@ -64,7 +64,9 @@ export class Vault {
     checkSecret(plaintext);
     const { dataKey, vid } = await this.sessionKey(record);
     const sealed = seal(dataKey, Buffer.from(plaintext, 'utf8'), `cred|s|${vid}|${name}`);
-    if (!(await this.store.patch(record.key, { [CRED_PREFIX + name]: sealed }, []))) throw gone();
+    await storeSessionValue(record.key, name, plaintext, async () => {
+      if (!(await this.store.patch(record.key, { [CRED_PREFIX + name]: sealed }, []))) throw gone();
+    });
     record.data[CRED_PREFIX + name] = sealed;
   }
 
@@ -74,13 +76,15 @@ export class Vault {
     const sealed = record.data[CRED_PREFIX + name];
     if (sealed === undefined) return undefined;
     const { dataKey, vid } = await this.sessionKey(record);
-    return new Secret(open(dataKey, sealed, `cred|s|${vid}|${name}`).toString('utf8'));
+    return openedSessionValue(record.key, name, open(dataKey, sealed, `cred|s|${vid}|${name}`).toString('utf8'));
   }
 
   /** Removes a session credential. */
   async removeSession(record: StoredSession, name: string): Promise<void> {
     checkName(name);
-    await this.store.patch(record.key, {}, [CRED_PREFIX + name]);
+    await removeSessionValue(record.key, name, async () => {
+      await this.store.patch(record.key, {}, [CRED_PREFIX + name]);
+    });
     delete record.data[CRED_PREFIX + name];
   }
 
@@ -89,10 +93,11 @@ export class Vault {
   /** Seals a user's own key; only a mask of it can ever be read back. */
   async putUser(userId: string, name: string, plaintext: string, now = Date.now()): Promise<void> {
     checkName(name);
-    checkSecret(plaintext);
+    checkUserKey(plaintext);
     const { dataKey, vid } = await this.userKey(userId);
     const sealed = seal(dataKey, Buffer.from(plaintext, 'utf8'), `cred|u|${userId}|${vid}|${name}`);
-    await this.store.setUserEntry(userId, USER_CRED_PREFIX + name, { value: JSON.stringify({ c: sealed, m: maskSecret(plaintext) }), updatedAt: now });
+    const value = JSON.stringify({ c: sealed, m: maskSecret(plaintext) });
+    await storeUserKey(userId, name, plaintext, () => this.store.setUserEntry(userId, USER_CRED_PREFIX + name, { value, updatedAt: now }));
   }
 
   /** Opens a user's own key, or undefined if the user stored none of that name. */
@@ -103,7 +108,7 @@ export class Vault {
     if (!entry) return undefined;
     const { c } = parseUserCredential(entry.value);
     const { dataKey, vid } = await this.userKey(userId, entries[USER_DEK]?.value);
-    return new Secret(open(dataKey, c, `cred|u|${userId}|${vid}|${name}`).toString('utf8'));
+    return openedUserKey(userId, name, open(dataKey, c, `cred|u|${userId}|${vid}|${name}`).toString('utf8'));
   }
 
   /** A user's stored keys, masked. */
@@ -118,7 +123,7 @@ export class Vault {
   /** Deletes a user's key; true if there was one. */
   async removeUser(userId: string, name: string): Promise<boolean> {
     checkName(name);
-    return this.store.deleteUserEntry(userId, USER_CRED_PREFIX + name);
+    return removeUserKey(userId, name, () => this.store.deleteUserEntry(userId, USER_CRED_PREFIX + name));
   }
 
   // ----- ledger of keys issued to a session (plain ids, no key material) -----

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { MIN_SCRUBBABLE_LENGTH } from '../../redaction/live-secrets.js';
 import type { SessionEndReason } from '../../session/session.types.js';
 import type { StoredSession } from '../../stores/session-store.interface.js';
 import type { CredentialProvider, CredentialRequest } from '../credential-provider.interface.js';
@@ -169,6 +170,11 @@ export class MintedKeyProvider implements CredentialProvider {
       minted = await this.options.issuer.mint({ userId: session.userId, sessionHandle: session.handle, expiresAt: new Date(session.absoluteExpiresAt) });
     } catch {
       throw new VaultError(VaultErrorCode.CredentialUnavailable, `The key issuer for "${name}" did not answer; try again.`);
+    }
+    // A key too short to scrub from logs and upstream echoes is never used: revoke it and say why.
+    if (typeof minted?.key !== 'string' || minted.key.length < MIN_SCRUBBABLE_LENGTH) {
+      if (typeof minted?.id === 'string') await this.revokeWithin(minted.id, REVOKE_ATTEMPT_MS).catch(() => undefined);
+      throw new VaultError(VaultErrorCode.CredentialUnavailable, `The key issuer for "${name}" returned a key shorter than ${MIN_SCRUBBABLE_LENGTH} characters; it was revoked and not used. Fix the issuer to mint longer keys.`);
     }
     // Ledger first: if the session ended meanwhile, the fresh key is revoked at once.
     if (!(await req.vault.recordIssued(session, { id: minted.id, name, retireAt: null }))) {

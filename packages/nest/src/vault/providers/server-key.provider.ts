@@ -1,4 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
+import { Logger } from '@nestjs/common';
+import { MIN_SCRUBBABLE_LENGTH, liveSecrets } from '../../redaction/live-secrets.js';
 import type { CredentialProvider } from '../credential-provider.interface.js';
 import { VaultError, VaultErrorCode } from '../key-ring.js';
 import { Secret } from '../secret.js';
@@ -40,10 +42,19 @@ export class ServerKeyProvider implements CredentialProvider {
     const sources = [options.env, options.file, options.keys].filter((v) => v !== undefined).length;
     if (sources !== 1) throw new TypeError('ServerKeyProvider needs exactly one of `env`, `file` or `keys`.');
     this.load(Date.now(), true);
+    const where = options.env ? `environment variable ${options.env}` : options.file ? `file ${options.file}` : '`keys`';
     if (this.keys.length === 0) {
-      const where = options.env ? `environment variable ${options.env}` : options.file ? `file ${options.file}` : '`keys`';
       throw new TypeError(`ServerKeyProvider: no key found in ${where}. Set it (newest first, comma- or line-separated).`);
     }
+    // A key too short to scrub would be used and could then be logged or echoed raw: refuse it.
+    const short = this.keys.flatMap((k, i) => (k.length < MIN_SCRUBBABLE_LENGTH ? [i + 1] : []));
+    if (short.length > 0) {
+      throw new TypeError(
+        `ServerKeyProvider (${where}): key ${short.join(', ')} of ${this.keys.length} is shorter than ${MIN_SCRUBBABLE_LENGTH} characters. ` +
+          `Keys must be at least ${MIN_SCRUBBABLE_LENGTH} characters so they can be scrubbed from logs and upstream answers; check that the whole key was copied.`,
+      );
+    }
+    for (const k of this.keys) liveSecrets.add(k, { pinned: true });
   }
 
   /** Key versions currently known, newest first (for tests and redaction). */
@@ -78,9 +89,16 @@ export class ServerKeyProvider implements CredentialProvider {
       const mtime = statSync(o.file!).mtimeMs;
       if (mtime === this.fileMtime && !first) return;
       const keys = split(readFileSync(o.file!, 'utf8'));
+      if (keys.length > 0 && !first && keys.some((k) => k.length < MIN_SCRUBBABLE_LENGTH)) {
+        // Never start using a key that cannot be scrubbed; keep the keys in use.
+        if (mtime !== this.fileMtime) new Logger('Keyward').warn(`ServerKeyProvider: file ${o.file} now lists a key shorter than ${MIN_SCRUBBABLE_LENGTH} characters; it was not loaded, the previous keys stay in use.`);
+        this.fileMtime = mtime;
+        return;
+      }
       if (keys.length > 0) {
         this.keys = keys;
         this.fileMtime = mtime;
+        if (!first) for (const k of keys) liveSecrets.add(k, { pinned: true });
       }
     } catch {
       // Keep the keys we have; a missing file at startup is reported by the constructor.
