@@ -13,6 +13,12 @@ const STATUS: Record<string, number> = {
   KW_VAULT_ENTRY_MALFORMED: 500,
   KW_CREDENTIAL_MISSING: 409,
   KW_CREDENTIAL_UNAVAILABLE: 503,
+  // The edge: Host allowlist, HTTPS, origin/CSRF.
+  KW_HOST_NOT_ALLOWED: 421,
+  KW_HTTPS_REQUIRED: 403,
+  KW_ORIGIN_REFUSED: 403,
+  KW_ORIGIN_MISSING: 403,
+  KW_CSRF_HEADER_MISSING: 403,
 };
 
 /** The HTTP status of a Keyward error code; unknown codes are server errors. */
