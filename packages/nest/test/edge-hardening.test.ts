@@ -442,6 +442,11 @@ for (const adapter of ADAPTERS) {
         assert.equal(cross.status, 403);
         assert.deepEqual(Object.keys(cross.json as object).sort(), ['code', 'error', 'requestId']);
         assert.equal((cross.json as { code: string }).code, 'KW_ORIGIN_REFUSED');
+        // Framework errors quote the request (V8's JSON errors quote the body): they stay generic.
+        const badJson = await nodeRequest(bff.url, 'POST', '/login', { origin: bff.url, 'x-csrf': '1', 'content-type': 'application/json' }, '{"user": "sk-live-789", ');
+        assert.equal(badJson.status, 400, badJson.body);
+        assert.deepEqual(Object.keys(badJson.json as object).sort(), ['code', 'error', 'requestId']);
+        assert.ok(!badJson.body.includes('sk-live-789'), badJson.body);
         // Nest's own route-not-found quotes the URL (and its query): it stays generic.
         const missing = await nodeRequest(bff.url, 'GET', '/nowhere?token=sk-live-456', {});
         assert.equal(missing.status, 404);

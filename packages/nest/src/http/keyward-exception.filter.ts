@@ -33,8 +33,10 @@ const GENERIC: Record<number, string> = {
  *
  * The app's own `HttpException`s are not Keyward's to rewrite: they are answered exactly
  * as Nest answers them (status and body), e.g. `new BadRequestException('username must
- * be ...')`. The one exception is Nest's own route-not-found 404 ("Cannot GET /path?query"),
- * which quotes the URL (and so whatever a query string carries): it gets a generic body.
+ * be ...')`. Two kinds of HttpException are not the app's and get a generic body with
+ * their status: Nest's route-not-found 404 ("Cannot GET /path?query", which quotes the
+ * URL and its query), and the ones Nest's adapters make from body-parser, Express and
+ * Fastify errors (their message can quote the request body, a password included).
  */
 @Catch()
 export class KeywardExceptionFilter implements ExceptionFilter {
@@ -47,7 +49,7 @@ export class KeywardExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
     const http = host.switchToHttp();
-    if (exception instanceof HttpException && !isRouteNotFound(exception, http.getRequest())) {
+    if (exception instanceof HttpException && !isRouteNotFound(exception, http.getRequest()) && !isFrameworkMapped(exception)) {
       this.nest ??= new BaseExceptionFilter(this.adapterHost.httpAdapter);
       return this.nest.catch(exception, host);
     }
@@ -73,7 +75,7 @@ export function describe(exception: unknown): { status: number; body: ErrorBody 
     return { status: statusOf(exception.code), body: { error: exception.message, code: exception.code } };
   }
   if (exception instanceof HttpException) {
-    // Only Nest's route-not-found reaches here (the filter hands the app's own to Nest): its message quotes the URL.
+    // Only Nest's route-not-found and framework errors reach here (the app's own go to Nest): their messages quote the request.
     const status = exception.getStatus();
     return { status, body: { error: GENERIC[status] ?? (status >= 500 ? 'Internal server error.' : 'Request refused.'), code: `KW_HTTP_${status}` } };
   }
@@ -88,6 +90,16 @@ function isRouteNotFound(e: HttpException, req: { method?: string } | undefined)
   const response = e.getResponse() as { message?: unknown } | string;
   const message = typeof response === 'string' ? response : response?.message;
   return typeof message === 'string' && message.startsWith(`Cannot ${req?.method ?? ''} `);
+}
+
+/**
+ * An HttpException that Nest's adapter made from a framework error (`mapException`): its
+ * cause is the body parser's SyntaxError, a URIError, or an http-errors/Fastify error.
+ */
+function isFrameworkMapped(e: HttpException): boolean {
+  const cause = (e as { cause?: unknown }).cause;
+  if (cause instanceof SyntaxError || cause instanceof URIError) return true;
+  return typeof cause === 'object' && cause !== null && (typeof (cause as { statusCode?: unknown }).statusCode === 'number' || typeof (cause as { status?: unknown }).status === 'number');
 }
 
 /** Body-parser and Fastify errors carry a 4xx `status`/`statusCode`; keep it, drop the message. */
