@@ -64,7 +64,8 @@ export class DemoModule {
             'demo-byok': new UserKeyProvider(),
           },
           proxy: { services: { demo: service('demo'), 'demo-session': service('demo-session'), 'demo-byok': service('demo-byok') } },
-          ...(config.production ? { transport: { trustProxy: config.trustProxy } } : {}),
+          // GET/HEAD /healthz also answers over plain HTTP in production, for local readiness probes (no session, no cookie).
+          transport: { plainHttpPaths: ['/healthz'], ...(config.production ? { trustProxy: config.trustProxy } : {}) },
           logRequests: true,
         }),
       ],

@@ -20,6 +20,11 @@ export const KeywardErrorCode = {
   BodyTooLarge: 'KW_BODY_TOO_LARGE',
   KeyLimit: 'KW_KEY_LIMIT',
   RedactionCapacity: 'KW_REDACTION_CAPACITY',
+  HostNotAllowed: 'KW_HOST_NOT_ALLOWED',
+  HttpsRequired: 'KW_HTTPS_REQUIRED',
+  OriginRefused: 'KW_ORIGIN_REFUSED',
+  OriginMissing: 'KW_ORIGIN_MISSING',
+  CsrfHeaderMissing: 'KW_CSRF_HEADER_MISSING',
 } as const;
 
 /** One of the {@link KeywardErrorCode} values, or a code defined by a later capability. */
@@ -80,6 +85,31 @@ export class NotFoundError extends KeywardError {
   constructor(code: KeywardErrorCodeValue, message: string) {
     super(code, message);
   }
+}
+
+/**
+ * The request's `Host` (or trusted `X-Forwarded-Host`) is not one this app serves: a
+ * DNS-rebinding page, or a misrouted request. HTTP 421. Fix: list the name in
+ * `origin.allowedHosts` or set `transport.publicOrigin`.
+ */
+export class HostNotAllowedError extends KeywardError {
+  override readonly name = 'HostNotAllowedError';
+  constructor() {
+    super(KeywardErrorCode.HostNotAllowed, 'This host name is not served here. Use the address the app is published at.');
+  }
+}
+
+/** A plain-HTTP request where HTTPS is required. HTTP 403. */
+export class HttpsRequiredError extends KeywardError {
+  override readonly name = 'HttpsRequiredError';
+  constructor() {
+    super(KeywardErrorCode.HttpsRequired, 'HTTPS is required.');
+  }
+}
+
+/** The origin/CSRF check refused a request (foreign or missing origin, missing custom header). HTTP 403. */
+export class OriginRefusedError extends KeywardError {
+  override readonly name = 'OriginRefusedError';
 }
 
 /**

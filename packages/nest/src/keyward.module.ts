@@ -17,6 +17,7 @@ import { SessionService } from './session/session.service.js';
 import { CredentialService } from './vault/credential.service.js';
 import { OriginGuard } from './origin/origin.guard.js';
 import { UpgradeGuard } from './origin/upgrade.guard.js';
+import { HostAllowlist } from './origin/host-allowlist.js';
 import { CorsMiddleware } from './origin/cors.middleware.js';
 import { ProxyService } from './proxy/proxy.service.js';
 import { TransportMiddleware } from './transport/transport.middleware.js';
@@ -43,6 +44,7 @@ const providers: Provider[] = [
   CredentialService,
   ProxyService,
   StartupReport,
+  HostAllowlist,
   UpgradeGuard,
   RequestContextMiddleware,
   TransportMiddleware,

@@ -142,11 +142,11 @@ for (const adapter of ADAPTERS) {
       assert.match(login.setCookie[0]!, /HttpOnly/);
     });
 
-    it('redirectHttp: GET and HEAD get 308 to https (path and query kept), other methods are still refused', async () => {
-      const app = await start({ redirectHttp: true });
+    it('redirectHttp: GET and HEAD get 308 to transport.publicOrigin (path and query kept), other methods are still refused', async () => {
+      const app = await start({ redirectHttp: true, publicOrigin: `https://127.0.0.1:${8443}` });
       const r = await plainCall(app.url, 'GET', '/healthz?x=1&y=%20');
       assert.equal(r.status, 308);
-      assert.equal(r.headers.location, `https://127.0.0.1:${app.port}/healthz?x=1&y=%20`);
+      assert.equal(r.headers.location, 'https://127.0.0.1:8443/healthz?x=1&y=%20');
       assert.deepEqual(r.setCookie, []);
       const head = await plainCall(app.url, 'HEAD', '/me');
       assert.equal(head.status, 308);

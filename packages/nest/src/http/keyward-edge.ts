@@ -3,10 +3,13 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { EDGE_INSTALLED, SEEN_AT_EDGE } from '../keyward.internal-constants.js';
+import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
+import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
 import { UpgradeGuard } from '../origin/upgrade.guard.js';
 import { requestIdOf } from '../redaction/request-context.middleware.js';
 import { describe, logFailure } from './keyward-exception.filter.js';
 import { KeywardHttpMiddleware, type EdgeRequest } from './keyward-http.middleware.js';
+import { tightenServerTimeouts } from './server-timeouts.js';
 
 type Handler = (this: unknown, req: EdgeRequest, res: ServerResponse, ...rest: unknown[]) => unknown;
 
@@ -32,6 +35,9 @@ function expressEntry(instance: unknown): ExpressEntry | null {
  * - Express also: the application's own entry (`app.handle`), so an app served without
  *   its server (`http.createServer(app)`, a serverless adapter handed `getInstance()`)
  *   gets the layer too. A mark on the request keeps it to once.
+ * - The server's request, header and keep-alive timeouts are tightened
+ *   (`transport.requestTimeoutMs` ...), so a body trickled byte by byte cannot hold a
+ *   connection for minutes.
  * - Fastify: requests that bypass the server (`inject`, serverless) get the same layer as
  *   a Nest middleware instead ({@link KeywardEdge.coversEveryRequest} is false, so the
  *   module registers it).
@@ -44,6 +50,7 @@ export class KeywardEdge implements OnApplicationBootstrap {
     @Inject(HttpAdapterHost) private readonly host: HttpAdapterHost,
     @Inject(KeywardHttpMiddleware) private readonly http: KeywardHttpMiddleware,
     @Inject(UpgradeGuard) private readonly upgrades: UpgradeGuard,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions,
   ) {}
 
   /** True when every request of the app, however it is served, passes the edge. */
@@ -60,6 +67,7 @@ export class KeywardEdge implements OnApplicationBootstrap {
     }
     const server = this.host.httpAdapter?.getHttpServer?.() as Server | undefined;
     if (!server || typeof server.emit !== 'function' || !claim(server)) return;
+    tightenServerTimeouts(server, this.options.transport.timeouts);
     const emit = server.emit;
     const onRequest = this.wrap(function (this: unknown, req: EdgeRequest, res: ServerResponse) {
       return Reflect.apply(emit, this, ['request', req, res]);

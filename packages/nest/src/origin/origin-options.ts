@@ -14,6 +14,21 @@ export interface OriginOptions {
    * @default { name: 'x-csrf', value: '1' }
    */
   csrfHeader?: { name: string; value: string };
+  /**
+   * Host names the app answers to (the `Host` header, or `X-Forwarded-Host` from a trusted
+   * proxy), as dev servers do (Vite's `server.allowedHosts`): any other name is refused
+   * with 421 `KW_HOST_NOT_ALLOWED`, on every request and WebSocket upgrade. This stops DNS
+   * rebinding: a page at `http://evil.example` re-pointed at the app would otherwise be
+   * "same origin" and pass the origin check.
+   *
+   * Always allowed besides the list: IP addresses, `localhost` and `*.localhost` (a
+   * rebinding page cannot make a browser send those), the host of `transport.publicOrigin`
+   * and the hosts of `allowedOrigins`. Entries are host names without scheme or port
+   * (the port is not compared); `.example.com` allows that name and every name below it.
+   * @default [] (only the names above)
+   * @example { allowedHosts: ['app.example.com', '.preview.example.com'] }
+   */
+  allowedHosts?: string[];
 }
 
 /** Options of CORS: off unless configured; credentials only to allowlisted origins. */
@@ -57,7 +72,10 @@ export function resolveOrigin(raw: unknown, problems: string[]): OriginPolicy {
     problems.push(`origin: expected an object, got ${show(raw)}.`);
     return { allowedOrigins: new Set(), csrfHeader: { name: 'x-csrf', value: '1' } };
   }
-  unknownKeys(o, ['allowedOrigins', 'csrfHeader'], 'origin.', problems);
+  unknownKeys(o, ['allowedOrigins', 'csrfHeader', 'allowedHosts'], 'origin.', problems, {
+    allowedhost: 'Use `origin.allowedHosts` (a list).',
+    hosts: 'Use `origin.allowedHosts`.',
+  });
   let csrfHeader = { name: 'x-csrf', value: '1' };
   if (o.csrfHeader !== undefined) {
     const h = o.csrfHeader as Record<string, unknown>;
@@ -67,7 +85,33 @@ export function resolveOrigin(raw: unknown, problems: string[]): OriginPolicy {
       problems.push(`origin.csrfHeader.name: '${h.name}' is a header a cross-site page can send; choose a custom name such as 'x-csrf'.`);
     } else csrfHeader = { name: h.name.toLowerCase(), value: h.value };
   }
-  return { allowedOrigins: origins(o.allowedOrigins, 'origin.allowedOrigins', problems), csrfHeader };
+  return { allowedOrigins: origins(o.allowedOrigins, 'origin.allowedOrigins', problems), csrfHeader, allowedHosts: hosts(o.allowedHosts, problems) };
+}
+
+const HOST_NAME = /^\.?(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+function hosts(list: unknown, problems: string[]): string[] {
+  const path = 'origin.allowedHosts';
+  if (list === undefined) return [];
+  if (!Array.isArray(list)) {
+    problems.push(`${path}: expected an array of host names such as ['app.example.com'], got ${show(list)}.`);
+    return [];
+  }
+  const out: string[] = [];
+  for (const h of list) {
+    const s = typeof h === 'string' ? h : '';
+    if (HOST_NAME.test(s)) {
+      out.push(s);
+      continue;
+    }
+    let fix = "a lower-case host name such as 'app.example.com', or '.example.com' for every name below it";
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) fix = `a host name, not an origin: '${originOf(s) ? new URL(s).hostname : 'app.example.com'}'`;
+    else if (s.startsWith('*.')) fix = `'${s.slice(1)}' (a leading dot allows every name below it; no wildcards)`;
+    else if (/:\d+$/.test(s)) fix = `'${s.replace(/:\d+$/, '')}' (no port; ports are not compared)`;
+    else if (s !== s.toLowerCase() && HOST_NAME.test(s.toLowerCase())) fix = `'${s.toLowerCase()}' (lower case)`;
+    problems.push(`${path}: ${show(h)} is not a host name. Use ${fix}.`);
+  }
+  return out;
 }
 
 export function resolveCors(raw: unknown, csrfHeader: string, problems: string[]): ResolvedCors | null {

@@ -9,6 +9,8 @@ export interface OriginPolicy {
   allowedOrigins: ReadonlySet<string>;
   /** Header that must be present, and its required value. */
   csrfHeader: { name: string; value: string };
+  /** Host names (or `.suffix` entries) allowed in `Host` besides IP addresses, `localhost` and the hosts of the configured origins. */
+  allowedHosts?: readonly string[];
 }
 
 export type OriginVerdict =

@@ -1,5 +1,6 @@
-import { ForbiddenException, Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { OriginRefusedError } from '../keyward.errors.js';
 import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
 import type { AnyRequest } from '../http/http-bridge.js';
@@ -31,7 +32,7 @@ export class OriginGuard implements CanActivate {
     if (!usesCredentials && !isUnsafeMethod(req.method)) return true;
     if (!usesCredentials && this.reflector.getAllAndOverride<string>(SKIP_ORIGIN_CHECK, targets)) return true;
     const verdict = verifyOrigin(req, this.options);
-    if (!verdict.ok) throw new ForbiddenException({ error: verdict.reason, code: verdict.code });
+    if (!verdict.ok) throw new OriginRefusedError(verdict.code, verdict.reason);
     return true;
   }
 }

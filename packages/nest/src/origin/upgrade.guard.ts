@@ -4,21 +4,31 @@ import type { Duplex } from 'node:stream';
 import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
 import { requestOrigin, type TransportRequest } from '../transport/transport-policy.js';
+import { HostAllowlist } from './host-allowlist.js';
 import { checkUpgradeOrigin } from './origin-policy.js';
 
 /**
  * Checks every WebSocket upgrade of the app's HTTP server before any gateway sees it:
- * a cross-site handshake (cross-site WebSocket hijacking) is answered 403 and closed.
+ * a handshake addressed to a host the app does not serve (DNS rebinding) is answered 421,
+ * a cross-site handshake (cross-site WebSocket hijacking) 403, and the socket closed.
  * Called by the HTTP edge (`KeywardEdge`) for each `upgrade` event.
  */
 @Injectable()
 export class UpgradeGuard {
   private readonly logger = new Logger('Keyward');
 
-  constructor(@Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions) {}
+  constructor(
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions,
+    @Inject(HostAllowlist) private readonly hosts: HostAllowlist,
+  ) {}
 
-  /** Refuses (403, socket closed) a handshake from a foreign or missing origin; returns true if it did. */
+  /** Refuses (421 or 403, socket closed) a handshake to a foreign host or from a foreign or missing origin; returns true if it did. */
   refuse(req: IncomingMessage, socket: Duplex): boolean {
+    if (!this.hosts.allows(req)) {
+      this.logger.warn('WebSocket upgrade refused: KW_HOST_NOT_ALLOWED');
+      socket.end('HTTP/1.1 421 Misdirected Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return true;
+    }
     const verdict = checkUpgradeOrigin(req.headers, requestOrigin(req as unknown as TransportRequest, this.options.transport), this.options.origin);
     if (verdict.ok) return false;
     this.logger.warn(`WebSocket upgrade refused: ${verdict.code}`);

@@ -1,9 +1,10 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ALLOW_ANONYMOUS } from '../keyward.constants.js';
-import { KeywardErrorCode, SessionRequiredError } from '../keyward.errors.js';
+import { HttpsRequiredError, KeywardErrorCode, SessionRequiredError } from '../keyward.errors.js';
 import { REQUEST_SESSION } from '../keyward.internal-constants.js';
-import type { AnyRequest } from '../http/http-bridge.js';
+import { setHeader, type AnyRequest } from '../http/http-bridge.js';
+import { isPlainHttpProbe } from '../transport/transport-policy.js';
 import { findSessionCookie } from './session-cookie.js';
 import { RequestSession } from './request-session.js';
 import { SessionEngine } from './session.engine.js';
@@ -15,6 +16,10 @@ const FAILURE = Symbol('keyward.sessionFailure');
  * {@link RequestSession} to the request, and refuses routes that need a session when
  * there is none. A store outage fails the request closed (503), even on anonymous routes
  * that carry a cookie: a request never runs with an unchecked session.
+ *
+ * Every answer that may depend on the session (a route that requires one, or any request
+ * that carried a session cookie) gets `Cache-Control: no-store`, so no browser or shared
+ * cache keeps a user's data. A handler may still set its own Cache-Control afterwards.
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
@@ -30,11 +35,27 @@ export class SessionGuard implements CanActivate {
     const anonymousOk =
       !this.engine.options.requireByDefault ||
       this.reflector.getAllAndOverride<boolean>(ALLOW_ANONYMOUS, [context.getHandler(), context.getClass()]) === true;
-    const session = await attachSession(this.engine, req, http.getResponse());
+    const res = http.getResponse();
+    if (isPlainHttpProbe(req)) {
+      // A probe over plain HTTP (transport.plainHttpPaths): the cookie is not read, so nothing refreshes or clears it.
+      if (!anonymousOk) throw new HttpsRequiredError();
+      attachProbeSession(this.engine, req, res);
+      return true;
+    }
+    const session = await attachSession(this.engine, req, res);
+    if (!anonymousOk || session.isAuthenticated || (req as { [FAILURE]?: string })[FAILURE] !== undefined) setHeader(res, 'Cache-Control', 'no-store');
     if (!session.isAuthenticated && !anonymousOk) throw refusalFor(req);
     return true;
   }
 
+}
+
+/** An empty session for a plain-HTTP probe: the cookie, if any, is neither read nor touched. */
+function attachProbeSession(engine: SessionEngine, req: AnyRequest, res: unknown): void {
+  const session = new RequestSession(engine, res, null);
+  req[REQUEST_SESSION] = session;
+  const raw = (req as { raw?: Record<symbol, unknown> }).raw;
+  if (raw && typeof raw === 'object') raw[REQUEST_SESSION] = session;
 }
 
 /** The 401 error for a request without a usable session, saying why. */

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { duration, isPlainObject, show, unknownKeys } from '../options/option-checks.js';
 
 /** Options of HTTPS enforcement. */
 export interface TransportOptions {
@@ -11,20 +12,86 @@ export interface TransportOptions {
   trustProxy?: false | 'loopback' | string[];
   /** Refuse plain-HTTP requests. @default true in production */
   requireHttps?: boolean;
-  /** Redirect plain-HTTP GET/HEAD to https instead of refusing (other methods are still refused). @default false */
+  /**
+   * Redirect plain-HTTP GET/HEAD to `publicOrigin` (308) instead of refusing (other methods
+   * are still refused). Needs `publicOrigin`: the redirect never goes to the host the
+   * client named.
+   * @default false
+   */
   redirectHttp?: boolean;
+  /**
+   * The origin users reach the app at, e.g. `'https://app.example.com'` (scheme, host,
+   * optional port; no path). The target of `redirectHttp`, and its host is allowed in
+   * `Host` (see `origin.allowedHosts`).
+   * @default undefined (no redirect target; only loopback names and IP addresses are allowed hosts)
+   */
+  publicOrigin?: string;
   /** Strict-Transport-Security on HTTPS responses; `false` to leave it to your proxy. @default { maxAgeSeconds: 31536000, includeSubDomains: true } */
   hsts?: false | { maxAgeSeconds?: number; includeSubDomains?: boolean; preload?: boolean };
-  /** Paths served over plain HTTP even when HTTPS is required (load-balancer health checks). @default [] */
+  /**
+   * Exact paths answered over plain HTTP even when HTTPS is required: readiness and
+   * liveness probes that cannot speak TLS (`['/healthz']`). Only `GET` and `HEAD`; the
+   * session cookie is not read (the route must allow anonymous access), no cookie is set,
+   * and never a proxied path. Exact match: no prefix, no query, no wildcard.
+   * @default []
+   * @example { plainHttpPaths: ['/healthz'] }
+   */
   plainHttpPaths?: string[];
+  /**
+   * The most a client may take to send a whole request (headers and body); a body trickled
+   * byte by byte is cut (408) after this. Applied to the app's HTTP server (both adapters)
+   * only where it is stricter than the server's own value; `null` leaves the server's value.
+   * Raise it for routes that take large uploads over slow links.
+   * @default 30_000
+   */
+  requestTimeoutMs?: number | null;
+  /** The most a client may take to send the request headers. Same rules. @default 10_000 */
+  headersTimeoutMs?: number | null;
+  /**
+   * How long an idle keep-alive connection stays open. Same rules. Behind a load balancer,
+   * it must exceed the balancer's idle timeout (e.g. 65_000 behind one with 60 s).
+   * @default 5_000
+   */
+  keepAliveTimeoutMs?: number | null;
+}
+
+/** Timeouts Keyward puts on the app's HTTP server; null leaves the server's own value. */
+export interface ServerTimeouts {
+  requestTimeoutMs: number | null;
+  headersTimeoutMs: number | null;
+  keepAliveTimeoutMs: number | null;
+}
+
+/** Marks a request let in over plain HTTP as a probe (`plainHttpPaths`): no session is read for it. */
+export const PLAIN_HTTP_PROBE = Symbol.for('keyward.plainHttpProbe');
+
+/** True for a request admitted over plain HTTP only because its path is in `plainHttpPaths` (either adapter's request). */
+export function isPlainHttpProbe(req: unknown): boolean {
+  const r = req as { [PLAIN_HTTP_PROBE]?: true; raw?: { [PLAIN_HTTP_PROBE]?: true } } | undefined;
+  return r?.[PLAIN_HTTP_PROBE] === true || r?.raw?.[PLAIN_HTTP_PROBE] === true;
 }
 
 export interface ResolvedTransport {
   trust: (address: string | undefined) => boolean;
   requireHttps: boolean;
   redirectHttp: boolean;
+  /** Canonical `scheme://host[:port]`, or null. */
+  publicOrigin: string | null;
   hstsHeader: string | null;
   plainHttpPaths: ReadonlySet<string>;
+  timeouts: ServerTimeouts;
+}
+
+const TRANSPORT_KEYS = [
+  'trustProxy', 'requireHttps', 'redirectHttp', 'publicOrigin', 'hsts', 'plainHttpPaths', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs',
+] as const;
+const TIMEOUT_DEFAULTS: ServerTimeouts = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000 };
+/** An exact absolute path: no query, fragment, wildcard, `.`/`..` segment, empty segment or %-escape. */
+function isExactPath(p: string): boolean {
+  if (p.length > 256 || !/^\/[A-Za-z0-9._~!$&'()+,;=:@/-]*$/.test(p)) return false;
+  const segments = p.slice(1).split('/');
+  if (segments[segments.length - 1] === '') segments.pop(); // one trailing slash
+  return segments.every((s) => s !== '' && s !== '.' && s !== '..');
 }
 
 /** A request as transport checks see it (Express req, Fastify request, or a raw IncomingMessage). */
@@ -45,7 +112,13 @@ function stripMapped(address: string): string {
 }
 
 export function resolveTransport(raw: TransportOptions | undefined, production: boolean, problems: string[]): ResolvedTransport {
-  const o = raw ?? {};
+  const given: unknown = raw ?? {};
+  if (!isPlainObject(given)) problems.push(`transport: expected an object, got ${show(raw)}.`);
+  const o = (isPlainObject(given) ? given : {}) as TransportOptions;
+  unknownKeys(o, TRANSPORT_KEYS, 'transport.', problems, {
+    plainhttp: 'Use `transport.plainHttpPaths: [\'/healthz\']` (exact paths).',
+    timeout: 'Use `transport.requestTimeoutMs`, `transport.headersTimeoutMs` or `transport.keepAliveTimeoutMs`.',
+  });
   let trust: (a: string | undefined) => boolean = () => false;
   if (o.trustProxy === 'loopback') trust = (a) => !!a && (stripMapped(a).startsWith('127.') || a === '::1');
   else if (Array.isArray(o.trustProxy)) {
@@ -63,13 +136,61 @@ export function resolveTransport(raw: TransportOptions | undefined, production: 
     if (!Number.isInteger(age) || age < 0) problems.push('transport.hsts.maxAgeSeconds: expected a non-negative integer.');
     hstsHeader = `max-age=${age}${o.hsts.includeSubDomains === false ? '' : '; includeSubDomains'}${o.hsts.preload ? '; preload' : ''}`;
   }
+  const publicOrigin = resolvePublicOrigin(o.publicOrigin, problems);
+  if (o.redirectHttp !== undefined && typeof o.redirectHttp !== 'boolean') problems.push(`transport.redirectHttp: expected a boolean, got ${show(o.redirectHttp)}.`);
+  if (o.redirectHttp === true && publicOrigin === null) {
+    problems.push("transport.redirectHttp: needs transport.publicOrigin (e.g. 'https://app.example.com') as the redirect target; Keyward never redirects to the Host a client sent.");
+  }
   return {
     trust,
     requireHttps: o.requireHttps ?? production,
-    redirectHttp: o.redirectHttp === true,
+    redirectHttp: o.redirectHttp === true && publicOrigin !== null,
+    publicOrigin,
     hstsHeader,
-    plainHttpPaths: new Set(o.plainHttpPaths ?? []),
+    plainHttpPaths: resolvePlainHttpPaths(o.plainHttpPaths, problems),
+    timeouts: resolveTimeouts(o, problems),
   };
+}
+
+function resolvePublicOrigin(v: unknown, problems: string[]): string | null {
+  if (v === undefined) return null;
+  const canonical = typeof v === 'string' && /^https?:\/\//i.test(v) ? canonicalOrigin(v) : null;
+  if (!canonical || canonical !== String(v).toLowerCase().replace(/\/$/, '')) {
+    problems.push(`transport.publicOrigin: ${show(v)} is not an exact origin; expected scheme://host[:port] such as 'https://app.example.com' (no path, no wildcard).`);
+    return null;
+  }
+  return canonical;
+}
+
+function resolvePlainHttpPaths(v: unknown, problems: string[]): ReadonlySet<string> {
+  const out = new Set<string>();
+  if (v === undefined) return out;
+  if (!Array.isArray(v)) {
+    problems.push(`transport.plainHttpPaths: expected an array of exact paths such as ['/healthz'], got ${show(v)}.`);
+    return out;
+  }
+  for (const p of v) {
+    if (typeof p === 'string' && isExactPath(p)) out.add(p);
+    else problems.push(`transport.plainHttpPaths: ${show(p)} is not an exact path (like '/healthz': no query, wildcard, '..' or %-escape).`);
+  }
+  return out;
+}
+
+function resolveTimeouts(o: TransportOptions, problems: string[]): ServerTimeouts {
+  const out = { ...TIMEOUT_DEFAULTS };
+  for (const name of ['requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs'] as const) {
+    const v = o[name];
+    if (v === undefined) continue;
+    if (v === null) out[name] = null;
+    else {
+      const ms = duration(v, `transport.${name}`, problems, 100, 3_600_000);
+      if (ms !== undefined) out[name] = ms;
+    }
+  }
+  if (out.headersTimeoutMs !== null && out.requestTimeoutMs !== null && out.headersTimeoutMs > out.requestTimeoutMs) {
+    problems.push(`transport.headersTimeoutMs: ${out.headersTimeoutMs} is longer than transport.requestTimeoutMs (${out.requestTimeoutMs}); the headers are part of the request.`);
+  }
+  return out;
 }
 
 /** The scheme the client used: TLS on our socket, or a trusted proxy's X-Forwarded-Proto. */
@@ -87,11 +208,20 @@ const HOST = /^[A-Za-z0-9.\-:[\]]{1,255}$/;
 const origins = new Map<string, string | null>();
 const ORIGIN_CACHE_SIZE = 256;
 
-/** The origin the client addressed (`scheme://host`), or null if the Host header is unusable. */
-export function requestOrigin(req: TransportRequest, t: ResolvedTransport): string | null {
+/**
+ * The host the client addressed: a trusted proxy's `X-Forwarded-Host`, else `Host`;
+ * undefined when missing, repeated or not host syntax.
+ */
+export function requestHost(req: TransportRequest, t: ResolvedTransport): string | undefined {
   const forwardedHost = t.trust(req.socket?.remoteAddress) ? lastValue(req.headers['x-forwarded-host']) : undefined;
   const host = forwardedHost ?? (Array.isArray(req.headers.host) ? undefined : req.headers.host);
-  if (!host || !HOST.test(host)) return null;
+  return host && HOST.test(host) ? host : undefined;
+}
+
+/** The origin the client addressed (`scheme://host`), or null if the Host header is unusable. */
+export function requestOrigin(req: TransportRequest, t: ResolvedTransport): string | null {
+  const host = requestHost(req, t);
+  if (!host) return null;
   const given = `${requestScheme(req, t)}://${host}`;
   let origin = origins.get(given);
   if (origin === undefined) {

@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpsRequiredError } from '../keyward.errors.js';
 import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
-import { requestScheme, type TransportRequest } from './transport-policy.js';
+import { PLAIN_HTTP_PROBE, requestScheme, type TransportRequest } from './transport-policy.js';
 
 /** Headers every response gets: no sniffing, no framing, no cross-origin embedding. */
 export const SECURITY_HEADERS: ReadonlyArray<[string, string]> = [
@@ -13,23 +14,19 @@ export const SECURITY_HEADERS: ReadonlyArray<[string, string]> = [
   ['Cross-Origin-Resource-Policy', 'same-origin'],
 ];
 
-function refuse(res: ServerResponse, status: number, code: string, error: string): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Cache-Control', 'no-store');
-  res.end(JSON.stringify({ error, code }));
-}
-
 /**
  * HTTPS enforcement and security headers, for both adapters (raw Node request and
- * response). Plain HTTP is refused in production (or redirected, by option); HSTS goes
- * on every HTTPS response. The scheme is read from a proxy only if that proxy is trusted.
+ * response). Plain HTTP is refused in production (403 `KW_HTTPS_REQUIRED`), or
+ * redirected to `transport.publicOrigin` by option; HSTS goes on every HTTPS response.
+ * The scheme is read from a proxy only if that proxy is trusted. A `GET`/`HEAD` to one of
+ * `transport.plainHttpPaths` passes over plain HTTP, marked as a probe: no session is read
+ * for it and it is never proxied.
  */
 @Injectable()
 export class TransportMiddleware {
   constructor(@Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions) {}
 
-  /** True to let the request on; false when it has been answered (refused or redirected). */
+  /** True to let the request on; false when it has been answered (redirected). Throws {@link HttpsRequiredError}. */
   admit(req: IncomingMessage, res: ServerResponse): boolean {
     const t = this.options.transport;
     res.removeHeader('X-Powered-By');
@@ -39,19 +36,23 @@ export class TransportMiddleware {
       if (t.hstsHeader) res.setHeader('Strict-Transport-Security', t.hstsHeader);
       return true;
     }
+    if (!t.requireHttps) return true;
     // Express and middie rewrite req.url relative to the middleware's mount path; originalUrl is what the client sent.
     const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
-    const path = url.split('?')[0]!;
-    if (!t.requireHttps || t.plainHttpPaths.has(path)) return true;
-    const host = req.headers.host;
     const method = (req.method ?? 'GET').toUpperCase();
-    if (t.redirectHttp && (method === 'GET' || method === 'HEAD') && host && /^[A-Za-z0-9.\-:[\]]{1,255}$/.test(host)) {
+    const readOnly = method === 'GET' || method === 'HEAD';
+    if (readOnly && t.plainHttpPaths.has(url.split('?')[0]!)) {
+      (req as IncomingMessage & { [PLAIN_HTTP_PROBE]?: true })[PLAIN_HTTP_PROBE] = true;
+      return true;
+    }
+    if (t.redirectHttp && readOnly && t.publicOrigin) {
+      // The configured origin, never the client's Host: a forged Host must not become a (cacheable) redirect target.
+      const path = url.startsWith('/') && !url.startsWith('//') ? url : '/';
       res.statusCode = 308;
-      res.setHeader('Location', `https://${host}${url}`);
+      res.setHeader('Location', `${t.publicOrigin.replace(/^http:/, 'https:')}${path}`);
       res.end();
       return false;
     }
-    refuse(res, 403, 'KW_HTTPS_REQUIRED', 'HTTPS is required.');
-    return false;
+    throw new HttpsRequiredError();
   }
 }
