@@ -132,17 +132,46 @@ export class SessionEngine {
   }
 
   /**
-   * Moves a session to a fresh ID (privilege change, or login over an existing session):
-   * the old ID is dead at once, data and deadline carry over. Returns null if the
-   * session had already ended.
+   * Moves a session to a fresh ID on a privilege change of the same user: the old ID is
+   * dead at once, data and deadline carry over, and whatever is bound to the old ID (the
+   * vault's data key) is re-bound to the new one by the listeners' `onSessionMoving`.
+   *
+   * A change of user is not a privilege change: when `user.id` differs from the session's
+   * user, the session ends (its lifecycle listeners run: minted keys revoked, vault entries
+   * gone) and a new, empty session starts for `user`, exactly as a login does. Nothing of
+   * the first user's session reaches the second.
+   *
+   * Returns null if the session had already ended.
    */
   async regenerate(record: StoredSession, user?: SessionUser): Promise<IssuedSession | null> {
     if (user) checkUser(user);
+    if (user && user.id !== record.userId) {
+      if (!(await this.end(record.key, 'replaced'))) return null;
+      return this.create(user);
+    }
     this.forget(record.key);
     const old = await this.store.take(record.key);
     if (!old) return null;
+    if (user && user.id !== old.userId) {
+      // The record changed hands between our read and the take: treat it as a login.
+      await this.notifyEnded(old, 'replaced');
+      return this.create(user);
+    }
     const data = user ? { ...old.data, [USER_FIELD]: JSON.stringify(user) } : old.data;
-    return this.issue(user?.id ?? old.userId, old.createdAt, old.absoluteExpiresAt, data);
+    try {
+      return await this.issue(old.userId, old.createdAt, old.absoluteExpiresAt, (toKey) => this.moveData(data, old.key, toKey));
+    } catch (e) {
+      // The old record is gone; whatever it held must still end properly.
+      await this.notifyEnded(old, 'replaced');
+      throw e;
+    }
+  }
+
+  /** Lets each listener re-bind what it keeps bound to the old store key (the vault's data key). */
+  private moveData(data: Record<string, string>, fromKey: string, toKey: string): Record<string, string> {
+    let moved = data;
+    for (const l of this.listeners) if (l.onSessionMoving) moved = l.onSessionMoving(moved, fromKey, toKey);
+    return moved;
   }
 
   /** Ends one session (idempotent) and runs the lifecycle listeners. */
@@ -206,10 +235,16 @@ export class SessionEngine {
     };
   }
 
-  private async issue(userId: string, createdAt: number, absoluteExpiresAt: number, data: Record<string, string>): Promise<IssuedSession> {
+  private async issue(
+    userId: string,
+    createdAt: number,
+    absoluteExpiresAt: number,
+    dataFor: Record<string, string> | ((key: string) => Record<string, string>),
+  ): Promise<IssuedSession> {
     const now = this.now();
     const id = generateSessionId();
     const key = storeKeyOf(id);
+    const data = typeof dataFor === 'function' ? dataFor(key) : dataFor;
     const record: StoredSession = {
       key,
       handle: handleOf(key),
