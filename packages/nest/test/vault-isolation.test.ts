@@ -198,7 +198,7 @@ describe(`isolation under load: ${SESSIONS} concurrent sessions, each with its o
         for (const key of keys) {
           records++;
           const fields = await inspector.hkeys(key);
-          assert.ok(fields.includes('d:kw.dek') && fields.includes('d:kw.c:mk.minted'), `${key}: ${fields.join(',')}`);
+          assert.ok(fields.includes('d:kw.dek') && fields.includes('d:kw.c:#mk.minted'), `${key}: ${fields.join(',')}`);
           assert.ok(fields.some((f) => f.startsWith('d:kw.mk:')), 'the ledger of issued keys');
         }
       } while (cursor !== '0');

@@ -290,7 +290,7 @@ for (const kind of ['sqlite', 'redis'] as const) {
       const good = await reload(store, s);
       const cred = good.data['kw.c:openai']!;
       const dek = good.data['kw.dek']!;
-      assert.match(dek, /^v1\.[A-Za-z0-9_-]{22}\.k1\./);
+      assert.match(dek, /^v2\.[A-Za-z0-9_-]{22}\.k1\./);
       const secrets = [plain];
       const tryWith = async (fields: Record<string, string>, code: string | string[], v = vault) => {
         assert.ok(await store.patch(s.key, { 'kw.c:openai': cred, 'kw.dek': dek, ...fields }, []));
@@ -304,8 +304,10 @@ for (const kind of ['sqlite', 'redis'] as const) {
       await tryWith({ 'kw.c:openai': 'garbage' }, VaultErrorCode.Malformed);
       await tryWith({ 'kw.dek': flip(dek, dek.length - 30) }, VaultErrorCode.DecryptFailed);
       await tryWith({ 'kw.dek': dek.slice(0, -10) }, [VaultErrorCode.Malformed, VaultErrorCode.DecryptFailed]);
-      await tryWith({ 'kw.dek': 'v1.short.k1.a.b.c' }, VaultErrorCode.Malformed);
-      await tryWith({ 'kw.dek': 'v2' + dek.slice(2) }, VaultErrorCode.Malformed);
+      await tryWith({ 'kw.dek': 'v2.short.k1.a.b.c' }, VaultErrorCode.Malformed);
+      await tryWith({ 'kw.dek': 'v3' + dek.slice(2) }, VaultErrorCode.Malformed);
+      // The unbound session format of earlier versions is refused, never opened.
+      await tryWith({ 'kw.dek': 'v1' + dek.slice(2) }, VaultErrorCode.LegacyEntry);
       await tryWith({ 'kw.dek': '{"json":true}' }, VaultErrorCode.Malformed);
       // Wrong key id: the entry says k2 (which the ring has) but was wrapped with k1.
       await tryWith({ 'kw.dek': dek.replace('.k1.', '.k2.') }, VaultErrorCode.DecryptFailed, new Vault(ring(['k2', k2], ['k1', k1]), store));
@@ -357,9 +359,9 @@ for (const kind of ['sqlite', 'redis'] as const) {
       // Lazy: reading session 0 and user 0 re-wraps their data keys with k2.
       const s0 = await reload(store, sessions[0]!.record);
       assert.equal((await v2.openSession(s0, 'openai'))!.reveal(), sessions[0]!.key);
-      const vid0 = /^v1\.([A-Za-z0-9_-]{22})\./.exec(s0.data['kw.dek']!)![1];
+      const vid0 = /^v2\.([A-Za-z0-9_-]{22})\./.exec(s0.data['kw.dek']!)![1];
       const stored0 = (await reload(store, sessions[0]!.record)).data['kw.dek']!;
-      assert.ok(stored0.startsWith(`v1.${vid0}.k2.`), `stored value now starts with v1.<vid>.k2. (got ${stored0.slice(0, 30)})`);
+      assert.ok(stored0.startsWith(`v2.${vid0}.k2.`), `stored value now starts with v2.<vid>.k2. (got ${stored0.slice(0, 30)})`);
       assert.equal((await v2.openUser(users[0]!.user, 'byok'))!.reveal(), users[0]!.key);
       assert.match((await store.getUserEntries(users[0]!.user))['kw.dek']!.value, /^v1\.[A-Za-z0-9_-]{22}\.k2\./);
       // The sealed credentials themselves did not change (only the data key was re-wrapped).

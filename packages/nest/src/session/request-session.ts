@@ -1,5 +1,5 @@
 import { SessionRequiredError } from '../keyward.errors.js';
-import { appendHeader } from '../http/http-bridge.js';
+import { appendHeader, setHeader } from '../http/http-bridge.js';
 import type { StoredSession } from '../stores/session-store.interface.js';
 import { serializeClearingCookie, serializeSessionCookie } from './session-cookie.js';
 import { checkFieldName, userOf, type SessionEngine } from './session.engine.js';
@@ -63,8 +63,16 @@ export class RequestSession {
   }
 
   /**
-   * Moves this session to a new ID, keeping its data and deadline (call on privilege
-   * change). Pass `user` to update who the session belongs to at the same time.
+   * Moves this session to a new ID, keeping its data, vault entries and deadline: call it
+   * on a privilege change of the same user (pass `user` with the same `id` to update what
+   * the session says about them, e.g. a new role).
+   *
+   * Passing a user with a different `id` does not move anything: the current session ends
+   * (its keys are revoked and its vault entries deleted) and a new, empty session starts
+   * for that user, exactly as {@link login} does. To log someone in, call `login()`.
+   *
+   * @example
+   * await session.regenerate({ ...session.user!, role: 'admin' }); // after step-up auth
    */
   async regenerate(user?: SessionUser): Promise<SessionInfo> {
     const current = this.require();
@@ -133,7 +141,7 @@ export class RequestSession {
 
   /** Sets the cookie again (sliding Max-Age, or re-signed with the newest secret). */
   refreshCookie(signedValue: string): void {
-    if (this.record) appendHeader(this.res, 'Set-Cookie', serializeSessionCookie(this.engine.options, signedValue, this.engine.cookieLifetime(this.record)));
+    if (this.record) this.sendCookie(serializeSessionCookie(this.engine.options, signedValue, this.engine.cookieLifetime(this.record)));
   }
 
   /** Clears the cookie of a request whose cookie was invalid or expired. */
@@ -143,13 +151,22 @@ export class RequestSession {
 
   private adopt(record: StoredSession, signedValue: string): void {
     this.record = record;
-    appendHeader(this.res, 'Set-Cookie', serializeSessionCookie(this.engine.options, signedValue, this.engine.cookieLifetime(record)));
+    this.sendCookie(serializeSessionCookie(this.engine.options, signedValue, this.engine.cookieLifetime(record)));
+  }
+
+  /**
+   * Every response that sets or clears the session cookie is marked `no-store`: a shared
+   * cache must never keep (and replay to someone else) a response carrying a session.
+   */
+  private sendCookie(setCookie: string): void {
+    appendHeader(this.res, 'Set-Cookie', setCookie);
+    setHeader(this.res, 'Cache-Control', 'no-store');
   }
 
   private clear(clearSiteData: boolean): void {
     this.record = null;
     if (!this.cookieCleared) {
-      appendHeader(this.res, 'Set-Cookie', serializeClearingCookie(this.engine.options));
+      this.sendCookie(serializeClearingCookie(this.engine.options));
       this.cookieCleared = true;
     }
     if (clearSiteData) appendHeader(this.res, 'Clear-Site-Data', '"cookies"');

@@ -11,6 +11,12 @@ export const USER_FIELD = 'kw.user';
 const RESERVED_PREFIX = 'kw.';
 const FIELD_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
 const MAX_USER_ID = 256;
+/**
+ * Clock differences between this instance and the store (or another instance) up to this
+ * many milliseconds are treated as noise (round trip, scheduling); beyond it, the later
+ * clock is believed.
+ */
+export const MAX_CLOCK_SKEW_MS = 2_000;
 /** Verified cookie values remembered per process (about 250 bytes each). */
 const VERIFIED_CACHE_SIZE = 10_000;
 
@@ -50,6 +56,9 @@ export class SessionEngine {
   private readonly verified = new Map<string, VerifiedCookie>();
   /** Store key -> its remembered cookie value, so an ended session is forgotten at once. */
   private readonly verifiedByKey = new Map<string, string>();
+  /** How far this instance's clock has been seen to lag the store's (0 when in sync). */
+  private storeLeadMs = 0;
+  private warnedSkew = false;
 
   constructor(readonly options: ResolvedSessionOptions) {
     this.ring = new SecretRing(options.secrets);
@@ -59,8 +68,38 @@ export class SessionEngine {
     return this.options.store;
   }
 
+  /**
+   * The time by which this instance judges sessions: its clock, moved forward when the
+   * store has shown that this clock lags (see {@link observeClocks}); never backward.
+   */
   now(): number {
-    return this.options.clock.now();
+    return this.options.clock.now() + this.storeLeadMs;
+  }
+
+  /**
+   * Learns how far this instance's clock lags, from evidence that costs no round trip: the
+   * store's clock, which Redis reports on every touch (authoritative: replaces what was
+   * learned), and a record last seen later than this clock's now (another instance's
+   * write: can only raise the lead). Differences up to {@link MAX_CLOCK_SKEW_MS} are noise.
+   */
+  private observeClocks(record: StoredSession, local: number): void {
+    if (record.storeNow !== undefined) {
+      const lead = record.storeNow - local;
+      this.setLead(lead > MAX_CLOCK_SKEW_MS ? lead : 0);
+    } else if (record.lastSeenAt - local - this.storeLeadMs > MAX_CLOCK_SKEW_MS) {
+      this.setLead(record.lastSeenAt - local);
+    }
+  }
+
+  private setLead(lead: number): void {
+    if (lead > 0 && !this.warnedSkew) {
+      this.warnedSkew = true;
+      process.emitWarning(
+        `Keyward: this instance's clock is about ${Math.round(lead / 1000)} s behind the session store's; sessions are judged by the store's time. Fix the time sync (NTP) of this host.`,
+        { code: 'KW_CLOCK_SKEW' },
+      );
+    }
+    this.storeLeadMs = lead;
   }
 
   /** Registers something to run when sessions end (the vault, key minting). */
@@ -73,13 +112,17 @@ export class SessionEngine {
     const verified = this.verify(cookieValue);
     if (!verified) return { state: 'invalid' };
     const key = verified.key;
-    const now = this.now();
+    const local = this.options.clock.now();
+    const now = local + this.storeLeadMs;
     const record = await this.store.load(key, this.touchPolicy(now));
     if (!record) {
       this.forget(key);
       return { state: 'invalid' };
     }
-    if (expiryOf(record) <= now) {
+    this.observeClocks(record, local);
+    // Judged by the later of this clock and the store's: a lagging clock never keeps an
+    // expired session alive (and the store refuses to extend one, see the touch script).
+    if (expiryOf(record) <= Math.max(now, local + this.storeLeadMs)) {
       await this.end(key, 'expired');
       return { state: 'expired' };
     }
@@ -132,17 +175,46 @@ export class SessionEngine {
   }
 
   /**
-   * Moves a session to a fresh ID (privilege change, or login over an existing session):
-   * the old ID is dead at once, data and deadline carry over. Returns null if the
-   * session had already ended.
+   * Moves a session to a fresh ID on a privilege change of the same user: the old ID is
+   * dead at once, data and deadline carry over, and whatever is bound to the old ID (the
+   * vault's data key) is re-bound to the new one by the listeners' `onSessionMoving`.
+   *
+   * A change of user is not a privilege change: when `user.id` differs from the session's
+   * user, the session ends (its lifecycle listeners run: minted keys revoked, vault entries
+   * gone) and a new, empty session starts for `user`, exactly as a login does. Nothing of
+   * the first user's session reaches the second.
+   *
+   * Returns null if the session had already ended.
    */
   async regenerate(record: StoredSession, user?: SessionUser): Promise<IssuedSession | null> {
     if (user) checkUser(user);
+    if (user && user.id !== record.userId) {
+      if (!(await this.end(record.key, 'replaced'))) return null;
+      return this.create(user);
+    }
     this.forget(record.key);
     const old = await this.store.take(record.key);
     if (!old) return null;
+    if (user && user.id !== old.userId) {
+      // The record changed hands between our read and the take: treat it as a login.
+      await this.notifyEnded(old, 'replaced');
+      return this.create(user);
+    }
     const data = user ? { ...old.data, [USER_FIELD]: JSON.stringify(user) } : old.data;
-    return this.issue(user?.id ?? old.userId, old.createdAt, old.absoluteExpiresAt, data);
+    try {
+      return await this.issue(old.userId, old.createdAt, old.absoluteExpiresAt, (toKey) => this.moveData(data, old.key, toKey));
+    } catch (e) {
+      // The old record is gone; whatever it held must still end properly.
+      await this.notifyEnded(old, 'replaced');
+      throw e;
+    }
+  }
+
+  /** Lets each listener re-bind what it keeps bound to the old store key (the vault's data key). */
+  private moveData(data: Record<string, string>, fromKey: string, toKey: string): Record<string, string> {
+    let moved = data;
+    for (const l of this.listeners) if (l.onSessionMoving) moved = l.onSessionMoving(moved, fromKey, toKey);
+    return moved;
   }
 
   /** Ends one session (idempotent) and runs the lifecycle listeners. */
@@ -206,10 +278,16 @@ export class SessionEngine {
     };
   }
 
-  private async issue(userId: string, createdAt: number, absoluteExpiresAt: number, data: Record<string, string>): Promise<IssuedSession> {
+  private async issue(
+    userId: string,
+    createdAt: number,
+    absoluteExpiresAt: number,
+    dataFor: Record<string, string> | ((key: string) => Record<string, string>),
+  ): Promise<IssuedSession> {
     const now = this.now();
     const id = generateSessionId();
     const key = storeKeyOf(id);
+    const data = typeof dataFor === 'function' ? dataFor(key) : dataFor;
     const record: StoredSession = {
       key,
       handle: handleOf(key),

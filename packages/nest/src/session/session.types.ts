@@ -27,5 +27,12 @@ export interface SessionInfo {
 export interface SessionLifecycleListener {
   /** After login created the session (best effort: a failure does not fail the login). */
   onSessionStarted?(session: import('../stores/session-store.interface.js').StoredSession): Promise<void>;
+  /**
+   * A same-user regenerate is moving the session's data from store key `from` to store key
+   * `to`: return the data to store under `to`, with whatever is bound to the old key
+   * re-bound (the vault re-wraps the session's data key). Synchronous and must not throw:
+   * what cannot be re-bound is dropped (fail closed), never carried over unbound.
+   */
+  onSessionMoving?(data: Readonly<Record<string, string>>, from: string, to: string): Record<string, string>;
   onSessionEnded?(session: import('../stores/session-store.interface.js').StoredSession, reason: SessionEndReason): Promise<void>;
 }

@@ -1,21 +1,32 @@
 // Lua scripts for the Redis store. Each touches exactly one key, so every atomic step
 // stays in one hash slot and works unchanged on Redis Cluster.
 
-/** KEYS[1]=record; ARGV: now, touchAfterMs, idleMs, graceMs. Returns HGETALL (after a due touch). */
+/**
+ * KEYS[1]=record; ARGV: now, touchAfterMs, idleMs, graceMs. Returns HGETALL (after a due
+ * touch) followed by '~t', the store's own clock in ms. Whether the record is still alive
+ * is judged by the later of the caller's clock and Redis' clock, so an instance whose clock
+ * lags can never revive (extend) a session that already expired.
+ */
 export const LOAD = `
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local snow = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local r = redis.call('HGETALL', KEYS[1])
 if #r == 0 then return r end
 local f = {}
 for i = 1, #r, 2 do f[r[i]] = r[i + 1] end
 local now, after, idle, grace = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local judge = math.max(now, snow)
 local l, ie, ae = tonumber(f['l']), tonumber(f['ie']), tonumber(f['ae'])
-if l and ie and ae and l <= now - after and math.min(ie, ae) > now then
+if l and ie and ae and l <= now - after and math.min(ie, ae) > judge then
   local nie = math.min(now + idle, ae)
   redis.call('HSET', KEYS[1], 'l', ARGV[1], 'ie', string.format('%.0f', nie))
   redis.call('HINCRBY', KEYS[1], 'v', 1)
   redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', nie + grace))
-  return redis.call('HGETALL', KEYS[1])
+  r = redis.call('HGETALL', KEYS[1])
 end
+r[#r + 1] = '~t'
+r[#r + 1] = string.format('%.0f', snow)
 return r
 `;
 

@@ -132,7 +132,14 @@ export class RedisStore implements SessionStore {
     const s = this.decode(key, flat);
     if (!touchDue(s, t)) return s;
     const touched = await this.run(() => this.client.kwLoad(rk, t.now, t.touchAfterMs, t.idleMs, this.graceMs));
-    return touched.length === 0 ? null : this.decode(key, touched);
+    if (touched.length === 0) return null;
+    const out = this.decode(key, touched);
+    // The script reports Redis' clock last ('~t'): the engine judges expiry by it too. Not
+    // enumerable: an observation about this read, not part of the record (copies drop it).
+    const at = touched.length - 2;
+    const storeNow = Number(touched[at + 1]);
+    if (touched[at] === '~t' && Number.isFinite(storeNow)) Object.defineProperty(out, 'storeNow', { value: storeNow, enumerable: false });
+    return out;
   }
 
   async patch(key: string, set: Readonly<Record<string, string>>, unset: readonly string[]): Promise<boolean> {

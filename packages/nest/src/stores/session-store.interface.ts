@@ -19,6 +19,13 @@ export interface StoredSession {
   version: number;
   /** Named values, each a string (JSON or ciphertext). Written field by field, never as a whole. */
   data: Record<string, string>;
+  /**
+   * The store's own clock (ms) when it read this record, from stores that have a clock of
+   * their own and report it without an extra round trip (Redis, on a touch). Never stored.
+   * The engine never judges expiry earlier than this, so an instance whose clock lags
+   * cannot keep an expired session alive.
+   */
+  storeNow?: number;
 }
 
 /** What {@link SessionStore.load} should do when the session was last seen long enough ago. */

@@ -28,6 +28,9 @@ export class CredentialService implements OnApplicationShutdown {
   ) {
     this.providers = options.credentials;
     engine.addListener({
+      // A same-user regenerate moves the session to a new store key: its data key is bound
+      // to the key, so it is re-wrapped for the new one (or dropped if it cannot be).
+      onSessionMoving: (data, from, to) => (vault ? vault.rebindSession(data, from, to) : { ...data }),
       onSessionStarted: async (record) => {
         await Promise.all([...this.providers].map(([name, p]) => p.onSessionStarted?.({ name, session: record, vault, now: engine.now() })));
       },

@@ -5,6 +5,8 @@ export const VaultErrorCode = {
   DecryptFailed: 'KW_VAULT_DECRYPT_FAILED',
   UnknownKeyId: 'KW_VAULT_UNKNOWN_KEY_ID',
   Malformed: 'KW_VAULT_ENTRY_MALFORMED',
+  /** A session data key in the unbound format of earlier versions: refused, never opened. */
+  LegacyEntry: 'KW_VAULT_LEGACY_ENTRY',
   CredentialMissing: 'KW_CREDENTIAL_MISSING',
   CredentialUnavailable: 'KW_CREDENTIAL_UNAVAILABLE',
 } as const;

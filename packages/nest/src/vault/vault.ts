@@ -9,6 +9,16 @@ import { MIN_SCRUBBABLE_LENGTH } from '../redaction/live-secrets.js';
 const DEK_FIELD = 'kw.dek';
 /** Session data fields holding sealed credentials: `kw.c:<name>`. */
 const CRED_PREFIX = 'kw.c:';
+/**
+ * Marks Keyward's own sealed state (a provider's current key) among a session's sealed
+ * entries: `kw.c:#<name>`. Public credential names may not contain it, so no public call
+ * can read, overwrite or remove internal state.
+ */
+const INTERNAL_MARK = '#';
+/** Session data keys: `v2.<vid>.<wrapped>`, the wrapping bound to the session's store key. */
+const SESSION_DEK_VERSION = 'v2';
+/** User data keys: `v1.<vid>.<wrapped>`, the wrapping bound to the user ID. */
+const USER_DEK_VERSION = 'v1';
 const USER_DEK = 'kw.dek';
 const USER_CRED_PREFIX = 'c:';
 const NAME = /^[A-Za-z0-9_.:-]{1,96}$/;
@@ -31,8 +41,9 @@ export interface RewrapReport {
   failed: number;
 }
 
+/** Public credential names: never the internal mark, so they cannot reach internal state. */
 function checkName(name: string): void {
-  if (typeof name !== 'string' || !NAME.test(name)) throw new InvalidArgumentError('Credential names are 1-96 letters, digits, or _ . : -.');
+  if (typeof name !== 'string' || !NAME.test(name) || name.includes(INTERNAL_MARK)) throw new InvalidArgumentError('Credential names are 1-96 letters, digits, or _ . : -.');
 }
 
 function checkSecret(value: string): void {
@@ -49,6 +60,13 @@ function checkSecret(value: string): void {
  * credential is sealed with AES-256-GCM under that data key with additional data naming
  * its owner and its name, so a ciphertext moved to another session or name fails to
  * open. Session entries live inside the session record and die with it.
+ *
+ * A session's data key is wrapped with additional data naming the session's store key
+ * (format `v2`): copied with its credentials into another session record, it does not
+ * unwrap there. A same-user regenerate re-wraps it for the new key
+ * ({@link Vault.rebindSession}). Data keys of the earlier, unbound format (`v1`, written
+ * before this binding existed) are refused with `KW_VAULT_LEGACY_ENTRY`, never opened:
+ * the user logs in again and gets a bound one.
  */
 export class Vault {
   constructor(
@@ -62,21 +80,15 @@ export class Vault {
   async putSession(record: StoredSession, name: string, plaintext: string): Promise<void> {
     checkName(name);
     checkSecret(plaintext);
-    const { dataKey, vid } = await this.sessionKey(record);
-    const sealed = seal(dataKey, Buffer.from(plaintext, 'utf8'), `cred|s|${vid}|${name}`);
-    await storeSessionValue(record.key, name, plaintext, async () => {
-      if (!(await this.store.patch(record.key, { [CRED_PREFIX + name]: sealed }, []))) throw gone();
-    });
-    record.data[CRED_PREFIX + name] = sealed;
+    // Registered for redaction only once it is stored (and released if the write fails).
+    await storeSessionValue(record.key, name, plaintext, () => this.sealInto(record, name, plaintext));
   }
 
   /** Opens a session credential, or undefined if the session has none of that name. */
   async openSession(record: StoredSession, name: string): Promise<Secret | undefined> {
     checkName(name);
-    const sealed = record.data[CRED_PREFIX + name];
-    if (sealed === undefined) return undefined;
-    const { dataKey, vid } = await this.sessionKey(record);
-    return openedSessionValue(record.key, name, open(dataKey, sealed, `cred|s|${vid}|${name}`).toString('utf8'));
+    const plain = await this.openPlain(record, name);
+    return plain === undefined ? undefined : openedSessionValue(record.key, name, plain);
   }
 
   /** Removes a session credential. */
@@ -86,6 +98,56 @@ export class Vault {
       await this.store.patch(record.key, {}, [CRED_PREFIX + name]);
     });
     delete record.data[CRED_PREFIX + name];
+  }
+
+  /**
+   * Seals a credential provider's own state into a session (for example the minted-key
+   * provider's current key), in a namespace that no public credential name can reach.
+   * For providers, not for application code.
+   */
+  async putProviderState(record: StoredSession, name: string, value: string): Promise<void> {
+    checkName(name);
+    await this.sealInto(record, INTERNAL_MARK + name, value);
+  }
+
+  /** Opens what {@link putProviderState} stored, or undefined. */
+  async openProviderState(record: StoredSession, name: string): Promise<Secret | undefined> {
+    checkName(name);
+    const plain = await this.openPlain(record, INTERNAL_MARK + name);
+    return plain === undefined ? undefined : new Secret(plain);
+  }
+
+  /**
+   * The data of a session moving from store key `fromKey` to `toKey` (a same-user
+   * regenerate), with its data key re-wrapped for the new key. Pure (no store access) and
+   * never throws: a data key that cannot be re-bound (tampered, legacy, unknown key id) is
+   * dropped with every entry sealed under it, so nothing unbound is carried over. The
+   * ledger of issued keys is kept, so they are still revoked when the session ends.
+   */
+  rebindSession(data: Readonly<Record<string, string>>, fromKey: string, toKey: string): Record<string, string> {
+    const stored = data[DEK_FIELD];
+    if (stored === undefined) return { ...data };
+    try {
+      const { vid, dataKey } = this.unwrap(stored, 's', fromKey);
+      return { ...data, [DEK_FIELD]: this.wrap(dataKey, vid, 's', toKey) };
+    } catch {
+      return Object.fromEntries(Object.entries(data).filter(([f]) => f !== DEK_FIELD && !f.startsWith(CRED_PREFIX)));
+    }
+  }
+
+  private async sealInto(record: StoredSession, entry: string, plaintext: string): Promise<void> {
+    const { dataKey, vid } = await this.sessionKey(record);
+    const sealed = seal(dataKey, Buffer.from(plaintext, 'utf8'), `cred|s|${vid}|${entry}`);
+    if (!(await this.store.patch(record.key, { [CRED_PREFIX + entry]: sealed }, []))) throw gone();
+    record.data[CRED_PREFIX + entry] = sealed;
+  }
+
+  /** The plaintext of a session entry; callers wrap it in a `Secret` at once. */
+  private async openPlain(record: StoredSession, entry: string): Promise<string | undefined> {
+    const sealed = record.data[CRED_PREFIX + entry];
+    if (sealed === undefined) return undefined;
+    const { dataKey, vid } = await this.sessionKey(record);
+    return open(dataKey, sealed, `cred|s|${vid}|${entry}`).toString('utf8');
   }
 
   // ----- user scope (bring your own key) -----
@@ -200,9 +262,9 @@ export class Vault {
       if (winner === null) throw gone();
       stored = record.data[DEK_FIELD] = winner;
     }
-    const { vid, dataKey, stale } = this.unwrap(stored, 's', '');
+    const { vid, dataKey, stale } = this.unwrap(stored, 's', record.key);
     if (!stale) return { dataKey, vid, rewrapped: false };
-    const rewrapped = this.wrap(dataKey, vid, 's', '');
+    const rewrapped = this.wrap(dataKey, vid, 's', record.key);
     if (await this.store.patch(record.key, { [DEK_FIELD]: rewrapped }, [])) record.data[DEK_FIELD] = rewrapped;
     return { dataKey, vid, rewrapped: true };
   }
@@ -220,19 +282,29 @@ export class Vault {
   }
 
   private newDataKey(scope: 's' | 'u', owner: string): string {
-    const vid = randomBytes(16).toString('base64url');
-    return this.wrap(randomBytes(32), vid, scope, scope === 'u' ? owner : '');
+    return this.wrap(randomBytes(32), randomBytes(16).toString('base64url'), scope, owner);
   }
 
+  /**
+   * Wraps a data key for its owner: a session's store key (`v2`) or a user ID (`v1`). The
+   * owner is in the additional data, so the wrapped key opens only where it belongs.
+   */
   private wrap(dataKey: Buffer, vid: string, scope: 's' | 'u', owner: string): string {
-    return `v1.${vid}.${this.ring.wrap(dataKey, `dek|${scope}|${owner}|${vid}`)}`;
+    if (scope === 's') return `${SESSION_DEK_VERSION}.${vid}.${this.ring.wrap(dataKey, `dek|s2|${owner}|${vid}`)}`;
+    return `${USER_DEK_VERSION}.${vid}.${this.ring.wrap(dataKey, `dek|u|${owner}|${vid}`)}`;
   }
 
   private unwrap(stored: string, scope: 's' | 'u', owner: string): { vid: string; dataKey: Buffer; stale: boolean } {
-    const m = /^v1\.([A-Za-z0-9_-]{22})\.(.+)$/.exec(stored);
+    const m = /^(v[0-9]+)\.([A-Za-z0-9_-]{22})\.(.+)$/.exec(stored);
     if (!m) throw new VaultError(VaultErrorCode.Malformed, 'A stored data key is malformed.');
-    const { dataKey, stale } = this.ring.unwrap(m[2]!, `dek|${scope}|${owner}|${m[1]}`);
-    return { vid: m[1]!, dataKey, stale };
+    const [, version, vid, wrapped] = m as unknown as [string, string, string, string];
+    if (scope === 's' && version === 'v1') {
+      throw new VaultError(VaultErrorCode.LegacyEntry, 'This session\'s keys were stored by an earlier Keyward version without a binding to the session and are not used; log in again.');
+    }
+    if (version !== (scope === 's' ? SESSION_DEK_VERSION : USER_DEK_VERSION)) throw new VaultError(VaultErrorCode.Malformed, 'A stored data key is malformed.');
+    const aad = scope === 's' ? `dek|s2|${owner}|${vid}` : `dek|u|${owner}|${vid}`;
+    const { dataKey, stale } = this.ring.unwrap(wrapped, aad);
+    return { vid, dataKey, stale };
   }
 }
 

@@ -158,9 +158,24 @@ export class MintedKeyProvider implements CredentialProvider {
     this.pendingRevocations.clear();
   }
 
+  /**
+   * The session's current key, kept as provider state: a namespace of the vault that no
+   * public credential name reaches, so an app that lets users name their credentials cannot
+   * be made to plant a "current key" (and get another session's key revoked as rotated out).
+   */
   private async current(req: CredentialRequest): Promise<CurrentKey | undefined> {
-    const sealed = await req.vault.openSession(req.session, `mk.${req.name}`);
-    return sealed ? (JSON.parse(sealed.reveal()) as CurrentKey) : undefined;
+    const sealed = await req.vault.openProviderState(req.session, stateName(req.name));
+    if (!sealed) return undefined;
+    let v: Partial<CurrentKey> | null = null;
+    try {
+      v = JSON.parse(sealed.reveal()) as Partial<CurrentKey>;
+    } catch {
+      // fall through
+    }
+    if (!v || typeof v.id !== 'string' || typeof v.key !== 'string' || v.key.length === 0 || typeof v.mintedAt !== 'number' || !Number.isFinite(v.mintedAt)) {
+      throw new VaultError(VaultErrorCode.Malformed, `The stored minted key for "${req.name}" is malformed; log in again.`);
+    }
+    return { id: v.id, key: v.key, mintedAt: v.mintedAt };
   }
 
   private async mint(req: CredentialRequest, previous: CurrentKey | undefined): Promise<Secret> {
@@ -181,7 +196,7 @@ export class MintedKeyProvider implements CredentialProvider {
       await this.options.issuer.revoke(minted.id).catch(() => undefined);
       throw new VaultError('KW_SESSION_REQUIRED', 'The session ended; log in again.');
     }
-    await req.vault.putSession(session, `mk.${name}`, JSON.stringify({ id: minted.id, key: minted.key, mintedAt: now } satisfies CurrentKey));
+    await req.vault.putProviderState(session, stateName(name), JSON.stringify({ id: minted.id, key: minted.key, mintedAt: now } satisfies CurrentKey));
     if (previous) await req.vault.recordIssued(session, { id: previous.id, name, retireAt: now + this.graceMs });
     return new Secret(minted.key);
   }
@@ -198,6 +213,11 @@ export class MintedKeyProvider implements CredentialProvider {
         .finally(() => this.revoking.delete(k.id));
     }
   }
+}
+
+/** Name of the provider state holding a credential's current minted key. */
+function stateName(credential: string): string {
+  return `mk.${credential}`;
 }
 
 function positive(v: number | undefined, fallback: number, name: string): number {
