@@ -1,6 +1,8 @@
-// Builds workspaces in dependency order with tsc.
+// Builds workspaces in dependency order with tsc. A workspace with a tsconfig.cjs.json (the
+// published @keyward/nest) is also built as CommonJS into dist/cjs, marked as such by a
+// dist/cjs/package.json, for NestJS 11 / CommonJS / Jest apps.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -10,12 +12,22 @@ const all = ['packages/nest', 'packages/cli', 'apps/demo-upstream', 'apps/demo',
 const wanted = process.argv.slice(2);
 const order = wanted.length > 0 ? all.filter((d) => wanted.includes(d)) : all;
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-for (const dir of order) {
-  const project = join(root, dir, 'tsconfig.json');
-  if (!existsSync(project)) continue;
+function compile(dir, config) {
+  const project = join(root, dir, config);
+  if (!existsSync(project)) return false;
   const r = spawnSync(process.execPath, [tsc, '-p', project], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) {
-    console.error(`[build] ${dir} failed`);
+    console.error(`[build] ${dir} (${config}) failed`);
     process.exit(r.status ?? 1);
+  }
+  return true;
+}
+
+for (const dir of order) {
+  compile(dir, 'tsconfig.json');
+  if (compile(dir, 'tsconfig.cjs.json')) {
+    const cjs = join(root, dir, 'dist', 'cjs');
+    mkdirSync(cjs, { recursive: true });
+    writeFileSync(join(cjs, 'package.json'), '{ "type": "commonjs" }\n');
   }
 }

@@ -47,6 +47,6 @@ export type { TransportOptions } from './transport/transport-policy.js';
 export { StartupReport, type RouteReport } from './keyward.startup-report.js';
 export { LiveSecrets, liveSecrets, logId, encodedForms, MIN_SCRUBBABLE_LENGTH, RedactionCapacityError, type LiveSecretsLimits } from './redaction/live-secrets.js';
 export { installStdioRedaction } from './redaction/stdio-redaction.js';
-export { KeywardLogger, createRedactingLogger, REDACT_PATHS, type RedactingLoggerOptions } from './redaction/keyward.logger.js';
+export { KeywardLogger, createRedactingLogger, REDACT_PATHS, type RedactingLoggerOptions, type RedactingLogger, type RedactingLogFn } from './redaction/keyward.logger.js';
 export { requestIdOf } from './redaction/request-context.middleware.js';
 export { UpgradeGuard } from './origin/upgrade.guard.js';

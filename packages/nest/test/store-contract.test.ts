@@ -7,6 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import type { Redis } from 'ioredis';
+import { createClient } from 'redis';
 import {
   MemoryStore,
   RedisStore,
@@ -348,6 +350,9 @@ function storeContract(name: string, open: () => Promise<SessionStore>): void {
 
 // ---------------------------------------------------------------------------------------
 
+/** The ioredis client under a RedisStore made from a URL, to look at what it wrote. */
+const raw = (store: RedisStore): Redis => store.redis as Redis;
+
 let redis: RedisServer;
 const tmp = redisSuite('kw-store-contract-', (server) => (redis = server));
 
@@ -355,6 +360,39 @@ storeContract('MemoryStore', async () => new MemoryStore());
 storeContract('SqliteStore', async () => new SqliteStore({ file: join(tmp, 'contract', 'sessions.sqlite') }));
 // A long grace keeps deliberately old expired records around for the expiredKeys checks.
 storeContract('RedisStore', async () => new RedisStore({ url: redis.url, prefix: 'contract:', sweepGraceMs: 30 * DAY }));
+
+// A node-redis client of the app's own (what connect-redis users have), in both protocols:
+// RESP3 is node-redis 6's default (HGETALL comes back as an object), RESP2 that of 4 and 5.
+const nodeRedisClients: Array<{ destroy(): void }> = [];
+after(() => {
+  for (const c of nodeRedisClients) c.destroy();
+});
+for (const RESP of [3, 2] as const) {
+  storeContract(`RedisStore (node-redis client, RESP${RESP})`, async () => {
+    const client = createClient({ url: redis.url, RESP });
+    nodeRedisClients.push(client);
+    await client.connect();
+    return new RedisStore({ client, prefix: `contract-nr${RESP}:`, sweepGraceMs: 30 * DAY });
+  });
+}
+
+describe('RedisStore with a node-redis client', () => {
+  it('connects a client that is not open yet, and does not close it', async () => {
+    const client = createClient({ url: redis.url });
+    nodeRedisClients.push(client);
+    const store = new RedisStore({ client, prefix: 'nr-lazy:' });
+    const r = newRecord();
+    await store.create(r);
+    assert.deepEqual(await store.load(r.key, noTouch(r.createdAt)), r);
+    await store.close();
+    assert.equal(client.isOpen, true, 'the caller owns the client');
+    assert.equal(await client.ping(), 'PONG');
+  });
+
+  it('refuses something that is not a Redis client, naming both kinds', () => {
+    assert.throws(() => new RedisStore({ client: {} as never }), (e: Error) => e instanceof TypeError && /ioredis.*node-redis/.test(e.message));
+  });
+});
 
 describe('SqliteStore specifics', () => {
   it('keeps sessions and user entries across close and reopen, in a private file', async () => {
@@ -489,7 +527,7 @@ describe('RedisStore specifics', () => {
     try {
       await store.ping(); // connected before using the raw client
       await other.ping();
-      const before = new Set(await store.redis.keys('*'));
+      const before = new Set(await raw(store).keys('*'));
       const session = resolveKeywardOptions({ session: { secrets: [randomBytes(32).toString('base64url')], store } }).session;
       const engine = new SessionEngine(session);
       const issued = await engine.create({ id: 'ns-user', name: 'NS' });
@@ -499,7 +537,7 @@ describe('RedisStore specifics', () => {
       await store.setUserEntry('ns-user', 'demo-byok', { value: 'cipher', updatedAt: 1 });
       await store.acquireLease('sweep', 'me', 10_000);
 
-      const created = (await store.redis.keys('*')).filter((k) => !before.has(k));
+      const created = (await raw(store).keys('*')).filter((k) => !before.has(k));
       assert.ok(created.length >= 4, `keys created: ${created.length}`);
       for (const k of created) assert.ok(k.startsWith('ns-test:'), `key ${JSON.stringify(k)} is namespaced`);
 
@@ -507,11 +545,11 @@ describe('RedisStore specifics', () => {
       const dump: string[] = [];
       for (const k of created) {
         dump.push(k);
-        const type = await store.redis.type(k);
-        if (type === 'hash') dump.push(...Object.entries(await store.redis.hgetall(k)).flat());
-        else if (type === 'set') dump.push(...(await store.redis.smembers(k)));
-        else if (type === 'zset') dump.push(...(await store.redis.zrange(k, '0', '-1')));
-        else if (type === 'string') dump.push((await store.redis.get(k)) ?? '');
+        const type = await raw(store).type(k);
+        if (type === 'hash') dump.push(...Object.entries(await raw(store).hgetall(k)).flat());
+        else if (type === 'set') dump.push(...(await raw(store).smembers(k)));
+        else if (type === 'zset') dump.push(...(await raw(store).zrange(k, '0', '-1')));
+        else if (type === 'string') dump.push((await raw(store).get(k)) ?? '');
       }
       const text = dump.join('\n');
       assert.ok(text.includes('hello'), 'the dump does hold the session data');
@@ -537,9 +575,9 @@ describe('RedisStore specifics', () => {
       const [a, b] = [newRecord({ userId }), newRecord({ userId })];
       await store.create(a);
       await store.create(b);
-      await store.redis.del(`stale:s:{${a.key}}`); // what PEXPIREAT does after the grace period
+      await raw(store).del(`stale:s:{${a.key}}`); // what PEXPIREAT does after the grace period
       assert.deepEqual((await store.listByUser(userId)).map((s) => s.key), [b.key]);
-      assert.deepEqual(await store.redis.smembers(`stale:u:{${userId}}`), [b.key], 'stale member removed from the index');
+      assert.deepEqual(await raw(store).smembers(`stale:u:{${userId}}`), [b.key], 'stale member removed from the index');
     } finally {
       await store.close();
     }
@@ -552,11 +590,11 @@ describe('RedisStore specifics', () => {
       const t0 = r.createdAt;
       r.idleExpiresAt = t0 + 1000;
       await store.create(r);
-      assert.equal(Number(await store.redis.zscore('rescore:exp', r.key)), t0 + 1000);
+      assert.equal(Number(await raw(store).zscore('rescore:exp', r.key)), t0 + 1000);
       await store.load(r.key, { now: t0 + 900, touchAfterMs: 0, idleMs: 1000 });
       assert.deepEqual(await store.expiredKeys(t0 + 1500, 100), []);
-      assert.equal(Number(await store.redis.zscore('rescore:exp', r.key)), t0 + 1900, 're-scored at its new expiry');
-      assert.ok((await store.redis.pttl(`rescore:s:{${r.key}}`)) > 0, 'the record keeps a TTL');
+      assert.equal(Number(await raw(store).zscore('rescore:exp', r.key)), t0 + 1900, 're-scored at its new expiry');
+      assert.ok((await raw(store).pttl(`rescore:s:{${r.key}}`)) > 0, 'the record keeps a TTL');
       assert.deepEqual(await store.expiredKeys(t0 + 1900, 100), [r.key]);
     } finally {
       await store.close();

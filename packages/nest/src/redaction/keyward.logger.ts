@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
-import { pino, type Logger as PinoLogger, type LoggerOptions } from 'pino';
+import type { LoggerOptions } from 'pino';
+import { loadOptionalPeer } from '../util/optional-peer.js';
 import { liveSecrets, type LiveSecrets } from './live-secrets.js';
 
 /** Paths pino removes from every log object, whatever their value. */
@@ -24,13 +25,38 @@ export interface RedactingLoggerOptions {
   destination?: NodeJS.WritableStream;
 }
 
+/** One level method of a pino logger: `log.info({ context }, 'message')`. */
+export type RedactingLogFn = (obj: unknown, msg?: string, ...args: unknown[]) => void;
+
+/**
+ * The part of a pino `Logger` that Keyward's API names, so that its types do not require
+ * pino to be installed. A pino logger is one; `createRedactingLogger()` returns a real pino
+ * logger, which you may type as pino's `Logger` if you use more of it.
+ */
+export interface RedactingLogger {
+  level: string;
+  fatal: RedactingLogFn;
+  error: RedactingLogFn;
+  warn: RedactingLogFn;
+  info: RedactingLogFn;
+  debug: RedactingLogFn;
+  trace: RedactingLogFn;
+  child(bindings: Record<string, unknown>): RedactingLogger;
+}
+
+type Pino = typeof import('pino');
+
 /**
  * A pino logger with Keyward's preset: redact paths for cookies, credentials and session
  * fields, plus scrubbing of every live secret (in any encoding) from the final JSON line,
  * whatever field or message text it hides in. JSON output escapes CR/LF, so request data
  * cannot forge log lines.
+ *
+ * Needs the optional peer dependency `pino` (`npm install pino`); without it this throws a
+ * `KeywardConfigError` with code `KW_PEER_MISSING`.
  */
-export function createRedactingLogger(options: RedactingLoggerOptions = {}): PinoLogger {
+export function createRedactingLogger(options: RedactingLoggerOptions = {}): RedactingLogger {
+  const { pino } = loadOptionalPeer<Pino>('pino', 'The Keyward logger (KeywardLogger, createRedactingLogger)');
   const registry = options.registry ?? liveSecrets;
   const extra = (options.extraHeaders ?? []).flatMap((h) => [`req.headers["${h.toLowerCase()}"]`, `headers["${h.toLowerCase()}"]`]);
   const config: LoggerOptions = {
@@ -50,10 +76,11 @@ function text(message: unknown): string {
 
 /**
  * Nest's logger, routed to a redacting pino logger: `app.useLogger(new KeywardLogger())`
- * makes Nest's own `Logger` output go through the same preset and scrubbing.
+ * makes Nest's own `Logger` output go through the same preset and scrubbing. Needs `pino`
+ * (`npm install pino`) unless you pass a logger of your own.
  */
 export class KeywardLogger implements LoggerService {
-  constructor(readonly pino: PinoLogger = createRedactingLogger()) {}
+  constructor(readonly pino: RedactingLogger = createRedactingLogger()) {}
 
   log(message: unknown, ...params: unknown[]): void {
     this.pino.info({ context: context(params) }, text(message));

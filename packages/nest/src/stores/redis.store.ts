@@ -1,19 +1,32 @@
-import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { ClusterOptions, RedisOptions } from 'ioredis';
 import { StoreCorruptError, StoreUnavailableError } from '../keyward.errors.js';
+import { loadOptionalPeer } from '../util/optional-peer.js';
 import type { SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
 import { expiryOf, touchDue } from './store-record.js';
 import { LEASE, LOAD, PATCH, SET_IF_ABSENT, TAKE } from './redis.scripts.js';
-
-type Client = Redis | Cluster;
+import {
+  flatHash,
+  ioRedisConnection,
+  isIoRedis,
+  nodeRedisConnection,
+  type IoRedisClientLike,
+  type RedisClientLike,
+  type RedisConnection,
+  type RedisScript,
+} from './redis-client.js';
 
 /** Options of {@link RedisStore}. Give exactly one of `url`, `cluster` or `client`. */
 export interface RedisStoreOptions {
-  /** `redis://[:password@]host:port[/db]` or `rediss://` for TLS. */
+  /** `redis://[:password@]host:port[/db]` or `rediss://` for TLS. Needs `ioredis` (`npm install ioredis`). */
   url?: string;
-  /** Redis Cluster seed nodes (`host:port` strings or ioredis node objects). */
-  cluster?: Array<string | ClusterNode>;
-  /** An ioredis client you created and own; Keyward does not close it. */
-  client?: Client;
+  /** Redis Cluster seed nodes (`host:port` strings or `{ host, port }`). Needs `ioredis`. */
+  cluster?: Array<string | { host?: string; port?: number }>;
+  /**
+   * A client you created and own; Keyward does not close it. Either an ioredis `Redis` or
+   * `Cluster`, or a node-redis client (`createClient()` of `redis` 4, 5 or 6, the one
+   * connect-redis uses), connected or not (Keyward connects it if it is not open).
+   */
+  client?: RedisClientLike;
   /**
    * Key namespace, so several apps can share one Redis.
    * @default 'kw:'
@@ -30,20 +43,22 @@ export interface RedisStoreOptions {
    * @default 2000
    */
   commandTimeoutMs?: number;
-  /** Extra ioredis options for the client Keyward creates. */
-  redisOptions?: RedisOptions;
+  /** Extra ioredis options (`RedisOptions`) for the client Keyward creates from `url` or `cluster`. */
+  redisOptions?: { readonly [option: string]: unknown };
 }
 
 const RECORD_FIELDS = new Set(['u', 'h', 'c', 'l', 'ie', 'ae', 'v']);
 const DATA = 'd:';
 
-interface ScriptedClient {
-  kwLoad(key: string, now: number, after: number, idle: number, grace: number): Promise<string[]>;
-  kwPatch(key: string, ...args: string[]): Promise<number>;
-  kwTake(key: string): Promise<string[]>;
-  kwLease(key: string, owner: string, ttl: number): Promise<number>;
-  kwSetIfAbsent(key: string, field: string, value: string): Promise<string | null>;
-}
+const SCRIPT = {
+  load: { name: 'kwLoad', lua: LOAD },
+  patch: { name: 'kwPatch', lua: PATCH },
+  take: { name: 'kwTake', lua: TAKE },
+  lease: { name: 'kwLease', lua: LEASE },
+  setIfAbsent: { name: 'kwSetIfAbsent', lua: SET_IF_ABSENT },
+} as const satisfies Record<string, RedisScript>;
+
+type IoRedisModule = typeof import('ioredis');
 
 /**
  * Session store on a real Redis (or Redis Cluster / Valkey). One round trip per
@@ -52,13 +67,18 @@ interface ScriptedClient {
  * every call throws {@link StoreUnavailableError} at once (no offline queue) and the
  * client reconnects by itself.
  *
+ * Works with ioredis (`url`, `cluster`, or your ioredis `client`; `npm install ioredis`) or
+ * with a node-redis client you already have (`client: createClient(...)`).
+ *
  * @example
  * new RedisStore({ url: process.env.REDIS_URL })
+ * @example
+ * new RedisStore({ client: redisClient }) // the node-redis client connect-redis used
  */
 export class RedisStore implements SessionStore {
   readonly kind = 'redis';
   readonly volatile = false;
-  private readonly client: Client & ScriptedClient;
+  private readonly conn: RedisConnection;
   private readonly owned: boolean;
   private readonly prefix: string;
   private readonly graceMs: number;
@@ -73,36 +93,37 @@ export class RedisStore implements SessionStore {
     this.prefix = options.prefix ?? 'kw:';
     this.graceMs = options.sweepGraceMs ?? 3_600_000;
     this.connectTimeoutMs = options.commandTimeoutMs ?? 2000;
-    const base: RedisOptions = {
-      enableOfflineQueue: false,
-      enableAutoPipelining: true,
-      maxRetriesPerRequest: 1,
-      commandTimeout: options.commandTimeoutMs ?? 2000,
-      retryStrategy: (times) => Math.min(50 * times, 500),
-      ...options.redisOptions,
-    };
-    let client: Client;
+    const scripts = Object.values(SCRIPT);
     if (options.client) {
-      client = options.client;
+      this.conn = isIoRedis(options.client)
+        ? ioRedisConnection(options.client, scripts)
+        : nodeRedisConnection(options.client, this.connectTimeoutMs);
       this.owned = false;
-    } else if (options.cluster) {
-      const clusterOptions: ClusterOptions = { enableOfflineQueue: false, enableAutoPipelining: true, redisOptions: base };
-      client = new Cluster(options.cluster, clusterOptions);
-      this.owned = true;
     } else {
-      client = new Redis(options.url!, base);
+      const how = options.cluster ? 'RedisStore({ cluster })' : 'RedisStore({ url })';
+      const { Cluster, Redis } = loadOptionalPeer<IoRedisModule>('ioredis', how, 'or pass a node-redis client as `client`');
+      const base: RedisOptions = {
+        enableOfflineQueue: false,
+        enableAutoPipelining: true,
+        maxRetriesPerRequest: 1,
+        commandTimeout: options.commandTimeoutMs ?? 2000,
+        retryStrategy: (times) => Math.min(50 * times, 500),
+        ...(options.redisOptions as RedisOptions | undefined),
+      };
+      let client: IoRedisClientLike;
+      if (options.cluster) {
+        const clusterOptions: ClusterOptions = { enableOfflineQueue: false, enableAutoPipelining: true, redisOptions: base };
+        client = new Cluster(options.cluster, clusterOptions);
+      } else {
+        client = new Redis(options.url!, base);
+      }
+      this.conn = ioRedisConnection(client, scripts);
       this.owned = true;
     }
     // Connection errors surface per request as 503; the client keeps reconnecting.
-    client.on('error', () => {});
-    client.defineCommand('kwLoad', { numberOfKeys: 1, lua: LOAD });
-    client.defineCommand('kwPatch', { numberOfKeys: 1, lua: PATCH });
-    client.defineCommand('kwTake', { numberOfKeys: 1, lua: TAKE });
-    client.defineCommand('kwLease', { numberOfKeys: 1, lua: LEASE });
-    client.defineCommand('kwSetIfAbsent', { numberOfKeys: 1, lua: SET_IF_ABSENT });
-    this.client = client as Client & ScriptedClient;
-    this.everReady = client.status === 'ready';
-    if (!this.everReady) client.once('ready', () => (this.everReady = true));
+    (this.conn.client as unknown as { on(event: 'error', listener: () => void): unknown }).on('error', () => {});
+    this.everReady = this.conn.ready;
+    if (!this.everReady) this.conn.onceReady(() => (this.everReady = true));
   }
 
   async create(s: StoredSession): Promise<void> {
@@ -112,10 +133,10 @@ export class RedisStore implements SessionStore {
     const rk = this.recordKey(s.key);
     await this.run(() =>
       Promise.all([
-        this.client.hset(rk, ...fields),
-        this.client.pexpireat(rk, expiryOf(s) + this.graceMs),
-        this.client.sadd(this.userKey(s.userId), s.key),
-        this.client.zadd(this.expiryKey(), expiryOf(s), s.key),
+        this.cmd('HSET', rk, ...fields),
+        this.cmd('PEXPIREAT', rk, expiryOf(s) + this.graceMs),
+        this.cmd('SADD', this.userKey(s.userId), s.key),
+        this.cmd('ZADD', this.expiryKey(), expiryOf(s), s.key),
       ]),
     );
   }
@@ -127,11 +148,11 @@ export class RedisStore implements SessionStore {
    */
   async load(key: string, t: TouchPolicy): Promise<StoredSession | null> {
     const rk = this.recordKey(key);
-    const flat = (await this.run(() => this.client.call('HGETALL', rk))) as string[];
+    const flat = flatHash(await this.run(() => this.cmd('HGETALL', rk)));
     if (flat.length === 0) return null;
     const s = this.decode(key, flat);
     if (!touchDue(s, t)) return s;
-    const touched = await this.run(() => this.client.kwLoad(rk, t.now, t.touchAfterMs, t.idleMs, this.graceMs));
+    const touched = flatHash(await this.run(() => this.conn.script(SCRIPT.load, rk, [t.now, t.touchAfterMs, t.idleMs, this.graceMs])));
     if (touched.length === 0) return null;
     const out = this.decode(key, touched);
     // The script reports Redis' clock last ('~t'): the engine judges expiry by it too. Not
@@ -145,54 +166,55 @@ export class RedisStore implements SessionStore {
   async patch(key: string, set: Readonly<Record<string, string>>, unset: readonly string[]): Promise<boolean> {
     const entries = Object.entries(set);
     const args = [String(entries.length), ...entries.flatMap(([k, v]) => [DATA + k, v]), ...unset.map((k) => DATA + k)];
-    return (await this.run(() => this.client.kwPatch(this.recordKey(key), ...args))) === 1;
+    return Number(await this.run(() => this.conn.script(SCRIPT.patch, this.recordKey(key), args))) === 1;
   }
 
   async setIfAbsent(key: string, name: string, value: string): Promise<string | null> {
-    return this.run(() => this.client.kwSetIfAbsent(this.recordKey(key), DATA + name, value));
+    const stored = await this.run(() => this.conn.script(SCRIPT.setIfAbsent, this.recordKey(key), [DATA + name, value]));
+    return typeof stored === 'string' ? stored : null;
   }
 
   async take(key: string): Promise<StoredSession | null> {
-    const flat = await this.run(() => this.client.kwTake(this.recordKey(key)));
+    const flat = flatHash(await this.run(() => this.conn.script(SCRIPT.take, this.recordKey(key), [])));
     if (flat.length === 0) {
-      await this.run(() => this.client.zrem(this.expiryKey(), key));
+      await this.run(() => this.cmd('ZREM', this.expiryKey(), key));
       return null;
     }
     const s = this.decode(key, flat);
-    await this.run(() => Promise.all([this.client.srem(this.userKey(s.userId), key), this.client.zrem(this.expiryKey(), key)]));
+    await this.run(() => Promise.all([this.cmd('SREM', this.userKey(s.userId), key), this.cmd('ZREM', this.expiryKey(), key)]));
     return s;
   }
 
   async listByUser(userId: string): Promise<StoredSession[]> {
-    const keys = await this.run(() => this.client.smembers(this.userKey(userId)));
-    const rows = await this.run(() => Promise.all(keys.map((k) => this.client.hgetall(this.recordKey(k)))));
+    const keys = strings(await this.run(() => this.cmd('SMEMBERS', this.userKey(userId))));
+    const rows = await this.run(() => Promise.all(keys.map(async (k) => flatHash(await this.cmd('HGETALL', this.recordKey(k))))));
     const out: StoredSession[] = [];
     const stale: string[] = [];
     rows.forEach((row, i) => {
-      if (Object.keys(row).length === 0) stale.push(keys[i]!);
-      else out.push(this.decode(keys[i]!, Object.entries(row).flat()));
+      if (row.length === 0) stale.push(keys[i]!);
+      else out.push(this.decode(keys[i]!, row));
     });
-    if (stale.length > 0) await this.run(() => this.client.srem(this.userKey(userId), ...stale));
+    if (stale.length > 0) await this.run(() => this.cmd('SREM', this.userKey(userId), ...stale));
     return out;
   }
 
   async expiredKeys(now: number, limit: number): Promise<string[]> {
     // Scores are a lower bound of each expiry (touches do not update them, to keep the
     // steady state at one command); re-check each candidate and re-score the live ones.
-    const candidates = await this.run(() => this.client.zrangebyscore(this.expiryKey(), '-inf', now, 'LIMIT', 0, limit));
-    const rows = await this.run(() => Promise.all(candidates.map((k) => this.client.hmget(this.recordKey(k), 'ie', 'ae'))));
+    const candidates = strings(await this.run(() => this.cmd('ZRANGEBYSCORE', this.expiryKey(), '-inf', now, 'LIMIT', 0, limit)));
+    const rows = await this.run(() => Promise.all(candidates.map(async (k) => (await this.cmd('HMGET', this.recordKey(k), 'ie', 'ae')) as Array<string | null>)));
     const expired: string[] = [];
     await this.run(() =>
       Promise.all(
         rows.map((row, i) => {
           const key = candidates[i]!;
-          if (row[0] === null || row[1] === null) return this.client.zrem(this.expiryKey(), key);
+          if (row[0] == null || row[1] == null) return this.cmd('ZREM', this.expiryKey(), key);
           const at = Math.min(Number(row[0]), Number(row[1]));
           if (at <= now) {
             expired.push(key);
             return undefined;
           }
-          return this.client.zadd(this.expiryKey(), at, key);
+          return this.cmd('ZADD', this.expiryKey(), at, key);
         }),
       ),
     );
@@ -200,25 +222,25 @@ export class RedisStore implements SessionStore {
   }
 
   async getUserEntries(userId: string): Promise<Record<string, UserEntry>> {
-    const row = await this.run(() => this.client.hgetall(this.userEntriesKey(userId)));
+    const flat = flatHash(await this.run(() => this.cmd('HGETALL', this.userEntriesKey(userId))));
     const out: Array<[string, UserEntry]> = [];
-    for (const [name, raw] of Object.entries(row)) {
-      const entry = parseUserEntry(raw);
-      if (entry) out.push([name, entry]);
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const entry = parseUserEntry(flat[i + 1]!);
+      if (entry) out.push([flat[i]!, entry]);
     }
     // Not `out[name] = entry`: an entry named `__proto__` would replace the prototype.
     return Object.fromEntries(out);
   }
 
   async setUserEntry(userId: string, name: string, entry: UserEntry): Promise<void> {
-    await this.run(() => this.client.hset(this.userEntriesKey(userId), name, JSON.stringify(entry)));
+    await this.run(() => this.cmd('HSET', this.userEntriesKey(userId), name, JSON.stringify(entry)));
   }
 
   async setUserEntryIfAbsent(userId: string, name: string, entry: UserEntry): Promise<UserEntry> {
     const key = this.userEntriesKey(userId);
-    await this.run(() => this.client.hsetnx(key, name, JSON.stringify(entry)));
-    const raw = await this.run(() => this.client.hget(key, name));
-    const stored = raw === null ? null : parseUserEntry(raw);
+    await this.run(() => this.cmd('HSETNX', key, name, JSON.stringify(entry)));
+    const raw = await this.run(() => this.cmd('HGET', key, name));
+    const stored = typeof raw === 'string' ? parseUserEntry(raw) : null;
     if (!stored) throw new StoreCorruptError('user entry');
     return stored;
   }
@@ -234,44 +256,38 @@ export class RedisStore implements SessionStore {
   }
 
   async deleteUserEntry(userId: string, name: string): Promise<boolean> {
-    return (await this.run(() => this.client.hdel(this.userEntriesKey(userId), name))) > 0;
+    return Number(await this.run(() => this.cmd('HDEL', this.userEntriesKey(userId), name))) > 0;
   }
 
   async acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean> {
-    return (await this.run(() => this.client.kwLease(`${this.prefix}lease:${name}`, owner, ttlMs))) === 1;
+    return Number(await this.run(() => this.conn.script(SCRIPT.lease, `${this.prefix}lease:${name}`, [owner, ttlMs]))) === 1;
   }
 
   async releaseLease(name: string): Promise<void> {
-    await this.run(() => this.client.del(`${this.prefix}lease:${name}`));
+    await this.run(() => this.cmd('DEL', `${this.prefix}lease:${name}`));
   }
 
   async ping(): Promise<void> {
-    await this.run(() => this.client.ping());
+    await this.run(() => this.cmd('PING'));
   }
 
   async close(): Promise<void> {
-    if (!this.owned) return;
-    try {
-      await this.client.quit();
-    } catch {
-      this.client.disconnect();
-    }
+    if (this.owned) await this.conn.close();
   }
 
-  /** The underlying client, for tests and diagnostics. */
-  get redis(): Client {
-    return this.client;
+  /** The underlying client (ioredis or node-redis, as given), for tests and diagnostics. */
+  get redis(): RedisClientLike {
+    return this.conn.client;
   }
 
   /** SCAN over every master (one node, or each master of a cluster). */
   private async *scan(match: string, map: (key: string) => string): AsyncIterable<string[]> {
-    const nodes: Redis[] = this.client instanceof Cluster ? this.client.nodes('master') : [this.client as Redis];
-    for (const node of nodes) {
+    for (const send of this.conn.masters()) {
       let cursor = '0';
       do {
-        const [next, keys] = await this.run(() => node.scan(cursor, 'MATCH', match, 'COUNT', 500));
-        cursor = next;
-        if (keys.length > 0) yield keys.map(map);
+        const [next, keys] = (await this.run(() => send(['SCAN', cursor, 'MATCH', match, 'COUNT', 500]))) as [string, string[]];
+        cursor = String(next);
+        if (keys.length > 0) yield strings(keys).map(map);
       } while (cursor !== '0');
     }
   }
@@ -282,23 +298,27 @@ export class RedisStore implements SessionStore {
    * arriving right after startup would otherwise all get 503. Later outages fail fast.
    */
   private firstConnection(): Promise<void> {
-    if (this.client.status === 'ready') {
+    if (this.conn.ready) {
       this.everReady = true;
       return Promise.resolve();
     }
     this.firstReady ??= new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
-        this.client.off('ready', done);
+        cancel();
         this.firstReady = undefined;
         resolve();
       };
       const timer = setTimeout(done, this.connectTimeoutMs);
       timer.unref();
-      this.client.once('ready', done);
-      if (this.client.status === 'wait') this.client.connect().catch(() => {});
+      const cancel = this.conn.onceReady(done);
+      this.conn.connectIfIdle();
     });
     return this.firstReady;
+  }
+
+  private cmd(...args: Array<string | number>): Promise<unknown> {
+    return this.conn.command(args);
   }
 
   private recordKey(key: string): string {
@@ -342,6 +362,11 @@ export class RedisStore implements SessionStore {
       throw new StoreUnavailableError({ cause: scrubCause(cause) });
     }
   }
+}
+
+/** A list reply as strings (node-redis may hand back Buffers or numbers only if configured to). */
+function strings(reply: unknown): string[] {
+  return Array.isArray(reply) ? reply.map(String) : [];
 }
 
 /** Keeps only the error's class and first line: Redis errors can quote arguments. */

@@ -1,7 +1,8 @@
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreUnavailableError } from '../keyward.errors.js';
+import { loadOptionalPeer } from '../util/optional-peer.js';
 import type { SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
 import { applyTouch, cloneSession } from './store-record.js';
 
@@ -46,19 +47,24 @@ CREATE TABLE IF NOT EXISTS kw_leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL
  * acknowledged only once it is durable. For one machine; several processes on that
  * machine may share the file. Use {@link RedisStore} for several machines.
  *
+ * Needs the optional peer dependency `better-sqlite3` (`npm install better-sqlite3`, a
+ * native module); without it the constructor throws a `KeywardConfigError` with code
+ * `KW_PEER_MISSING`.
+ *
  * @example
  * new SqliteStore({ file: './.data/keyward.sqlite' })
  */
 export class SqliteStore implements SessionStore {
   readonly kind = 'sqlite';
   readonly volatile: boolean;
-  private readonly db: Database.Database;
+  private readonly db: BetterSqlite3.Database;
   private readonly q;
 
   constructor(options: SqliteStoreOptions) {
     if (!options || typeof options.file !== 'string' || options.file.length === 0) {
       throw new TypeError('SqliteStore needs `file`, the path of its database file, e.g. "./.data/keyward.sqlite".');
     }
+    const Database = loadOptionalPeer<typeof BetterSqlite3>('better-sqlite3', 'SqliteStore');
     this.volatile = options.file === ':memory:';
     if (!this.volatile) mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
     this.db = new Database(options.file);

@@ -1,0 +1,185 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * An ioredis client (`Redis` or `Cluster`), described only by the members Keyward uses, so
+ * that Keyward's types do not require ioredis to be installed.
+ */
+export interface IoRedisClientLike {
+  readonly status: string;
+  defineCommand(...args: any[]): unknown;
+  call(...args: any[]): unknown;
+}
+
+/**
+ * A node-redis client (`createClient()` of `redis` 4, 5 or 6), described only by the members
+ * Keyward uses. A cluster client (`createCluster()`) is not supported: use ioredis for Redis
+ * Cluster.
+ */
+export interface NodeRedisClientLike {
+  readonly isReady: boolean;
+  readonly isOpen: boolean;
+  sendCommand(...args: any[]): unknown;
+}
+
+/** A Redis client you created and own: ioredis or node-redis. */
+export type RedisClientLike = IoRedisClientLike | NodeRedisClientLike;
+
+/** A Lua script with one key. */
+export interface RedisScript {
+  readonly name: string;
+  readonly lua: string;
+}
+
+/** A raw command and its raw reply (RESP2 shapes, except that HGETALL may come back as a map). */
+type Send = (args: ReadonlyArray<string | number>) => Promise<unknown>;
+
+/**
+ * The few operations RedisStore needs, the same for both clients: raw commands, one-key
+ * scripts, SCAN on each master, connection state, close.
+ */
+export interface RedisConnection {
+  readonly client: RedisClientLike;
+  /** True once the client is connected and ready for commands. */
+  readonly ready: boolean;
+  command(args: ReadonlyArray<string | number>): Promise<unknown>;
+  script(script: RedisScript, key: string, args: ReadonlyArray<string | number>): Promise<unknown>;
+  /** One raw-command function per master (one for a single server). */
+  masters(): Send[];
+  /** Calls `listener` once, at the next `ready` event; returns a function that cancels it. */
+  onceReady(listener: () => void): () => void;
+  /** Starts connecting if the client is idle (not yet connected, never asked to). */
+  connectIfIdle(): void;
+  /** Quits (or, failing that, drops) the connection. */
+  close(): Promise<void>;
+}
+
+interface Emitter {
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  once(event: string, listener: (...args: any[]) => void): unknown;
+  off(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+type IoRedis = Emitter & {
+    readonly status: string;
+    defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
+    call(command: string, ...args: Array<string | number>): Promise<unknown>;
+    connect(): Promise<void>;
+    quit(): Promise<unknown>;
+    disconnect(): void;
+    nodes?(role: 'master'): IoRedis[];
+  } & Record<string, unknown>;
+
+type NodeRedis = Emitter & {
+    readonly isReady: boolean;
+    readonly isOpen: boolean;
+    sendCommand(args: string[], options?: object): Promise<unknown>;
+    connect(): Promise<unknown>;
+    quit?(): Promise<unknown>;
+    close?(): Promise<unknown>;
+  };
+
+/** True for an ioredis client, false for node-redis; a TypeError for anything else. */
+export function isIoRedis(client: unknown): client is IoRedisClientLike {
+  const c = client as Partial<IoRedisClientLike & NodeRedisClientLike> | null;
+  if (c && typeof c.defineCommand === 'function' && typeof c.call === 'function') return true;
+  if (c && typeof c.sendCommand === 'function' && typeof c.isReady === 'boolean') {
+    if (typeof (c as { masters?: unknown }).masters !== 'undefined') {
+      throw new TypeError('RedisStore `client`: a node-redis cluster client is not supported. Pass an ioredis `Cluster`, or `cluster: [...]` seed nodes.');
+    }
+    return false;
+  }
+  throw new TypeError('RedisStore `client`: expected an ioredis client (`new Redis()`, `new Cluster()`) or a node-redis client (`createClient()`).');
+}
+
+/** Wraps an ioredis client; its scripts become custom commands (EVALSHA, EVAL on NOSCRIPT). */
+export function ioRedisConnection(given: IoRedisClientLike, scripts: readonly RedisScript[]): RedisConnection {
+  const client = given as IoRedis;
+  for (const s of scripts) client.defineCommand(s.name, { numberOfKeys: 1, lua: s.lua });
+  const sendVia = (c: IoRedis): Send => (args) => c.call(String(args[0]), ...args.slice(1));
+  return {
+    client: given,
+    get ready() {
+      return client.status === 'ready';
+    },
+    command: sendVia(client),
+    script: (s, key, args) => (client[s.name] as (...a: Array<string | number>) => Promise<unknown>)(key, ...args),
+    masters: () => (typeof client.nodes === 'function' ? client.nodes('master') : [client]).map(sendVia),
+    onceReady(listener) {
+      client.once('ready', listener);
+      return () => client.off('ready', listener);
+    },
+    connectIfIdle() {
+      if (client.status === 'wait') client.connect().catch(() => {});
+    },
+    async close() {
+      try {
+        await client.quit();
+      } catch {
+        client.disconnect();
+      }
+    },
+  };
+}
+
+/**
+ * Wraps a node-redis client. Scripts run as EVALSHA, falling back to EVAL when the server
+ * does not have them cached; each command fails after `timeoutMs`.
+ */
+export function nodeRedisConnection(given: NodeRedisClientLike, timeoutMs: number): RedisConnection {
+  const client = given as NodeRedis;
+  // RESP3 maps (HGETALL on node-redis 6) as a Map, not a plain object: a field named
+  // `__proto__` must stay a field. node-redis 4 (RESP2 only) ignores the option.
+  const send: Send = (args) => withTimeout(client.sendCommand(args.map(String), AS_MAP), timeoutMs);
+  const sha = new Map<string, string>();
+  const shaOf = (s: RedisScript): string => {
+    let h = sha.get(s.name);
+    if (!h) sha.set(s.name, (h = createHash('sha1').update(s.lua).digest('hex')));
+    return h;
+  };
+  return {
+    client: given,
+    get ready() {
+      return client.isReady;
+    },
+    command: send,
+    async script(s, key, args) {
+      try {
+        return await send(['EVALSHA', shaOf(s), 1, key, ...args]);
+      } catch (e) {
+        if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
+        return send(['EVAL', s.lua, 1, key, ...args]);
+      }
+    },
+    masters: () => [send],
+    onceReady(listener) {
+      client.once('ready', listener);
+      return () => client.off('ready', listener);
+    },
+    connectIfIdle() {
+      if (!client.isOpen) client.connect().catch(() => {});
+    },
+    async close() {
+      await (client.close ?? client.quit)?.call(client);
+    },
+  };
+}
+
+/** node-redis command options: `RESP_TYPES.MAP` (`%`, 37) replies as a `Map`. */
+const AS_MAP = Object.freeze({ typeMapping: Object.freeze({ 37: Map }) });
+
+function withTimeout<T>(op: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Command timed out after ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([op, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** HGETALL's reply as a flat `[field, value, ...]` list, whether it came as an array (RESP2) or a map (RESP3). */
+export function flatHash(reply: unknown): string[] {
+  if (Array.isArray(reply)) return reply.map(String);
+  if (reply instanceof Map) return [...reply].flat().map(String);
+  if (reply && typeof reply === 'object') return Object.entries(reply).flat().map(String);
+  return [];
+}
