@@ -16,6 +16,8 @@ export const KeywardErrorCode = {
   Config: 'KW_CONFIG_INVALID',
   InsecureProduction: 'KW_INSECURE_PRODUCTION',
   Internal: 'KW_INTERNAL',
+  /** An optional peer dependency a feature needs (a store driver, pino) is not installed. */
+  PeerMissing: 'KW_PEER_MISSING',
   // Key submission and redaction limits (issue 13).
   BodyTooLarge: 'KW_BODY_TOO_LARGE',
   KeyLimit: 'KW_KEY_LIMIT',

@@ -1,5 +1,4 @@
 import { KeywardError, type KeywardErrorCodeValue } from '../keyward.errors.js';
-import { registerStatus } from '../http/error-status.js';
 
 /** Stable codes of the proxy, with their HTTP statuses. */
 export const ProxyErrorCode = {
@@ -20,26 +19,6 @@ export const ProxyErrorCode = {
   Encoding: 'KW_UPSTREAM_ENCODING',
 } as const;
 
-const STATUS: Record<string, number> = {
-  KW_PROXY_UNKNOWN_SERVICE: 404,
-  KW_PROXY_METHOD_NOT_ALLOWED: 405,
-  KW_PROXY_BAD_PATH: 400,
-  KW_PROXY_BAD_HEADER: 400,
-  KW_PROXY_BODY_TOO_LARGE: 413,
-  KW_UPSTREAM_BUSY: 503,
-  KW_PROXY_SESSION_BUSY: 429,
-  KW_UPSTREAM_UNAVAILABLE: 502,
-  KW_UPSTREAM_TIMEOUT: 504,
-  KW_UPSTREAM_ERROR: 502,
-  KW_UPSTREAM_AUTH_FAILED: 502,
-  KW_UPSTREAM_REDIRECT: 502,
-  KW_UPSTREAM_RESPONSE_TOO_LARGE: 502,
-  KW_UPSTREAM_ENCODING: 502,
-  KW_ORIGIN_REFUSED: 403,
-  KW_ORIGIN_MISSING: 403,
-  KW_CSRF_HEADER_MISSING: 403,
-};
-for (const [code, status] of Object.entries(STATUS)) registerStatus(code as `KW_${string}`, status);
 
 /** A proxied call was refused or failed. The message names the service, never the key. */
 export class ProxyError extends KeywardError {

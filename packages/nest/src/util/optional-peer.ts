@@ -1,8 +1,8 @@
-import { KeywardConfigError } from '../keyward.errors.js';
+import { KeywardConfigError, KeywardErrorCode } from '../keyward.errors.js';
 import { peerRequire } from './peer-require.cjs';
 
 /** Code of the error thrown when an optional peer dependency a feature needs is not installed. */
-export const PEER_MISSING = 'KW_PEER_MISSING';
+export const PEER_MISSING = KeywardErrorCode.PeerMissing;
 
 /**
  * Loads an optional peer dependency the first time a feature needs it (a store is
