@@ -34,6 +34,7 @@ export { CredentialService } from './vault/credential.service.js';
 export { ServerKeyProvider, type ServerKeyOptions } from './vault/providers/server-key.provider.js';
 export { MintedKeyProvider, type MintedKeyOptions, type KeyIssuer } from './vault/providers/minted-key.provider.js';
 export { UserKeyProvider } from './vault/providers/user-key.provider.js';
+export { SessionKeyProvider, type SessionKeyOptions } from './vault/providers/session-key.provider.js';
 export { registerStatus } from './http/error-status.js';
 export { ProxyService, type ProxyCall, type ProxyResult } from './proxy/proxy.service.js';
 export { ProxyError, ProxyErrorCode } from './proxy/proxy.errors.js';

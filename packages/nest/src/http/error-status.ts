@@ -54,7 +54,7 @@ export function statusOf(code: KeywardErrorCodeValue): number {
  * Keyward's own codes cannot be remapped: that throws a `TypeError`.
  *
  * @example
- * registerStatus('KW_TRIAL_KEY_LIMIT', 429);
+ * registerStatus('KW_MYAPP_QUOTA', 429);
  */
 export function registerStatus(code: `KW_${string}`, status: number): void {
   if (Object.hasOwn(STATUS, code)) throw new TypeError(`${code} is one of Keyward's own codes; its status (${STATUS[code]}) cannot be changed.`);

@@ -1,0 +1,89 @@
+// SessionKeyProvider: a key the app put into the session with vault.putSession() is what
+// the proxy attaches (the read-back the express-session migration guide relies on), on
+// both adapters with real Redis and the real demo upstream.
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { RedisStore, SessionKeyProvider } from '../src/index.js';
+import { ADAPTERS, PageClient, bffOptions, findSecrets, nodeRequest, secret, startBffApp, startUpstream, upstreamService, type RunningBff, type UpstreamHandle } from './support/bff-test.app.js';
+import { type RedisServer, redisSuite } from './support/redis-server.js';
+
+let redis: RedisServer;
+redisSuite('kw-session-key-', (server) => (redis = server));
+let upstream: UpstreamHandle;
+before(async () => {
+  upstream = await startUpstream({ serverKeys: [`srv-${secret()}`], adminToken: secret() });
+});
+after(async () => {
+  await upstream?.close();
+});
+
+describe('SessionKeyProvider options', () => {
+  it('refuses bad options with a TypeError that says what to pass', () => {
+    assert.throws(() => new SessionKeyProvider({ entyr: 'x' } as never), /unknown option "entyr"/);
+    assert.throws(() => new SessionKeyProvider({ entry: '' }), /non-empty name/);
+    assert.throws(() => new SessionKeyProvider(null as never), /must be an object/);
+  });
+});
+
+for (const adapter of ADAPTERS) {
+  describe(`SessionKeyProvider on ${adapter}`, () => {
+    let bff: RunningBff;
+    const tokenA = `tok_${randomBytes(24).toString('base64url')}`;
+    const tokenB = `tok_${randomBytes(24).toString('base64url')}`;
+
+    before(async () => {
+      upstream.addServerKey(tokenA, `sess-a-${adapter}`);
+      upstream.addServerKey(tokenB, `sess-b-${adapter}`);
+      const options = bffOptions({
+        store: new RedisStore({ url: redis.url, prefix: `kw:sk:${adapter}:` }),
+        upstreamUrl: upstream.url,
+        serverKeys: [`srv-${secret()}`],
+        issuer: { mint: async () => ({ id: 'x', key: secret() }), revoke: async () => {} } as never,
+        extraServices: {
+          partner: upstreamService(upstream.url, 'partner'),
+          aliased: upstreamService(upstream.url, 'aliased'),
+        },
+      });
+      options.credentials!.partner = new SessionKeyProvider();
+      options.credentials!.aliased = new SessionKeyProvider({ entry: 'partner' });
+      bff = await startBffApp(adapter, options);
+    });
+    after(async () => {
+      await bff?.close();
+    });
+
+    it('the proxy attaches the key this session stored, never another session\'s, and it dies with the session', async () => {
+      const alice = new PageClient(bff.url);
+      const bob = new PageClient(bff.url);
+      assert.equal((await alice.post('/login', { user: `a-${adapter}` })).status, 200);
+      assert.equal((await bob.post('/login', { user: `b-${adapter}` })).status, 200);
+
+      // Before the app stores a key: a clear 409, no upstream call with a key.
+      const none = await nodeRequest(bff.url, 'GET', '/api/proxy/partner/echo', { cookie: alice.cookieHeader, 'x-csrf': '1', origin: bff.url });
+      assert.equal(none.status, 409, none.body);
+      assert.equal(none.json.code, 'KW_CREDENTIAL_MISSING');
+
+      assert.equal((await alice.put('/session-keys/partner', { key: tokenA })).status, 204);
+      assert.equal((await bob.put('/session-keys/partner', { key: tokenB })).status, 204);
+
+      for (const service of ['partner', 'aliased']) {
+        const a = await nodeRequest(bff.url, 'GET', `/api/proxy/${service}/echo?reflect=1`, { cookie: alice.cookieHeader, 'x-csrf': '1', origin: bff.url });
+        assert.equal(a.status, 200, a.body);
+        assert.equal(a.json.keyId, `sess-a-${adapter}`, `${service}: Alice's own key was attached`);
+        assert.equal(a.json.receivedKey, '[REDACTED]');
+        assert.deepEqual(findSecrets(a.body + a.rawHeaders, [tokenA, tokenB]), []);
+        const b = await nodeRequest(bff.url, 'GET', `/api/proxy/${service}/echo`, { cookie: bob.cookieHeader, 'x-csrf': '1', origin: bff.url });
+        assert.equal(b.json.keyId, `sess-b-${adapter}`, `${service}: Bob's own key was attached`);
+      }
+
+      assert.equal((await alice.post('/logout')).status, 204);
+      const again = new PageClient(bff.url);
+      assert.equal((await again.post('/login', { user: `a-${adapter}` })).status, 200);
+      const gone = await nodeRequest(bff.url, 'GET', '/api/proxy/partner/echo', { cookie: again.cookieHeader, 'x-csrf': '1', origin: bff.url });
+      assert.equal(gone.status, 409, 'a new session of the same user does not inherit the ended session\'s key');
+      assert.deepEqual(findSecrets(bff.logger.text, [tokenA, tokenB]), [], 'no key in the logs');
+    });
+  });
+}
