@@ -19,8 +19,10 @@ function files(dir: string): string[] {
   });
 }
 
+/** Code lines of a source file (TSDoc and comment lines dropped: their examples are not codes). */
+const codeLines = (f: string): string => readFileSync(f, 'utf8').split('\n').filter((l) => !/^\s*(\*|\/\/|\/\*)/.test(l)).join('\n');
 /** Every quoted KW_* literal in the library's sources. */
-const sourceCodes = new Set(files(src).flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/['"`](KW_[A-Z0-9_]+)['"`]/g)].map((m) => m[1]!)));
+const sourceCodes = new Set(files(src).flatMap((f) => [...codeLines(f).matchAll(/['"`](KW_[A-Z0-9_]+)['"`]/g)].map((m) => m[1]!)));
 /** Codes that are never an HTTP answer: configuration errors and process warnings. */
 const NOT_ANSWERS = new Set(['KW_CONFIG_INVALID', 'KW_INSECURE_PRODUCTION', 'KW_PEER_MISSING', 'KW_CLOCK_SKEW', 'KW_LISTENER_FAILED', 'KW_INTERNAL']);
 
