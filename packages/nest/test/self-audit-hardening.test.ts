@@ -135,6 +135,18 @@ describe('issue 13.18: secrets are judged by estimated entropy, not by word list
     }
   });
 
+  it('hostile secrets and keys never crash the audit: CR/LF, unicode, huge, non-string, prototype-less', () => {
+    const hostile = ['\r\n'.repeat(40), '🔑'.repeat(40), 'é'.repeat(64), `${'\u0000'.repeat(40)}`, 'x'.repeat(1_000_000), randomBytes(600_000).toString('base64url'), '='.repeat(64), '-'.repeat(64)];
+    for (const s of hostile.slice(0, 5)) assert.ok(secretWeakness(s), `refused: ${JSON.stringify(s.slice(0, 12))}`);
+    assert.equal(secretWeakness(hostile[5]!), null);
+    const err = configError(() =>
+      resolveKeywardOptions(prod({ secrets: [...hostile, 42, Object.create(null)] }, { vault: { keys: ['k1:' + 'A'.repeat(1_000_000), Object.create(null), 'k2:\r\n', `k3:${b64(Buffer.alloc(32))}`] } }), DEV),
+    );
+    problemAt(err, 'session.secrets[8]');
+    problemAt(err, 'vault.keys[3]');
+    assert.ok(err.message.length < 20_000, 'no huge value echoed');
+  });
+
   it('the known placeholders stay refused as exact matches', () => {
     for (const s of ['change-this-to-a-secure-random-value', 'keyboard cat', 'Keyboard Cat']) assert.match(secretWeakness(s) ?? '', /placeholder/);
   });
