@@ -1,11 +1,14 @@
 import { Inject, Injectable, Logger, RequestMethod, type OnApplicationBootstrap } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
+import { Server as TlsServer } from 'node:tls';
 import { PATH_METADATA, METHOD_METADATA } from '@nestjs/common/constants.js';
 import { SKIP_ORIGIN_CHECK } from './origin/skip-origin-check.decorator.js';
 import { USES_CREDENTIALS } from './origin/origin.guard.js';
 import { ALLOW_ANONYMOUS } from './keyward.constants.js';
 import { PROXY_PATH, RESOLVED_OPTIONS } from './keyward.internal-constants.js';
+import { KeywardConfigError, KeywardErrorCode } from './keyward.errors.js';
 import type { ResolvedKeywardOptions } from './options/keyward-options.interface.js';
+import { listenerFindings } from './options/production-audit.js';
 
 /** One route as the startup report sees it. */
 export interface RouteReport {
@@ -25,8 +28,11 @@ function join(...parts: string[]): string {
 }
 
 /**
- * Lists, at startup, every route that opts out of the origin/CSRF guard with its reason,
- * and exposes the full route table (used by the test that walks every route).
+ * At startup: finishes the self-audit with what only the running app knows (production
+ * refuses a plain-HTTP listener that trusts no proxy), logs the development warnings of
+ * option validation (weak secrets and keys, by position), lists every route that opts
+ * out of the origin/CSRF guard with its reason, and exposes the full route table (used by
+ * the test that walks every route).
  */
 @Injectable()
 export class StartupReport implements OnApplicationBootstrap {
@@ -39,6 +45,7 @@ export class StartupReport implements OnApplicationBootstrap {
     @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions,
     @Inject(PROXY_PATH) private readonly proxyPath: string | false,
+    @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
   ) {}
 
   /** Every route of the app with its protection. */
@@ -47,6 +54,26 @@ export class StartupReport implements OnApplicationBootstrap {
   }
 
   onApplicationBootstrap(): void {
+    const refusals = listenerFindings(this.options, this.listener());
+    if (refusals.length > 0) throw new KeywardConfigError(refusals, KeywardErrorCode.InsecureProduction);
+    for (const warning of this.options.warnings) this.logger.warn(warning);
+    if (this.options.production && this.options.listener.httpsServedElsewhere) {
+      this.logger.log('httpsServedElsewhere: true; plain-HTTP requests to this server are still refused.');
+    }
+    this.table = this.routeTable();
+    for (const r of this.table.filter((x) => x.originCheckSkipped)) {
+      this.logger.warn(`Origin/CSRF check skipped on ${r.method} ${r.path}: ${r.originCheckSkipped}`);
+    }
+  }
+
+  /** The app's own HTTP server, as the audit sees it: TLS or not; null when there is none. */
+  private listener(): { tls: boolean } | null {
+    const server: unknown = this.adapterHost?.httpAdapter?.getHttpServer?.();
+    if (typeof server !== 'object' || server === null) return null;
+    return { tls: server instanceof TlsServer };
+  }
+
+  private routeTable(): RouteReport[] {
     const out: RouteReport[] = [];
     for (const wrapper of this.discovery.getControllers()) {
       const instance = wrapper.instance as object | undefined;
@@ -80,9 +107,6 @@ export class StartupReport implements OnApplicationBootstrap {
         out.push({ method: 'ALL', path: join(this.proxyPath, name, '*'), controller: 'ProxyMiddleware', handler: 'use', originCheckSkipped: null, usesCredentials: true, anonymous: false });
       }
     }
-    this.table = out;
-    for (const r of out.filter((x) => x.originCheckSkipped)) {
-      this.logger.warn(`Origin/CSRF check skipped on ${r.method} ${r.path}: ${r.originCheckSkipped}`);
-    }
+    return out;
   }
 }

@@ -78,7 +78,10 @@ for (const adapter of ADAPTERS) {
       for (const a of apps) await a.close();
     });
     const start = async (transport: TransportOptions = {}, https = false): Promise<RunningBff> => {
-      const app = await startBffApp(adapter, productionOptions(transport), https ? { https: { key, cert } } : {});
+      // Production refuses at startup a plain-HTTP listener that trusts no proxy; these tests
+      // check the refusal of each request behind that, so they declare the documented escape.
+      const options = { ...productionOptions(transport), httpsServedElsewhere: !https && !transport.trustProxy };
+      const app = await startBffApp(adapter, options, https ? { https: { key, cert } } : {});
       apps.push(app);
       return app;
     };

@@ -39,21 +39,24 @@ export interface SessionCookieOptions {
 export interface SessionOptions {
   /**
    * Signing secrets, newest first. The newest signs; all verify, so a secret can rotate
-   * without logging anybody out. Each needs >= 32 bytes of real entropy in production.
+   * without logging anybody out. In production each must be >= 32 characters with >= 128
+   * bits of estimated entropy (e.g. 32 random bytes as base64url, or 16 or 32 as hex);
+   * placeholders, English passphrases and encoded low-entropy strings are refused.
    * @example [process.env.SESSION_SECRET_NEW, process.env.SESSION_SECRET_OLD]
    */
   secrets: string[];
-  /** Where sessions live: `RedisStore`, `SqliteStore`, or `MemoryStore` (tests only). */
+  /** Where sessions live: `new RedisStore({ url })`, `new SqliteStore({ file })`, or `new MemoryStore()` (tests only). */
   store: SessionStore;
   cookie?: SessionCookieOptions;
   /**
    * A session unused for this long ends (server-side). Also the cookie's Max-Age.
+   * Production refuses more than 24 hours.
    * @default 1_800_000 (30 minutes)
    */
   idleTimeoutMs?: number;
   /**
    * A session ends this long after login, however active. `null` disables it
-   * (development only; production refuses).
+   * (development only; production refuses it, and anything above 30 days).
    * @default 43_200_000 (12 hours)
    */
   absoluteTimeoutMs?: number | null;
@@ -94,7 +97,9 @@ export interface KeywardModuleOptions {
   /** The encrypted credential vault. Required when `credentials` are configured. */
   vault?: VaultOptions;
   /**
-   * Where each named credential comes from.
+   * Where each named credential comes from. A provider may expose `problems(): string[]`
+   * (configuration it found wrong, e.g. an empty key source); they are reported with every
+   * other option problem, as `credentials.<name>: ...`.
    * @example { openai: new ServerKeyProvider({ env: 'OPENAI_API_KEY' }), mine: new UserKeyProvider() }
    */
   credentials?: Record<string, CredentialProvider>;
@@ -108,13 +113,25 @@ export interface KeywardModuleOptions {
   proxy?: ProxyOptions;
   /** Log one line per request (method, path without query, status, duration, request id). @default false */
   logRequests?: boolean;
+  /**
+   * Declare that clients reach this process over TLS that Keyward cannot see at startup:
+   * through an HTTPS server of your own (`https.createServer(app.getHttpAdapter().getInstance())`)
+   * or a serverless adapter. In production the self-audit otherwise refuses a plain-HTTP
+   * listener without `transport.trustProxy`, since every request would be answered
+   * `403 KW_HTTPS_REQUIRED`. It turns off only that startup check: plain-HTTP requests are
+   * still refused. Behind a TLS-terminating proxy, set `transport.trustProxy` instead.
+   * @default false
+   */
+  httpsServedElsewhere?: boolean;
 }
 
 /** Options of the credential vault. */
 export interface VaultOptions {
   /**
-   * Key-encryption keys as `id:base64key` (32 bytes each), newest first. The newest wraps
-   * new data keys; older ones still unwrap until everything is re-wrapped.
+   * Key-encryption keys as `id:base64key` (32 random bytes each), newest first. The newest wraps
+   * new data keys; older ones still unwrap until everything is re-wrapped. Production refuses
+   * weak keys (all-zero, repeated or sequential bytes, the base64 of a text) and the same
+   * key material under two ids; development warns.
    * @example process.env.KEYWARD_VAULT_KEYS!.split(',')
    */
   keys: string[];
@@ -145,4 +162,11 @@ export interface ResolvedKeywardOptions {
   transport: ResolvedTransport;
   proxy: ReadonlyMap<string, ResolvedProxyService>;
   logRequests: boolean;
+  /** What the bootstrap part of the self-audit needs to judge the HTTP listener. */
+  listener: { trustsProxy: boolean; httpsServedElsewhere: boolean };
+  /**
+   * Development only: what production would refuse about secrets and vault keys (weak,
+   * placeholder, duplicated), by position, never the value. Logged once at startup.
+   */
+  warnings: readonly string[];
 }

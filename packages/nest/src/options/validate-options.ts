@@ -3,14 +3,14 @@ import type { SessionStore } from '../stores/session-store.interface.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { KeywardModuleOptions, ResolvedKeywardOptions, ResolvedSessionOptions } from './keyward-options.interface.js';
 import { duration, isPlainObject, show, showType, unknownKeys } from './option-checks.js';
-import { secretWeakness } from './weak-secrets.js';
+import { productionFindings, secretFindings, type AuditView } from './production-audit.js';
 import { KeyRing, parseVaultKeys } from '../vault/key-ring.js';
 import type { CredentialProvider } from '../vault/credential-provider.interface.js';
 import { resolveCors, resolveOrigin } from '../origin/origin-options.js';
 import { resolveProxyOptions } from '../proxy/proxy-options.js';
 import { resolveTransport, type TransportOptions } from '../transport/transport-policy.js';
 
-const TOP_KEYS = ['production', 'session', 'demoUsers', 'vault', 'credentials', 'origin', 'cors', 'transport', 'proxy', 'logRequests'] as const;
+const TOP_KEYS = ['production', 'session', 'demoUsers', 'vault', 'credentials', 'origin', 'cors', 'transport', 'proxy', 'logRequests', 'httpsServedElsewhere'] as const;
 const CREDENTIAL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const SESSION_KEYS = [
   'secrets', 'store', 'cookie', 'idleTimeoutMs', 'absoluteTimeoutMs', 'touchIntervalMs',
@@ -85,23 +85,51 @@ export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: 
     } else production = raw.production;
   }
   if (raw.demoUsers !== undefined && typeof raw.demoUsers !== 'boolean') problems.push(`demoUsers: expected a boolean, got ${show(raw.demoUsers)}.`);
+  if (raw.httpsServedElsewhere !== undefined && typeof raw.httpsServedElsewhere !== 'boolean') {
+    problems.push(`httpsServedElsewhere: expected a boolean, got ${show(raw.httpsServedElsewhere)}.`);
+  }
 
-  const session = resolveSession(raw.session, production, problems);
-  const { keyRing, credentials } = resolveVault(raw, problems);
+  // What the self-audit judges, filled in with every part that is valid, so production
+  // findings are reported together with the other problems, in one error.
+  const view: AuditView = { demoUsers: raw.demoUsers === true };
+  const session = resolveSession(raw.session, production, problems, view);
+  const { keyRing, credentials } = resolveVault(raw, problems, view);
   const origin = resolveOrigin(raw.origin, problems);
   const cors = resolveCors(raw.cors, origin.csrfHeader.name, problems);
-  const transport = resolveTransport(raw.transport as TransportOptions | undefined, production, problems);
+  // transport/ validates its own section (unknown keys, types, the hsts sub-object).
+  const transportRaw = isPlainObject(raw.transport) ? (raw.transport as TransportOptions) : undefined;
+  const transport = resolveTransport(transportRaw, production, problems);
+  view.requireHttps = transport.requireHttps;
   const proxy = resolveProxyOptions(raw.proxy, new Set(credentials.keys()), origin.csrfHeader.name, problems);
-  if (problems.length > 0 || !session) throw new KeywardConfigError(problems);
-  const resolved: ResolvedKeywardOptions = { production, session, demoUsers: raw.demoUsers === true, keyRing, credentials, origin, cors, transport, proxy, logRequests: raw.logRequests === true };
-  if (production) {
-    const refusals = auditProduction(resolved);
-    if (refusals.length > 0) throw new KeywardConfigError(refusals, KeywardErrorCode.InsecureProduction);
+  view.proxy = proxy;
+
+  const findings = production ? productionFindings(view) : [];
+  if (problems.length > 0 || findings.length > 0 || !session) {
+    // Only production refusals: the "refuses to start in production" error; otherwise the
+    // options are invalid, and the production findings are listed after the other problems.
+    throw new KeywardConfigError([...problems, ...findings], problems.length > 0 || !session ? KeywardErrorCode.Config : KeywardErrorCode.InsecureProduction);
   }
-  return resolved;
+  const trustProxy = transportRaw?.trustProxy;
+  return {
+    production,
+    session,
+    demoUsers: raw.demoUsers === true,
+    keyRing,
+    credentials,
+    origin,
+    cors,
+    transport,
+    proxy,
+    logRequests: raw.logRequests === true,
+    listener: {
+      trustsProxy: trustProxy === 'loopback' || (Array.isArray(trustProxy) && trustProxy.length > 0),
+      httpsServedElsewhere: raw.httpsServedElsewhere === true,
+    },
+    warnings: production ? [] : secretFindings(view).map((w) => `${w} (Production refuses it; development only warns.)`),
+  };
 }
 
-function resolveSession(raw: unknown, production: boolean, problems: string[]): ResolvedSessionOptions | undefined {
+function resolveSession(raw: unknown, production: boolean, problems: string[], view: AuditView): ResolvedSessionOptions | undefined {
   if (!isPlainObject(raw)) {
     problems.push(`session: expected an object with \`secrets\` and \`store\`, got ${showType(raw)}.`);
     return undefined;
@@ -116,15 +144,13 @@ function resolveSession(raw: unknown, production: boolean, problems: string[]): 
       if (typeof s !== 'string' || s.length === 0) problems.push(`session.secrets[${i}]: expected a non-empty string, got ${typeof s === 'string' ? 'an empty string' : typeof s}.`);
     });
     if (new Set(secrets).size !== secrets.length) problems.push('session.secrets: contains the same secret twice; list each once, newest first.');
+    view.secrets = secrets;
   }
 
   const store = raw.store as SessionStore | undefined;
-  if (typeof store !== 'object' || store === null) {
-    problems.push('session.store: required. Use `new RedisStore({ url })`, `new SqliteStore({ file })`, or `new MemoryStore()` in tests.');
-  } else {
-    const missing = STORE_METHODS.filter((m) => typeof (store as unknown as Record<string, unknown>)[m] !== 'function');
-    if (missing.length > 0) problems.push(`session.store: does not implement SessionStore (missing ${missing.join(', ')}).`);
-  }
+  const storeProblem = checkStore(raw.store);
+  if (storeProblem) problems.push(storeProblem);
+  else view.store = store;
 
   const cookieRaw = raw.cookie ?? {};
   if (!isPlainObject(cookieRaw)) problems.push(`session.cookie: expected an object, got ${showType(cookieRaw)}.`);
@@ -183,6 +209,9 @@ function resolveSession(raw: unknown, production: boolean, problems: string[]): 
   if (idle !== undefined && effectiveTouch !== undefined && effectiveTouch >= idle) {
     problems.push(`session.touchIntervalMs: ${effectiveTouch} must be shorter than session.idleTimeoutMs (${idle}), or active sessions would expire.`);
   }
+  if (idle !== undefined) view.idleTimeoutMs = idle;
+  if (absolute !== undefined) view.absoluteTimeoutMs = absolute;
+  view.cookie = { name, secure, sameSite };
   const sweep = raw.sweepIntervalMs === undefined ? 60_000 : duration(raw.sweepIntervalMs, 'session.sweepIntervalMs', problems, 0, DAY);
   if (raw.requireByDefault !== undefined && typeof raw.requireByDefault !== 'boolean') {
     problems.push(`session.requireByDefault: expected a boolean, got ${show(raw.requireByDefault)}.`);
@@ -205,7 +234,47 @@ function resolveSession(raw: unknown, production: boolean, problems: string[]): 
   };
 }
 
-function resolveVault(raw: Record<string, unknown>, problems: string[]): { keyRing: KeyRing | null; credentials: Map<string, CredentialProvider> } {
+const STORE_USE = 'Use `new RedisStore({ url })`, `new SqliteStore({ file })`, or `new MemoryStore()` in tests.';
+/** Options objects people pass where the store itself belongs, and the store they meant. */
+const STORE_OPTION_HINTS: ReadonlyArray<[string, string]> = [
+  ['url', 'new RedisStore({ url })'],
+  ['cluster', 'new RedisStore({ cluster })'],
+  ['client', 'new RedisStore({ client })'],
+  ['file', 'new SqliteStore({ file })'],
+];
+
+/** What is wrong with `session.store`, or null. Never shows its content (a Redis URL may hold a password). */
+function checkStore(store: unknown): string | null {
+  if (store === undefined || store === null) return `session.store: required. ${STORE_USE}`;
+  if (typeof store === 'function') {
+    return `session.store: expected a SessionStore instance, got a class or function${store.name ? ` (${store.name})` : ''}. Construct it with \`new\`: ${STORE_USE.slice(4)}`;
+  }
+  if (typeof store !== 'object') return `session.store: expected a SessionStore, got ${showType(store)}. ${STORE_USE}`;
+  const record = store as Record<string, unknown>;
+  const missing = STORE_METHODS.filter((m) => typeof record[m] !== 'function');
+  if (missing.length === 0) return null;
+  if (missing.length === STORE_METHODS.length) {
+    const meant = STORE_OPTION_HINTS.find(([key]) => Object.hasOwn(record, key));
+    return meant
+      ? `session.store: expected a SessionStore, got its options. Did you mean \`${meant[1]}\`?`
+      : `session.store: expected a SessionStore, got an object without any SessionStore method. ${STORE_USE}`;
+  }
+  return `session.store: does not implement SessionStore (missing ${missing.join(', ')}).`;
+}
+
+/** Problems a credential provider reports about its own configuration (optional `problems()`). */
+function providerProblems(provider: CredentialProvider): readonly string[] {
+  const problems = (provider as { problems?: unknown }).problems;
+  if (typeof problems !== 'function') return [];
+  try {
+    const out: unknown = problems.call(provider);
+    return Array.isArray(out) ? out.filter((p): p is string => typeof p === 'string') : [];
+  } catch {
+    return ['its problems() check threw; fix the provider.'];
+  }
+}
+
+function resolveVault(raw: Record<string, unknown>, problems: string[], view: AuditView): { keyRing: KeyRing | null; credentials: Map<string, CredentialProvider> } {
   const credentials = new Map<string, CredentialProvider>();
   let keyRing: KeyRing | null = null;
   if (raw.vault !== undefined) {
@@ -214,6 +283,7 @@ function resolveVault(raw: Record<string, unknown>, problems: string[]): { keyRi
     else {
       unknownKeys(raw.vault, ['keys'], 'vault.', problems);
       const keys = parseVaultKeys(raw.vault.keys as string[], problems);
+      view.vaultKeys = Array.isArray(raw.vault.keys) ? raw.vault.keys : [];
       if (keys.size > 0 && keys.size === (raw.vault.keys as string[]).length) keyRing = new KeyRing(keys);
     }
   }
@@ -224,7 +294,10 @@ function resolveVault(raw: Record<string, unknown>, problems: string[]): { keyRi
         if (!CREDENTIAL_NAME.test(name)) problems.push(`credentials.${name}: names are 1-64 letters, digits, _ . or -.`);
         else if (typeof provider !== 'object' || provider === null || typeof (provider as CredentialProvider).acquire !== 'function') {
           problems.push(`credentials.${name}: expected a CredentialProvider (ServerKeyProvider, MintedKeyProvider, UserKeyProvider, or your own with acquire()).`);
-        } else credentials.set(name, provider as CredentialProvider);
+        } else {
+          credentials.set(name, provider as CredentialProvider);
+          for (const p of providerProblems(provider as CredentialProvider)) problems.push(`credentials.${name}: ${p}`);
+        }
       }
       if (credentials.size > 0 && raw.vault === undefined) problems.push('vault: required when credentials are configured. Set vault.keys from KEYWARD_VAULT_KEYS.');
     }
@@ -239,29 +312,22 @@ export function absoluteLifetime(s: ResolvedSessionOptions): number {
 
 /**
  * The startup self-audit: every setting that production refuses, each with its fix.
- * Empty when the configuration is safe to run in production.
+ * Empty when the configuration is safe to run in production. (The HTTP listener is
+ * judged at bootstrap, by `listenerFindings` in `production-audit.ts`.)
  */
 export function auditProduction(o: ResolvedKeywardOptions): string[] {
-  const out: string[] = [];
   const s = o.session;
-  if (s.store.volatile) {
-    out.push(`session.store: the ${s.store.kind} store loses every session on restart and is not shared between instances. Use RedisStore (several instances) or SqliteStore (one machine).`);
-  }
-  if (!s.cookie.secure) out.push('session.cookie.secure: must be true in production (the cookie would cross the network in clear text). Remove the option; serve over HTTPS.');
-  if (s.cookie.sameSite === 'none') out.push("session.cookie.sameSite: 'none' sends the cookie on cross-site requests. Use 'strict' (default) or 'lax'.");
-  const lower = s.cookie.name.toLowerCase();
-  if (!lower.startsWith('__host-') && !lower.startsWith('__secure-')) {
-    out.push(`session.cookie.name: ${show(s.cookie.name)} has no __Host- or __Secure- prefix, so a subdomain or plain-HTTP page could overwrite it. Use '__Host-sid' (default).`);
-  }
-  s.secrets.forEach((secret, i) => {
-    const weakness = secretWeakness(secret);
-    if (weakness) out.push(`session.secrets[${i}]: ${weakness}. Generate one with \`node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"\` and pass it through KEYWARD_SESSION_SECRETS.`);
+  const ids = o.keyRing?.ids ?? [];
+  const material = o.keyRing?.material() ?? [];
+  return productionFindings({
+    store: s.store,
+    cookie: s.cookie,
+    secrets: s.secrets,
+    idleTimeoutMs: s.idleTimeoutMs,
+    absoluteTimeoutMs: s.absoluteTimeoutMs,
+    requireHttps: o.transport.requireHttps,
+    proxy: o.proxy,
+    demoUsers: o.demoUsers,
+    vaultKeys: ids.map((id, i) => `${id}:${material[i]!.toString('base64')}`),
   });
-  if (s.absoluteTimeoutMs === null) out.push('session.absoluteTimeoutMs: null (no absolute timeout) lets a stolen session live forever. Set one, e.g. 12 hours (default).');
-  if (!o.transport.requireHttps) out.push('transport.requireHttps: false lets session cookies and keys travel over plain HTTP. Remove the option; terminate TLS in front of the app and set transport.trustProxy.');
-  for (const svc of o.proxy.values()) {
-    if (svc.insecureTls) out.push(`proxy.services.${svc.name}.dangerouslyDisableTlsVerification: certificate checks are off, so anyone on the path can read the key. Remove it; add the upstream's CA instead.`);
-  }
-  if (o.demoUsers) out.push('demoUsers: the app ships demo users with known passwords. Remove them (e.g. unset KEYWARD_DEMO_USERS) before running in production.');
-  return out;
 }

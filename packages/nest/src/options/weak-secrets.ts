@@ -1,3 +1,5 @@
+import { MIN_SECRET_BITS, decodeSecret, estimateTextBits, secretStrength } from './secret-strength.js';
+
 /**
  * Secrets that appear in tutorials, docs and advisories. Any of them in production is a
  * refusal, whatever its length. Compared case-insensitively after trimming.
@@ -27,7 +29,7 @@ export const KNOWN_WEAK_SECRETS: readonly string[] = [
   'password',
 ];
 
-/** Shannon entropy of a string, in bits (per-character estimate times length). */
+/** Shannon entropy of a string, in bits (per-character estimate times length). Kept for callers; the audit uses {@link secretStrength}. */
 export function estimatedEntropyBits(value: string): number {
   const counts = new Map<string, number>();
   for (const ch of value) counts.set(ch, (counts.get(ch) ?? 0) + 1);
@@ -44,41 +46,43 @@ function normalized(value: string): string {
 
 const PLACEHOLDER_CORES = [...new Set(KNOWN_WEAK_SECRETS.map(normalized))].filter((c) => c.length >= 6).sort((a, b) => b.length - a.length);
 
-/**
- * Entropy that survives the usual shapes of a made-up secret: a short unit repeated
- * (`'abc'.repeat(20)`, `'0123456789'.repeat(4)`) counts as its unit, and runs of
- * neighbouring characters (`abcdef…`, `123456…`, `aaaa…`) add next to nothing.
- */
-function effectiveEntropyBits(value: string): number {
-  const chars = [...value];
-  const n = chars.length;
-  for (let p = 1; p <= n / 2; p++) {
-    if (chars.every((c, i) => i < p || c === chars[i - p])) return estimatedEntropyBits(chars.slice(0, p).join(''));
-  }
-  // A step is predictable inside a run of 3+ neighbours (random text rarely has one).
-  const near = (i: number): boolean => i >= 1 && i < n && Math.abs(chars[i]!.codePointAt(0)! - chars[i - 1]!.codePointAt(0)!) <= 1;
-  let predictable = 0;
-  for (let i = 1; i < n; i++) if (near(i) && (near(i - 1) || near(i + 1))) predictable++;
-  const share = n < 2 ? 1 : predictable / (n - 1);
-  // An odd short run happens by chance; a secret made mostly of runs is a keyboard walk.
-  return share > 0.25 ? estimatedEntropyBits(value) * (1 - share) : estimatedEntropyBits(value);
+/** Exactly a known placeholder (ignoring case, spaces and punctuation). */
+function isPlaceholder(value: string): boolean {
+  const plain = normalized(value);
+  return KNOWN_WEAK_SECRETS.includes(value.trim().toLowerCase()) || (plain.length > 0 && PLACEHOLDER_CORES.includes(plain));
 }
 
-/** Why a secret is weak, or null if it is acceptable. The message never contains the secret. */
-export function secretWeakness(secret: string): string | null {
+/**
+ * A placeholder with a suffix or prefix ('change-this-to-a-secure-random-value-2026'):
+ * what is left once the placeholder is removed must be strong on its own.
+ */
+function isDressedPlaceholder(value: string, minBits: number): boolean {
+  const plain = normalized(value);
+  return PLACEHOLDER_CORES.some((core) => plain.includes(core) && estimateTextBits(plain.split(core).join('')) < minBits);
+}
+
+/**
+ * Why a secret is weak, or null if it is acceptable. The message never contains the
+ * secret. Refused: a known placeholder (exactly, or with small changes, or hex/base64-
+ * encoded), fewer than 32 bytes, or less than `minBits` of estimated entropy
+ * ({@link secretStrength}: judged as typed and, for hex/base64/base64url, as decoded).
+ *
+ * @example
+ * secretWeakness('keyboard cat'); // 'is a well-known placeholder'
+ * secretWeakness(randomBytes(16).toString('hex')); // null (128 bits)
+ */
+export function secretWeakness(secret: string, minBits: number = MIN_SECRET_BITS): string | null {
+  if (isPlaceholder(secret)) return 'is a well-known placeholder';
   const bytes = Buffer.byteLength(secret, 'utf8');
-  const plain = normalized(secret);
-  if (KNOWN_WEAK_SECRETS.includes(secret.trim().toLowerCase()) || (plain.length > 0 && PLACEHOLDER_CORES.includes(plain))) {
-    return 'is a well-known placeholder';
-  }
   if (bytes < 32) return `is ${bytes} bytes long (needs >= 32)`;
-  // A placeholder with a suffix or prefix ('change-this-to-a-secure-random-value-2026'):
-  // what is left once the placeholder is removed must be strong on its own.
-  for (const core of PLACEHOLDER_CORES) {
-    if (plain.includes(core) && effectiveEntropyBits(plain.split(core).join('')) < 128) {
-      return 'is a well-known placeholder with small changes';
-    }
+  if (isDressedPlaceholder(secret, minBits)) return 'is a well-known placeholder with small changes';
+  const strength = secretStrength(secret);
+  const decoded = strength.decodedText;
+  if (decoded !== undefined && (isPlaceholder(decoded) || isDressedPlaceholder(decoded, minBits))) {
+    return `is the ${decodeSecret(secret)!.encoding} encoding of a well-known placeholder`;
   }
-  if (effectiveEntropyBits(secret) < 128) return 'has too little entropy (repeated or predictable characters)';
-  return null;
+  if (strength.bits >= minBits) return null;
+  return strength.judgedAs === 'text'
+    ? `has too little entropy (about ${strength.bits} bits estimated, needs >= ${minBits}; English words, repeated or predictable characters count for little)`
+    : `encodes too little entropy (judged by its ${strength.judgedAs}-decoded ${decoded !== undefined ? 'text' : 'bytes'}: about ${strength.bits} bits, needs >= ${minBits})`;
 }

@@ -116,6 +116,8 @@ export function resolveTransport(raw: TransportOptions | undefined, production: 
   if (!isPlainObject(given)) problems.push(`transport: expected an object, got ${show(raw)}.`);
   const o = (isPlainObject(given) ? given : {}) as TransportOptions;
   unknownKeys(o, TRANSPORT_KEYS, 'transport.', problems, {
+    trustproxy: 'Did you mean `transport.trustProxy`?',
+    'trust proxy': "Did you mean `transport.trustProxy` (false, 'loopback' or the proxy's IP addresses)?",
     plainhttp: 'Use `transport.plainHttpPaths: [\'/healthz\']` (exact paths).',
     timeout: 'Use `transport.requestTimeoutMs`, `transport.headersTimeoutMs` or `transport.keepAliveTimeoutMs`.',
   });

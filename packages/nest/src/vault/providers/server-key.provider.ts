@@ -38,13 +38,18 @@ export class ServerKeyProvider implements CredentialProvider {
   private fileMtime = 0;
   private checkedAt = 0;
 
+  /** Configuration problems found at construction; reported by Keyward's option validation with every other problem. */
+  private readonly configProblems: string[] = [];
+
   constructor(private readonly options: ServerKeyOptions) {
     const sources = [options.env, options.file, options.keys].filter((v) => v !== undefined).length;
     if (sources !== 1) throw new TypeError('ServerKeyProvider needs exactly one of `env`, `file` or `keys`.');
     this.load(Date.now(), true);
     const where = options.env ? `environment variable ${options.env}` : options.file ? `file ${options.file}` : '`keys`';
     if (this.keys.length === 0) {
-      throw new TypeError(`ServerKeyProvider: no key found in ${where}. Set it (newest first, comma- or line-separated).`);
+      // A deployment problem (an unset variable, a missing file), not a code error: reported
+      // through problems() in the one startup report; acquire() fails closed meanwhile.
+      this.configProblems.push(`ServerKeyProvider found no key in ${where}. Set it (newest first, comma- or line-separated).`);
     }
     // A key too short to scrub would be used and could then be logged or echoed raw: refuse it.
     const short = this.keys.flatMap((k, i) => (k.length < MIN_SCRUBBABLE_LENGTH ? [i + 1] : []));
@@ -55,6 +60,11 @@ export class ServerKeyProvider implements CredentialProvider {
       );
     }
     for (const k of this.keys) liveSecrets.add(k, { pinned: true });
+  }
+
+  /** What is wrong with this provider's configuration (empty when it is usable). */
+  problems(): string[] {
+    return [...this.configProblems];
   }
 
   /** Key versions currently known, newest first (for tests and redaction). */
