@@ -57,8 +57,8 @@ export class StartupReport implements OnApplicationBootstrap {
     const refusals = listenerFindings(this.options, this.listener());
     if (refusals.length > 0) throw new KeywardConfigError(refusals, KeywardErrorCode.InsecureProduction);
     for (const warning of this.options.warnings) this.logger.warn(warning);
-    if (this.options.production && this.options.listener.httpsServedElsewhere) {
-      this.logger.log('httpsServedElsewhere: true; plain-HTTP requests to this server are still refused.');
+    if (this.options.production && this.options.transport.httpsServedElsewhere) {
+      this.logger.log('transport.httpsServedElsewhere: true; plain-HTTP requests to this server are still refused.');
     }
     this.table = this.routeTable();
     for (const r of this.table.filter((x) => x.originCheckSkipped)) {

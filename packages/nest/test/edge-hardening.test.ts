@@ -130,7 +130,12 @@ const options = (adapter: AdapterName, rest: Record<string, unknown> = {}, issue
   });
 
 /** Production options: strong secret, Secure cookie, embedded store on disk. */
-const production = (adapter: AdapterName, transport: Record<string, unknown>): KeywardModuleOptions => ({ ...options(adapter, { transport: transport as TransportOptions }), production: true });
+// Production behind a TLS-terminating proxy on this host (trustProxy 'loopback'): requests that
+// come without its X-Forwarded-Proto: https are plain HTTP, as a probe's are.
+const production = (adapter: AdapterName, transport: Record<string, unknown>): KeywardModuleOptions => ({
+  ...options(adapter, { transport: { trustProxy: 'loopback', ...transport } as TransportOptions }),
+  production: true,
+});
 
 for (const adapter of ADAPTERS) {
   describe(`edge hardening (issue 13) on ${adapter}`, () => {

@@ -444,3 +444,31 @@ describe('KeywardModule.forRootAsync with @nestjs/config', () => {
     );
   });
 });
+
+describe('transport options are validated like the others (issue 16.4)', () => {
+  const base = () => ({ session: { secrets: [randomBytes(32).toString('base64url')], store: new MemoryStore(), sweepIntervalMs: 0 } });
+  const problems = (transport: unknown): string[] => {
+    try {
+      resolveKeywardOptions({ ...base(), transport } as never);
+      return [];
+    } catch (e) {
+      return (e as { problems: string[] }).problems;
+    }
+  };
+
+  it('regression: hsts: { maxAge: 0 } fell back silently to the default; now a "did you mean" and a clear bound', () => {
+    assert.ok(problems({ hsts: { maxAge: 0 } }).some((p) => /transport\.hsts\.maxAge.*Did you mean `maxAgeSeconds`/.test(p)));
+    assert.ok(problems({ hsts: { maxAgeSeconds: 0 } }).some((p) => /maxAgeSeconds: expected a positive whole number.*hsts: false/.test(p)));
+    assert.ok(problems({ hsts: { preload: 'yes' } }).some((p) => /transport\.hsts\.preload: expected a boolean/.test(p)));
+    assert.ok(problems({ hsts: true }).some((p) => /transport\.hsts: expected false or/.test(p)));
+    assert.deepEqual(problems({ hsts: false }), []);
+    assert.deepEqual(problems({ hsts: { maxAgeSeconds: 600, includeSubDomains: false } }), []);
+  });
+
+  it('unknown keys and wrong types in transport are each reported, in the one report', () => {
+    const p = problems({ trustproxy: 'loopback', redirectHttp: 'yes', httpsServedElsewhere: 1 });
+    assert.ok(p.some((x) => /transport\.trustproxy.*Did you mean `transport\.trustProxy`/.test(x)), p.join('\n'));
+    assert.ok(p.some((x) => /transport\.redirectHttp: expected a boolean/.test(x)));
+    assert.ok(p.some((x) => /transport\.httpsServedElsewhere: expected a boolean/.test(x)));
+  });
+});

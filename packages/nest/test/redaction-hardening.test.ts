@@ -303,7 +303,11 @@ describe('stdio redaction (point 18)', () => {
     const out = await runStdio(`
       process.stdout.write('\\u001b[32m[Nest] 42  - \\u001b[39mready \\u001b[1m\\u001b[33m[Ctx]\\u001b[39m\\u001b[0m\\n');
       process.stdout.write('\\u001b[2J wipe\\n');
+      process.stdout.write('\\u001b[38;5;3m[NestFactory] \\u001b[39m\\u001b[38;5;0mblack\\u001b[38;5;200mpink\\n');
     `);
+    // Nest's context colour is a 256-colour index of the basic palette (38;5;3).
+    assert.ok(out.includes('\u001b[38;5;3m[NestFactory] \u001b[39m'), `Nest's context colour was mangled: ${JSON.stringify(out)}`);
+    assert.ok(!out.includes('\u001b[38;5;0m') && !out.includes('\u001b[38;5;200m'), 'only the basic palette passes a pipe');
     assert.ok(out.includes('\u001b[32m[Nest] 42  - \u001b[39mready'), `colours were mangled: ${JSON.stringify(out)}`);
     assert.ok(out.includes('\u001b[1m\u001b[33m[Ctx]\u001b[39m\u001b[0m'));
     assert.ok(!out.includes('\u001b[2J'));

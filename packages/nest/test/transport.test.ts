@@ -80,7 +80,7 @@ for (const adapter of ADAPTERS) {
     const start = async (transport: TransportOptions = {}, https = false): Promise<RunningBff> => {
       // Production refuses at startup a plain-HTTP listener that trusts no proxy; these tests
       // check the refusal of each request behind that, so they declare the documented escape.
-      const options = { ...productionOptions(transport), httpsServedElsewhere: !https && !transport.trustProxy };
+      const options = productionOptions({ ...transport, httpsServedElsewhere: !https && !transport.trustProxy });
       const app = await startBffApp(adapter, options, https ? { https: { key, cert } } : {});
       apps.push(app);
       return app;

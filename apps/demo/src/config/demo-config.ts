@@ -67,6 +67,25 @@ function devSecrets(dataDir: string): { sessionSecrets: string[]; vaultKeys: str
   return generated;
 }
 
+/**
+ * KEYWARD_TRUST_PROXY: 'loopback' (a TLS-terminating proxy on this host sets
+ * X-Forwarded-Proto) or 'off'. In production the default is 'loopback' when the demo binds a
+ * loopback address (its default, 127.0.0.1: only a local proxy can reach it); plain-HTTP
+ * requests are still refused (403) unless that proxy says https, and /healthz answers for
+ * probes. Bound elsewhere, the setting is required.
+ */
+function trustProxyOf(env: NodeJS.ProcessEnv, production: boolean, problems: string[]): false | 'loopback' {
+  const v = env.KEYWARD_TRUST_PROXY;
+  if (v === 'loopback') return 'loopback';
+  if (v === 'off' || v === 'false') return false;
+  if (v !== undefined && v !== '') {
+    problems.push("KEYWARD_TRUST_PROXY: expected 'loopback' (a TLS-terminating proxy on this host) or 'off'.");
+    return false;
+  }
+  const host = env.HOST || '127.0.0.1';
+  return production && (host === 'localhost' || host === '::1' || host.startsWith('127.')) ? 'loopback' : false;
+}
+
 /** Reads and checks the demo's environment; throws one error listing every problem. */
 export function loadDemoConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
   const problems: string[] = [];
@@ -114,7 +133,7 @@ export function loadDemoConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig
     mintRotateMs: optionalMs(env, 'KEYWARD_MINT_ROTATE_MS', problems) ?? 15 * 60_000,
     mintGraceMs: optionalMs(env, 'KEYWARD_MINT_GRACE_MS', problems) ?? 60_000,
     proxyTimeoutMs: optionalMs(env, 'KEYWARD_PROXY_TIMEOUT_MS', problems) ?? 10_000,
-    trustProxy: env.KEYWARD_TRUST_PROXY === 'loopback' ? 'loopback' : false,
+    trustProxy: trustProxyOf(env, production, problems),
     canaryLeakRoute: env.KEYWARD_DEMO_LEAK_ROUTE === '1',
   };
   if (production && config.canaryLeakRoute) problems.push('KEYWARD_DEMO_LEAK_ROUTE: a test-only route; refused in production.');

@@ -113,16 +113,6 @@ export interface KeywardModuleOptions {
   proxy?: ProxyOptions;
   /** Log one line per request (method, path without query, status, duration, request id). @default false */
   logRequests?: boolean;
-  /**
-   * Declare that clients reach this process over TLS that Keyward cannot see at startup:
-   * through an HTTPS server of your own (`https.createServer(app.getHttpAdapter().getInstance())`)
-   * or a serverless adapter. In production the self-audit otherwise refuses a plain-HTTP
-   * listener without `transport.trustProxy`, since every request would be answered
-   * `403 KW_HTTPS_REQUIRED`. It turns off only that startup check: plain-HTTP requests are
-   * still refused. Behind a TLS-terminating proxy, set `transport.trustProxy` instead.
-   * @default false
-   */
-  httpsServedElsewhere?: boolean;
 }
 
 /** Options of the credential vault. */
@@ -162,8 +152,6 @@ export interface ResolvedKeywardOptions {
   transport: ResolvedTransport;
   proxy: ReadonlyMap<string, ResolvedProxyService>;
   logRequests: boolean;
-  /** What the bootstrap part of the self-audit needs to judge the HTTP listener. */
-  listener: { trustsProxy: boolean; httpsServedElsewhere: boolean };
   /**
    * Development only: what production would refuse about secrets and vault keys (weak,
    * placeholder, duplicated), by position, never the value. Logged once at startup.

@@ -140,12 +140,14 @@ export function productionFindings(v: AuditView): string[] {
  * `403 KW_HTTPS_REQUIRED`, so it refuses to start instead. `listener` is null when the
  * app has no HTTP server of its own (an application context).
  */
-export function listenerFindings(o: Pick<ResolvedKeywardOptions, 'production' | 'transport' | 'listener'>, listener: { tls: boolean } | null): string[] {
-  if (!o.production || !o.transport.requireHttps || !listener || listener.tls || o.listener.trustsProxy || o.listener.httpsServedElsewhere) return [];
+export function listenerFindings(o: Pick<ResolvedKeywardOptions, 'production' | 'transport'>, listener: { tls: boolean } | null): string[] {
+  const t = o.transport;
+  // redirectHttp: this listener exists to send clients to the HTTPS origin (publicOrigin).
+  if (!o.production || !t.requireHttps || !listener || listener.tls || t.trustsProxy || t.httpsServedElsewhere || t.redirectHttp) return [];
   return [
     'transport.trustProxy: production requires HTTPS, but this app listens on plain HTTP and trusts no proxy, so every request would be refused with 403 KW_HTTPS_REQUIRED. ' +
       "Behind a TLS-terminating proxy (nginx, a load balancer, an ingress), set transport.trustProxy to 'loopback' or to the proxy's IP addresses; " +
       'or serve HTTPS directly: NestFactory.create(AppModule, { httpsOptions: { key, cert } }); ' +
-      'or, if clients reach this process over TLS through a server of your own or a serverless adapter, set httpsServedElsewhere: true.',
+      'or, if clients reach this process over TLS through a server of your own or a serverless adapter, set transport.httpsServedElsewhere: true.',
   ];
 }

@@ -10,7 +10,7 @@ import { resolveCors, resolveOrigin } from '../origin/origin-options.js';
 import { resolveProxyOptions } from '../proxy/proxy-options.js';
 import { resolveTransport, type TransportOptions } from '../transport/transport-policy.js';
 
-const TOP_KEYS = ['production', 'session', 'demoUsers', 'vault', 'credentials', 'origin', 'cors', 'transport', 'proxy', 'logRequests', 'httpsServedElsewhere'] as const;
+const TOP_KEYS = ['production', 'session', 'demoUsers', 'vault', 'credentials', 'origin', 'cors', 'transport', 'proxy', 'logRequests'] as const;
 const CREDENTIAL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const SESSION_KEYS = [
   'secrets', 'store', 'cookie', 'idleTimeoutMs', 'absoluteTimeoutMs', 'touchIntervalMs',
@@ -85,9 +85,6 @@ export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: 
     } else production = raw.production;
   }
   if (raw.demoUsers !== undefined && typeof raw.demoUsers !== 'boolean') problems.push(`demoUsers: expected a boolean, got ${show(raw.demoUsers)}.`);
-  if (raw.httpsServedElsewhere !== undefined && typeof raw.httpsServedElsewhere !== 'boolean') {
-    problems.push(`httpsServedElsewhere: expected a boolean, got ${show(raw.httpsServedElsewhere)}.`);
-  }
 
   // What the self-audit judges, filled in with every part that is valid, so production
   // findings are reported together with the other problems, in one error.
@@ -109,7 +106,6 @@ export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: 
     // options are invalid, and the production findings are listed after the other problems.
     throw new KeywardConfigError([...problems, ...findings], problems.length > 0 || !session ? KeywardErrorCode.Config : KeywardErrorCode.InsecureProduction);
   }
-  const trustProxy = transportRaw?.trustProxy;
   return {
     production,
     session,
@@ -121,10 +117,6 @@ export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: 
     transport,
     proxy,
     logRequests: raw.logRequests === true,
-    listener: {
-      trustsProxy: trustProxy === 'loopback' || (Array.isArray(trustProxy) && trustProxy.length > 0),
-      httpsServedElsewhere: raw.httpsServedElsewhere === true,
-    },
     warnings: production ? [] : secretFindings(view).map((w) => `${w} (Production refuses it; development only warns.)`),
   };
 }

@@ -39,6 +39,14 @@ function sgrAllowed(params: string, tty: boolean): boolean {
   for (let i = 0; i < codes.length; i++) {
     const c = codes[i]!;
     if (!tty) {
+      // Nest's console logger colours the context with a 256-colour index (38;5;3): the 16
+      // basic colours but black and dark grey are part of the palette too.
+      if (c === 38 && codes[i + 1] === 5) {
+        const n = codes[i + 2];
+        if (n === undefined || n === 0 || n === 8 || n > 15) return false;
+        i += 2;
+        continue;
+      }
       if (!PALETTE.has(c)) return false;
       continue;
     }

@@ -20,6 +20,14 @@ export interface TransportOptions {
    */
   redirectHttp?: boolean;
   /**
+   * Clients reach this process over TLS through a server of your own (or a serverless
+   * adapter), so its plain-HTTP listener is expected: only turns off the startup refusal of
+   * "production over plain HTTP with no trusted proxy". Plain-HTTP requests are still
+   * refused (403 `KW_HTTPS_REQUIRED`).
+   * @default false
+   */
+  httpsServedElsewhere?: boolean;
+  /**
    * The origin users reach the app at, e.g. `'https://app.example.com'` (scheme, host,
    * optional port; no path). The target of `redirectHttp`, and its host is allowed in
    * `Host` (see `origin.allowedHosts`).
@@ -80,10 +88,13 @@ export interface ResolvedTransport {
   hstsHeader: string | null;
   plainHttpPaths: ReadonlySet<string>;
   timeouts: ServerTimeouts;
+  /** A proxy is trusted to say https (`trustProxy` is 'loopback' or a non-empty address list). */
+  trustsProxy: boolean;
+  httpsServedElsewhere: boolean;
 }
 
 const TRANSPORT_KEYS = [
-  'trustProxy', 'requireHttps', 'redirectHttp', 'publicOrigin', 'hsts', 'plainHttpPaths', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs',
+  'trustProxy', 'requireHttps', 'redirectHttp', 'httpsServedElsewhere', 'publicOrigin', 'hsts', 'plainHttpPaths', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs',
 ] as const;
 const TIMEOUT_DEFAULTS: ServerTimeouts = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000 };
 /** An exact absolute path: no query, fragment, wildcard, `.`/`..` segment, empty segment or %-escape. */
@@ -121,6 +132,9 @@ export function resolveTransport(raw: TransportOptions | undefined, production: 
     plainhttp: 'Use `transport.plainHttpPaths: [\'/healthz\']` (exact paths).',
     timeout: 'Use `transport.requestTimeoutMs`, `transport.headersTimeoutMs` or `transport.keepAliveTimeoutMs`.',
   });
+  for (const flag of ['requireHttps', 'redirectHttp', 'httpsServedElsewhere'] as const) {
+    if (o[flag] !== undefined && typeof o[flag] !== 'boolean') problems.push(`transport.${flag}: expected a boolean, got ${show(o[flag])}.`);
+  }
   let trust: (a: string | undefined) => boolean = () => false;
   if (o.trustProxy === 'loopback') trust = (a) => !!a && (stripMapped(a).startsWith('127.') || a === '::1');
   else if (Array.isArray(o.trustProxy)) {
@@ -133,9 +147,16 @@ export function resolveTransport(raw: TransportOptions | undefined, production: 
   }
   let hstsHeader: string | null = 'max-age=31536000; includeSubDomains';
   if (o.hsts === false) hstsHeader = null;
-  else if (o.hsts !== undefined) {
+  else if (o.hsts === undefined) {
+    // the default above
+  } else if (!isPlainObject(o.hsts)) problems.push(`transport.hsts: expected false or { maxAgeSeconds, includeSubDomains, preload }, got ${show(o.hsts)}.`);
+  else {
+    unknownKeys(o.hsts, ['maxAgeSeconds', 'includeSubDomains', 'preload'], 'transport.hsts.', problems, { maxage: 'Did you mean `maxAgeSeconds` (seconds)?', 'max-age': 'Did you mean `maxAgeSeconds` (seconds)?' });
     const age = o.hsts.maxAgeSeconds ?? 31_536_000;
-    if (!Number.isInteger(age) || age < 0) problems.push('transport.hsts.maxAgeSeconds: expected a non-negative integer.');
+    if (!Number.isInteger(age) || age <= 0) problems.push(`transport.hsts.maxAgeSeconds: expected a positive whole number of seconds (default 31536000, one year), got ${show(age)}. To send no HSTS header, set hsts: false.`);
+    for (const flag of ['includeSubDomains', 'preload'] as const) {
+      if (o.hsts[flag] !== undefined && typeof o.hsts[flag] !== 'boolean') problems.push(`transport.hsts.${flag}: expected a boolean, got ${show(o.hsts[flag])}.`);
+    }
     hstsHeader = `max-age=${age}${o.hsts.includeSubDomains === false ? '' : '; includeSubDomains'}${o.hsts.preload ? '; preload' : ''}`;
   }
   const publicOrigin = resolvePublicOrigin(o.publicOrigin, problems);
@@ -151,6 +172,8 @@ export function resolveTransport(raw: TransportOptions | undefined, production: 
     hstsHeader,
     plainHttpPaths: resolvePlainHttpPaths(o.plainHttpPaths, problems),
     timeouts: resolveTimeouts(o, problems),
+    trustsProxy: o.trustProxy === 'loopback' || (Array.isArray(o.trustProxy) && o.trustProxy.length > 0),
+    httpsServedElsewhere: o.httpsServedElsewhere === true,
   };
 }
 
