@@ -57,6 +57,13 @@ export class StartupReport implements OnApplicationBootstrap {
     const refusals = listenerFindings(this.options, this.listener());
     if (refusals.length > 0) throw new KeywardConfigError(refusals, KeywardErrorCode.InsecureProduction);
     for (const warning of this.options.warnings) this.logger.warn(warning);
+    const o = this.options;
+    if (o.production && !o.transport.publicOrigin && o.origin.allowedOrigins.size === 0 && !(o.origin.allowedHosts?.length)) {
+      this.logger.warn(
+        'No host name is configured (transport.publicOrigin, origin.allowedHosts or origin.allowedOrigins): only IP addresses and localhost are answered, ' +
+          'every request for a domain name gets 421 KW_HOST_NOT_ALLOWED (DNS-rebinding defence). Set transport.publicOrigin to the address users open.',
+      );
+    }
     if (this.options.production && this.options.transport.httpsServedElsewhere) {
       this.logger.log('transport.httpsServedElsewhere: true; plain-HTTP requests to this server are still refused.');
     }
