@@ -4,6 +4,8 @@ import { Agent, errors as undiciErrors, request } from 'undici';
 import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
 import { checkOrigin } from '../origin/origin-policy.js';
+import { hostPolicyOf, isHostAllowed, type HostPolicy } from '../origin/host-allowlist.js';
+import { HostNotAllowedError } from '../keyward.errors.js';
 import type { StoredSession } from '../stores/session-store.interface.js';
 import { CredentialService } from '../vault/credential.service.js';
 import { ProxyError, ProxyErrorCode } from './proxy.errors.js';
@@ -89,10 +91,13 @@ export class ProxyService implements OnApplicationShutdown {
   /** Calls in flight per service and session (keyed by the session's store key, a hash, never the ID). */
   private readonly inflightBySession = new Map<string, Map<string, number>>();
 
+  private readonly hosts: HostPolicy;
+
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions,
     @Inject(CredentialService) private readonly credentials: CredentialService,
   ) {
+    this.hosts = hostPolicyOf(options);
     for (const svc of options.proxy.values()) {
       this.agents.set(
         svc.name,
@@ -115,7 +120,9 @@ export class ProxyService implements OnApplicationShutdown {
   async forward(call: ProxyCall): Promise<ProxyResult> {
     const svc = this.options.proxy.get(call.service);
     if (!svc) throw new ProxyError(ProxyErrorCode.UnknownService, 'No such proxy service.');
-    // Point of use: the origin/CSRF check runs here whatever the routing layer did.
+    // Point of use: the Host allowlist (DNS rebinding) and the origin/CSRF check run here
+    // whatever the routing layer did.
+    if (!isHostAllowed(call.selfOrigin ? new URL(call.selfOrigin).host : undefined, this.hosts)) throw new HostNotAllowedError();
     const verdict = checkOrigin(call.method, call.headers, call.selfOrigin, this.options.origin);
     if (!verdict.ok) throw new ProxyError(verdict.code, verdict.reason);
     const method = call.method.toUpperCase();
