@@ -1,6 +1,6 @@
 import ts from 'typescript5';
 import type { AnalysisContext, LiteralCandidate } from '../audit/engine/analysis-context.js';
-import { COOKIE_PARSER_MODULES, CORS_MODULES, SESSION_MODULES, SIGNING_SECRET_OPTIONS, type SessionLib, accessName, calleeName, fallbackMatters, isPlaceholderKeyword, isProcessEnv, objectName, propertyNameText, unwrap } from '../audit/engine/ast.js';
+import { COOKIE_PARSER_MODULES, SIGNING_SECRET_OPTIONS, calleeName, fallbackMatters, isPlaceholderKeyword, objectName, propertyNameText, unwrap } from '../audit/engine/ast.js';
 import { isSecretConfigName, isSecretName, looksLikeProse, looksRandom, maskSecret, matchProvider } from '../secrets/secret-detector.js';
 import { isWellKnownWeakSecret } from '../secrets/weak-secrets.js';
 import type { Rule } from './rule.js';

@@ -1,6 +1,6 @@
 import ts from 'typescript5';
 import type { AnalysisContext } from '../audit/engine/analysis-context.js';
-import { HTTP_METHOD_DECORATORS, LOG_METHODS, RESPONSE_OBJECT_NAMES, accessName, calleeName, capitalise, decoratorName, decoratorsOf, enclosingFunction, objectName, unwrap } from '../audit/engine/ast.js';
+import { HTTP_METHOD_DECORATORS, LOG_METHODS, RESPONSE_OBJECT_NAMES, capitalise, decoratorName, decoratorsOf, enclosingFunction, objectName, unwrap } from '../audit/engine/ast.js';
 import { maskSecret } from '../secrets/secret-detector.js';
 import type { Rule } from './rule.js';
 

@@ -1,8 +1,7 @@
 import ts from 'typescript5';
 import { relative } from 'node:path';
 import type { Finding, RuleId, Severity } from '../../finding.js';
-import { isSecretConfigName, isSecretName, looksLikeProse, maskSecret, matchProvider } from '../../secrets/secret-detector.js';
-import { isWellKnownWeakSecret } from '../../secrets/weak-secrets.js';
+import { isSecretConfigName, isSecretName, matchProvider } from '../../secrets/secret-detector.js';
 import type { SessionKind } from '../session-kind.js';
 import {
   PASSTHROUGH_CALLS,
@@ -16,7 +15,6 @@ import {
   decoratorsOf,
   exits,
   isBooleanish,
-  isPlaceholderKeyword,
   isProcessEnv,
   isRequireCall,
   isSanitizerCall,
