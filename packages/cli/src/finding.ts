@@ -15,7 +15,7 @@ export function isSeverity(value: string): value is Severity {
 }
 
 /** Stable identifiers of the rules; the same ids are used by the static audit and the live probe. */
-export type RuleId = 'KW001' | 'KW002' | 'KW003' | 'KW004' | 'KW005' | 'KW006';
+export type RuleId = `KW${string}`;
 
 /** One problem found in source code (`file`, `line`, `column`) or in a running app (`url`). */
 export interface Finding {

@@ -36,7 +36,8 @@ describe('analyzer', () => {
     const text = "export function h(req: any) { req.session.apiKey = req.body.apiKey; }\n";
     const p = write('handler.ts', text);
     assert.deepEqual(ids(analyzeSources([{ path: p, text }], { session: 'client' })), ['KW001']);
-    assert.deepEqual(ids(analyzeSources([{ path: p, text }], { session: 'server' })), []);
+    // server-side: not readable by the client, but kept in plain text in the store (KW007, lower)
+    assert.deepEqual(ids(analyzeSources([{ path: p, text }], { session: 'server' })), ['KW007']);
   });
 
   test('secure: isProd and secure: "auto" are fine, secure: false is not', () => {

@@ -1,13 +1,23 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analyzeSources } from '../src/audit/analyzer.js';
 import type { RuleId } from '../src/finding.js';
+import { AUDIT_RULES as RULES_RUN_BY_AUDIT } from '../src/rules/rules.js';
 
-/** The labelled corpus: realistic vulnerable (v*) and safe (s*) snippets. */
+/** The hand-written labelled corpus: realistic vulnerable (v*) and safe (s*) snippets, written with the rules. */
 export const CORPUS_DIR = fileURLToPath(new URL('../../test/fixtures/corpus/', import.meta.url));
+/**
+ * The corpus of real code: files from public repositories (repository, path and commit in each
+ * file's first line), labelled at the line before keyward was run on them.
+ */
+export const REAL_CORPUS_DIR = fileURLToPath(new URL('../../test/fixtures/corpus-real/', import.meta.url));
 
-export const AUDIT_RULES: readonly RuleId[] = ['KW001', 'KW002', 'KW003', 'KW004', 'KW005'];
+/** The two corpora by name. */
+export const CORPORA: Readonly<Record<'hand-written' | 'real', string>> = { 'hand-written': CORPUS_DIR, real: REAL_CORPUS_DIR };
+
+/** Rule ids `keyward audit` reports: derived from the one rule list. */
+export const AUDIT_RULES: readonly RuleId[] = RULES_RUN_BY_AUDIT.map((r) => r.meta.id);
 
 /** Expected findings of one corpus file: `file:line:rule` keys from `// expect: KW001 KW002` comments. */
 export function expectedLabels(text: string, file: string): Set<string> {
@@ -35,8 +45,8 @@ export interface CorpusResult {
 }
 
 /** Corpus file names, sorted. */
-export function corpusFiles(): string[] {
-  return readdirSync(CORPUS_DIR)
+export function corpusFiles(dir: string = CORPUS_DIR): string[] {
+  return readdirSync(dir)
     .filter((f) => /\.(?:[cm]?[jt]s)$/.test(f))
     .sort();
 }
@@ -46,12 +56,12 @@ export function corpusFiles(): string[] {
  * labelled on the line where it starts; several findings of one rule on one line count once) or at
  * file level (a file counts when it has a finding of a rule it is labelled with).
  */
-export function scoreCorpus(detect: (path: string, text: string) => { line: number; ruleId: string }[], granularity: 'line' | 'file' = 'line'): CorpusResult {
+export function scoreCorpus(detect: (path: string, text: string) => { line: number; ruleId: string }[], granularity: 'line' | 'file' = 'line', dir: string = CORPUS_DIR): CorpusResult {
   const expected = new Set<string>();
   const actual = new Set<string>();
-  const files = corpusFiles();
+  const files = corpusFiles(dir);
   for (const f of files) {
-    const path = join(CORPUS_DIR, f);
+    const path = join(dir, f);
     const text = readFileSync(path, 'utf8');
     for (const k of expectedLabels(text, f)) expected.add(granularity === 'file' ? k.replace(/:\d+:/, ':') : k);
     for (const d of detect(path, text)) actual.add(granularity === 'file' ? `${f}:${d.ruleId}` : `${f}:${d.line}:${d.ruleId}`);
@@ -75,14 +85,17 @@ export function scoreCorpus(detect: (path: string, text: string) => { line: numb
 
 /** keyward's own analysis, one file at a time (no imports followed, session kind from the file). */
 export function keywardDetect(path: string, text: string): { line: number; ruleId: string }[] {
-  return analyzeSources([{ path, text }], { followImports: false, cwd: CORPUS_DIR });
+  return analyzeSources([{ path, text }], { followImports: false, cwd: dirname(path) });
 }
 
 /** A table of the scores, for the test log and the docs. */
 export function formatScores(r: CorpusResult): string {
-  const lines = ['rule    TP  FP  FN  precision  recall'];
+  const lines = ['rule   labelled  TP  FP  FN  precision  recall'];
   for (const [rule, s] of Object.entries(r.scores)) {
-    lines.push(`${rule}  ${String(s.tp).padStart(4)}${String(s.fp).padStart(4)}${String(s.fn).padStart(4)}  ${s.precision.toFixed(2).padStart(9)}  ${s.recall.toFixed(2).padStart(6)}`);
+    const labelled = s.tp + s.fn;
+    const p = s.tp + s.fp === 0 ? '-' : s.precision.toFixed(2);
+    const rc = labelled === 0 ? '-' : s.recall.toFixed(2);
+    lines.push(`${rule}  ${String(labelled).padStart(8)}${String(s.tp).padStart(4)}${String(s.fp).padStart(4)}${String(s.fn).padStart(4)}  ${p.padStart(9)}  ${rc.padStart(6)}`);
   }
   return lines.join('\n');
 }

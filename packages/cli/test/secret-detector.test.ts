@@ -79,3 +79,10 @@ describe('findSecretsInText', () => {
     assert.deepEqual(findSecretsInText(JSON.stringify({ apiKey: 'YOUR_API_KEY_HERE' })), []);
   });
 });
+
+test('regression: algorithm names, durations, IV/nonce sizes and *_expires_in values are not secrets', () => {
+  for (const n of ['JWT_SECRET_EXPIRES_IN', 'jwtSecretAlgorithm', 'ENCRYPTION_KEY_IV_LENGTH', 'SECRET_NONCE_SIZE', 'ACCESS_TOKEN_EXPIRES_IN', 'SESSION_SECRET_TTL', 'apiKeyLifetime']) {
+    assert.equal(isSecretName(n, true), false, n);
+  }
+  for (const n of ['JWT_SECRET', 'STRIPE_SECRET_KEY', 'apiKey']) assert.equal(isSecretName(n, true), true, n);
+});

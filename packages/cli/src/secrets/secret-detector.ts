@@ -106,7 +106,7 @@ const STRONG_WORDS = /(?:api_?key|apikey|secret|private_?key|access_?key|client_
 const TOKEN_WORD = /token/i;
 /** Name parts that make a secret-like name refer to something that is not the secret itself. */
 const NOT_SECRET_SUFFIX =
-  /(?:_?(?:id|ids|name|names|header|headers|url|uri|path|file|length|len|prefix|suffix|field|param|env|var|hash|hashed|digest|masked|mask|hint|last4|last_?four|preview|expires?|expiry|ttl|at|set|present|exists|required|configured|count|type|kind|version|label|policy|pattern|regex|ref|store|storage|provider|service|manager|module|options|config|missing|unavailable|invalid|error|errors|expired|rotated|revoked|not_found|code|status|message|schema|dto|input|form|strategy|guard|type))$/i;
+  /(?:_?(?:id|ids|name|names|header|headers|url|uri|path|file|length|len|size|prefix|suffix|field|param|env|var|hash|hashed|digest|masked|mask|hint|last4|last_?four|preview|expires?|expires_in|expire_in|expiry|ttl|duration|lifetime|algorithm|algorithms|alg|at|set|present|exists|required|configured|count|type|kind|version|label|policy|pattern|regex|ref|store|storage|provider|service|manager|module|options|config|missing|unavailable|invalid|error|errors|expired|rotated|revoked|not_found|code|status|message|schema|dto|input|form|strategy|guard|type))$/i;
 const NEVER_SECRET = /(?:csrf|xsrf|public|publishable|non_?secret|^is_|^has_|^should_|^uses?_|^needs?_|^requires?_)/i;
 
 function normaliseName(name: string): string {

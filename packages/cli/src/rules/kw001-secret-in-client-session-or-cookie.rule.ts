@@ -1,0 +1,80 @@
+import ts from 'typescript5';
+import type { AnalysisContext, Taint } from '../audit/engine/analysis-context.js';
+import { capitalise } from '../audit/engine/ast.js';
+import { sessionWrites } from '../audit/engine/session-writes.js';
+import { maskSecret } from '../secrets/secret-detector.js';
+import type { Rule } from './rule.js';
+
+/*
+ * KW001: a key or a provider's token written where the client can read it: a cookie value
+ * (also inside a JWT put in a cookie), or a client-side session (cookie-session, secure-session,
+ * iron-session, a passport serializer over one). Tokens count here when they are a bearer token,
+ * a PKCE verifier, or the provider's tokens in a file that runs an OAuth flow; the app's own
+ * session JWT in a cookie is KW002's business (HttpOnly, Secure), not a leak.
+ */
+
+/** The taint of a value written to a cookie or a client-side session. */
+export function clientVisibleTaint(ctx: AnalysisContext, node: ts.Node | undefined): Taint | undefined {
+  return ctx.sinkTaint(node, 'provider-token');
+}
+
+function checkCookieWrite(ctx: AnalysisContext, call: ts.CallExpression): void {
+  const w = ctx.cookieWriteOf(call);
+  if (!w) return;
+  const t = clientVisibleTaint(ctx, w.valueArg);
+  if (!t) return;
+  // a PKCE verifier in a short-lived HttpOnly cookie is the usual (and accepted) way to carry it
+  if (t.label.startsWith('PKCE') && ctx.constValue(ctx.propertyValue(ctx.objectLiteralOf(w.optsArg), 'httpOnly')) === true) return;
+  ctx.report(
+    'KW001',
+    'high',
+    call,
+    `${capitalise(t.label)} is written into ${w.label}: anyone holding the cookie can read it`,
+    t.literal ? maskSecret(t.literal.text) : undefined,
+    t.literal ? [t.literal] : [],
+  );
+}
+
+export const secretInClientSessionOrCookie: Rule = {
+  meta: {
+  id: 'KW001',
+  name: 'secret-in-client-session-or-cookie',
+  severity: 'high',
+  title: 'API key or secret stored in a cookie or a client-side session',
+  why:
+    'A cookie is sent to and kept by the browser. Signed is not encrypted: anyone holding the ' +
+    'cookie (the user, malware, an XSS payload when HttpOnly is missing, a proxy log, a network ' +
+    'observer when Secure is missing) decodes it and reads the key. cookie-session and JWT cookies ' +
+    'put the whole session object into the cookie, so a key stored "in the session" is in the cookie.',
+  fix:
+    'Keep the key on the server: store it in a server-side session store (Redis) or a vault keyed ' +
+    'by the session id, and put only an opaque random session id in the cookie. Attach the key to ' +
+    'upstream calls on the server (backend-for-frontend).',
+  example: [
+    '// main.ts: the cookie carries only a signed random id; data lives in Redis',
+    "app.use(session({ store: new RedisStore({ client: redis }), secret: config.getOrThrow('SESSION_SECRET'),",
+    "  name: '__Host-sid', resave: false, saveUninitialized: false,",
+    "  cookie: { httpOnly: true, secure: true, sameSite: 'lax', maxAge: 30 * 60_000, path: '/' } }));",
+    '// controller: the key never leaves the server',
+    "@Post('keys') async save(@Session() s: SessionData, @Body() dto: KeyDto) {",
+    '  await this.vault.put(s.id, dto.apiKey); // encrypted server-side, bound to the session',
+    '}',
+  ].join('\n'),
+  sources: ['audit', 'probe'],
+},
+  visit(node, ctx) {
+    if (ts.isCallExpression(node)) checkCookieWrite(ctx, node);
+    if (!ctx.sessionKind.client) return;
+    for (const w of sessionWrites(node, ctx)) {
+      const t = w.taint;
+      ctx.report(
+        'KW001',
+        'high',
+        w.at,
+        `${capitalise(t.label)} is stored in a client-side session (the whole session travels in the cookie): anyone holding the cookie can read it`,
+        t.literal ? maskSecret(t.literal.text) : undefined,
+        t.literal ? [t.literal] : [],
+      );
+    }
+  },
+};

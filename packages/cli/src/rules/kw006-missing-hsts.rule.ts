@@ -1,0 +1,19 @@
+import type { Rule } from './rule.js';
+
+/** Probe only: `keyward probe` checks HSTS on HTTPS responses; there is nothing to audit in source. */
+export const missingHsts: Rule = {
+  meta: {
+  id: 'KW006',
+  name: 'missing-hsts',
+  severity: 'medium',
+  title: 'HTTPS response without Strict-Transport-Security',
+  why:
+    'Without HSTS, the first request a browser makes to the site can go over plain HTTP, where a ' +
+    'network attacker can strip TLS and read or set cookies.',
+  fix: 'Send `Strict-Transport-Security: max-age=31536000; includeSubDomains` on every HTTPS response (helmet does).',
+  example: ["import helmet from 'helmet';", 'app.use(helmet({ hsts: { maxAge: 31_536_000, includeSubDomains: true } }));'].join(
+    '\n',
+  ),
+  sources: ['probe'],
+},
+};
