@@ -83,9 +83,13 @@ export function scoreCorpus(detect: (path: string, text: string) => { line: numb
   };
 }
 
-/** keyward's own analysis, one file at a time (no imports followed, session kind from the file). */
+/**
+ * keyward's own analysis, one file at a time, as `keyward audit <file>` runs it: files it imports
+ * are read when they exist (a corpus file may import a module from a sub-folder, which is not a
+ * corpus file itself), and the session kind comes from the file.
+ */
 export function keywardDetect(path: string, text: string): { line: number; ruleId: string }[] {
-  return analyzeSources([{ path, text }], { followImports: false, cwd: dirname(path) });
+  return analyzeSources([{ path, text }], { cwd: dirname(path) });
 }
 
 /** A table of the scores, for the test log and the docs. */

@@ -3,6 +3,7 @@ import { relative } from 'node:path';
 import type { Finding, RuleId, Severity } from '../../finding.js';
 import { isSecretConfigName, isSecretName, matchProvider } from '../../secrets/secret-detector.js';
 import type { SessionKind } from '../session-kind.js';
+import type { BranchCondition } from './conditions.js';
 import {
   PASSTHROUGH_CALLS,
   REQUEST_OBJECT_NAMES,
@@ -23,6 +24,22 @@ import {
   returnExpressions,
   unwrap,
 } from './ast.js';
+
+/** One value an option or expression can take, and the branch conditions that lead to it. */
+export interface Alternative<T = ts.Expression> {
+  /** The value, or undefined when the property is absent on this branch. */
+  value: T | undefined;
+  conds: BranchCondition[];
+  /** The conditional spread or expression that made the choice, where a finding about it belongs. */
+  at?: ts.Node;
+}
+
+/** Parameter names that say the value is not a secret but a name, an id or a message about one. */
+const NON_SECRET_PARAMETER = /^(?:names?|ids?|label|title|path|url|uri|href|code|status|message|msg|type|kind|reason|field|scope|provider|service|count|length|index|format|hint|e|err|error)$|[a-z](?:Names?|Ids?|Label|Title|Path|Url|Uri|Code|Status|Message|Type|Kind|Reason|Count|Length|Index|Format|Hint)$/;
+/** Calls that copy chosen fields of an object (`pick(user, ['id', 'accessToken'])`, `_.pick`, ramda). */
+const PICK_CALL = /^(?:pick|pickFields|only)$/;
+/** class-transformer calls that serialize an instance of a class by its decorators. */
+const TRANSFORM_CALL = /^(?:plainToInstance|plainToClass|plainToClassFromExist|instanceToPlain|classToPlain|serialize)$/;
 
 /** A finding from source code, with the character range it covers (used for code frames and masking). */
 export interface SourceFinding extends Finding {
@@ -98,6 +115,10 @@ export interface SharedState {
   reported: Set<string>;
   out: SourceFinding[];
   cwd: string;
+  /** Calls in the analysed files by callee name, built on first use (for following a helper's parameters to its callers). */
+  calls?: Map<string, ts.CallExpression[]>;
+  /** Whether a file runs an OAuth flow, per file. */
+  oauth?: Map<ts.SourceFile, boolean>;
 }
 
 /**
@@ -111,7 +132,12 @@ export class AnalysisContext {
   anchor: ts.Node | undefined;
   /** What counts as a secret for the sink being checked (see {@link sinkTaint}). */
   mode: TaintMode = 'secret';
-  private oauth: boolean | undefined;
+  /** The file of the node whose taint is being worked out (the value may come from an imported file). */
+  private valueFile: ts.SourceFile | undefined;
+  /** How many times the current taint walk went from a parameter to a caller's argument (at most once). */
+  private paramHops = 0;
+  /** Parameters bound to the arguments of the call whose return value is being followed. */
+  private readonly bindings = new Map<ts.ParameterDeclaration, ts.Expression | undefined>();
   private readonly sinkCache = new Map<string, Taint | undefined>();
 
   constructor(
@@ -221,7 +247,8 @@ export class AnalysisContext {
     if (ts.isIdentifier(e) || ts.isPropertyAccessExpression(e)) {
       const decl = this.declarationOf(ts.isPropertyAccessExpression(e) ? e.name : e);
       if (!decl) return undefined;
-      if ((ts.isVariableDeclaration(decl) || ts.isPropertyAssignment(decl) || ts.isPropertyDeclaration(decl)) && decl.initializer) return this.objectLiteralOf(decl.initializer, depth + 1);
+      // a parameter's default (`function useCors(app, options = { … })`) is what runs when the caller gives none
+      if ((ts.isVariableDeclaration(decl) || ts.isPropertyAssignment(decl) || ts.isPropertyDeclaration(decl) || ts.isParameter(decl)) && decl.initializer) return this.objectLiteralOf(decl.initializer, depth + 1);
       if (ts.isExportAssignment(decl)) return this.objectLiteralOf(decl.expression, depth + 1);
       return undefined;
     }
@@ -250,6 +277,77 @@ export class AnalysisContext {
       }
     }
     return undefined;
+  }
+
+  /**
+   * Every value a property can take, with the conditions that choose it: a conditional spread
+   * (`{ ...(prod ? { secure: true } : {}) }`, `{ ...(prod && { secure: true }) }`) gives one
+   * alternative per branch, where a branch without the property falls back to the properties
+   * before the spread. A plain property gives one alternative with no condition; an absent one,
+   * one alternative whose value is undefined.
+   */
+  propertyAlternatives(obj: ts.ObjectLiteralExpression | undefined, name: string, depth = 0): Alternative<ts.Expression | ts.ShorthandPropertyAssignment>[] {
+    if (!obj || depth > 5) return [{ value: undefined, conds: [] }];
+    const from = (i: number): Alternative<ts.Expression | ts.ShorthandPropertyAssignment>[] => {
+      for (; i >= 0; i--) {
+        const p = obj.properties[i]!;
+        if (ts.isPropertyAssignment(p) && propertyNameText(p.name) === name) return [{ value: p.initializer, conds: [] }];
+        if (ts.isShorthandPropertyAssignment(p) && p.name.text === name) return [{ value: p, conds: [] }];
+        if (!ts.isSpreadAssignment(p)) continue;
+        const e = unwrap(p.expression);
+        let branches: [BranchCondition, ts.Expression | undefined][] | undefined;
+        if (ts.isConditionalExpression(e)) branches = [[{ expr: e.condition, holds: true }, e.whenTrue], [{ expr: e.condition, holds: false }, e.whenFalse]];
+        else if (ts.isBinaryExpression(e) && e.operatorToken.kind === ts.SyntaxKind.AmpersandAmpersandToken) branches = [[{ expr: e.left, holds: true }, e.right], [{ expr: e.left, holds: false }, undefined]];
+        if (branches) {
+          const rest = from(i - 1);
+          const out: Alternative<ts.Expression | ts.ShorthandPropertyAssignment>[] = [];
+          for (const [cond, branch] of branches) {
+            const inner = branch ? this.objectLiteralOf(branch) : undefined;
+            const alts = inner && this.property(inner, name) !== undefined ? this.propertyAlternatives(inner, name, depth + 1) : rest;
+            for (const a of alts) out.push({ value: a.value, conds: [cond, ...a.conds], at: a.at ?? p });
+          }
+          return out;
+        }
+        const inner = this.objectLiteralOf(p.expression);
+        if (inner && this.property(inner, name) !== undefined) return this.propertyAlternatives(inner, name, depth + 1);
+      }
+      return [{ value: undefined, conds: [] }];
+    };
+    return from(obj.properties.length - 1);
+  }
+
+  /**
+   * The values an expression can take, with their conditions: both branches of `c ? a : b`, the
+   * fallback of `x || y` / `x ?? y` (taken when `x` is unset), constants and parameter defaults
+   * followed to their initializers.
+   */
+  valueAlternatives(node: ts.Expression | undefined, depth = 0): Alternative[] {
+    if (!node) return [];
+    const e = unwrap(node);
+    if (depth > 6) return [{ value: e, conds: [] }];
+    const d = depth + 1;
+    if (ts.isConditionalExpression(e)) {
+      return [
+        ...this.valueAlternatives(e.whenTrue, d).map((a) => ({ ...a, conds: [{ expr: e.condition, holds: true }, ...a.conds], at: a.at ?? e })),
+        ...this.valueAlternatives(e.whenFalse, d).map((a) => ({ ...a, conds: [{ expr: e.condition, holds: false }, ...a.conds], at: a.at ?? e })),
+      ];
+    }
+    if (ts.isBinaryExpression(e) && (e.operatorToken.kind === ts.SyntaxKind.BarBarToken || e.operatorToken.kind === ts.SyntaxKind.QuestionQuestionToken)) {
+      return [
+        ...this.valueAlternatives(e.left, d),
+        ...this.valueAlternatives(e.right, d).map((a) => ({ ...a, conds: [{ expr: e.left, holds: false }, ...a.conds], at: a.at ?? e })),
+      ];
+    }
+    if (ts.isIdentifier(e) && e.text !== 'undefined') {
+      const decl = this.declarationOf(e);
+      if (decl && ts.isVariableDeclaration(decl) && decl.initializer && ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const) return this.valueAlternatives(decl.initializer, d);
+      if (decl && ts.isParameter(decl) && decl.initializer) return this.valueAlternatives(decl.initializer, d);
+    }
+    if (ts.isPropertyAccessExpression(e)) {
+      const decl = this.declarationOf(e.name);
+      if (decl && (ts.isPropertyAssignment(decl) || ts.isPropertyDeclaration(decl)) && decl.initializer && ts.isObjectLiteralExpression(decl.parent)) return this.valueAlternatives(decl.initializer, d);
+    }
+    return [{ value: e, conds: [] }];
   }
 
   propertyValue(obj: ts.ObjectLiteralExpression | undefined, name: string): ts.Expression | undefined {
@@ -341,7 +439,14 @@ export class AnalysisContext {
 
   /** True when the file runs an OAuth flow: a passport OAuth strategy, an OAuth library, a token endpoint, token-response fields. */
   oauthContext(): boolean {
-    if (this.oauth !== undefined) return this.oauth;
+    if (this.fileRunsOAuth(this.sf)) return true;
+    return this.valueFile !== undefined && this.valueFile !== this.sf && this.fileRunsOAuth(this.valueFile);
+  }
+
+  private fileRunsOAuth(sf: ts.SourceFile): boolean {
+    this.shared.oauth ??= new Map();
+    const known = this.shared.oauth.get(sf);
+    if (known !== undefined) return known;
     let found = false;
     const visit = (n: ts.Node): void => {
       if (found) return;
@@ -355,8 +460,8 @@ export class AnalysisContext {
       else if (ts.isCallExpression(n) && /^(?:authorizationCodeGrant|getToken)$/.test(calleeName(n) ?? '')) found = true;
       ts.forEachChild(n, visit);
     };
-    visit(this.sf);
-    this.oauth = found;
+    visit(sf);
+    this.shared.oauth.set(sf, found);
     return found;
   }
 
@@ -432,10 +537,13 @@ export class AnalysisContext {
   taint(node: ts.Node | undefined, depth = 0): Taint | undefined {
     if (!node || depth > 14 || this.visiting.has(node)) return undefined;
     this.visiting.add(node);
+    const savedFile = this.valueFile;
+    this.valueFile = node.getSourceFile();
     try {
       return this.taintInner(node, depth);
     } finally {
       this.visiting.delete(node);
+      this.valueFile = savedFile;
     }
   }
 
@@ -493,7 +601,8 @@ export class AnalysisContext {
         return isSecretName(name) ? { label: `\`${name}\`` } : undefined;
       }
       if (isSecretName(name)) return { label: `\`${name}\`` };
-      if (decl) return this.taintOfDeclaration(decl, name, d);
+      // a member of a type (`tokens: { access_token?: string }`) says nothing of the value: go on by name
+      if (decl && !ts.isPropertySignature(decl)) return this.taintOfDeclaration(decl, name, d);
       const obj = this.objectLiteralOf(e.expression);
       const v = this.propertyValue(obj, name);
       if (v) return this.taint(v, d);
@@ -512,6 +621,11 @@ export class AnalysisContext {
       return isSecretName(e.text) ? { label: `\`${e.text}\`` } : this.tokenNameTaint(e.text);
     }
     if (ts.isCallExpression(e)) return this.taintOfCall(e, d);
+    if (ts.isNewExpression(e)) {
+      // new UserEntity(user) returned through ClassSerializerInterceptor: its @Expose() fields are sent
+      const cls = this.classOf(e.expression);
+      return cls ? this.serializedFieldTaint(this.exposedFields(cls), `\`@Expose()\` in \`${cls.name?.text ?? 'a class'}\``) : undefined;
+    }
     if (ts.isObjectLiteralExpression(e)) {
       for (const p of e.properties) {
         let t: Taint | undefined;
@@ -562,7 +676,14 @@ export class AnalysisContext {
         }
       }
       if (!ts.isIdentifier(decl.name)) return undefined;
+      if (this.bindings.has(decl)) {
+        const arg = this.bindings.get(decl) ?? decl.initializer;
+        return arg ? this.taint(arg, d) : undefined;
+      }
       if (isSecretName(decl.name.text)) return { label: `\`${decl.name.text}\`` };
+      // a helper's parameter: what its callers pass decides (one level)
+      const callers = this.taintOfCallers(decl, d);
+      if (callers !== 'unknown') return callers;
       if (this.mode === 'secret') return undefined;
       return this.tokenNameTaint(decl.name.text) ?? this.taintOfCallbackParameter(decl, d);
     }
@@ -601,6 +722,133 @@ export class AnalysisContext {
       }
     }
     return undefined;
+  }
+
+  /**
+   * The taint of a helper's parameter from the arguments its callers pass, one level deep
+   * (`setAuthCookie(res, tokens.access_token)` taints `token` inside `setAuthCookie`). 'unknown'
+   * when the function has no direct call in the analysed files (a callback, an exported API), when
+   * the parameter's name says it holds a name or an id, or when this walk already crossed a function
+   * boundary (a parameter to its callers, or a call into its return value).
+   */
+  taintOfCallers(param: ts.ParameterDeclaration, d: number): Taint | undefined | 'unknown' {
+    const fn = param.parent;
+    // one level: not from a parameter to its callers after already entering a callee's return value
+    if (this.paramHops > 0 || this.bindings.size > 0 || param.dotDotDotToken) return 'unknown';
+    // the helper's author says what the parameter holds: a name or an id is not the secret itself
+    if (ts.isIdentifier(param.name) && NON_SECRET_PARAMETER.test(param.name.text)) return 'unknown';
+    if (!(ts.isFunctionDeclaration(fn) || ts.isMethodDeclaration(fn) || ts.isFunctionExpression(fn) || ts.isArrowFunction(fn))) return 'unknown';
+    const name = ts.isFunctionDeclaration(fn) || ts.isMethodDeclaration(fn) ? propertyNameText(fn.name) : ts.isVariableDeclaration(fn.parent) ? propertyNameText(fn.parent.name) : ts.isPropertyAssignment(fn.parent) || ts.isPropertyDeclaration(fn.parent) ? propertyNameText(fn.parent.name) : undefined;
+    if (!name) return 'unknown';
+    const index = fn.parameters.indexOf(param);
+    const calls = (this.callIndex().get(name) ?? []).filter((c) => this.functionOf(c.expression) === fn);
+    if (calls.length === 0) return 'unknown';
+    this.paramHops++;
+    try {
+      for (const call of calls) {
+        const arg = call.arguments[index];
+        if (!arg || ts.isSpreadElement(arg)) continue;
+        const t = this.taint(arg, d);
+        if (t) {
+          const sf = call.getSourceFile();
+          const line = sf.getLineAndCharacterOfPosition(call.getStart(sf)).line + 1;
+          const where = sf === param.getSourceFile() ? `line ${line}` : `${this.displayPath(sf)}:${line}`;
+          return { ...t, label: `${t.label} (passed to \`${name}\` at ${where})` };
+        }
+      }
+      return undefined;
+    } finally {
+      this.paramHops--;
+    }
+  }
+
+  /** Calls in the analysed files (and this one), by callee name. */
+  private callIndex(): Map<string, ts.CallExpression[]> {
+    if (this.shared.calls) return this.shared.calls;
+    const index = new Map<string, ts.CallExpression[]>();
+    const visit = (n: ts.Node): void => {
+      if (ts.isCallExpression(n)) {
+        const name = calleeName(n);
+        if (name) {
+          const list = index.get(name);
+          if (list) list.push(n);
+          else index.set(name, [n]);
+        }
+      }
+      ts.forEachChild(n, visit);
+    };
+    for (const sf of new Set([...this.shared.roots, this.sf])) visit(sf);
+    this.shared.calls = index;
+    return index;
+  }
+
+  /**
+   * Fields a serializer keeps that are secrets for this sink: `pick(user, ['id', 'accessToken'])`,
+   * `_.pick(user, 'accessToken')`, class-transformer's `@Expose()` on a token field. A token field
+   * picked from a stored object (a user, an account) is the provider's token, not a freshly issued
+   * login token, so access, refresh and id tokens count at response sinks; the app's own issued
+   * tokens (`pick(await auth.login(u), [...])`) do not.
+   */
+  serializedFieldTaint(fields: readonly string[], via: string, source?: ts.Expression): Taint | undefined {
+    if (source && this.isOwnTokenSource(source)) return undefined;
+    for (const f of fields) {
+      if (isSecretName(f)) return { label: `field \`${f}\` kept by ${via}` };
+      if (this.mode === 'secret') continue;
+      const kind = tokenNameKind(f);
+      if (kind === 'oauth' || kind === 'bearer' || kind === 'verifier') return { label: `token field \`${f}\` kept by ${via}`, token: true };
+    }
+    return undefined;
+  }
+
+  /** True when a value is (a variable holding) the app's own freshly issued token set. */
+  private isOwnTokenSource(node: ts.Expression, depth = 0): boolean {
+    const e = unwrap(node);
+    if (this.isOwnTokenIssuer(e)) return true;
+    if (ts.isIdentifier(e) && depth < 4) {
+      const decl = this.declarationOf(e);
+      if (decl && ts.isVariableDeclaration(decl) && decl.initializer) return this.isOwnTokenSource(decl.initializer, depth + 1);
+    }
+    return false;
+  }
+
+  /** Field names given to `pick`: string literals and arrays of them, in any argument position (lodash and ramda). */
+  private pickedFields(call: ts.CallExpression): string[] {
+    const out: string[] = [];
+    const add = (a: ts.Expression): void => {
+      const e = unwrap(a);
+      if (ts.isStringLiteralLike(e)) out.push(e.text);
+      else if (ts.isArrayLiteralExpression(e)) e.elements.forEach((el) => add(el as ts.Expression));
+      else if (ts.isIdentifier(e)) {
+        const decl = this.declarationOf(e);
+        if (decl && ts.isVariableDeclaration(decl) && decl.initializer && ts.isArrayLiteralExpression(unwrap(decl.initializer))) add(decl.initializer);
+      }
+    };
+    call.arguments.forEach(add);
+    return out;
+  }
+
+  /** Fields a class exposes with class-transformer's `@Expose()` (by their exposed name). */
+  exposedFields(cls: ts.ClassLikeDeclaration): string[] {
+    const out: string[] = [];
+    for (const m of cls.members) {
+      if (!(ts.isPropertyDeclaration(m) || ts.isGetAccessorDeclaration(m))) continue;
+      const expose = decoratorsOf(m).find((dec) => decoratorName(dec) === 'Expose');
+      if (!expose) continue;
+      const opts = ts.isCallExpression(expose.expression) ? this.objectLiteralOf(expose.expression.arguments[0]) : undefined;
+      const renamed = this.constValue(this.propertyValue(opts, 'name'));
+      const own = propertyNameText(m.name);
+      for (const n of [own, typeof renamed === 'string' ? renamed : undefined]) if (n) out.push(n);
+    }
+    return out;
+  }
+
+  /** The class an expression names (`UserDto`), when declared in analysed code. */
+  classOf(node: ts.Expression | undefined): ts.ClassLikeDeclaration | undefined {
+    if (!node) return undefined;
+    const e = unwrap(node);
+    if (!ts.isIdentifier(e) && !ts.isPropertyAccessExpression(e)) return undefined;
+    const decl = this.declarationOf(ts.isIdentifier(e) ? e : e.name);
+    return decl && (ts.isClassDeclaration(decl) || ts.isClassExpression(decl)) ? decl : undefined;
   }
 
   /** `let k; k = process.env.KEY;` — taint of plain assignments to a local variable in this file. */
@@ -648,6 +896,14 @@ export class AnalysisContext {
       return undefined;
     }
     if (SANITIZER_CALLS.test(name)) return undefined;
+    if (PICK_CALL.test(name) && call.arguments.length >= 2) {
+      const source = call.arguments.find((a) => !ts.isArrayLiteralExpression(unwrap(a)) && !ts.isStringLiteralLike(unwrap(a)));
+      return this.serializedFieldTaint(this.pickedFields(call), `\`${name}\``, source);
+    }
+    if (TRANSFORM_CALL.test(name)) {
+      const cls = this.classOf(call.arguments[0]) ?? (call.arguments[0] && ts.isNewExpression(unwrap(call.arguments[0])) ? this.classOf((unwrap(call.arguments[0]) as ts.NewExpression).expression) : undefined);
+      if (cls) return this.serializedFieldTaint(this.exposedFields(cls), `\`@Expose()\` in \`${cls.name?.text ?? 'a class'}\``);
+    }
     if (this.mode !== 'secret' && this.isTokenEndpointCall(call)) return { label: 'an OAuth token response', token: true, response: true };
     if (PASSTHROUGH_CALLS.has(name) || (this.mode !== 'secret' && /^(?:json|text|then)$/.test(name))) {
       for (const a of call.arguments) {
@@ -661,11 +917,22 @@ export class AnalysisContext {
     }
     const fn = this.functionOf(call.expression);
     if (fn) {
-      for (const r of returnExpressions(fn)) {
-        const t = this.taint(r, d);
-        if (t) return t;
+      // inside this call, the function's parameters are this call's arguments (not every caller's)
+      const saved = fn.parameters.map((p) => [p, this.bindings.has(p), this.bindings.get(p)] as const);
+      fn.parameters.forEach((p, i) => this.bindings.set(p, p.dotDotDotToken ? undefined : call.arguments[i]));
+      try {
+        for (const r of returnExpressions(fn)) {
+          const t = this.taint(r, d);
+          // a getter imported from another file: say where the value comes from
+          if (t) return fn.getSourceFile() === this.sf ? t : { ...t, label: `${t.label} (returned by \`${name}()\` in ${this.displayPath(fn.getSourceFile())})` };
+        }
+        return undefined;
+      } finally {
+        for (const [p, had, v] of saved) {
+          if (had) this.bindings.set(p, v);
+          else this.bindings.delete(p);
+        }
       }
-      return undefined;
     }
     // getApiKey(), this.keys.loadStripeSecret()
     const stripped = name.replace(/^(?:get|load|fetch|read|resolve|find|retrieve|obtain|decrypt)/, '');
