@@ -1,55 +1,91 @@
 import ts from 'typescript5';
 import type { AnalysisContext } from '../audit/engine/analysis-context.js';
 import { LONG_LIFETIME_MS, NON_SENSITIVE_COOKIE_NAME, SENSITIVE_COOKIE_NAME, calleeName, capitalise, unwrap } from '../audit/engine/ast.js';
+import { conditionText, developmentOnly } from '../audit/engine/conditions.js';
 import type { Rule } from './rule.js';
 
 /*
  * KW002: cookie and session options that expose a session cookie: flags disabled or missing,
  * long lifetimes, default names, an unsigned client-side session, the in-memory store. Options
  * assigned after the object literal (`opts.cookie.secure = false`) count; a flag whose value is a
- * condition (`secure: isProd`) is fine; a conditional spread is judged on both branches.
+ * condition (`secure: isProd`) is fine; a conditional spread is judged on both branches (fine when
+ * only a development branch lacks the flag, "disabled when <condition>" otherwise).
  */
 
-/** Flags of one cookie (res.cookie options, express-session `cookie`, cookie-session options). */
-function checkCookieFlags(ctx: AnalysisContext, 
+type Flag = 'httpOnly' | 'secure' | 'sameSite';
+type FlagState = 'ok' | 'missing' | 'off' | 'none';
+
+const FLAG_DAMAGE: Record<Flag, string> = {
+  httpOnly: 'any script in the page (XSS) can read it',
+  secure: 'it is sent over plain HTTP',
+  sameSite: 'other sites can send it with cross-site requests',
+};
+
+/**
+ * Flags of one cookie (res.cookie options, express-session `cookie`, cookie-session options).
+ * A conditional spread (`...(prod ? { secure: true } : {})`) is judged on both branches: a flag
+ * that is off or missing only on a branch that runs outside production is fine (as `secure: isProd`
+ * is); on any other condition it is reported as disabled when that condition holds.
+ */
+function checkCookieFlags(ctx: AnalysisContext,
   opts: ts.ObjectLiteralExpression,
   at: ts.Node,
   label: string,
   defaults: { httpOnlyDefault: boolean; secureDefault: boolean; requireMaxAge: boolean },
 ): void {
   const missing: string[] = [];
-  const httpOnly = ctx.property(opts, 'httpOnly');
-  const secure = ctx.property(opts, 'secure');
-  const sameSite = ctx.property(opts, 'sameSite');
-  const maxAgeNode = ctx.property(opts, 'maxAge') ?? ctx.property(opts, 'expires');
   const node = (p: ts.Expression | ts.ShorthandPropertyAssignment): ts.Node => (ts.isShorthandPropertyAssignment(p) ? p : p.parent && ts.isPropertyAssignment(p.parent) ? p.parent : p);
   const value = (p: ts.Expression | ts.ShorthandPropertyAssignment): ReturnType<AnalysisContext['constValue']> =>
     ts.isShorthandPropertyAssignment(p) ? ctx.constValue(p.name) : ctx.constValue(p);
-  if (httpOnly === undefined) {
-    if (!defaults.httpOnlyDefault) missing.push('httpOnly');
-  } else if (value(httpOnly) === false) {
-    ctx.report('KW002', 'medium', node(httpOnly), `\`httpOnly: false\` on ${label}: any script in the page (XSS) can read it`);
-  }
-  if (secure === undefined) {
-    if (!defaults.secureDefault) missing.push('secure');
-  } else if (value(secure) === false) {
-    ctx.report('KW002', 'medium', node(secure), `\`secure: false\` on ${label}: it is sent over plain HTTP; use \`secure: true\` (or \`secure: isProd\`)`);
-  }
-  if (sameSite === undefined) missing.push('sameSite');
-  else {
-    const v = value(sameSite);
-    if (typeof v === 'string' && v.toLowerCase() === 'none') {
-      ctx.report('KW002', 'medium', node(sameSite), `\`sameSite: 'none'\` on ${label}: other sites can send it with cross-site requests; use 'lax' or 'strict' unless a cross-site flow needs it`);
-    } else if (v === false) {
-      ctx.report('KW002', 'low', node(sameSite), `\`sameSite: false\` on ${label}: no SameSite protection`);
+  const stateOf = (flag: Flag, v: ts.Expression | ts.ShorthandPropertyAssignment | undefined): FlagState => {
+    if (v === undefined) return flag === 'httpOnly' ? (defaults.httpOnlyDefault ? 'ok' : 'missing') : flag === 'secure' ? (defaults.secureDefault ? 'ok' : 'missing') : 'missing';
+    const c = value(v);
+    if (flag === 'sameSite') return typeof c === 'string' && c.toLowerCase() === 'none' ? 'none' : c === false ? 'off' : 'ok';
+    return c === false ? 'off' : 'ok';
+  };
+  /** The finding for one flag in one state, as if it were unconditional. */
+  const reportState = (flag: Flag, state: FlagState, v: ts.Expression | ts.ShorthandPropertyAssignment | undefined): void => {
+    if (state === 'missing') {
+      if (!missing.includes(flag)) missing.push(flag);
+    } else if (v === undefined) {
+      return;
+    } else if (flag === 'httpOnly' && state === 'off') {
+      ctx.report('KW002', 'medium', node(v), `\`httpOnly: false\` on ${label}: any script in the page (XSS) can read it`);
+    } else if (flag === 'secure' && state === 'off') {
+      ctx.report('KW002', 'medium', node(v), `\`secure: false\` on ${label}: it is sent over plain HTTP; use \`secure: true\` (or \`secure: isProd\`)`);
+    } else if (flag === 'sameSite' && state === 'none') {
+      ctx.report('KW002', 'medium', node(v), `\`sameSite: 'none'\` on ${label}: other sites can send it with cross-site requests; use 'lax' or 'strict' unless a cross-site flow needs it`);
+    } else if (flag === 'sameSite' && state === 'off') {
+      ctx.report('KW002', 'low', node(v), `\`sameSite: false\` on ${label}: no SameSite protection`);
+    }
+  };
+  for (const flag of ['httpOnly', 'secure', 'sameSite'] as const) {
+    const alts = ctx.propertyAlternatives(opts, flag).map((a) => ({ ...a, state: stateOf(flag, a.value) }));
+    const bad = alts.filter((a) => a.state !== 'ok');
+    if (bad.length === 0) continue;
+    if (bad.length === alts.length) {
+      for (const a of bad) reportState(flag, a.state, a.value);
+      continue;
+    }
+    // on some branches only
+    for (const a of bad) {
+      if (developmentOnly(ctx, a.conds)) continue;
+      const when = a.conds.map((c) => conditionText(c)).join(' and ');
+      const how = a.state === 'missing' ? 'missing' : a.state === 'none' ? "`'none'`" : '`false`';
+      const severity = flag === 'sameSite' && a.state !== 'none' ? 'low' : 'medium';
+      ctx.report('KW002', severity, a.at ?? at, `\`${flag}\` is disabled on ${label} when ${when} (${how} on that branch): ${FLAG_DAMAGE[flag]}; set it on every branch, or make only development differ`);
     }
   }
-  if (maxAgeNode === undefined) {
+  const ages = [...ctx.propertyAlternatives(opts, 'maxAge'), ...ctx.propertyAlternatives(opts, 'expires')];
+  if (ages.every((a) => a.value === undefined)) {
     if (defaults.requireMaxAge) missing.push('maxAge');
-  } else if (!ts.isShorthandPropertyAssignment(maxAgeNode) || true) {
-    const v = value(maxAgeNode);
-    if (typeof v === 'number' && v > LONG_LIFETIME_MS) {
-      ctx.report('KW002', 'low', node(maxAgeNode), `${capitalise(label)} lives ${Math.round(v / 86_400_000)} days: a stolen cookie stays useful that long; keep sessions short (hours) and renew them`);
+  } else {
+    for (const a of ages) {
+      if (a.value === undefined) continue;
+      const v = value(a.value);
+      if (typeof v === 'number' && v > LONG_LIFETIME_MS) {
+        ctx.report('KW002', 'low', node(a.value), `${capitalise(label)} lives ${Math.round(v / 86_400_000)} days: a stolen cookie stays useful that long; keep sessions short (hours) and renew them`);
+      }
     }
   }
   if (missing.length > 0) {
