@@ -1,28 +1,69 @@
 import ts from 'typescript5';
 import type { AnalysisContext } from '../audit/engine/analysis-context.js';
 import { CORS_MODULES, calleeName, objectName, unwrap } from '../audit/engine/ast.js';
+import { type BranchCondition, branchConditions, conditionText, developmentOnly, environmentText } from '../audit/engine/conditions.js';
 import type { Rule } from './rule.js';
 
-/* KW005: CORS that lets any origin read responses with the user's cookies. */
+/*
+ * KW005: CORS that lets any origin read responses with the user's cookies. Options are followed
+ * through variables, config objects (`cors(config.cors)`), defaults (`{ ...corsDefaults }`,
+ * parameter defaults) and both branches of a condition (`origin: isDev ? true : allowlist`,
+ * `enableCors(isDev ? devCors : prodCors)`, `origin: process.env.CORS_ORIGIN || true`). A
+ * reflection that only runs outside production is reported with that context and lower: LOW when
+ * it needs NODE_ENV to say development, MEDIUM when it is on whenever NODE_ENV is not 'production'
+ * (a production deployment that forgets NODE_ENV runs it too).
+ */
+
+/** The CORS options argument of a call, if the call configures CORS. */
+function corsOptionsOf(ctx: AnalysisContext, call: ts.CallExpression): ts.Expression | undefined | false {
+  const name = calleeName(call);
+  if (name === 'enableCors') return call.arguments[0];
+  if (name === 'create' && objectName((unwrap(call.expression) as ts.PropertyAccessExpression).expression ?? call.expression) === 'NestFactory') {
+    const appOpts = ctx.objectLiteralOf(call.arguments[call.arguments.length - 1]);
+    return ctx.propertyValue(appOpts, 'cors');
+  }
+  if (name === 'register' && call.arguments[0] && CORS_MODULES.has(ctx.importSource(call.arguments[0]) ?? '')) return call.arguments[1];
+  if (CORS_MODULES.has(ctx.importSource(call.expression) ?? '')) return call.arguments[0];
+  return false;
+}
+
+/** Values a property of the options can take, through conditional spreads and conditional values. */
+function optionValues(ctx: AnalysisContext, o: ts.ObjectLiteralExpression, name: string): { value: ts.Expression; conds: BranchCondition[]; prop: ts.Node }[] {
+  const out: { value: ts.Expression; conds: BranchCondition[]; prop: ts.Node }[] = [];
+  for (const p of ctx.propertyAlternatives(o, name)) {
+    if (p.value === undefined) continue;
+    const expr = ts.isShorthandPropertyAssignment(p.value) ? p.value.name : p.value;
+    const prop = ts.isShorthandPropertyAssignment(p.value) ? p.value : p.value.parent && ts.isPropertyAssignment(p.value.parent) ? p.value.parent : p.value;
+    for (const v of ctx.valueAlternatives(expr)) if (v.value) out.push({ value: v.value, conds: [...p.conds, ...v.conds], prop });
+  }
+  return out;
+}
 
 function checkCors(ctx: AnalysisContext, call: ts.CallExpression): void {
-  const name = calleeName(call);
-  let opts: ts.Expression | undefined;
-  if (name === 'enableCors') opts = call.arguments[0];
-  else if (name === 'create' && objectName((unwrap(call.expression) as ts.PropertyAccessExpression).expression ?? call.expression) === 'NestFactory') {
-    const appOpts = ctx.objectLiteralOf(call.arguments[call.arguments.length - 1]);
-    opts = ctx.propertyValue(appOpts, 'cors');
-  } else if (name === 'register' && call.arguments[0] && CORS_MODULES.has(ctx.importSource(call.arguments[0]) ?? '')) opts = call.arguments[1];
-  else if (CORS_MODULES.has(ctx.importSource(call.expression) ?? '')) opts = call.arguments[0];
-  else return;
-  const o = ctx.objectLiteralOf(opts);
-  if (!o) return;
-  if (ctx.constValue(ctx.propertyValue(o, 'credentials')) !== true) return;
-  const origin = ctx.propertyValue(o, 'origin');
-  if (!origin) return;
-  const why = originAllowsAll(ctx, origin);
-  if (why) {
-    ctx.report('KW005', 'high', origin.parent && ts.isPropertyAssignment(origin.parent) ? origin.parent : call, `CORS ${why} together with \`credentials: true\`: any website can make authenticated requests and read the responses`);
+  const optsArg = corsOptionsOf(ctx, call);
+  if (optsArg === false || optsArg === undefined) return;
+  const callConds = branchConditions(call);
+  for (const optAlt of ctx.valueAlternatives(optsArg)) {
+    const o = ctx.objectLiteralOf(optAlt.value);
+    if (!o) continue;
+    const credentials = optionValues(ctx, o, 'credentials').filter((c) => ctx.constValue(c.value) === true);
+    if (credentials.length === 0) continue;
+    for (const origin of optionValues(ctx, o, 'origin')) {
+      const why = originAllowsAll(ctx, origin.value);
+      if (!why) continue;
+      // options declared elsewhere (a dev-only block, a config file) carry their own branch
+      const declaredApart = origin.prop.getSourceFile() !== call.getSourceFile() || origin.prop.pos < call.pos || origin.prop.end > call.end;
+      const conds = [...callConds, ...optAlt.conds, ...origin.conds, ...credentials[0]!.conds, ...(declaredApart ? branchConditions(origin.prop) : [])];
+      const dev = developmentOnly(ctx, conds);
+      const message = `CORS ${why} together with \`credentials: true\``;
+      const at = ts.isPropertyAssignment(origin.prop) || ts.isShorthandPropertyAssignment(origin.prop) ? origin.prop : call;
+      if (dev) {
+        ctx.report('KW005', dev.failOpen ? 'medium' : 'low', at, `${message}, ${environmentText(dev)}: any website a developer visits can make authenticated requests to this server and read the responses; allow the dev front-end's origin instead`);
+      } else {
+        const when = conds.length > 0 ? ` when ${conds.map((c) => conditionText(c)).join(' and ')}` : '';
+        ctx.report('KW005', 'high', at, `${message}${when}: any website can make authenticated requests and read the responses`);
+      }
+    }
   }
 }
 

@@ -192,7 +192,9 @@ export class AnalysisContext {
 
   declarationOf(node: ts.Node): ts.Declaration | undefined {
     let sym: ts.Symbol | undefined;
+    // `{ origin }`: the variable, not the property it creates
     if (ts.isShorthandPropertyAssignment(node)) sym = this.checker.getShorthandAssignmentValueSymbol(node);
+    else if (ts.isIdentifier(node) && node.parent && ts.isShorthandPropertyAssignment(node.parent) && node.parent.name === node) sym = this.checker.getShorthandAssignmentValueSymbol(node.parent);
     else sym = this.checker.getSymbolAtLocation(node);
     if (!sym) return undefined;
     if (sym.flags & ts.SymbolFlags.Alias) {
@@ -335,7 +337,7 @@ export class AnalysisContext {
     if (ts.isBinaryExpression(e) && (e.operatorToken.kind === ts.SyntaxKind.BarBarToken || e.operatorToken.kind === ts.SyntaxKind.QuestionQuestionToken)) {
       return [
         ...this.valueAlternatives(e.left, d),
-        ...this.valueAlternatives(e.right, d).map((a) => ({ ...a, conds: [{ expr: e.left, holds: false }, ...a.conds], at: a.at ?? e })),
+        ...this.valueAlternatives(e.right, d).map((a) => ({ ...a, conds: [{ expr: e.left, holds: false, fallback: true }, ...a.conds], at: a.at ?? e })),
       ];
     }
     if (ts.isIdentifier(e) && e.text !== 'undefined') {

@@ -13,6 +13,8 @@ import { accessName, isProcessEnv, unwrap } from './ast.js';
 export interface BranchCondition {
   expr: ts.Expression;
   holds: boolean;
+  /** The right side of `x || y` / `x ?? y`: taken when `x` is unset. */
+  fallback?: boolean;
 }
 
 /**
@@ -153,6 +155,10 @@ export function conditionText(c: BranchCondition): string {
     const t = n.getText().replace(/\s+/g, ' ');
     return t.length > 60 ? `${t.slice(0, 57)}...` : t;
   };
+  if (c.fallback) {
+    const env = (ts.isPropertyAccessExpression(e) || ts.isElementAccessExpression(e)) && isProcessEnv(e.expression) ? accessName(e) : undefined;
+    return `\`${env ?? text(e)}\` is unset`;
+  }
   if (c.holds) return `\`${text(e)}\``;
   if (ts.isPrefixUnaryExpression(e) && e.operator === ts.SyntaxKind.ExclamationToken) return `\`${text(e.operand)}\``;
   if (ts.isBinaryExpression(e)) {
