@@ -6,11 +6,12 @@
 //   node --require ./bench/cli/ts5-redirect.cjs bench/cli/bench.mjs [--files 2000] [--runs 3]
 // (sonarjs and typescript-eslint need TypeScript's JS API, which TypeScript 7 no longer ships;
 //  ts5-redirect.cjs gives them TypeScript 5.9.)
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { writeTree } from './tree.mjs';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const cliRequire = createRequire(join(root, 'packages/cli/package.json'));
@@ -28,74 +29,9 @@ const tsParser = cliRequire('@typescript-eslint/parser');
 
 // ---------------------------------------------------------------- generated tree
 
-function fileText(i) {
-  // realistic NestJS code; about one file in ten carries one of the advisory's patterns
-  const vuln = i % 10 === 0;
-  return `import { Body, Controller, Get, Inject, Injectable, Logger, Post, Req, Res } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { Request, Response } from 'express';
-
-interface Item${i}Dto {
-  name: string;
-  quantity: number;
-  apiKey?: string;
-}
-
-@Injectable()
-export class Item${i}Service {
-  private readonly items = new Map<string, Item${i}Dto>();
-
-  constructor(@Inject(ConfigService) private readonly config: ConfigService) {}
-
-  list(): Item${i}Dto[] {
-    return [...this.items.values()].sort((a, b) => a.name.localeCompare(b.name));
-  }
-
-  add(dto: Item${i}Dto): Item${i}Dto {
-    if (!dto.name || dto.quantity < 0) throw new Error('invalid item');
-    this.items.set(dto.name, { name: dto.name, quantity: dto.quantity });
-    return dto;
-  }
-
-  upstreamUrl(): string {
-    return this.config.getOrThrow<string>('UPSTREAM_URL') + '/items/${i}';
-  }
-}
-
-@Controller('items-${i}')
-export class Item${i}Controller {
-  private readonly logger = new Logger(Item${i}Controller.name);
-
-  constructor(@Inject(Item${i}Service) private readonly items: Item${i}Service) {}
-
-  @Get()
-  list() {
-    this.logger.debug('listing items');
-    return this.items.list();
-  }
-
-  @Post()
-  add(@Req() req: Request, @Res({ passthrough: true }) res: Response, @Body() dto: Item${i}Dto) {
-    const created = this.items.add(dto);
-    res.cookie('last_item', created.name, { sameSite: 'lax' });
-${vuln ? "    res.cookie('api_key', dto.apiKey, { httpOnly: false });\n    this.logger.log(`key ${dto.apiKey}`);" : "    this.logger.log(`added ${created.name}`);\n    void req;"}
-    return { created: created.name, total: this.items.list().length };
-  }
-}
-`;
-}
 
 const tree = join(root, 'bench/.work/cli-tree');
-rmSync(tree, { recursive: true, force: true });
-mkdirSync(tree, { recursive: true });
-let lines = 0;
-for (let i = 0; i < FILES; i++) {
-  const dir = join(tree, `module-${Math.floor(i / 50)}`);
-  mkdirSync(dir, { recursive: true });
-  const text = fileText(i);
-  lines += text.split('\n').length;
-  writeFileSync(join(dir, `item-${i}.controller.ts`), text);
-}
+const { lines } = writeTree(tree, (files) => files >= FILES);
 
 const sonarConfig = [{ files: ['**/*.ts', '**/*.js'], languageOptions: { parser: tsParser, sourceType: 'module' } }, { files: ['**/*.ts', '**/*.js'], ...sonarjs.configs.recommended }];
 const noSecretsConfig = [
@@ -133,8 +69,8 @@ rows.push(['keyward audit', kw]);
 rows.push(['ESLint + keyward plugin', await time(eslintRun(keywardEslintConfig))]);
 rows.push(['ESLint + sonarjs recommended', await time(eslintRun(sonarConfig))]);
 rows.push(['ESLint + no-secrets', await time(eslintRun(noSecretsConfig))]);
-console.log('\n| tool | time (ms) | lines/s | findings |\n| --- | --- | --- | --- |');
-for (const [name, r] of rows) console.log(`| ${name} | ${Math.round(r.ms)} | ${Math.round(lines / (r.ms / 1000))} | ${r.out} |`);
+console.log('\n| tool | time (ms) | lines/s | per 100k lines (s) | findings |\n| --- | --- | --- | --- | --- |');
+for (const [name, r] of rows) console.log(`| ${name} | ${Math.round(r.ms)} | ${Math.round(lines / (r.ms / 1000))} | ${((r.ms * 100) / lines).toFixed(1)} | ${r.out} |`);
 
 // ---------------------------------------------------------------- corpus precision / recall
 

@@ -1,21 +1,22 @@
 // Speed of `keyward audit` against ESLint + eslint-plugin-sonarjs (recommended) on the same tree.
 //
-//   node bench/audit-speed.mjs generate <dir> [--lines 120000]   write a NestJS-like tree
-//   node bench/audit-speed.mjs keyward <dir>                      one keyward audit run (in this process)
-//   node --require ./bench/ts5-redirect.cjs bench/audit-speed.mjs sonarjs <dir>   one ESLint + sonarjs run
-//   node --require ./bench/ts5-redirect.cjs bench/audit-speed.mjs compare <dir> [--runs 3]
+//   node bench/cli/audit-speed.mjs generate <dir> [--lines 120000]   write a NestJS-like tree
+//   node bench/cli/audit-speed.mjs keyward <dir>                      one keyward audit run (in this process)
+//   node --require ./bench/cli/ts5-redirect.cjs bench/cli/audit-speed.mjs sonarjs <dir>   one ESLint + sonarjs run
+//   node --require ./bench/cli/ts5-redirect.cjs bench/cli/audit-speed.mjs compare <dir> [--runs 3]
 //
-// Run from packages/cli after a build. Each run prints files, lines, findings, milliseconds and
+// Run from the repository root after a build. Each run prints files, lines, findings, milliseconds and
 // milliseconds per 100 000 lines; `compare` runs both tools in turn and prints the medians and the
 // ratio. Time whole processes with /usr/bin/time (or any external timer) around `keyward` and
 // `sonarjs` for figures that include start-up.
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { writeTree } from './tree.mjs';
 
-const pkg = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const pkg = resolve(fileURLToPath(new URL('../../packages/cli', import.meta.url)));
 const req = createRequire(join(pkg, 'package.json'));
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { lines: { type: 'string', default: '120000' }, runs: { type: 'string', default: '3' } } });
 const [command, dirArg] = positionals;
@@ -25,62 +26,6 @@ if (!command || !dirArg) {
 }
 const dir = resolve(dirArg);
 
-function fileText(i) {
-  // one file in ten carries one of the advisory's patterns; the rest is ordinary NestJS code
-  const vuln = i % 10 === 0;
-  return `import { Body, Controller, Get, Inject, Injectable, Logger, Post, Req, Res } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { Request, Response } from 'express';
-
-interface Item${i}Dto {
-  name: string;
-  quantity: number;
-  apiKey?: string;
-}
-
-@Injectable()
-export class Item${i}Service {
-  private readonly items = new Map<string, Item${i}Dto>();
-
-  constructor(@Inject(ConfigService) private readonly config: ConfigService) {}
-
-  list(): Item${i}Dto[] {
-    return [...this.items.values()].sort((a, b) => a.name.localeCompare(b.name));
-  }
-
-  add(dto: Item${i}Dto): Item${i}Dto {
-    if (!dto.name || dto.quantity < 0) throw new Error('invalid item');
-    this.items.set(dto.name, { name: dto.name, quantity: dto.quantity });
-    return dto;
-  }
-
-  upstreamUrl(): string {
-    return this.config.getOrThrow<string>('UPSTREAM_URL') + '/items/${i}';
-  }
-}
-
-@Controller('items-${i}')
-export class Item${i}Controller {
-  private readonly logger = new Logger(Item${i}Controller.name);
-
-  constructor(@Inject(Item${i}Service) private readonly items: Item${i}Service) {}
-
-  @Get()
-  list() {
-    this.logger.debug('listing items');
-    return this.items.list();
-  }
-
-  @Post()
-  add(@Req() req: Request, @Res({ passthrough: true }) res: Response, @Body() dto: Item${i}Dto) {
-    const created = this.items.add(dto);
-    res.cookie('last_item', created.name, { sameSite: 'lax' });
-${vuln ? "    res.cookie('api_key', dto.apiKey, { httpOnly: false });\n    this.logger.log(`key ${dto.apiKey}`);" : "    this.logger.log(`added ${created.name}`);\n    void req;"}
-    return { created: created.name, total: this.items.list().length };
-  }
-}
-`;
-}
 
 function countTree(root) {
   let files = 0;
@@ -91,16 +36,12 @@ function countTree(root) {
       if (e.isDirectory()) walk(p);
       else if (e.name.endsWith('.ts')) {
         files++;
-        lines += (statSync(p).size > 0 ? 1 : 0) + [...readFileSyncText(p)].filter((c) => c === '\n').length;
+        lines += readFileSync(p, 'utf8').split('\n').length;
       }
     }
   };
   walk(root);
   return { files, lines };
-}
-import { readFileSync } from 'node:fs';
-function readFileSyncText(p) {
-  return readFileSync(p, 'utf8');
 }
 
 async function keyward() {
@@ -129,16 +70,8 @@ const per100k = (r) => Math.round((r.ms * 100_000) / r.lines);
 const show = (name, r) => console.log(`${name}: ${r.files} files, ${r.lines} lines, ${r.findings} findings, ${Math.round(r.ms)} ms, ${per100k(r)} ms per 100k lines`);
 
 if (command === 'generate') {
-  rmSync(dir, { recursive: true, force: true });
   const target = Number(values.lines);
-  let lines = 0;
-  for (let i = 0; lines < target; i++) {
-    const sub = join(dir, `module-${Math.floor(i / 50)}`);
-    mkdirSync(sub, { recursive: true });
-    const text = fileText(i);
-    lines += text.split('\n').length;
-    writeFileSync(join(sub, `item-${i}.controller.ts`), text);
-  }
+  const { lines } = writeTree(dir, (_files, written) => written >= target);
   console.log(`wrote ${dir} (${lines} lines)`);
 } else if (command === 'keyward') show('keyward audit', await keyward());
 else if (command === 'sonarjs') show('ESLint + sonarjs recommended', await sonarjs());
