@@ -10,7 +10,7 @@ export type {
   ResolvedSessionOptions,
 } from './options/keyward-options.interface.js';
 export { resolveKeywardOptions, auditProduction } from './options/validate-options.js';
-export { KNOWN_WEAK_SECRETS, secretWeakness } from './options/weak-secrets.js';
+export { KNOWN_WEAK_SECRETS, secretWeakness } from '@keyward/core';
 export type { SessionStore, StoredSession, TouchPolicy, UserEntry } from './stores/session-store.interface.js';
 export { MemoryStore } from './stores/memory.store.js';
 export { RedisStore, type RedisStoreOptions } from './stores/redis.store.js';

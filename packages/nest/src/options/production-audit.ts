@@ -3,8 +3,7 @@ import type { SessionStore } from '../stores/session-store.interface.js';
 import { parseVaultKeys } from '../vault/key-ring.js';
 import type { ResolvedKeywardOptions } from './keyward-options.interface.js';
 import { show } from './option-checks.js';
-import { MIN_SECRET_BITS, estimateBytesBits, printableText } from './secret-strength.js';
-import { secretWeakness } from './weak-secrets.js';
+import { MIN_SECRET_BITS, estimateBytesBits, printableText, secretWeakness } from '@keyward/core';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

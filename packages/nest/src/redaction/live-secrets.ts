@@ -1,7 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { REDACTED } from '@keyward/core';
 import { KeywardError, KeywardErrorCode } from '../keyward.errors.js';
 
-const MARK = '[REDACTED]';
+const MARK = REDACTED;
 /**
  * The shortest value the registry can scrub reliably: every encoded form of an 8-character
  * value is at least 8 characters long, and the scan indexes forms by their first 8. Keys
