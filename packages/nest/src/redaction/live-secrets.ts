@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { REDACTED } from '@keyward/core';
-import { KeywardError, KeywardErrorCode } from '../keyward.errors.js';
+import { KeywardErrorCode, RedactionCapacityError } from '../keyward.errors.js';
 
 const MARK = REDACTED;
 /**
@@ -34,15 +34,6 @@ export function encodedForms(secret: string | Buffer): string[] {
     forms.add(JSON.stringify(secret).slice(1, -1)); // as it appears inside a JSON string
   }
   return [...forms].filter((f) => f.length >= MIN_LENGTH);
-}
-
-/**
- * The registry refused a user-supplied secret rather than forget someone else's: the user
- * holds too many (`KW_KEY_LIMIT`, 409) or every slot of the pool is in use
- * (`KW_REDACTION_CAPACITY`, 503). Nothing was stored.
- */
-export class RedactionCapacityError extends KeywardError {
-  override readonly name = 'RedactionCapacityError';
 }
 
 /** Bounds of a {@link LiveSecrets} registry. Every bound is per pool: one pool never evicts another's entries. */

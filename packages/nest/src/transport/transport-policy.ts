@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { duration, isPlainObject, show, unknownKeys } from '../options/option-checks.js';
+import { duration, isPlainObject, show, unknownKeys } from '../util/option-checks.js';
 
 /** Options of HTTPS enforcement. */
 export interface TransportOptions {

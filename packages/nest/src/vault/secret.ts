@@ -1,8 +1,7 @@
 import { inspect } from 'node:util';
 import { REDACTED, maskTail } from '@keyward/core';
-import { InvalidArgumentError } from '../keyward.errors.js';
+import { InvalidArgumentError, VaultError, VaultErrorCode } from '../keyward.errors.js';
 import { MIN_SCRUBBABLE_LENGTH, liveSecrets } from '../redaction/live-secrets.js';
-import { VaultError, VaultErrorCode } from './key-ring.js';
 
 /** Marks a value the caller already registered (a user's key, held by its slot). */
 const HELD: unique symbol = Symbol('kw.secret.held');
