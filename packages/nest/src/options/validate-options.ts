@@ -8,7 +8,7 @@ import { KeyRing, parseVaultKeys } from '../vault/key-ring.js';
 import type { CredentialProvider } from '../vault/credential-provider.interface.js';
 import { resolveCors, resolveOrigin } from '../origin/origin-options.js';
 import { resolveProxyOptions } from '../proxy/proxy-options.js';
-import { resolveTransport, type TransportOptions } from '../transport/transport-policy.js';
+import { resolveTransport } from '../transport/transport-policy.js';
 
 const TOP_KEYS = ['production', 'session', 'demoUsers', 'vault', 'credentials', 'origin', 'cors', 'transport', 'proxy', 'logRequests'] as const;
 const CREDENTIAL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -92,9 +92,8 @@ export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: 
   const { keyRing, credentials } = resolveVault(raw, problems, view);
   const origin = resolveOrigin(raw.origin, problems);
   const cors = resolveCors(raw.cors, origin.csrfHeader.name, problems);
-  // transport/ validates its own section (unknown keys, types, the hsts sub-object).
-  const transportRaw = isPlainObject(raw.transport) ? (raw.transport as TransportOptions) : undefined;
-  const transport = resolveTransport(transportRaw, production, problems);
+  // transport/ validates its own section (not an object, unknown keys, types, the hsts sub-object), as origin/ and proxy/ do theirs.
+  const transport = resolveTransport(raw.transport, production, problems);
   view.requireHttps = transport.requireHttps;
   const proxy = resolveProxyOptions(raw.proxy, new Set(credentials.keys()), origin.csrfHeader.name, problems);
   view.proxy = proxy;
