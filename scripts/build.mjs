@@ -1,13 +1,14 @@
-// Builds workspaces in dependency order with tsc. A workspace with a tsconfig.cjs.json (the
-// published @keyward/nest) is also built as CommonJS into dist/cjs, marked as such by a
-// dist/cjs/package.json, for NestJS 11 / CommonJS / Jest apps.
+// Builds workspaces in dependency order with tsc (packages/core first: @keyward/nest and
+// @keyward/cli import it). A workspace with a tsconfig.cjs.json (the published
+// @keyward/core and @keyward/nest) is also built as CommonJS into dist/cjs, marked as such
+// by a dist/cjs/package.json, for NestJS 11 / CommonJS / Jest apps.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const all = ['packages/nest', 'packages/cli', 'apps/demo-upstream', 'apps/demo', 'apps/vulnerable'];
+const all = ['packages/core', 'packages/nest', 'packages/cli', 'apps/demo-upstream', 'apps/demo', 'apps/vulnerable'];
 // `node scripts/build.mjs [dirs...]` builds the given workspaces (in this order), default all.
 const wanted = process.argv.slice(2);
 const order = wanted.length > 0 ? all.filter((d) => wanted.includes(d)) : all;

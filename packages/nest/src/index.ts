@@ -1,7 +1,35 @@
+// The public entry point of @keyward/nest. Internal helpers are not exported.
 export { KeywardModule } from './keyward.module.js';
 export { InjectKeywardOptions, KEYWARD_MODULE_OPTIONS } from './keyward.module-definition.js';
 export { ALLOW_ANONYMOUS } from './keyward.constants.js';
-export * from './keyward.errors.js';
+// The error catalogue: codes, classes, statuses.
+export {
+  KeywardErrorCode,
+  VaultErrorCode,
+  ProxyErrorCode,
+  KeywardError,
+  SessionRequiredError,
+  StoreUnavailableError,
+  StoreCorruptError,
+  InvalidArgumentError,
+  NotFoundError,
+  HostNotAllowedError,
+  HttpsRequiredError,
+  OriginRefusedError,
+  BodyTooLargeError,
+  RedactionCapacityError,
+  VaultError,
+  ProxyError,
+  KeywardConfigError,
+  ERROR_CATALOGUE,
+  registerStatus,
+  type KeywardErrorCodeValue,
+  type VaultErrorCodeValue,
+  type ProxyErrorCodeValue,
+  type SessionRefusalCode,
+  type OriginRefusalCode,
+  type CatalogueEntry,
+} from './keyward.errors.js';
 export type {
   KeywardModuleOptions,
   SessionOptions,
@@ -9,45 +37,47 @@ export type {
   ResolvedKeywardOptions,
   ResolvedSessionOptions,
 } from './options/keyward-options.interface.js';
-export { resolveKeywardOptions, auditProduction } from './options/validate-options.js';
-export { KNOWN_WEAK_SECRETS, secretWeakness } from './options/weak-secrets.js';
+export { resolveKeywardOptions } from './options/validate-options.js';
+export { auditProduction } from './options/production-audit.js';
+export { KNOWN_WEAK_SECRETS, secretWeakness } from '@keyward/core';
 export type { SessionStore, StoredSession, TouchPolicy, UserEntry } from './stores/session-store.interface.js';
 export { MemoryStore } from './stores/memory.store.js';
 export { RedisStore, type RedisStoreOptions } from './stores/redis.store.js';
 export { SqliteStore, type SqliteStoreOptions } from './stores/sqlite.store.js';
 export { SessionEngine, type ResolveResult, type IssuedSession } from './session/session.engine.js';
 export { SecretRing, generateSessionId } from './session/session-id.js';
-export { RequestSession, type ListedSession } from './session/request-session.js';
-export { AllowAnonymous, CurrentSession } from './session/session.decorators.js';
-export { SessionGuard } from './session/session.guard.js';
+export { RequestSession, type ListedSession, type HeaderWriter } from './session/request-session.js';
 export { SessionService } from './session/session.service.js';
 export type { SessionUser, SessionInfo, SessionEndReason, SessionLifecycleListener } from './session/session.types.js';
-export { KeywardExceptionFilter, type ErrorBody } from './http/keyward-exception.filter.js';
 export type { Clock } from './util/clock.js';
 export type { VaultOptions } from './options/keyward-options.interface.js';
 export { Vault, issuedKeysOf, type MaskedCredential, type RewrapReport, type IssuedKey } from './vault/vault.js';
-export { KeyRing, VaultError, VaultErrorCode, parseVaultKeys } from './vault/key-ring.js';
+export { KeyRing, parseVaultKeys } from './vault/key-ring.js';
 export { Secret, maskSecret, checkUserKey, USER_KEY_MIN_LENGTH, USER_KEY_MAX_LENGTH } from './vault/secret.js';
-export { KeyBodyLimit, KeyBodyLimitGuard, DEFAULT_KEY_BODY_LIMIT } from './vault/key-body-limit.guard.js';
 export type { CredentialProvider, CredentialRequest } from './vault/credential-provider.interface.js';
 export { CredentialService } from './vault/credential.service.js';
 export { ServerKeyProvider, type ServerKeyOptions } from './vault/providers/server-key.provider.js';
 export { MintedKeyProvider, type MintedKeyOptions, type KeyIssuer } from './vault/providers/minted-key.provider.js';
 export { UserKeyProvider } from './vault/providers/user-key.provider.js';
 export { SessionKeyProvider, type SessionKeyOptions } from './vault/providers/session-key.provider.js';
-export { registerStatus } from './http/error-status.js';
-export { ProxyService, type ProxyCall, type ProxyResult } from './proxy/proxy.service.js';
-export { ProxyError, ProxyErrorCode } from './proxy/proxy.errors.js';
+export { ProxyService, type ProxyCall, type ProxyResult, type ProxySettings } from './proxy/proxy.service.js';
 export type { ProxyOptions, ProxyServiceOptions, KeyPlacement } from './proxy/proxy-options.js';
 export { normalizeProxyPath, type PathVerdict } from './proxy/proxy-path.js';
 export { checkOrigin, checkUpgradeOrigin, originOf, type OriginPolicy, type OriginVerdict } from './origin/origin-policy.js';
 export type { OriginOptions, CorsOptions } from './origin/origin-options.js';
-export { SkipOriginCheck, SKIP_ORIGIN_CHECK } from './origin/skip-origin-check.decorator.js';
-export { OriginGuard, USES_CREDENTIALS, verifyOrigin } from './origin/origin.guard.js';
 export type { TransportOptions } from './transport/transport-policy.js';
-export { StartupReport, type RouteReport } from './keyward.startup-report.js';
-export { LiveSecrets, liveSecrets, logId, encodedForms, MIN_SCRUBBABLE_LENGTH, RedactionCapacityError, type LiveSecretsLimits } from './redaction/live-secrets.js';
+export { LiveSecrets, liveSecrets, logId, encodedForms, MIN_SCRUBBABLE_LENGTH, type LiveSecretsLimits } from './redaction/live-secrets.js';
 export { installStdioRedaction } from './redaction/stdio-redaction.js';
 export { KeywardLogger, createRedactingLogger, REDACT_PATHS, type RedactingLoggerOptions, type RedactingLogger, type RedactingLogFn } from './redaction/keyward.logger.js';
-export { requestIdOf } from './redaction/request-context.middleware.js';
-export { UpgradeGuard } from './origin/upgrade.guard.js';
+export { StartupReport, type RouteReport } from './keyward.startup-report.js';
+// The HTTP edge's Nest face: guards, decorators, the exception filter.
+export { AllowAnonymous, CurrentSession } from './http/session.decorators.js';
+export { SessionGuard } from './http/session.guard.js';
+export { OriginGuard, USES_CREDENTIALS, verifyOrigin } from './http/origin.guard.js';
+export { SkipOriginCheck, SKIP_ORIGIN_CHECK } from './http/skip-origin-check.decorator.js';
+export { KeyBodyLimit, KeyBodyLimitGuard, DEFAULT_KEY_BODY_LIMIT } from './http/key-body-limit.guard.js';
+export { KeywardExceptionFilter, type ErrorBody } from './http/keyward-exception.filter.js';
+export { requestIdOf } from './http/request-context.step.js';
+export { UpgradeCheck } from './http/upgrade.check.js';
+/** @deprecated Renamed {@link UpgradeCheck} (it is not a Nest guard); this alias goes in 1.0. */
+export { UpgradeCheck as UpgradeGuard } from './http/upgrade.check.js';

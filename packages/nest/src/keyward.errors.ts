@@ -1,6 +1,9 @@
 /**
- * Errors raised by Keyward. A rejected request or failed operation is a
- * {@link KeywardError} with a stable `code`; the HTTP edge maps codes to statuses.
+ * The one catalogue of Keyward's errors: every `KW_*` code, the class that carries it and
+ * the HTTP status it is answered with, in static tables that nothing changes at run time.
+ * This file imports nothing; every layer imports it. A rejected request or failed
+ * operation is a {@link KeywardError} (a subclass per family) with a stable `code`; the
+ * HTTP edge turns the code into a status with {@link statusOf}, in one place.
  * Messages never contain a secret, a session ID or a cookie value.
  */
 
@@ -29,6 +32,45 @@ export const KeywardErrorCode = {
   CsrfHeaderMissing: 'KW_CSRF_HEADER_MISSING',
 } as const;
 
+/** Codes of the vault and the credential providers, carried by {@link VaultError}. */
+export const VaultErrorCode = {
+  DecryptFailed: 'KW_VAULT_DECRYPT_FAILED',
+  UnknownKeyId: 'KW_VAULT_UNKNOWN_KEY_ID',
+  Malformed: 'KW_VAULT_ENTRY_MALFORMED',
+  /** A session data key in the unbound format of earlier versions: refused, never opened. */
+  LegacyEntry: 'KW_VAULT_LEGACY_ENTRY',
+  CredentialMissing: 'KW_CREDENTIAL_MISSING',
+  CredentialUnavailable: 'KW_CREDENTIAL_UNAVAILABLE',
+} as const;
+
+/** Codes of the proxy and its upstreams, carried by {@link ProxyError}. */
+export const ProxyErrorCode = {
+  UnknownService: 'KW_PROXY_UNKNOWN_SERVICE',
+  MethodNotAllowed: 'KW_PROXY_METHOD_NOT_ALLOWED',
+  BadPath: 'KW_PROXY_BAD_PATH',
+  BadHeader: 'KW_PROXY_BAD_HEADER',
+  BodyTooLarge: 'KW_PROXY_BODY_TOO_LARGE',
+  Busy: 'KW_UPSTREAM_BUSY',
+  /** One session has its share of the service's calls in flight (`maxConcurrentPerSession`). */
+  SessionBusy: 'KW_PROXY_SESSION_BUSY',
+  Unavailable: 'KW_UPSTREAM_UNAVAILABLE',
+  Timeout: 'KW_UPSTREAM_TIMEOUT',
+  Failed: 'KW_UPSTREAM_ERROR',
+  AuthFailed: 'KW_UPSTREAM_AUTH_FAILED',
+  Redirect: 'KW_UPSTREAM_REDIRECT',
+  ResponseTooLarge: 'KW_UPSTREAM_RESPONSE_TOO_LARGE',
+  Encoding: 'KW_UPSTREAM_ENCODING',
+} as const;
+
+/** A code of the vault family. */
+export type VaultErrorCodeValue = (typeof VaultErrorCode)[keyof typeof VaultErrorCode];
+/** A code of the proxy family. */
+export type ProxyErrorCodeValue = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];
+/** A code of a session refusal. */
+export type SessionRefusalCode = typeof KeywardErrorCode.SessionRequired | typeof KeywardErrorCode.SessionInvalid | typeof KeywardErrorCode.SessionExpired;
+/** A code of an origin/CSRF refusal. */
+export type OriginRefusalCode = typeof KeywardErrorCode.OriginRefused | typeof KeywardErrorCode.OriginMissing | typeof KeywardErrorCode.CsrfHeaderMissing;
+
 /** One of the {@link KeywardErrorCode} values, or a code defined by a later capability. */
 export type KeywardErrorCodeValue = (typeof KeywardErrorCode)[keyof typeof KeywardErrorCode] | `KW_${string}`;
 
@@ -52,7 +94,7 @@ export class KeywardError extends Error {
 /** No valid session on a route that requires one. HTTP 401. */
 export class SessionRequiredError extends KeywardError {
   override readonly name = 'SessionRequiredError';
-  constructor(code: KeywardErrorCodeValue = KeywardErrorCode.SessionRequired, message = 'Authentication required. Log in and try again.') {
+  constructor(code: SessionRefusalCode = KeywardErrorCode.SessionRequired, message = 'Authentication required. Log in and try again.') {
     super(code, message);
   }
 }
@@ -109,9 +151,64 @@ export class HttpsRequiredError extends KeywardError {
   }
 }
 
-/** The origin/CSRF check refused a request (foreign or missing origin, missing custom header). HTTP 403. */
+/**
+ * The origin/CSRF check refused a request (foreign or missing origin, missing custom
+ * header), wherever it ran: the guard, the proxy route, the proxy at the point of use, a
+ * CORS preflight. HTTP 403.
+ */
 export class OriginRefusedError extends KeywardError {
   override readonly name = 'OriginRefusedError';
+  constructor(code: OriginRefusalCode, message: string) {
+    super(code, message);
+  }
+}
+
+/** A request body over a route's limit (`@KeyBodyLimit()`). HTTP 413. */
+export class BodyTooLargeError extends KeywardError {
+  override readonly name = 'BodyTooLargeError';
+  constructor(message: string) {
+    super(KeywardErrorCode.BodyTooLarge, message);
+  }
+}
+
+/**
+ * The redaction registry refused a user-supplied secret rather than forget someone else's:
+ * the user holds too many (`KW_KEY_LIMIT`, 409) or every slot of the pool is in use
+ * (`KW_REDACTION_CAPACITY`, 503). Nothing was stored.
+ */
+export class RedactionCapacityError extends KeywardError {
+  override readonly name = 'RedactionCapacityError';
+  constructor(code: typeof KeywardErrorCode.KeyLimit | typeof KeywardErrorCode.RedactionCapacity, message: string) {
+    super(code, message);
+  }
+}
+
+/**
+ * A vault entry could not be opened, or a credential could not be had. The message never
+ * contains key material. Carries a {@link VaultErrorCode} only (an ended session is a
+ * {@link SessionRequiredError}).
+ */
+export class VaultError extends KeywardError {
+  override readonly name = 'VaultError';
+  constructor(code: VaultErrorCodeValue, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/**
+ * A proxied call was refused or failed. The message names the service, never the key.
+ * Carries a {@link ProxyErrorCode} only (an origin refusal in the proxy is an
+ * {@link OriginRefusedError}, a foreign host a {@link HostNotAllowedError}).
+ */
+export class ProxyError extends KeywardError {
+  override readonly name = 'ProxyError';
+  /** For a refusal worth retrying (busy): seconds the client should wait, sent as `Retry-After`. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: ProxyErrorCodeValue, message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
+    super(code, message, options);
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+  }
 }
 
 /**
@@ -132,4 +229,87 @@ export class KeywardConfigError extends TypeError {
     this.code = code;
     this.problems = problems;
   }
+}
+
+/** One row of the catalogue: the class that carries a code, and the status it is answered with (null: never an answer). */
+export interface CatalogueEntry {
+  readonly class: string;
+  readonly status: number | null;
+}
+
+const row = (cls: string, status: number | null): CatalogueEntry => Object.freeze({ class: cls, status });
+
+/**
+ * Every code Keyward produces, with its class and its HTTP status. Static: nothing adds to
+ * it or changes it at run time. `docs/errors.md` has a row for each (checked by a test).
+ */
+export const ERROR_CATALOGUE: Readonly<Record<string, CatalogueEntry>> = Object.freeze({
+  // Sessions and stores.
+  KW_SESSION_REQUIRED: row('SessionRequiredError', 401),
+  KW_SESSION_INVALID: row('SessionRequiredError', 401),
+  KW_SESSION_EXPIRED: row('SessionRequiredError', 401),
+  KW_SESSION_NOT_FOUND: row('NotFoundError', 404),
+  KW_STORE_UNAVAILABLE: row('StoreUnavailableError', 503),
+  KW_STORE_CORRUPT: row('StoreCorruptError', 401),
+  KW_INVALID_ARGUMENT: row('InvalidArgumentError', 400),
+  // The edge: Host allowlist, HTTPS, origin/CSRF, body limits.
+  KW_HOST_NOT_ALLOWED: row('HostNotAllowedError', 421),
+  KW_HTTPS_REQUIRED: row('HttpsRequiredError', 403),
+  KW_ORIGIN_REFUSED: row('OriginRefusedError', 403),
+  KW_ORIGIN_MISSING: row('OriginRefusedError', 403),
+  KW_CSRF_HEADER_MISSING: row('OriginRefusedError', 403),
+  KW_BODY_TOO_LARGE: row('BodyTooLargeError', 413),
+  // The vault, credentials and the redaction registry.
+  KW_VAULT_DECRYPT_FAILED: row('VaultError', 500),
+  KW_VAULT_UNKNOWN_KEY_ID: row('VaultError', 500),
+  KW_VAULT_ENTRY_MALFORMED: row('VaultError', 500),
+  KW_VAULT_LEGACY_ENTRY: row('VaultError', 401),
+  KW_CREDENTIAL_MISSING: row('VaultError', 409),
+  KW_CREDENTIAL_UNAVAILABLE: row('VaultError', 503),
+  KW_KEY_LIMIT: row('RedactionCapacityError', 409),
+  KW_REDACTION_CAPACITY: row('RedactionCapacityError', 503),
+  // The proxy.
+  KW_PROXY_UNKNOWN_SERVICE: row('ProxyError', 404),
+  KW_PROXY_METHOD_NOT_ALLOWED: row('ProxyError', 405),
+  KW_PROXY_BAD_PATH: row('ProxyError', 400),
+  KW_PROXY_BAD_HEADER: row('ProxyError', 400),
+  KW_PROXY_BODY_TOO_LARGE: row('ProxyError', 413),
+  KW_UPSTREAM_BUSY: row('ProxyError', 503),
+  KW_PROXY_SESSION_BUSY: row('ProxyError', 429),
+  KW_UPSTREAM_UNAVAILABLE: row('ProxyError', 502),
+  KW_UPSTREAM_TIMEOUT: row('ProxyError', 504),
+  KW_UPSTREAM_ERROR: row('ProxyError', 502),
+  KW_UPSTREAM_AUTH_FAILED: row('ProxyError', 502),
+  KW_UPSTREAM_REDIRECT: row('ProxyError', 502),
+  KW_UPSTREAM_RESPONSE_TOO_LARGE: row('ProxyError', 502),
+  KW_UPSTREAM_ENCODING: row('ProxyError', 502),
+  // Never an answer of their own: thrown at startup, or process warnings.
+  KW_CONFIG_INVALID: row('KeywardConfigError', null),
+  KW_INSECURE_PRODUCTION: row('KeywardConfigError', null),
+  KW_PEER_MISSING: row('KeywardConfigError', null),
+  KW_CLOCK_SKEW: row('process warning', null),
+  KW_LISTENER_FAILED: row('process warning', null),
+  // Whatever is not Keyward's: answered 500 without details.
+  KW_INTERNAL: row('KeywardError', 500),
+});
+
+/** Statuses of an application's own `KW_*` codes, given with {@link registerStatus}; never one of Keyward's. */
+const appStatus = new Map<string, number>();
+
+/** The HTTP status of an error code; codes nobody gave a status are server errors. */
+export function statusOf(code: KeywardErrorCodeValue): number {
+  return (Object.hasOwn(ERROR_CATALOGUE, code) ? ERROR_CATALOGUE[code]!.status : appStatus.get(code)) ?? 500;
+}
+
+/**
+ * Gives an application's own error code (thrown as a `KeywardError`) its HTTP status.
+ * Keyward's own codes cannot be remapped: that throws a `TypeError`.
+ *
+ * @example
+ * registerStatus('KW_MYAPP_QUOTA', 429);
+ */
+export function registerStatus(code: `KW_${string}`, status: number): void {
+  if (Object.hasOwn(ERROR_CATALOGUE, code)) throw new TypeError(`${code} is one of Keyward's own codes; its status (${ERROR_CATALOGUE[code]!.status ?? 500}) cannot be changed.`);
+  if (!Number.isInteger(status) || status < 400 || status > 599) throw new TypeError(`registerStatus('${code}', ${String(status)}): the status must be an integer from 400 to 599.`);
+  appStatus.set(code, status);
 }

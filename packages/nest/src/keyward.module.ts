@@ -1,27 +1,28 @@
 import { Inject, Module, RequestMethod, type MiddlewareConsumer, type NestModule, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
-import { KeywardExceptionFilter } from './http/keyward-exception.filter.js';
-import { RESOLVED_OPTIONS } from './keyward.internal-constants.js';
-import { KeywardHttpMiddleware } from './http/keyward-http.middleware.js';
+import { CorsStep } from './http/cors.step.js';
+import { EdgePipeline } from './http/edge-pipeline.js';
+import { HostStep } from './http/host.step.js';
 import { KeywardEdge } from './http/keyward-edge.js';
+import { KeywardExceptionFilter } from './http/keyward-exception.filter.js';
 import { KeywardGuard } from './http/keyward.guard.js';
-import { ProxyMiddleware } from './proxy/proxy.middleware.js';
-import { RequestContextMiddleware } from './redaction/request-context.middleware.js';
-import { liveSecrets } from './redaction/live-secrets.js';
+import { OriginGuard } from './http/origin.guard.js';
+import { ProxyRoute } from './http/proxy.step.js';
+import { RequestContextStep } from './http/request-context.step.js';
+import { SessionGuard } from './http/session.guard.js';
+import { TransportStep } from './http/transport.step.js';
+import { UpgradeCheck } from './http/upgrade.check.js';
+import { RESOLVED_OPTIONS } from './keyward.internal-constants.js';
 import { KEYWARD_MODULE_OPTIONS, KeywardConfigurableModule } from './keyward.module-definition.js';
+import { StartupReport } from './keyward.startup-report.js';
 import type { KeywardModuleOptions, ResolvedKeywardOptions } from './options/keyward-options.interface.js';
 import { resolveKeywardOptions } from './options/validate-options.js';
+import { hostPolicyOf } from './origin/host-policy.js';
+import { ProxyService } from './proxy/proxy.service.js';
+import { liveSecrets } from './redaction/live-secrets.js';
 import { SessionEngine } from './session/session.engine.js';
-import { SessionGuard } from './session/session.guard.js';
 import { SessionService } from './session/session.service.js';
 import { CredentialService } from './vault/credential.service.js';
-import { OriginGuard } from './origin/origin.guard.js';
-import { UpgradeGuard } from './origin/upgrade.guard.js';
-import { HostAllowlist } from './origin/host-allowlist.js';
-import { CorsMiddleware } from './origin/cors.middleware.js';
-import { ProxyService } from './proxy/proxy.service.js';
-import { TransportMiddleware } from './transport/transport.middleware.js';
-import { StartupReport } from './keyward.startup-report.js';
 import { Vault } from './vault/vault.js';
 
 /** Every secret the options hold goes into the redaction registry at startup. */
@@ -41,16 +42,32 @@ const providers: Provider[] = [
     inject: [RESOLVED_OPTIONS],
     useFactory: (o: ResolvedKeywardOptions) => (o.keyRing ? new Vault(o.keyRing, o.session.store) : null),
   },
-  CredentialService,
-  ProxyService,
+  {
+    // The lifecycle binding: the credential providers follow the session (mint at login,
+    // re-bind on a new ID, revoke at the end). Wired here, so the vault never imports the engine.
+    provide: CredentialService,
+    inject: [RESOLVED_OPTIONS, SessionEngine, Vault],
+    useFactory: (o: ResolvedKeywardOptions, engine: SessionEngine, vault: Vault) => {
+      const credentials = new CredentialService(o.credentials, vault, engine);
+      engine.addListener(credentials.lifecycle);
+      return credentials;
+    },
+  },
+  {
+    provide: ProxyService,
+    inject: [RESOLVED_OPTIONS, CredentialService],
+    useFactory: (o: ResolvedKeywardOptions, credentials: CredentialService) =>
+      new ProxyService({ services: o.proxy, origin: o.origin, hosts: hostPolicyOf(o.origin, o.transport.publicOrigin) }, credentials),
+  },
   StartupReport,
-  HostAllowlist,
-  UpgradeGuard,
-  RequestContextMiddleware,
-  TransportMiddleware,
-  CorsMiddleware,
-  ProxyMiddleware,
-  KeywardHttpMiddleware,
+  // The edge: its steps, its entry points, its Nest guard and its Nest error filter.
+  RequestContextStep,
+  HostStep,
+  TransportStep,
+  CorsStep,
+  ProxyRoute,
+  EdgePipeline,
+  UpgradeCheck,
   KeywardEdge,
   OriginGuard,
   SessionGuard,
@@ -59,7 +76,9 @@ const providers: Provider[] = [
 ];
 
 /**
- * Keyward for NestJS: hardened sessions with every safe default. Options are validated
+ * Keyward for NestJS: hardened sessions with every safe default. This class only wires:
+ * the edge (`http/`), the capabilities below it, and the lifecycle binding of the vault's
+ * providers to the session engine. Options are validated
  * once at startup (every problem reported at once); in production the self-audit refuses
  * insecure settings.
  *
@@ -81,6 +100,6 @@ export class KeywardModule extends KeywardConfigurableModule implements NestModu
 
   configure(consumer: MiddlewareConsumer): void {
     // Where the edge cannot see every request, the same layer also runs as a middleware.
-    if (!this.edge.coversEveryRequest()) consumer.apply(KeywardHttpMiddleware).forRoutes({ path: '{*splat}', method: RequestMethod.ALL });
+    if (!this.edge.coversEveryRequest()) consumer.apply(EdgePipeline).forRoutes({ path: '{*splat}', method: RequestMethod.ALL });
   }
 }

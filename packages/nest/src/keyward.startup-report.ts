@@ -2,13 +2,13 @@ import { Inject, Injectable, Logger, RequestMethod, type OnApplicationBootstrap 
 import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
 import { Server as TlsServer } from 'node:tls';
 import { PATH_METADATA, METHOD_METADATA } from '@nestjs/common/constants.js';
-import { SKIP_ORIGIN_CHECK } from './origin/skip-origin-check.decorator.js';
-import { USES_CREDENTIALS } from './origin/origin.guard.js';
+import { SKIP_ORIGIN_CHECK } from './http/skip-origin-check.decorator.js';
+import { USES_CREDENTIALS } from './http/origin.guard.js';
 import { ALLOW_ANONYMOUS } from './keyward.constants.js';
 import { PROXY_PATH, RESOLVED_OPTIONS } from './keyward.internal-constants.js';
 import { KeywardConfigError, KeywardErrorCode } from './keyward.errors.js';
 import type { ResolvedKeywardOptions } from './options/keyward-options.interface.js';
-import { listenerFindings } from './options/production-audit.js';
+import { listenerFindings, productionWarnings } from './options/production-audit.js';
 
 /** One route as the startup report sees it. */
 export interface RouteReport {
@@ -57,13 +57,7 @@ export class StartupReport implements OnApplicationBootstrap {
     const refusals = listenerFindings(this.options, this.listener());
     if (refusals.length > 0) throw new KeywardConfigError(refusals, KeywardErrorCode.InsecureProduction);
     for (const warning of this.options.warnings) this.logger.warn(warning);
-    const o = this.options;
-    if (o.production && !o.transport.publicOrigin && o.origin.allowedOrigins.size === 0 && !(o.origin.allowedHosts?.length)) {
-      this.logger.warn(
-        'No host name is configured (transport.publicOrigin, origin.allowedHosts or origin.allowedOrigins): only IP addresses and localhost are answered, ' +
-          'every request for a domain name gets 421 KW_HOST_NOT_ALLOWED (DNS-rebinding defence). Set transport.publicOrigin to the address users open.',
-      );
-    }
+    for (const warning of productionWarnings(this.options)) this.logger.warn(warning);
     if (this.options.production && this.options.transport.httpsServedElsewhere) {
       this.logger.log('transport.httpsServedElsewhere: true; plain-HTTP requests to this server are still refused.');
     }
@@ -108,10 +102,10 @@ export class StartupReport implements OnApplicationBootstrap {
         }
       }
     }
-    // The proxy is a middleware, not a controller: list one route per service, guarded for every method.
+    // The proxy is a route of the edge, not a controller: list one route per service, guarded for every method.
     if (this.proxyPath !== false) {
       for (const name of this.options.proxy.keys()) {
-        out.push({ method: 'ALL', path: join(this.proxyPath, name, '*'), controller: 'ProxyMiddleware', handler: 'use', originCheckSkipped: null, usesCredentials: true, anonymous: false });
+        out.push({ method: 'ALL', path: join(this.proxyPath, name, '*'), controller: 'ProxyRoute', handler: 'forward', originCheckSkipped: null, usesCredentials: true, anonymous: false });
       }
     }
     return out;

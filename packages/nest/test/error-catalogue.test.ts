@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { KeywardErrorCode, ProxyErrorCode, registerStatus } from '../src/index.js';
-import { statusOf } from '../src/http/error-status.js';
+import { statusOf } from '../src/keyward.errors.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const src = join(root, 'packages/nest/src');

@@ -4,6 +4,8 @@
  * here only ever look at string VALUES or single names, never at source structure.
  */
 
+import { maskHead } from '@keyward/core';
+
 /** A provider whose keys have a recognisable format. */
 export interface ProviderPattern {
   provider: string;
@@ -154,8 +156,7 @@ export function isSecretConfigName(name: string): boolean {
  * The full value is never shown.
  */
 export function maskSecret(value: string): string {
-  const shown = value.length >= 16 ? 4 : value.length >= 8 ? 2 : 0;
-  return `${value.slice(0, shown)}…(${value.length} chars)`;
+  return maskHead(value);
 }
 
 /** What a string literal looks like, when it looks like a secret. */

@@ -3,13 +3,7 @@
  * Express (`req`/`res`) and Fastify (`FastifyRequest`/`FastifyReply`).
  */
 
-/** A request of either adapter: both expose lower-cased `headers`. */
-export interface AnyRequest {
-  headers: Record<string, string | string[] | undefined>;
-  method?: string;
-  url?: string;
-  [key: string | symbol]: unknown;
-}
+import type { HeaderWriter } from '../session/request-session.js';
 
 interface FastifyLikeReply {
   raw: unknown;
@@ -48,6 +42,12 @@ export function setHeader(res: unknown, name: string, value: string): void {
   if (isFastifyReply(res)) res.header(name, value);
   else (res as ExpressLikeResponse).setHeader(name, value);
 }
+
+/**
+ * How a {@link RequestSession} writes its cookie headers on either adapter: handed to it by
+ * the edge, one object for every request (no allocation per request).
+ */
+export const RESPONSE_HEADERS: HeaderWriter = Object.freeze({ append: appendHeader, set: setHeader });
 
 /** Sends bytes as they are (no JSON serialisation), with a status, on either adapter. */
 export function sendRaw(res: unknown, status: number, body: Buffer): void {

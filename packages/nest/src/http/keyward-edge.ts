@@ -2,14 +2,13 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { EDGE_INSTALLED, SEEN_AT_EDGE } from '../keyward.internal-constants.js';
-import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
+import { EDGE_INSTALLED, RESOLVED_OPTIONS, SEEN_AT_EDGE } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
-import { UpgradeGuard } from '../origin/upgrade.guard.js';
-import { requestIdOf } from '../redaction/request-context.middleware.js';
-import { describe, logFailure } from './keyward-exception.filter.js';
-import { KeywardHttpMiddleware, type EdgeRequest } from './keyward-http.middleware.js';
+import { EdgePipeline } from './edge-pipeline.js';
+import { writeError } from './error-writer.js';
+import type { EdgeRequest } from './request.types.js';
 import { tightenServerTimeouts } from './server-timeouts.js';
+import { UpgradeCheck } from './upgrade.check.js';
 
 type Handler = (this: unknown, req: EdgeRequest, res: ServerResponse, ...rest: unknown[]) => unknown;
 
@@ -26,9 +25,9 @@ function expressEntry(instance: unknown): ExpressEntry | null {
 }
 
 /**
- * Keyward ahead of the framework: each request goes through {@link KeywardHttpMiddleware}
- * before the framework's router (a proxied call is answered right there), each WebSocket
- * upgrade through the {@link UpgradeGuard}.
+ * Keyward ahead of the framework, the edge's entry point: each request goes through the
+ * {@link EdgePipeline} before the framework's router (a proxied call is answered right
+ * there), each WebSocket upgrade through the {@link UpgradeCheck}.
  *
  * - The HTTP server's `request` event, on both adapters: every request the server
  *   receives, including those answered by other listeners (socket.io long polling).
@@ -44,12 +43,10 @@ function expressEntry(instance: unknown): ExpressEntry | null {
  */
 @Injectable()
 export class KeywardEdge implements OnApplicationBootstrap {
-  private readonly logger = new Logger('Keyward');
-
   constructor(
     @Inject(HttpAdapterHost) private readonly host: HttpAdapterHost,
-    @Inject(KeywardHttpMiddleware) private readonly http: KeywardHttpMiddleware,
-    @Inject(UpgradeGuard) private readonly upgrades: UpgradeGuard,
+    @Inject(EdgePipeline) private readonly http: EdgePipeline,
+    @Inject(UpgradeCheck) private readonly upgrades: UpgradeCheck,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions,
   ) {}
 
@@ -86,7 +83,7 @@ export class KeywardEdge implements OnApplicationBootstrap {
 
   /** `entry` behind Keyward's HTTP layer: it runs only if the layer hands the request on. */
   private wrap(entry: Handler): Handler {
-    const { http, logger } = this;
+    const { http } = this;
     return function (this: unknown, req: EdgeRequest, res: ServerResponse): unknown {
       if (req[SEEN_AT_EDGE]) return Reflect.apply(entry, this, arguments);
       req[SEEN_AT_EDGE] = true;
@@ -100,18 +97,7 @@ export class KeywardEdge implements OnApplicationBootstrap {
       } catch (e) {
         // Only Keyward's own layer is answered here; what the framework throws stays its own.
         if (handedOn) throw e;
-        const { status, body } = describe(e);
-        const requestId = requestIdOf(req);
-        if (requestId) body.requestId = requestId;
-        if (status >= 500) logFailure(logger, e, body);
-        if (res.headersSent) {
-          res.destroy();
-        } else {
-          res.statusCode = status;
-          res.setHeader('Content-Type', 'application/json; charset=utf-8');
-          res.setHeader('Cache-Control', 'no-store');
-          res.end(JSON.stringify(body));
-        }
+        writeError(req, res, e);
       }
       return undefined;
     };

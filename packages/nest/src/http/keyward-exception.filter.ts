@@ -1,32 +1,15 @@
 import { Catch, HttpException, Inject, NotFoundException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { BaseExceptionFilter, HttpAdapterHost } from '@nestjs/core';
-import { KeywardError } from '../keyward.errors.js';
-import { statusOf } from './error-status.js';
-import { requestIdOf } from '../redaction/request-context.middleware.js';
-import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { answerFor, retryAfterOf } from './error-writer.js';
+import { requestIdOf } from './request-context.step.js';
 
-/** The body of every error response. */
-export interface ErrorBody {
-  error: string;
-  code: string;
-  requestId?: string;
-}
-
-const GENERIC: Record<number, string> = {
-  400: 'Bad request.',
-  401: 'Authentication required.',
-  403: 'Forbidden.',
-  404: 'Not found.',
-  405: 'Method not allowed.',
-  413: 'Request body too large.',
-  415: 'Unsupported media type.',
-  429: 'Too many requests.',
-};
+export type { ErrorBody } from './error-writer.js';
 
 /**
- * Answers Keyward's own errors ({@link KeywardError}: JSON `{ error, code, requestId }`,
- * status from the code) and errors nobody answers (unknown errors: a plain 500 without
+ * The Nest face of the one error writer: answers Keyward's own errors (`KeywardError`:
+ * JSON `{ error, code, requestId }`, status from the catalogue, logged by the same rule as
+ * the edge, see `answerFor`) and errors nobody answers (unknown errors: a plain 500 without
  * details; body-parser errors: their 4xx without their message). It never echoes request
  * headers, cookies, session content or an unknown error's message (which might quote a
  * secret).
@@ -42,7 +25,6 @@ const GENERIC: Record<number, string> = {
 export class KeywardExceptionFilter implements ExceptionFilter {
   constructor(@Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost) {}
 
-  private readonly logger = new Logger('Keyward');
   /** Nest's own filter, for the app's HttpExceptions (created on first use: the adapter is known by then). */
   private nest: BaseExceptionFilter | undefined;
 
@@ -53,35 +35,20 @@ export class KeywardExceptionFilter implements ExceptionFilter {
       this.nest ??= new BaseExceptionFilter(this.adapterHost.httpAdapter);
       return this.nest.catch(exception, host);
     }
-    const { status, body } = describe(exception);
     const res = http.getResponse();
-    // Errors raised before Keyward's middleware ran (body parsers) get an id here.
+    const adapter = this.adapterHost.httpAdapter;
+    // Errors raised before Keyward's edge ran (body parsers on a path the edge does not see) get an id here.
     let requestId = requestIdOf(http.getRequest());
     if (!requestId) {
       requestId = randomUUID();
-      this.adapterHost.httpAdapter.setHeader(res, 'X-Request-Id', requestId);
+      adapter.setHeader(res, 'X-Request-Id', requestId);
     }
-    body.requestId = requestId;
-    if (status >= 500) logFailure(this.logger, exception, body);
-    const adapter = this.adapterHost.httpAdapter;
+    const { status, body } = answerFor(exception, requestId);
     adapter.setHeader(res, 'Cache-Control', 'no-store');
+    const retryAfter = retryAfterOf(exception);
+    if (retryAfter !== undefined) adapter.setHeader(res, 'Retry-After', retryAfter);
     adapter.reply(res, body, status);
   }
-}
-
-/** Status and safe body of an exception. */
-export function describe(exception: unknown): { status: number; body: ErrorBody } {
-  if (exception instanceof KeywardError) {
-    return { status: statusOf(exception.code), body: { error: exception.message, code: exception.code } };
-  }
-  if (exception instanceof HttpException) {
-    // Only Nest's route-not-found and framework errors reach here (the app's own go to Nest): their messages quote the request.
-    const status = exception.getStatus();
-    return { status, body: { error: GENERIC[status] ?? (status >= 500 ? 'Internal server error.' : 'Request refused.'), code: `KW_HTTP_${status}` } };
-  }
-  const status = statusOfForeign(exception);
-  if (status) return { status, body: { error: GENERIC[status] ?? 'Request refused.', code: `KW_HTTP_${status}` } };
-  return { status: 500, body: { error: 'Internal server error.', code: 'KW_INTERNAL' } };
 }
 
 /** Nest's router's 404 for a path no route matches: `NotFoundException('Cannot GET /path?query')`. */
@@ -100,17 +67,4 @@ function isFrameworkMapped(e: HttpException): boolean {
   const cause = (e as { cause?: unknown }).cause;
   if (cause instanceof SyntaxError || cause instanceof URIError) return true;
   return typeof cause === 'object' && cause !== null && (typeof (cause as { statusCode?: unknown }).statusCode === 'number' || typeof (cause as { status?: unknown }).status === 'number');
-}
-
-/** Body-parser and Fastify errors carry a 4xx `status`/`statusCode`; keep it, drop the message. */
-function statusOfForeign(e: unknown): number | undefined {
-  if (typeof e !== 'object' || e === null) return undefined;
-  const s = (e as { statusCode?: unknown; status?: unknown }).statusCode ?? (e as { status?: unknown }).status;
-  return typeof s === 'number' && s >= 400 && s < 500 ? s : undefined;
-}
-
-/** Logs a server-side failure: class, message and stack, scrubbed by the redacting logger. */
-export function logFailure(logger: Logger, exception: unknown, body: ErrorBody): void {
-  const e = exception instanceof Error ? exception : new Error('non-error thrown');
-  logger.error(`${body.code} ${e.name}: ${e.message}${body.requestId ? ` id=${body.requestId}` : ''}`, e.stack);
 }

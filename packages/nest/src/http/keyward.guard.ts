@@ -1,9 +1,9 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { OriginGuard } from '../origin/origin.guard.js';
-import { SessionGuard } from '../session/session.guard.js';
+import { OriginGuard } from './origin.guard.js';
+import { SessionGuard } from './session.guard.js';
 
 /**
- * Keyward's one global guard: the origin/CSRF check, then the session. The order is the
+ * The edge's way into Nest for every request that is not proxied: Keyward's one global guard, the origin/CSRF check, then the session. The order is the
  * point: a request refused on its origin never reads (or extends) the session.
  */
 @Injectable()

@@ -1,4 +1,5 @@
 import type { Clock } from '../util/clock.js';
+import type { ResolvedSessionOptions } from '../session/session-options.js';
 import type { SessionStore } from '../stores/session-store.interface.js';
 import type { CredentialProvider } from '../vault/credential-provider.interface.js';
 import type { KeyRing } from '../vault/key-ring.js';
@@ -127,18 +128,7 @@ export interface VaultOptions {
   keys: string[];
 }
 
-/** Options after validation, with every default filled in. */
-export interface ResolvedSessionOptions {
-  secrets: readonly string[];
-  store: SessionStore;
-  cookie: Required<Omit<SessionCookieOptions, 'domain'>> & { domain: string | undefined };
-  idleTimeoutMs: number;
-  absoluteTimeoutMs: number | null;
-  touchIntervalMs: number;
-  requireByDefault: boolean;
-  sweepIntervalMs: number;
-  clock: Clock;
-}
+export type { ResolvedSessionOptions } from '../session/session-options.js';
 
 export interface ResolvedKeywardOptions {
   production: boolean;

@@ -2,9 +2,8 @@ import type { ResolvedProxyService } from '../proxy/proxy-options.js';
 import type { SessionStore } from '../stores/session-store.interface.js';
 import { parseVaultKeys } from '../vault/key-ring.js';
 import type { ResolvedKeywardOptions } from './keyward-options.interface.js';
-import { show } from './option-checks.js';
-import { MIN_SECRET_BITS, estimateBytesBits, printableText } from './secret-strength.js';
-import { secretWeakness } from './weak-secrets.js';
+import { show } from '../util/option-checks.js';
+import { MIN_SECRET_BITS, estimateBytesBits, printableText, secretWeakness } from '@keyward/core';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -132,6 +131,40 @@ export function productionFindings(v: AuditView): string[] {
   out.push(...secretFindings({ vaultKeys: v.vaultKeys }));
   if (v.demoUsers) out.push('demoUsers: the app ships demo users with known passwords. Remove them (e.g. unset KEYWARD_DEMO_USERS) before running in production.');
   return out;
+}
+
+/**
+ * The startup self-audit: every setting that production refuses, each with its fix.
+ * Empty when the configuration is safe to run in production. (The HTTP listener is
+ * judged at bootstrap, by {@link listenerFindings}.)
+ */
+export function auditProduction(o: ResolvedKeywardOptions): string[] {
+  const s = o.session;
+  const ids = o.keyRing?.ids ?? [];
+  const material = o.keyRing?.material() ?? [];
+  return productionFindings({
+    store: s.store,
+    cookie: s.cookie,
+    secrets: s.secrets,
+    idleTimeoutMs: s.idleTimeoutMs,
+    absoluteTimeoutMs: s.absoluteTimeoutMs,
+    requireHttps: o.transport.requireHttps,
+    proxy: o.proxy,
+    demoUsers: o.demoUsers,
+    vaultKeys: ids.map((id, i) => `${id}:${material[i]!.toString('base64')}`),
+  });
+}
+
+/**
+ * What production warns about at startup without refusing: with no host name configured,
+ * the Host allowlist answers only IP addresses and localhost (421 otherwise).
+ */
+export function productionWarnings(o: Pick<ResolvedKeywardOptions, 'production' | 'transport' | 'origin'>): string[] {
+  if (!o.production || o.transport.publicOrigin || o.origin.allowedOrigins.size > 0 || o.origin.allowedHosts?.length) return [];
+  return [
+    'No host name is configured (transport.publicOrigin, origin.allowedHosts or origin.allowedOrigins): only IP addresses and localhost are answered, ' +
+      'every request for a domain name gets 421 KW_HOST_NOT_ALLOWED (DNS-rebinding defence). Set transport.publicOrigin to the address users open.',
+  ];
 }
 
 /**

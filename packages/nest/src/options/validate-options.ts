@@ -2,13 +2,13 @@ import { KeywardConfigError, KeywardErrorCode } from '../keyward.errors.js';
 import type { SessionStore } from '../stores/session-store.interface.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { KeywardModuleOptions, ResolvedKeywardOptions, ResolvedSessionOptions } from './keyward-options.interface.js';
-import { duration, isPlainObject, show, showType, unknownKeys } from './option-checks.js';
+import { duration, isPlainObject, show, showType, unknownKeys } from '../util/option-checks.js';
 import { productionFindings, secretFindings, type AuditView } from './production-audit.js';
 import { KeyRing, parseVaultKeys } from '../vault/key-ring.js';
 import type { CredentialProvider } from '../vault/credential-provider.interface.js';
 import { resolveCors, resolveOrigin } from '../origin/origin-options.js';
 import { resolveProxyOptions } from '../proxy/proxy-options.js';
-import { resolveTransport, type TransportOptions } from '../transport/transport-policy.js';
+import { resolveTransport } from '../transport/transport-policy.js';
 
 const TOP_KEYS = ['production', 'session', 'demoUsers', 'vault', 'credentials', 'origin', 'cors', 'transport', 'proxy', 'logRequests'] as const;
 const CREDENTIAL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -58,7 +58,6 @@ const COOKIE_HINTS: Record<string, string> = {
   partitioned: 'Not supported for the session cookie; remove this option.',
 };
 const DAY = 86_400_000;
-const NO_ABSOLUTE_TIMEOUT = 100 * 365 * DAY;
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
 const COOKIE_PATH = /^\/[\x21-\x3a\x3c-\x7e]*$/; // visible ASCII except ';'
 const COOKIE_DOMAIN = /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -93,9 +92,8 @@ export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: 
   const { keyRing, credentials } = resolveVault(raw, problems, view);
   const origin = resolveOrigin(raw.origin, problems);
   const cors = resolveCors(raw.cors, origin.csrfHeader.name, problems);
-  // transport/ validates its own section (unknown keys, types, the hsts sub-object).
-  const transportRaw = isPlainObject(raw.transport) ? (raw.transport as TransportOptions) : undefined;
-  const transport = resolveTransport(transportRaw, production, problems);
+  // transport/ validates its own section (not an object, unknown keys, types, the hsts sub-object), as origin/ and proxy/ do theirs.
+  const transport = resolveTransport(raw.transport, production, problems);
   view.requireHttps = transport.requireHttps;
   const proxy = resolveProxyOptions(raw.proxy, new Set(credentials.keys()), origin.csrfHeader.name, problems);
   view.proxy = proxy;
@@ -295,31 +293,4 @@ function resolveVault(raw: Record<string, unknown>, problems: string[], view: Au
     }
   }
   return { keyRing, credentials };
-}
-
-/** The absolute lifetime actually applied (a very long one when disabled). */
-export function absoluteLifetime(s: ResolvedSessionOptions): number {
-  return s.absoluteTimeoutMs ?? NO_ABSOLUTE_TIMEOUT;
-}
-
-/**
- * The startup self-audit: every setting that production refuses, each with its fix.
- * Empty when the configuration is safe to run in production. (The HTTP listener is
- * judged at bootstrap, by `listenerFindings` in `production-audit.ts`.)
- */
-export function auditProduction(o: ResolvedKeywardOptions): string[] {
-  const s = o.session;
-  const ids = o.keyRing?.ids ?? [];
-  const material = o.keyRing?.material() ?? [];
-  return productionFindings({
-    store: s.store,
-    cookie: s.cookie,
-    secrets: s.secrets,
-    idleTimeoutMs: s.idleTimeoutMs,
-    absoluteTimeoutMs: s.absoluteTimeoutMs,
-    requireHttps: o.transport.requireHttps,
-    proxy: o.proxy,
-    demoUsers: o.demoUsers,
-    vaultKeys: ids.map((id, i) => `${id}:${material[i]!.toString('base64')}`),
-  });
 }

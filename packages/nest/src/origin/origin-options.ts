@@ -1,4 +1,4 @@
-import { isPlainObject, show, unknownKeys } from '../options/option-checks.js';
+import { isPlainObject, show, unknownKeys } from '../util/option-checks.js';
 import { originOf, type OriginPolicy } from './origin-policy.js';
 
 /** Options of the origin/CSRF guard. */

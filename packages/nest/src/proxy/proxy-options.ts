@@ -1,4 +1,4 @@
-import { didYouMean, duration, isPlainObject, show, unknownKeys } from '../options/option-checks.js';
+import { didYouMean, duration, isPlainObject, show, unknownKeys } from '../util/option-checks.js';
 
 /** How the key is attached to the upstream request. */
 export interface KeyPlacement {

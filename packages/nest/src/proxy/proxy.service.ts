@@ -1,14 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import { Agent, errors as undiciErrors, request } from 'undici';
-import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
-import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
-import { checkOrigin } from '../origin/origin-policy.js';
-import { hostPolicyOf, isHostAllowed, type HostPolicy } from '../origin/host-allowlist.js';
-import { HostNotAllowedError } from '../keyward.errors.js';
+import { HostNotAllowedError, OriginRefusedError, ProxyError, ProxyErrorCode } from '../keyward.errors.js';
+import { isHostAllowed, type HostPolicy } from '../origin/host-policy.js';
+import { checkOrigin, type OriginPolicy } from '../origin/origin-policy.js';
 import type { StoredSession } from '../stores/session-store.interface.js';
-import { CredentialService } from '../vault/credential.service.js';
-import { ProxyError, ProxyErrorCode } from './proxy.errors.js';
+import type { CredentialService } from '../vault/credential.service.js';
 import { isForbiddenHeader, type ResolvedProxyService } from './proxy-options.js';
 import { joinBelow, normalizeProxyPath } from './proxy-path.js';
 import { scrubBuffer, scrubString, secretForms } from './scrub.js';
@@ -77,13 +74,22 @@ export function keyHeaderValue(format: string, key: string): string {
   return at < 0 ? format : format.slice(0, at) + key + format.slice(at + '{key}'.length);
 }
 
+/** What the proxy is told at startup (the module hands it these, taken from the validated options). */
+export interface ProxySettings {
+  /** The configured services, by name. */
+  services: ReadonlyMap<string, ResolvedProxyService>;
+  /** The origin/CSRF policy, checked again at the point of use. */
+  origin: OriginPolicy;
+  /** The Host allowlist, checked again at the point of use. */
+  hosts: HostPolicy;
+}
+
 /**
  * The backend-for-frontend proxy: checks origin (again, here, where the key is attached),
  * method and path, attaches the key from the service's credential provider, forwards an
  * allowlist of headers over a keep-alive undici pool, and returns the answer with an
  * allowlist of headers and every trace of the key removed.
  */
-@Injectable()
 export class ProxyService implements OnApplicationShutdown {
   private readonly logger = new Logger('KeywardProxy');
   private readonly agents = new Map<string, Agent>();
@@ -91,14 +97,19 @@ export class ProxyService implements OnApplicationShutdown {
   /** Calls in flight per service and session (keyed by the session's store key, a hash, never the ID). */
   private readonly inflightBySession = new Map<string, Map<string, number>>();
 
+  private readonly byName: ReadonlyMap<string, ResolvedProxyService>;
+  private readonly origin: OriginPolicy;
   private readonly hosts: HostPolicy;
 
+  /** Made by `KeywardModule` (inject `ProxyService` to use it). */
   constructor(
-    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions,
-    @Inject(CredentialService) private readonly credentials: CredentialService,
+    settings: ProxySettings,
+    private readonly credentials: CredentialService,
   ) {
-    this.hosts = hostPolicyOf(options);
-    for (const svc of options.proxy.values()) {
+    this.byName = settings.services;
+    this.origin = settings.origin;
+    this.hosts = settings.hosts;
+    for (const svc of this.byName.values()) {
       this.agents.set(
         svc.name,
         new Agent({
@@ -114,17 +125,17 @@ export class ProxyService implements OnApplicationShutdown {
 
   /** Names of the configured services. */
   get services(): string[] {
-    return [...this.options.proxy.keys()];
+    return [...this.byName.keys()];
   }
 
   async forward(call: ProxyCall): Promise<ProxyResult> {
-    const svc = this.options.proxy.get(call.service);
+    const svc = this.byName.get(call.service);
     if (!svc) throw new ProxyError(ProxyErrorCode.UnknownService, 'No such proxy service.');
     // Point of use: the Host allowlist (DNS rebinding) and the origin/CSRF check run here
     // whatever the routing layer did.
     if (!isHostAllowed(call.selfOrigin ? new URL(call.selfOrigin).host : undefined, this.hosts)) throw new HostNotAllowedError();
-    const verdict = checkOrigin(call.method, call.headers, call.selfOrigin, this.options.origin);
-    if (!verdict.ok) throw new ProxyError(verdict.code, verdict.reason);
+    const verdict = checkOrigin(call.method, call.headers, call.selfOrigin, this.origin);
+    if (!verdict.ok) throw new OriginRefusedError(verdict.code, verdict.reason);
     const method = call.method.toUpperCase();
     if (!svc.methods.has(method)) throw new ProxyError(ProxyErrorCode.MethodNotAllowed, `Method ${method} is not allowed for "${svc.name}".`);
     const path = normalizeProxyPath(call.rest);

@@ -1,7 +1,8 @@
 /** Removes every occurrence of a secret (and its common encodings) from bytes and strings. */
 import { encodedForms } from '../redaction/live-secrets.js';
+import { REDACTED } from '@keyward/core';
 
-const MARK = '[REDACTED]';
+const MARK = REDACTED;
 
 const formsCache = new Map<string, readonly string[]>();
 const CACHE_LIMIT = 10_000;

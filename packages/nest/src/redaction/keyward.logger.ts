@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import type { LoggerOptions } from 'pino';
+import { REDACTED } from '@keyward/core';
 import { loadOptionalPeer } from '../util/optional-peer.js';
 import { liveSecrets, type LiveSecrets } from './live-secrets.js';
 
@@ -61,7 +62,7 @@ export function createRedactingLogger(options: RedactingLoggerOptions = {}): Red
   const extra = (options.extraHeaders ?? []).flatMap((h) => [`req.headers["${h.toLowerCase()}"]`, `headers["${h.toLowerCase()}"]`]);
   const config: LoggerOptions = {
     level: options.level ?? 'info',
-    redact: { paths: [...REDACT_PATHS, ...extra], censor: '[REDACTED]' },
+    redact: { paths: [...REDACT_PATHS, ...extra], censor: REDACTED },
     hooks: { streamWrite: (line: string) => registry.scrub(line) },
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,

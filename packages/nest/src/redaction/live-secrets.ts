@@ -1,7 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { KeywardError, KeywardErrorCode } from '../keyward.errors.js';
+import { REDACTED } from '@keyward/core';
+import { KeywardErrorCode, RedactionCapacityError } from '../keyward.errors.js';
 
-const MARK = '[REDACTED]';
+const MARK = REDACTED;
 /**
  * The shortest value the registry can scrub reliably: every encoded form of an 8-character
  * value is at least 8 characters long, and the scan indexes forms by their first 8. Keys
@@ -33,15 +34,6 @@ export function encodedForms(secret: string | Buffer): string[] {
     forms.add(JSON.stringify(secret).slice(1, -1)); // as it appears inside a JSON string
   }
   return [...forms].filter((f) => f.length >= MIN_LENGTH);
-}
-
-/**
- * The registry refused a user-supplied secret rather than forget someone else's: the user
- * holds too many (`KW_KEY_LIMIT`, 409) or every slot of the pool is in use
- * (`KW_REDACTION_CAPACITY`, 503). Nothing was stored.
- */
-export class RedactionCapacityError extends KeywardError {
-  override readonly name = 'RedactionCapacityError';
 }
 
 /** Bounds of a {@link LiveSecrets} registry. Every bound is per pool: one pool never evicts another's entries. */

@@ -1,9 +1,20 @@
 import { SessionRequiredError } from '../keyward.errors.js';
-import { appendHeader, setHeader } from '../http/http-bridge.js';
 import type { StoredSession } from '../stores/session-store.interface.js';
 import { serializeClearingCookie, serializeSessionCookie } from './session-cookie.js';
 import { checkFieldName, userOf, type SessionEngine } from './session.engine.js';
 import type { SessionInfo, SessionUser } from './session.types.js';
+
+/**
+ * How a {@link RequestSession} writes the headers of its response (the session cookie,
+ * `Cache-Control`, `Clear-Site-Data`): handed to it by whoever created it (the HTTP edge,
+ * for either adapter), so the session knows nothing of Express, Fastify or Node's response.
+ */
+export interface HeaderWriter {
+  /** Adds a value, keeping earlier ones of the same name (Set-Cookie). */
+  append(res: unknown, name: string, value: string): void;
+  /** Sets (replaces) a header. */
+  set(res: unknown, name: string, value: string): void;
+}
 
 /** One entry of {@link RequestSession.list}. */
 export interface ListedSession extends SessionInfo {
@@ -29,6 +40,7 @@ export class RequestSession {
     private readonly engine: SessionEngine,
     private readonly res: unknown,
     private record: StoredSession | null,
+    private readonly headers: HeaderWriter,
   ) {}
 
   /** True when the request carries a valid, unexpired session. */
@@ -159,8 +171,8 @@ export class RequestSession {
    * cache must never keep (and replay to someone else) a response carrying a session.
    */
   private sendCookie(setCookie: string): void {
-    appendHeader(this.res, 'Set-Cookie', setCookie);
-    setHeader(this.res, 'Cache-Control', 'no-store');
+    this.headers.append(this.res, 'Set-Cookie', setCookie);
+    this.headers.set(this.res, 'Cache-Control', 'no-store');
   }
 
   private clear(clearSiteData: boolean): void {
@@ -169,7 +181,7 @@ export class RequestSession {
       this.sendCookie(serializeClearingCookie(this.engine.options));
       this.cookieCleared = true;
     }
-    if (clearSiteData) appendHeader(this.res, 'Clear-Site-Data', '"cookies"');
+    if (clearSiteData) this.headers.append(this.res, 'Clear-Site-Data', '"cookies"');
   }
 
   private require(): StoredSession {

@@ -1,4 +1,4 @@
-import type { ResolvedSessionOptions } from '../options/keyward-options.interface.js';
+import type { ResolvedSessionOptions } from './session-options.js';
 
 /** What was found for the session cookie in a Cookie header. */
 export type CookieLookup = { kind: 'none' } | { kind: 'one'; value: string } | { kind: 'ambiguous' };

@@ -1,6 +1,5 @@
 import { InvalidArgumentError, KeywardErrorCode, NotFoundError, StoreCorruptError } from '../keyward.errors.js';
-import type { ResolvedSessionOptions } from '../options/keyward-options.interface.js';
-import { absoluteLifetime } from '../options/validate-options.js';
+import { absoluteLifetime, type ResolvedSessionOptions } from './session-options.js';
 import type { SessionStore, StoredSession, TouchPolicy } from '../stores/session-store.interface.js';
 import { expiryOf } from '../stores/store-record.js';
 import { SecretRing, generateSessionId, handleOf, storeKeyOf } from './session-id.js';

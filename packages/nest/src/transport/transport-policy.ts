@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { duration, isPlainObject, show, unknownKeys } from '../options/option-checks.js';
+import { duration, isPlainObject, show, unknownKeys } from '../util/option-checks.js';
 
 /** Options of HTTPS enforcement. */
 export interface TransportOptions {
@@ -122,7 +122,7 @@ function stripMapped(address: string): string {
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
-export function resolveTransport(raw: TransportOptions | undefined, production: boolean, problems: string[]): ResolvedTransport {
+export function resolveTransport(raw: unknown, production: boolean, problems: string[]): ResolvedTransport {
   const given: unknown = raw ?? {};
   if (!isPlainObject(given)) problems.push(`transport: expected an object, got ${show(raw)}.`);
   const o = (isPlainObject(given) ? given : {}) as TransportOptions;

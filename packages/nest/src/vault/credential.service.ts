@@ -1,44 +1,49 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
-import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
-import type { RequestSession } from '../session/request-session.js';
-import { SessionEngine } from '../session/session.engine.js';
-import { SessionRequiredError } from '../keyward.errors.js';
+import type { OnApplicationShutdown } from '@nestjs/common';
+import { SessionRequiredError, VaultError, VaultErrorCode } from '../keyward.errors.js';
 import type { StoredSession } from '../stores/session-store.interface.js';
+import type { Clock } from '../util/clock.js';
+import type { SessionLifecycleListener } from '../session/session.types.js';
 import type { CredentialProvider } from './credential-provider.interface.js';
-import { VaultError, VaultErrorCode } from './key-ring.js';
 import type { Secret } from './secret.js';
-import { Vault } from './vault.js';
+import type { Vault } from './vault.js';
 
 /**
- * Hands out credentials for a session, from the providers named in the module options,
- * and ties providers to the session lifecycle (mint at login, revoke at the end).
+ * Hands out credentials for a session, from the providers named in the module options, and
+ * says what the providers must do when a session starts, moves or ends
+ * ({@link CredentialService.lifecycle}); the module binds that to the session engine, so
+ * the vault never depends on the engine.
  *
  * @example
  * const answer = await credentials.use(session, 'openai', (key) => callOpenAi(key.reveal()));
  */
-@Injectable()
 export class CredentialService implements OnApplicationShutdown {
-  private readonly providers: ReadonlyMap<string, CredentialProvider>;
+  /**
+   * What the providers do at a session's start, move and end: mint at login, re-bind the
+   * session's data key to its new ID, revoke at the end.
+   */
+  readonly lifecycle: SessionLifecycleListener;
 
+  /**
+   * Made by `KeywardModule` (inject `CredentialService` to use it). `clock` tells the time
+   * the sessions are judged by (the session engine: the store's time).
+   */
   constructor(
-    @Inject(RESOLVED_OPTIONS) options: ResolvedKeywardOptions,
-    @Inject(SessionEngine) private readonly engine: SessionEngine,
-    @Inject(Vault) readonly vault: Vault,
+    private readonly providers: ReadonlyMap<string, CredentialProvider>,
+    readonly vault: Vault,
+    private readonly clock: Clock,
   ) {
-    this.providers = options.credentials;
-    engine.addListener({
+    this.lifecycle = {
       // A same-user regenerate moves the session to a new store key: its data key is bound
       // to the key, so it is re-wrapped for the new one (or dropped if it cannot be).
       onSessionMoving: (data, from, to) => (vault ? vault.rebindSession(data, from, to) : { ...data }),
       onSessionStarted: async (record) => {
-        await Promise.all([...this.providers].map(([name, p]) => p.onSessionStarted?.({ name, session: record, vault, now: engine.now() })));
+        await Promise.all([...this.providers].map(([name, p]) => p.onSessionStarted?.({ name, session: record, vault, now: clock.now() })));
       },
       onSessionEnded: async (record, reason) => {
         const results = await Promise.allSettled([...this.providers].map(([name, p]) => p.onSessionEnded?.(record, reason, name, vault)));
         if (results.some((r) => r.status === 'rejected')) throw new VaultError(VaultErrorCode.CredentialUnavailable, 'A provider could not end its keys.');
       },
-    });
+    };
   }
 
   /** Stops the providers' background work (revocation retries). */
@@ -60,11 +65,11 @@ export class CredentialService implements OnApplicationShutdown {
   async acquire(record: StoredSession, name: string): Promise<Secret> {
     const provider = this.providers.get(name);
     if (!provider) throw new VaultError(VaultErrorCode.CredentialMissing, `No credential named "${name}" is configured.`);
-    return provider.acquire({ name, session: record, vault: this.vault, now: this.engine.now() });
+    return provider.acquire({ name, session: record, vault: this.vault, now: this.clock.now() });
   }
 
-  /** Runs `fn` with the credential; the plaintext never leaves the callback. */
-  async use<T>(session: RequestSession, name: string, fn: (key: Secret) => Promise<T> | T): Promise<T> {
+  /** Runs `fn` with the credential of a request's session (`@CurrentSession()`); the plaintext never leaves the callback. */
+  async use<T>(session: { readonly storedRecord: StoredSession | undefined }, name: string, fn: (key: Secret) => Promise<T> | T): Promise<T> {
     const record = session.storedRecord;
     if (!record) throw new SessionRequiredError();
     return fn(await this.acquire(record, name));

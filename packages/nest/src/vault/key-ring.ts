@@ -1,20 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { KeywardError } from '../keyward.errors.js';
-
-export const VaultErrorCode = {
-  DecryptFailed: 'KW_VAULT_DECRYPT_FAILED',
-  UnknownKeyId: 'KW_VAULT_UNKNOWN_KEY_ID',
-  Malformed: 'KW_VAULT_ENTRY_MALFORMED',
-  /** A session data key in the unbound format of earlier versions: refused, never opened. */
-  LegacyEntry: 'KW_VAULT_LEGACY_ENTRY',
-  CredentialMissing: 'KW_CREDENTIAL_MISSING',
-  CredentialUnavailable: 'KW_CREDENTIAL_UNAVAILABLE',
-} as const;
-
-/** A vault entry could not be opened. The message never contains key material. */
-export class VaultError extends KeywardError {
-  override readonly name = 'VaultError';
-}
+import { VaultError, VaultErrorCode } from '../keyward.errors.js';
 
 const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
 const ALGO = 'aes-256-gcm';

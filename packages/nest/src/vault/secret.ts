@@ -1,9 +1,8 @@
 import { inspect } from 'node:util';
-import { InvalidArgumentError } from '../keyward.errors.js';
+import { REDACTED, maskTail } from '@keyward/core';
+import { InvalidArgumentError, VaultError, VaultErrorCode } from '../keyward.errors.js';
 import { MIN_SCRUBBABLE_LENGTH, liveSecrets } from '../redaction/live-secrets.js';
-import { VaultError, VaultErrorCode } from './key-ring.js';
 
-const REDACTED = '[REDACTED]';
 /** Marks a value the caller already registered (a user's key, held by its slot). */
 const HELD: unique symbol = Symbol('kw.secret.held');
 
@@ -56,8 +55,7 @@ export class Secret {
 
 /** At most the last 4 characters, never more than a quarter of the key. */
 export function maskSecret(value: string): string {
-  const visible = value.length >= 16 ? 4 : value.length >= 8 ? 2 : 0;
-  return `••••${visible > 0 ? value.slice(-visible) : ''}`;
+  return maskTail(value);
 }
 
 /** Shortest user key accepted: shorter values are too easily confused with ordinary log text. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { InvalidArgumentError } from '../keyward.errors.js';
+import { InvalidArgumentError, KeywardErrorCode, SessionRequiredError, VaultError, VaultErrorCode } from '../keyward.errors.js';
 import type { SessionStore, StoredSession } from '../stores/session-store.interface.js';
-import { KeyRing, VaultError, VaultErrorCode, open, seal } from './key-ring.js';
+import { KeyRing, open, seal } from './key-ring.js';
 import { Secret, checkUserKey, maskSecret, openedSessionValue, openedUserKey, removeSessionValue, removeUserKey, storeSessionValue, storeUserKey } from './secret.js';
 import { MIN_SCRUBBABLE_LENGTH } from '../redaction/live-secrets.js';
 
@@ -318,8 +318,8 @@ function parseUserCredential(raw: string): { c: string; m: string } {
   throw new VaultError(VaultErrorCode.Malformed, 'A stored user key is malformed; store it again.');
 }
 
-function gone(): VaultError {
-  return new VaultError('KW_SESSION_REQUIRED', 'The session ended; log in again.');
+function gone(): SessionRequiredError {
+  return new SessionRequiredError(KeywardErrorCode.SessionRequired, 'The session ended; log in again.');
 }
 
 /** Plain (non-secret) ledger of keys issued to a session: `kw.mk:<id>` = `{ n, r }`. */

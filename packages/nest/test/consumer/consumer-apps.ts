@@ -131,9 +131,11 @@ console.log(\`listening on \${await app.getUrl()}\`);
  * A NestJS 12 app in ES modules, compiled with tsc (the repository's TypeScript 7, as the
  * NestJS 12 docs build ES module apps) and run with node.
  */
-export function nest12App(o: { name: string; adapter: 'express' | 'fastify'; store: StoreKind; tarball: string; vitest?: boolean }): AppSpec {
+export function nest12App(o: { name: string; adapter: 'express' | 'fastify'; store: StoreKind; tarball: string; core: string; vitest?: boolean }): AppSpec {
   const deps: Record<string, string> = {
     '@keyward/nest': `file:${o.tarball}`,
+    // Not on the registry yet: the packed tarball stands in for what @keyward/nest depends on.
+    '@keyward/core': `file:${o.core}`,
     '@nestjs/common': NEST12,
     '@nestjs/core': NEST12,
     [`@nestjs/platform-${o.adapter}`]: NEST12,
@@ -199,9 +201,10 @@ describe('Keyward in a Vitest suite', () => {
  * with Keyward added. Dev dependencies are those its tests and type-check use (the CLI,
  * ESLint and Prettier are left out to keep the install short).
  */
-export function nest11App(o: { name: string; store: StoreKind; tarball: string }): AppSpec {
+export function nest11App(o: { name: string; store: StoreKind; tarball: string; core: string }): AppSpec {
   const deps: Record<string, string> = {
     '@keyward/nest': `file:${o.tarball}`,
+    '@keyward/core': `file:${o.core}`,
     '@nestjs/common': NEST11,
     '@nestjs/core': NEST11,
     '@nestjs/platform-express': NEST11,
@@ -337,12 +340,12 @@ ${o.store === 'node-redis' ? '\n  afterAll(async () => {\n    await redisClient.
 }
 
 /** An empty folder with the CLI tarball and one file written the way the advisory warns against. */
-export function cliFolder(o: { tarball: string }): AppSpec {
+export function cliFolder(o: { tarball: string; core: string }): AppSpec {
   return {
     name: 'cli-only',
     title: '@keyward/cli alone, keyward audit',
     files: {
-      'package.json': json({ name: 'cli-only', version: '0.0.1', private: true, devDependencies: { '@keyward/cli': `file:${o.tarball}` } }),
+      'package.json': json({ name: 'cli-only', version: '0.0.1', private: true, devDependencies: { '@keyward/cli': `file:${o.tarball}`, '@keyward/core': `file:${o.core}` } }),
       'src/settings.controller.ts': `import { Body, Controller, Post, Req } from '@nestjs/common';
 import cookieSession from 'cookie-session';
 import type { Request } from 'express';

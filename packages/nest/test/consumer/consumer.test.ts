@@ -1,6 +1,7 @@
 // Issue 14: the published tarballs, installed from the registry into fresh apps outside the
-// repository, the way a user meets them. `npm pack` both packages, write each app's files
-// (what `nest new` generates, plus a login route and a proxy), install them concurrently
+// repository, the way a user meets them. `npm pack` the packages (and @keyward/core, which
+// both depend on), write each app's files (what `nest new` generates, plus a login route and
+// a proxy), install them concurrently
 // with one shared npm cache, and run each app's own flow against a real upstream and a real
 // redis-server. Needs the npm registry; KEYWARD_SKIP_CONSUMER=1 skips it (offline work).
 import assert from 'node:assert/strict';
@@ -154,25 +155,26 @@ describe('consumer apps from the packed tarballs (issue 14)', { skip, concurrenc
   const installs = new Map<string, Promise<{ dir: string; install: Run }>>();
   const started = Date.now();
 
-  const apps = (nest: string, cli: string): AppSpec[] => [
-    nest12App({ name: 'nest12-express-sqlite', adapter: 'express', store: 'sqlite', tarball: nest }),
-    nest12App({ name: 'nest12-express-redis', adapter: 'express', store: 'ioredis', tarball: nest }),
-    nest12App({ name: 'nest12-fastify-vitest', adapter: 'fastify', store: 'memory', tarball: nest, vitest: true }),
-    nest11App({ name: 'nest11-cjs-jest', store: 'node-redis', tarball: nest }),
-    cliFolder({ tarball: cli }),
+  const apps = (nest: string, cli: string, core: string): AppSpec[] => [
+    nest12App({ name: 'nest12-express-sqlite', adapter: 'express', store: 'sqlite', tarball: nest, core }),
+    nest12App({ name: 'nest12-express-redis', adapter: 'express', store: 'ioredis', tarball: nest, core }),
+    nest12App({ name: 'nest12-fastify-vitest', adapter: 'fastify', store: 'memory', tarball: nest, core, vitest: true }),
+    nest11App({ name: 'nest11-cjs-jest', store: 'node-redis', tarball: nest, core }),
+    cliFolder({ tarball: cli, core }),
   ];
 
   before(async () => {
     const packs = join(base, 'tarballs');
     mkdirSync(packs);
+    // @keyward/core is what both packages depend on: packed too, as the registry would serve it.
     const packed = await Promise.all(
-      ['packages/nest', 'packages/cli'].map(async (ws) => {
+      ['packages/nest', 'packages/cli', 'packages/core'].map(async (ws) => {
         const r = await run('npm', ['pack', '--pack-destination', packs, '--silent'], join(ROOT, ws));
         ok(r, `npm pack ${ws}`);
         return join(packs, r.out.trim().split('\n').pop()!);
       }),
     );
-    for (const app of apps(packed[0]!, packed[1]!)) {
+    for (const app of apps(packed[0]!, packed[1]!, packed[2]!)) {
       const dir = writeApp(base, app);
       installs.set(app.name, run('npm', ['install', ...NPM_FLAGS], dir).then((install) => ({ dir, install })));
     }

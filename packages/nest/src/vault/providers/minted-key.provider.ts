@@ -3,7 +3,7 @@ import { MIN_SCRUBBABLE_LENGTH } from '../../redaction/live-secrets.js';
 import type { SessionEndReason } from '../../session/session.types.js';
 import type { StoredSession } from '../../stores/session-store.interface.js';
 import type { CredentialProvider, CredentialRequest } from '../credential-provider.interface.js';
-import { VaultError, VaultErrorCode } from '../key-ring.js';
+import { KeywardErrorCode, SessionRequiredError, VaultError, VaultErrorCode } from '../../keyward.errors.js';
 import { Secret } from '../secret.js';
 import { issuedKeysOf, type Vault } from '../vault.js';
 
@@ -194,7 +194,7 @@ export class MintedKeyProvider implements CredentialProvider {
     // Ledger first: if the session ended meanwhile, the fresh key is revoked at once.
     if (!(await req.vault.recordIssued(session, { id: minted.id, name, retireAt: null }))) {
       await this.options.issuer.revoke(minted.id).catch(() => undefined);
-      throw new VaultError('KW_SESSION_REQUIRED', 'The session ended; log in again.');
+      throw new SessionRequiredError(KeywardErrorCode.SessionRequired, 'The session ended; log in again.');
     }
     await req.vault.putProviderState(session, stateName(name), JSON.stringify({ id: minted.id, key: minted.key, mintedAt: now } satisfies CurrentKey));
     if (previous) await req.vault.recordIssued(session, { id: previous.id, name, retireAt: now + this.graceMs });

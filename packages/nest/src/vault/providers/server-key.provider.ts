@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
 import { MIN_SCRUBBABLE_LENGTH, liveSecrets } from '../../redaction/live-secrets.js';
 import type { CredentialProvider } from '../credential-provider.interface.js';
-import { VaultError, VaultErrorCode } from '../key-ring.js';
+import { VaultError, VaultErrorCode } from '../../keyward.errors.js';
 import { Secret } from '../secret.js';
 
 /** Options of {@link ServerKeyProvider}. Give exactly one source. */

@@ -1,5 +1,5 @@
 import type { CredentialProvider, CredentialRequest } from '../credential-provider.interface.js';
-import { VaultError, VaultErrorCode } from '../key-ring.js';
+import { VaultError, VaultErrorCode } from '../../keyward.errors.js';
 import type { Secret, checkUserKey } from '../secret.js';
 
 /**

@@ -17,6 +17,8 @@
  *   (the base64 of `changeme...` looks random as text), and the weaker verdict counts.
  */
 
+import { Buffer } from 'node:buffer';
+
 /** Bits a secret must be estimated to hold: what 16 random bytes give (e.g. 32 hex characters). */
 export const MIN_SECRET_BITS = 128;
 /**

@@ -3,16 +3,17 @@ import { Reflector } from '@nestjs/core';
 import { OriginRefusedError } from '../keyward.errors.js';
 import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
-import type { AnyRequest } from '../http/http-bridge.js';
+import { checkOrigin, isUnsafeMethod, type OriginVerdict } from '../origin/origin-policy.js';
 import { requestOrigin, type TransportRequest } from '../transport/transport-policy.js';
-import { checkOrigin, isUnsafeMethod, type OriginVerdict } from './origin-policy.js';
+import type { AnyRequest } from './request.types.js';
 import { SKIP_ORIGIN_CHECK } from './skip-origin-check.decorator.js';
 
 /** Metadata key marking routes that use credentials (the proxy): checked for every method. */
 export const USES_CREDENTIALS = 'keyward:usesCredentials';
 
 /**
- * Global origin/CSRF guard, deny by default: every state-changing request, and every
+ * The origin half of the edge's Nest guard ({@link KeywardGuard} runs it first; also
+ * usable alone): the origin/CSRF check, deny by default: every state-changing request, and every
  * request to a route that uses credentials, must come from an allowed origin and carry
  * the custom header. Runs before the session is read.
  */

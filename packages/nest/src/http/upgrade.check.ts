@@ -3,23 +3,24 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
+import { checkUpgradeOrigin } from '../origin/origin-policy.js';
 import { requestOrigin, type TransportRequest } from '../transport/transport-policy.js';
-import { HostAllowlist } from './host-allowlist.js';
-import { checkUpgradeOrigin } from './origin-policy.js';
+import { HostStep } from './host.step.js';
 
 /**
- * Checks every WebSocket upgrade of the app's HTTP server before any gateway sees it:
- * a handshake addressed to a host the app does not serve (DNS rebinding) is answered 421,
- * a cross-site handshake (cross-site WebSocket hijacking) 403, and the socket closed.
- * Called by the HTTP edge (`KeywardEdge`) for each `upgrade` event.
+ * The edge's entry for WebSocket upgrades: checks every upgrade of the app's HTTP server
+ * before any gateway sees it. A handshake addressed to a host the app does not serve (DNS
+ * rebinding) is answered 421, a cross-site handshake (cross-site WebSocket hijacking) 403,
+ * and the socket closed. Called by `KeywardEdge` for each `upgrade` event. (Named
+ * `UpgradeGuard` before 0.3.0; it is not a Nest guard.)
  */
 @Injectable()
-export class UpgradeGuard {
+export class UpgradeCheck {
   private readonly logger = new Logger('Keyward');
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions,
-    @Inject(HostAllowlist) private readonly hosts: HostAllowlist,
+    @Inject(HostStep) private readonly hosts: HostStep,
   ) {}
 
   /** Refuses (421 or 403, socket closed) a handshake to a foreign host or from a foreign or missing origin; returns true if it did. */

@@ -2,7 +2,7 @@ import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestj
 import { ALLOW_ANONYMOUS } from '../keyward.constants.js';
 import { REQUEST_SESSION } from '../keyward.internal-constants.js';
 import { SessionRequiredError } from '../keyward.errors.js';
-import type { RequestSession } from './request-session.js';
+import type { RequestSession } from '../session/request-session.js';
 
 /**
  * Lets a route (or every route of a controller) run without a session. Every other route

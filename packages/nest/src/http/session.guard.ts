@@ -3,16 +3,18 @@ import { Reflector } from '@nestjs/core';
 import { ALLOW_ANONYMOUS } from '../keyward.constants.js';
 import { HttpsRequiredError, KeywardErrorCode, SessionRequiredError } from '../keyward.errors.js';
 import { REQUEST_SESSION } from '../keyward.internal-constants.js';
-import { setHeader, type AnyRequest } from '../http/http-bridge.js';
+import { RequestSession } from '../session/request-session.js';
+import { findSessionCookie } from '../session/session-cookie.js';
+import { SessionEngine } from '../session/session.engine.js';
 import { isPlainHttpProbe } from '../transport/transport-policy.js';
-import { findSessionCookie } from './session-cookie.js';
-import { RequestSession } from './request-session.js';
-import { SessionEngine } from './session.engine.js';
+import { RESPONSE_HEADERS, setHeader } from './http-bridge.js';
+import type { AnyRequest } from './request.types.js';
 
 const FAILURE = Symbol('keyward.sessionFailure');
 
 /**
- * Global guard: reads the session cookie (one store round trip), attaches a
+ * The session half of the edge's Nest guard ({@link KeywardGuard} runs it after the origin
+ * check; also usable alone with `@UseGuards(SessionGuard)`): reads the session cookie (one store round trip), attaches a
  * {@link RequestSession} to the request, and refuses routes that need a session when
  * there is none. A store outage fails the request closed (503), even on anonymous routes
  * that carry a cookie: a request never runs with an unchecked session.
@@ -47,12 +49,11 @@ export class SessionGuard implements CanActivate {
     if (!session.isAuthenticated && !anonymousOk) throw refusalFor(req);
     return true;
   }
-
 }
 
 /** An empty session for a plain-HTTP probe: the cookie, if any, is neither read nor touched. */
 function attachProbeSession(engine: SessionEngine, req: AnyRequest, res: unknown): void {
-  const session = new RequestSession(engine, res, null);
+  const session = new RequestSession(engine, res, null, RESPONSE_HEADERS);
   req[REQUEST_SESSION] = session;
   const raw = (req as { raw?: Record<symbol, unknown> }).raw;
   if (raw && typeof raw === 'object') raw[REQUEST_SESSION] = session;
@@ -60,10 +61,10 @@ function attachProbeSession(engine: SessionEngine, req: AnyRequest, res: unknown
 
 /** The 401 error for a request without a usable session, saying why. */
 export function refusalFor(req: AnyRequest): SessionRequiredError {
-    const failure = (req as { [FAILURE]?: string })[FAILURE];
-    if (failure === 'expired') return new SessionRequiredError(KeywardErrorCode.SessionExpired, 'Your session has expired. Log in again.');
-    if (failure === 'invalid') return new SessionRequiredError(KeywardErrorCode.SessionInvalid, 'Your session is not valid. Log in again.');
-    return new SessionRequiredError();
+  const failure = (req as { [FAILURE]?: string })[FAILURE];
+  if (failure === 'expired') return new SessionRequiredError(KeywardErrorCode.SessionExpired, 'Your session has expired. Log in again.');
+  if (failure === 'invalid') return new SessionRequiredError(KeywardErrorCode.SessionInvalid, 'Your session is not valid. Log in again.');
+  return new SessionRequiredError();
 }
 
 /**
@@ -77,17 +78,17 @@ export async function attachSession(engine: SessionEngine, req: AnyRequest, res:
   let session: RequestSession;
   let failure: 'invalid' | 'expired' | undefined;
   if (lookup.kind === 'none') {
-    session = new RequestSession(engine, res, null);
+    session = new RequestSession(engine, res, null, RESPONSE_HEADERS);
   } else if (lookup.kind === 'ambiguous') {
-    session = new RequestSession(engine, res, null);
+    session = new RequestSession(engine, res, null, RESPONSE_HEADERS);
     failure = 'invalid';
   } else {
     const result = await engine.resolve(lookup.value);
     if (result.state === 'active') {
-      session = new RequestSession(engine, res, result.record);
+      session = new RequestSession(engine, res, result.record, RESPONSE_HEADERS);
       if (result.refreshCookie) session.refreshCookie(result.signedValue);
     } else {
-      session = new RequestSession(engine, res, null);
+      session = new RequestSession(engine, res, null, RESPONSE_HEADERS);
       failure = result.state === 'expired' ? 'expired' : 'invalid';
     }
   }

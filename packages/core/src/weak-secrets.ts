@@ -1,42 +1,94 @@
+import { Buffer } from 'node:buffer';
 import { MIN_SECRET_BITS, decodeSecret, estimateTextBits, secretStrength } from './secret-strength.js';
 
 /**
- * Secrets that appear in tutorials, docs and advisories. Any of them in production is a
- * refusal, whatever its length. Compared case-insensitively after trimming.
+ * Well-known weak or placeholder secrets, as written in the docs, tutorials and advisories
+ * they come from (the case matters to the CLI's probe, which tries each one as a signing
+ * key). The library's self-audit refuses any of them in production whatever its length;
+ * the CLI's audit flags them in source. Compared case-insensitively after trimming by
+ * {@link isWellKnownWeakSecret}.
  */
-export const KNOWN_WEAK_SECRETS: readonly string[] = [
+export const WEAK_SECRETS: readonly string[] = Object.freeze([
+  // the advisory's own placeholder
   'change-this-to-a-secure-random-value',
+  // express-session / cookie-session / cookie-parser docs and tutorials
   'keyboard cat',
+  'keyboard-cat',
   'my-secret',
   'mysecret',
   'my secret',
+  'mySecret',
+  'my_secret',
   'secret',
-  'changeme',
-  'change-me',
-  'change me',
+  'Secret',
+  'SECRET',
+  'secret1',
+  'secret2',
+  'secret-key',
+  'secretKey',
+  'secret_key',
   'supersecret',
   'super-secret',
-  'your-secret-key',
-  'your_secret_key',
-  'yoursecretkey',
+  'super secret',
+  'superSecret',
+  'super-secret-key',
+  'topsecret',
+  'top-secret',
+  'shhhh',
+  'shhhhh',
+  'shhhhhhared-secret',
+  'sekrit',
   'session-secret',
   'sessionsecret',
-  'a secret with minimum length of 32 characters',
-  'averylogphrasebiggerthanthirtytwochars',
+  'session_secret',
   'this-is-a-secret',
-  'development',
-  'default',
+  'your-secret',
+  'your-secret-key',
+  'your_secret_key',
+  'yoursecret',
+  'yoursecretkey',
+  'changeme',
+  'change-me',
+  'change_me',
+  'change me',
+  'changeit',
+  'key1',
+  'key2',
+  'keys',
+  'abc123',
   'password',
-];
+  'passw0rd',
+  '123456',
+  'default',
+  'dev',
+  'development',
+  'test',
+  'jwt-secret',
+  'jwt_secret',
+  'jwtsecret',
+  'jwtSecret',
+  'JWT_SECRET',
+  'cookie-secret',
+  'cookiesecret',
+  // NestJS docs: session, cookies, secure-session, JWT
+  'averylogphrasebiggerthanthirtytwochars',
+  'mq9hDxBVDbspDR6n',
+  'a secret with minimum length of 32 characters',
+  'DO NOT USE THIS VALUE. INSTEAD, CREATE A COMPLEX SECRET AND KEEP IT SAFE OUTSIDE OF THE SOURCE CODE.',
+  'secretOrPrivateKey',
+  // Fastify docs
+  'a-secret-with-minimum-length-of-32-characters',
+  'my-secret-key',
+]);
 
-/** Shannon entropy of a string, in bits (per-character estimate times length). Kept for callers; the audit uses {@link secretStrength}. */
-export function estimatedEntropyBits(value: string): number {
-  const counts = new Map<string, number>();
-  for (const ch of value) counts.set(ch, (counts.get(ch) ?? 0) + 1);
-  const n = [...value].length;
-  let perChar = 0;
-  for (const c of counts.values()) perChar -= (c / n) * Math.log2(c / n);
-  return perChar * n;
+/** The same list under the name `@keyward/nest` exports it by. */
+export const KNOWN_WEAK_SECRETS: readonly string[] = WEAK_SECRETS;
+
+const LOWER: ReadonlySet<string> = new Set(WEAK_SECRETS.map((s) => s.toLowerCase()));
+
+/** True when `value` is on the list of well-known weak secrets (case-insensitive, trimmed). */
+export function isWellKnownWeakSecret(value: string): boolean {
+  return LOWER.has(value.trim().toLowerCase());
 }
 
 /** Letters and digits only, lower-cased: `CHANGE_THIS_TO_A_SECURE_RANDOM_VALUE` and the dashed form compare equal. */
@@ -44,12 +96,12 @@ function normalized(value: string): string {
   return value.toLowerCase().replace(/[^a-z0-9]/g, '');
 }
 
-const PLACEHOLDER_CORES = [...new Set(KNOWN_WEAK_SECRETS.map(normalized))].filter((c) => c.length >= 6).sort((a, b) => b.length - a.length);
+const PLACEHOLDER_CORES = [...new Set(WEAK_SECRETS.map(normalized))].filter((c) => c.length >= 6).sort((a, b) => b.length - a.length);
 
 /** Exactly a known placeholder (ignoring case, spaces and punctuation). */
 function isPlaceholder(value: string): boolean {
   const plain = normalized(value);
-  return KNOWN_WEAK_SECRETS.includes(value.trim().toLowerCase()) || (plain.length > 0 && PLACEHOLDER_CORES.includes(plain));
+  return isWellKnownWeakSecret(value) || (plain.length > 0 && PLACEHOLDER_CORES.includes(plain));
 }
 
 /**

@@ -3,7 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpsRequiredError } from '../keyward.errors.js';
 import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
-import { PLAIN_HTTP_PROBE, requestScheme, type TransportRequest } from './transport-policy.js';
+import type { EdgeRequest } from './request.types.js';
+import { PLAIN_HTTP_PROBE, requestScheme, type TransportRequest } from '../transport/transport-policy.js';
 
 /** Headers every response gets: no sniffing, no framing, no cross-origin embedding. */
 export const SECURITY_HEADERS: ReadonlyArray<[string, string]> = [
@@ -15,15 +16,15 @@ export const SECURITY_HEADERS: ReadonlyArray<[string, string]> = [
 ];
 
 /**
- * HTTPS enforcement and security headers, for both adapters (raw Node request and
- * response). Plain HTTP is refused in production (403 `KW_HTTPS_REQUIRED`), or
+ * The edge's transport step: HTTPS enforcement and security headers, on the raw Node
+ * request and response (both adapters). The policy is `transport/transport-policy.ts`. Plain HTTP is refused in production (403 `KW_HTTPS_REQUIRED`), or
  * redirected to `transport.publicOrigin` by option; HSTS goes on every HTTPS response.
  * The scheme is read from a proxy only if that proxy is trusted. A `GET`/`HEAD` to one of
  * `transport.plainHttpPaths` passes over plain HTTP, marked as a probe: no session is read
  * for it and it is never proxied.
  */
 @Injectable()
-export class TransportMiddleware {
+export class TransportStep {
   constructor(@Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions) {}
 
   /** True to let the request on; false when it has been answered (redirected). Throws {@link HttpsRequiredError}. */
@@ -38,11 +39,11 @@ export class TransportMiddleware {
     }
     if (!t.requireHttps) return true;
     // Express and middie rewrite req.url relative to the middleware's mount path; originalUrl is what the client sent.
-    const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+    const url = (req as EdgeRequest).originalUrl ?? req.url ?? '/';
     const method = (req.method ?? 'GET').toUpperCase();
     const readOnly = method === 'GET' || method === 'HEAD';
     if (readOnly && t.plainHttpPaths.has(url.split('?')[0]!)) {
-      (req as IncomingMessage & { [PLAIN_HTTP_PROBE]?: true })[PLAIN_HTTP_PROBE] = true;
+      (req as EdgeRequest & { [PLAIN_HTTP_PROBE]?: true })[PLAIN_HTTP_PROBE] = true;
       return true;
     }
     if (t.redirectHttp && readOnly && t.publicOrigin) {

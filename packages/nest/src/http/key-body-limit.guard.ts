@@ -1,5 +1,5 @@
 import { UseGuards, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { KeywardError, KeywardErrorCode } from '../keyward.errors.js';
+import { BodyTooLargeError } from '../keyward.errors.js';
 
 /**
  * Body limit of a key route: a JSON `{ "key": "..." }` with the longest key accepted
@@ -41,7 +41,7 @@ export class KeyBodyLimitGuard implements CanActivate {
     if (context.getType() !== 'http') return true;
     const req = context.switchToHttp().getRequest<{ headers?: Record<string, unknown>; rawBody?: unknown; body?: unknown }>();
     if (bodySize(req) > this.maxBytes) {
-      throw new KeywardError(KeywardErrorCode.BodyTooLarge, `A key request may carry at most ${this.maxBytes} bytes; send only JSON { "key": "<your key>" }.`);
+      throw new BodyTooLargeError(`A key request may carry at most ${this.maxBytes} bytes; send only JSON { "key": "<your key>" }.`);
     }
     return true;
   }

@@ -1,18 +1,18 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { describe, logFailure } from '../http/keyward-exception.filter.js';
-import { requestIdOf } from '../redaction/request-context.middleware.js';
-import { sendRaw, type AnyRequest } from '../http/http-bridge.js';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
+import { OriginRefusedError, ProxyError, ProxyErrorCode } from '../keyward.errors.js';
 import { PROXY_PATH, RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
-import { SessionEngine } from '../session/session.engine.js';
-import { attachSession, refusalFor } from '../session/session.guard.js';
-import { requestOrigin, type TransportRequest } from '../transport/transport-policy.js';
 import { checkOrigin } from '../origin/origin-policy.js';
-import { ProxyError, ProxyErrorCode } from './proxy.errors.js';
-import { ProxyService } from './proxy.service.js';
+import { ProxyService } from '../proxy/proxy.service.js';
+import { SessionEngine } from '../session/session.engine.js';
+import { requestOrigin, type TransportRequest } from '../transport/transport-policy.js';
+import { writeError } from './error-writer.js';
+import { sendRaw } from './http-bridge.js';
+import type { AnyRequest, EdgeRequest } from './request.types.js';
+import { attachSession, refusalFor } from './session.guard.js';
 
-type RawRequest = IncomingMessage & { originalUrl?: string; rawBody?: Buffer; body?: unknown };
+type RawRequest = EdgeRequest;
 
 /** Reads the request body: the raw bytes if a parser kept them, else the stream, bounded. */
 async function readBody(req: RawRequest, limit: number): Promise<Buffer | undefined> {
@@ -39,16 +39,16 @@ async function readBody(req: RawRequest, limit: number): Promise<Buffer | undefi
 }
 
 /**
- * The proxy's HTTP edge at `/<prefix>/<service>/<path>`, a step of Keyward's HTTP layer on
- * the raw Node request, so it reads the exact bytes of the URL and body on both adapters. It checks
- * the origin, reads the session (one store round trip), then hands plain values to
- * {@link ProxyService}, which checks the origin again where the key is attached.
+ * The edge's proxy route at `/<prefix>/<service>/<path>`, the last step of the edge for
+ * proxied calls, on the raw Node request, so it reads the exact bytes of the URL and body
+ * on both adapters. It checks the origin, reads the session (one store round trip), then
+ * hands plain values to {@link ProxyService}, which checks the Host and the origin again
+ * where the key is attached. Every failure is answered by the one error writer.
  */
 @Injectable()
-export class ProxyMiddleware {
+export class ProxyRoute {
   /** `/<proxy path>/`, or null when the app turned the proxy route off (`proxyPath: false`). */
   private readonly prefix: string | null;
-  private readonly logger = new Logger('KeywardProxy');
 
   constructor(
     @Inject(ProxyService) private readonly proxy: ProxyService,
@@ -59,7 +59,7 @@ export class ProxyMiddleware {
     this.prefix = proxyPath === false ? null : `/${proxyPath.replace(/^\/+|\/+$/g, '')}/`;
   }
 
-  /** True if the request is for the proxy (it must then go to {@link ProxyMiddleware.forward}). */
+  /** True if the request is for the proxy (it must then go to {@link ProxyRoute.forward}). */
   handles(req: RawRequest): boolean {
     return this.prefix !== null && (req.originalUrl ?? req.url ?? '').startsWith(this.prefix);
   }
@@ -81,7 +81,7 @@ export class ProxyMiddleware {
       // answer is 401 either way.
       if (req.headers.cookie !== undefined) {
         const verdict = checkOrigin(req.method, req.headers, selfOrigin, this.options.origin);
-        if (!verdict.ok) throw new ProxyError(verdict.code, verdict.reason);
+        if (!verdict.ok) throw new OriginRefusedError(verdict.code, verdict.reason);
       }
       const session = await attachSession(this.engine, req as unknown as AnyRequest, res);
       const record = session.storedRecord;
@@ -107,19 +107,7 @@ export class ProxyMiddleware {
       if (!cacheControl) res.setHeader('Cache-Control', 'no-store');
       sendRaw(res, result.status, result.body);
     } catch (e) {
-      const { status, body } = describe(e);
-      const requestId = requestIdOf(req);
-      if (requestId) body.requestId = requestId;
-      if (status >= 500 && !(e instanceof ProxyError)) logFailure(this.logger, e, body);
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      res.setHeader('Content-Type', 'application/json; charset=utf-8');
-      res.setHeader('Cache-Control', 'no-store');
-      if (e instanceof ProxyError && e.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(e.retryAfterSeconds));
-      sendRaw(res, status, Buffer.from(JSON.stringify(body)));
+      writeError(req, res, e);
     }
   }
-
 }

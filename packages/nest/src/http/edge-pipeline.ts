@@ -1,0 +1,51 @@
+import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
+import { HttpsRequiredError } from '../keyward.errors.js';
+import { SEEN_AT_EDGE } from '../keyward.internal-constants.js';
+import { isPlainHttpProbe } from '../transport/transport-policy.js';
+import { CorsStep } from './cors.step.js';
+import { HostStep } from './host.step.js';
+import { ProxyRoute } from './proxy.step.js';
+import type { EdgeRequest } from './request.types.js';
+import { RequestContextStep } from './request-context.step.js';
+import { TransportStep } from './transport.step.js';
+
+export type { EdgeRequest } from './request.types.js';
+
+/**
+ * The edge's steps, in a fixed order: request id and log, the Host allowlist, HTTPS and
+ * security headers, CORS, then the proxy route for requests under its path. A step that
+ * refuses throws a `KeywardError`, answered by the one error writer. It runs once per
+ * request, before the framework, from `KeywardEdge`; on Fastify, requests that bypass the
+ * HTTP server (`inject`, serverless adapters) get it as a Nest middleware instead
+ * (`use()`), whose refusals reach the Nest face of the same writer, the exception filter.
+ */
+@Injectable()
+export class EdgePipeline implements NestMiddleware {
+  constructor(
+    @Inject(RequestContextStep) private readonly context: RequestContextStep,
+    @Inject(HostStep) private readonly hosts: HostStep,
+    @Inject(TransportStep) private readonly transport: TransportStep,
+    @Inject(CorsStep) private readonly cors: CorsStep,
+    @Inject(ProxyRoute) private readonly proxy: ProxyRoute,
+  ) {}
+
+  use(req: EdgeRequest, res: ServerResponse, next: () => void): void {
+    if (req[SEEN_AT_EDGE]) return next();
+    this.run(req, res, next);
+  }
+
+  /** The whole layer for one request; `next` hands it on to the framework. */
+  run(req: EdgeRequest, res: ServerResponse, next: () => void): void {
+    if (this.context.admit(req, res) && this.hosts.admit(req) && this.transport.admit(req, res) && this.cors.admit(req, res)) this.dispatch(req, res, next);
+  }
+
+  /** A proxied call is answered here; anything else goes on, synchronously, to the framework. */
+  private dispatch(req: EdgeRequest, res: ServerResponse, next: () => void): void {
+    if (!this.proxy.handles(req)) return next();
+    // A probe path over plain HTTP is never a way to a key.
+    if (isPlainHttpProbe(req)) throw new HttpsRequiredError();
+    // forward() answers every failure itself; this only guards against a failure to answer.
+    this.proxy.forward(req, res).catch(() => res.destroy());
+  }
+}
