@@ -29,7 +29,7 @@ interface Run {
 }
 
 /** Runs a command to completion; never throws (the caller asserts on `code` and shows `out`). */
-function run(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}, timeoutMs = 240_000): Promise<Run> {
+function run(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}, timeoutMs = 600_000): Promise<Run> {
   const t0 = Date.now();
   return new Promise((resolve) => {
     const proc = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
