@@ -142,6 +142,9 @@ async function withRunningApp<T>(dir: string, env: Record<string, string>, use: 
   }
 }
 
+/** Installs compile better-sqlite3 from source: minutes on a busy 2-core machine. */
+const SLOW = { timeout: 900_000 };
+
 describe('consumer apps from the packed tarballs (issue 14)', { skip, concurrency: true }, () => {
   const base = skip ? '' : mkdtempSync(join(tmpdir(), 'kw-consumer-'));
   const key = `sk-upstream-${randomBytes(18).toString('base64url')}`;
@@ -237,14 +240,14 @@ process.exit(0);
     return JSON.parse(r.out) as Record<'sqlite' | 'redis' | 'logger', string>;
   }
 
-  it('(a) NestJS 12, ES modules, Express, SQLite store: types check, the app logs in and proxies', async (t) => {
+  it('(a) NestJS 12, ES modules, Express, SQLite store: types check, the app logs in and proxies', SLOW, async (t) => {
     const dir = await installed(t, 'nest12-express-sqlite');
     t.diagnostic(`nest12-express-sqlite: better-sqlite3 ${mb(du(join(dir, 'node_modules', 'better-sqlite3')))}, native addons: ${nativeAddons(dir).length}`);
     await build(dir);
     await withRunningApp(dir, { ...env, SQLITE_FILE: join(dir, '.data', 'keyward.sqlite') }, (url) => checkFlow(url, 'nest12-express-sqlite'));
   });
 
-  it('(a) NestJS 12, ES modules, Express, Redis only (ioredis): nothing native installed; the features not installed say what to install', async (t) => {
+  it('(a) NestJS 12, ES modules, Express, Redis only (ioredis): nothing native installed; the features not installed say what to install', SLOW, async (t) => {
     const dir = await installed(t, 'nest12-express-redis');
     assert.deepEqual(nativeAddons(dir), [], 'a Redis-only app compiles nothing native');
     assert.ok(!existsSync(join(dir, 'node_modules', 'better-sqlite3')), 'better-sqlite3 not installed');
@@ -256,7 +259,7 @@ process.exit(0);
     assert.match(features.logger, /^KW_PEER_MISSING .*npm install pino/);
   });
 
-  it('(c) NestJS 11, CommonJS, node-redis client: the Jest e2e test (ts-jest) passes and TypeScript 5 type-checks', async (t) => {
+  it('(c) NestJS 11, CommonJS, node-redis client: the Jest e2e test (ts-jest) passes and TypeScript 5 type-checks', SLOW, async (t) => {
     const dir = await installed(t, 'nest11-cjs-jest');
     const jest = await run('npm', ['run', 'test:e2e', '--silent'], dir, env, 120_000);
     ok(jest, 'jest e2e');
@@ -273,7 +276,7 @@ process.exit(0);
     await withRunningApp(dir, env, (url) => checkFlow(url, 'nest11-cjs-jest'));
   });
 
-  it('(b, d) NestJS 12, ES modules, Fastify, in a Vitest test; no store package installed (MemoryStore)', async (t) => {
+  it('(b, d) NestJS 12, ES modules, Fastify, in a Vitest test; no store package installed (MemoryStore)', SLOW, async (t) => {
     const dir = await installed(t, 'nest12-fastify-vitest');
     const features = await optionalFeatures(dir);
     assert.match(features.redis, /^KW_PEER_MISSING .*npm install ioredis/);
@@ -286,7 +289,7 @@ process.exit(0);
     assert.ok(upstream.hits() > before, 'the upstream received the key');
   });
 
-  it('the CLI tarball alone in an empty folder: keyward audit finds the advisory pattern (HIGH)', async (t) => {
+  it('the CLI tarball alone in an empty folder: keyward audit finds the advisory pattern (HIGH)', SLOW, async (t) => {
     const dir = await installed(t, 'cli-only');
     const r = await run(join(dir, 'node_modules', '.bin', 'keyward'), ['audit', 'src', '--format', 'json'], dir);
     const report = JSON.parse(r.out.slice(r.out.indexOf('{'))) as { findings: Array<{ severity: string; ruleId: string }> };
