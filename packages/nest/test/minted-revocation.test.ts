@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MintedKeyProvider, SqliteStore, type KeyIssuer } from '../src/index.js';
-import { HttpKeyIssuer, PageClient, bffOptions, secret, startBffApp, startUpstream, waitFor, type RunningBff, type UpstreamHandle } from './support/bff-test.app.js';
+import { bffOptions } from './support/bff-options.js';
+import { PageClient } from './support/clients.js';
+import { HttpKeyIssuer } from './support/key-issuer.js';
+import { secret } from './support/secrets.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
+import { startUpstream, type UpstreamHandle } from './support/upstream.js';
+import { waitFor } from './support/wait-for.js';
 import { freePort } from './support/redis-server.js';
 
 // A minted key whose revocation fails at logout (the issuer is unreachable) is revoked
@@ -49,7 +55,7 @@ class OutageIssuer implements KeyIssuer {
 }
 
 describe('minted-key revocation retried after an issuer outage', () => {
-  let bff: RunningBff;
+  let bff: RunningApp;
   let real: HttpKeyIssuer;
   let unreachable: HttpKeyIssuer;
   let issuer: OutageIssuer;
@@ -61,7 +67,7 @@ describe('minted-key revocation retried after an issuer outage', () => {
     issuer = new OutageIssuer(real, unreachable);
     const options = bffOptions({ store: new SqliteStore({ file: join(tmp, 'revoke.sqlite') }), upstreamUrl: upstream.url, serverKeys: [secret()], issuer, revokeRetryDelaysMs: [50, 100, 200, 400, 800] });
     provider = (options.credentials as Record<string, MintedKeyProvider>).minted!;
-    bff = await startBffApp('express', options);
+    bff = await startTestApp('express', options);
   });
   after(async () => {
     await bff?.close();

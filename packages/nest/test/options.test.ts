@@ -21,7 +21,7 @@ import {
   secretWeakness,
   type KeywardModuleOptions,
 } from '../src/index.js';
-import { AppClient } from './support/app-client.js';
+import { AppClient } from './support/clients.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kw-options-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

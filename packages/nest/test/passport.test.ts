@@ -12,8 +12,8 @@ import { AuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
 import type { AddressInfo } from 'node:net';
 import { Strategy } from 'passport-local';
 import { AllowAnonymous, CurrentSession, KeywardModule, RequestSession, SqliteStore, type SessionUser } from '../src/index.js';
-import { AppClient } from './support/app-client.js';
-import { ADAPTERS, type AdapterName } from './support/session-test.app.js';
+import { ADAPTERS, type AdapterName } from './support/adapters.js';
+import { AppClient } from './support/clients.js';
 
 interface AppUser {
   id: string;

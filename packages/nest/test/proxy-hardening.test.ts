@@ -13,21 +13,14 @@ import { after, before, describe, it } from 'node:test';
 import { RedisStore, ServerKeyProvider, normalizeProxyPath, type KeyIssuer } from '../src/index.js';
 import { resolveProxyOptions } from '../src/proxy/proxy-options.js';
 import { keyHeaderValue, proxiedCacheControl } from '../src/proxy/proxy.service.js';
-import {
-  ADAPTERS,
-  PageClient,
-  bffOptions,
-  findSecrets,
-  nodeRequest,
-  rawGet,
-  secret,
-  startBffApp,
-  startUpstream,
-  upstreamService,
-  waitFor,
-  type RunningBff,
-  type UpstreamHandle,
-} from './support/bff-test.app.js';
+import { ADAPTERS } from './support/adapters.js';
+import { bffOptions, upstreamService } from './support/bff-options.js';
+import { PageClient } from './support/clients.js';
+import { nodeRequest, rawGet } from './support/raw-http.js';
+import { findSecrets, secret } from './support/secrets.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
+import { startUpstream, type UpstreamHandle } from './support/upstream.js';
+import { waitFor } from './support/wait-for.js';
 import { type RedisServer, redisSuite } from './support/redis-server.js';
 
 let redis: RedisServer;
@@ -180,7 +173,7 @@ describe('normalizeProxyPath: brackets (unit)', () => {
 
 for (const adapter of ADAPTERS) {
   describe(`proxy hardening on ${adapter}`, () => {
-    let bff: RunningBff;
+    let bff: RunningApp;
     let issuer: DollarIssuer;
     let page: PageClient;
     const byokKey = dollarKey('byok');
@@ -204,7 +197,7 @@ for (const adapter of ADAPTERS) {
           },
       });
       options.credentials!.plain = new ServerKeyProvider({ keys: [PLAIN_KEY] });
-      bff = await startBffApp(adapter, options);
+      bff = await startTestApp(adapter, options);
       page = new PageClient(bff.url);
       assert.equal((await page.post('/login', { user: `hard-${adapter}` })).status, 200);
       assert.equal((await page.put('/keys/byok', { key: byokKey })).status, 204);

@@ -16,7 +16,8 @@ import {
   secretWeakness,
   type KeywardModuleOptions,
 } from '../src/index.js';
-import { ADAPTERS, startBffApp, type RunningBff } from './support/bff-test.app.js';
+import { ADAPTERS } from './support/adapters.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
 
 // Regression tests for issue 13 (points 9, 15, 18) and issue 14 (startup refusals and one report).
 
@@ -270,14 +271,14 @@ function productionApp(transport: Record<string, unknown> | undefined, top: Reco
 
 for (const adapter of ADAPTERS) {
   describe(`issue 14: production over plain HTTP without trustProxy on ${adapter}`, () => {
-    const apps: RunningBff[] = [];
+    const apps: RunningApp[] = [];
     after(async () => {
       for (const a of apps) await a.close();
     });
 
     it('refuses at startup, naming transport.trustProxy, HTTPS and the escape', async () => {
       for (const transport of [undefined, { trustProxy: false }, { trustProxy: [] }]) {
-        await assert.rejects(startBffApp(adapter, productionApp(transport)), (e: unknown) => {
+        await assert.rejects(startTestApp(adapter, productionApp(transport)), (e: unknown) => {
           assert.ok(e instanceof KeywardConfigError, String(e));
           assert.equal(e.code, 'KW_INSECURE_PRODUCTION');
           const p = problemAt(e, 'transport.trustProxy');
@@ -291,15 +292,15 @@ for (const adapter of ADAPTERS) {
     });
 
     it('starts when serving HTTPS itself, behind a trusted proxy, or with the explicit escape', async () => {
-      apps.push(await startBffApp(adapter, productionApp(undefined), { https: { key, cert } }));
-      apps.push(await startBffApp(adapter, productionApp({ trustProxy: 'loopback' })));
-      apps.push(await startBffApp(adapter, productionApp({ trustProxy: ['10.0.0.7'] })));
-      apps.push(await startBffApp(adapter, productionApp({ httpsServedElsewhere: true })));
+      apps.push(await startTestApp(adapter, productionApp(undefined), { https: { key, cert } }));
+      apps.push(await startTestApp(adapter, productionApp({ trustProxy: 'loopback' })));
+      apps.push(await startTestApp(adapter, productionApp({ trustProxy: ['10.0.0.7'] })));
+      apps.push(await startTestApp(adapter, productionApp({ httpsServedElsewhere: true })));
     });
 
     it('development logs each weak secret at startup through the Nest logger, never the secret', async () => {
       const weak = 'keyboard cat';
-      const app = await startBffApp(adapter, { session: { secrets: [strong(), weak], store: new MemoryStore(), sweepIntervalMs: 0 } });
+      const app = await startTestApp(adapter, { session: { secrets: [strong(), weak], store: new MemoryStore(), sweepIntervalMs: 0 } });
       apps.push(app);
       const warn = app.logger.lines.filter((l) => l.startsWith('warn') && l.includes('session.secrets[1]'));
       assert.equal(warn.length, 1, app.logger.text);

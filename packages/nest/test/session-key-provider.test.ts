@@ -6,7 +6,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { RedisStore, SessionKeyProvider } from '../src/index.js';
-import { ADAPTERS, PageClient, bffOptions, findSecrets, nodeRequest, secret, startBffApp, startUpstream, upstreamService, type RunningBff, type UpstreamHandle } from './support/bff-test.app.js';
+import { ADAPTERS } from './support/adapters.js';
+import { bffOptions, upstreamService } from './support/bff-options.js';
+import { PageClient } from './support/clients.js';
+import { nodeRequest } from './support/raw-http.js';
+import { findSecrets, secret } from './support/secrets.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
+import { startUpstream, type UpstreamHandle } from './support/upstream.js';
 import { type RedisServer, redisSuite } from './support/redis-server.js';
 
 let redis: RedisServer;
@@ -29,7 +35,7 @@ describe('SessionKeyProvider options', () => {
 
 for (const adapter of ADAPTERS) {
   describe(`SessionKeyProvider on ${adapter}`, () => {
-    let bff: RunningBff;
+    let bff: RunningApp;
     const tokenA = `tok_${randomBytes(24).toString('base64url')}`;
     const tokenB = `tok_${randomBytes(24).toString('base64url')}`;
 
@@ -48,7 +54,7 @@ for (const adapter of ADAPTERS) {
       });
       options.credentials!.partner = new SessionKeyProvider();
       options.credentials!.aliased = new SessionKeyProvider({ entry: 'partner' });
-      bff = await startBffApp(adapter, options);
+      bff = await startTestApp(adapter, options);
     });
     after(async () => {
       await bff?.close();

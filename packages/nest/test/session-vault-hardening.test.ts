@@ -28,7 +28,7 @@ import {
 } from '../src/index.js';
 import { seal } from '../src/vault/key-ring.js';
 import { FakeClock } from './support/fake-clock.js';
-import { Client } from './support/http-client.js';
+import { Client } from './support/clients.js';
 import { RedisServer, redisSuite } from './support/redis-server.js';
 
 // Regression tests for the findings of review issue 13 (#13, #16, #17, #18).

@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { KeywardConfigError, MemoryStore, SqliteStore, resolveKeywardOptions, type KeywardModuleOptions, type TransportOptions } from '../src/index.js';
-import { ADAPTERS, nodeRequest, secret, startBffApp, type RunningBff } from './support/bff-test.app.js';
+import { ADAPTERS } from './support/adapters.js';
+import { nodeRequest } from './support/raw-http.js';
+import { secret } from './support/secrets.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kw-transport-'));
 let cert: Buffer;
@@ -73,15 +76,15 @@ function assertHttpsRequired(r: Answer, what: string): void {
 
 for (const adapter of ADAPTERS) {
   describe(`HTTPS enforcement in production on ${adapter}`, () => {
-    const apps: RunningBff[] = [];
+    const apps: RunningApp[] = [];
     after(async () => {
       for (const a of apps) await a.close();
     });
-    const start = async (transport: TransportOptions = {}, https = false): Promise<RunningBff> => {
+    const start = async (transport: TransportOptions = {}, https = false): Promise<RunningApp> => {
       // Production refuses at startup a plain-HTTP listener that trusts no proxy; these tests
       // check the refusal of each request behind that, so they declare the documented escape.
       const options = productionOptions({ ...transport, httpsServedElsewhere: !https && !transport.trustProxy });
-      const app = await startBffApp(adapter, options, https ? { https: { key, cert } } : {});
+      const app = await startTestApp(adapter, options, https ? { https: { key, cert } } : {});
       apps.push(app);
       return app;
     };

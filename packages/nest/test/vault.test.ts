@@ -20,7 +20,7 @@ import {
   type StoredSession,
 } from '../src/index.js';
 import { open, seal } from '../src/vault/key-ring.js';
-import { findSecrets } from './support/bff-test.app.js';
+import { findSecrets } from './support/secrets.js';
 import { RedisServer, redisSuite } from './support/redis-server.js';
 
 let redis: RedisServer;
