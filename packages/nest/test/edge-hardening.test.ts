@@ -15,7 +15,7 @@ import { HttpKeyIssuer } from './support/key-issuer.js';
 import { nodeRequest } from './support/raw-http.js';
 import { secret } from './support/secrets.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
-import { startUpstream, type UpstreamHandle } from './support/upstream.js';
+import { upstreamSuite, type UpstreamHandle } from './support/upstream.js';
 
 // Security review, issue 13 (HTTP edge) and issue 14 point 4 (the app-wide filter): each
 // test is named after the bug it pins, and runs on both adapters over real sockets.
@@ -26,13 +26,8 @@ const ADMIN = secret();
 let upstream: UpstreamHandle;
 let seq = 0;
 
-before(async () => {
-  upstream = await startUpstream({ serverKeys: [{ id: 'server-1', key: SERVER_KEY }], adminToken: ADMIN });
-});
-after(async () => {
-  await upstream?.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
+upstreamSuite({ serverKeys: [{ id: 'server-1', key: SERVER_KEY }], adminToken: ADMIN }, (u) => (upstream = u));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** The app's own errors, thrown the ordinary Nest way. */
 @Controller('app-errors')

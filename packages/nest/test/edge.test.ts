@@ -12,7 +12,7 @@ import { PageClient, type Reply } from './support/clients.js';
 import { HttpKeyIssuer } from './support/key-issuer.js';
 import { secret } from './support/secrets.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
-import { startUpstream, type UpstreamHandle } from './support/upstream.js';
+import { upstreamSuite, type UpstreamHandle } from './support/upstream.js';
 
 // Keyward's HTTP layer runs at the app's server, ahead of the framework; an app whose
 // framework instance is served some other way (serverless adapters) gets the same layer
@@ -23,13 +23,8 @@ const SERVER_KEY = secret();
 const ADMIN = secret();
 let upstream: UpstreamHandle;
 
-before(async () => {
-  upstream = await startUpstream({ serverKeys: [{ id: 'server-1', key: SERVER_KEY }], adminToken: ADMIN });
-});
-after(async () => {
-  await upstream?.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
+upstreamSuite({ serverKeys: [{ id: 'server-1', key: SERVER_KEY }], adminToken: ADMIN }, (u) => (upstream = u));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function assertKeywardHeaders(r: Reply, what: string): void {
   assert.match(r.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/, `${what}: X-Request-Id`);

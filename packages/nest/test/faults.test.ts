@@ -2,8 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisStore } from '../src/index.js';
 import { Client } from './support/clients.js';
-import { startTestApp, type RunningApp } from './support/test-app.js';
 import { RedisServer } from './support/redis-server.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
 
 const SECRET = 'faults-secret-0123456789-abcdefghij-KLMNOPQ';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

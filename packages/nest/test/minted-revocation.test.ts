@@ -8,11 +8,11 @@ import { MintedKeyProvider, SqliteStore, type KeyIssuer } from '../src/index.js'
 import { bffOptions } from './support/bff-options.js';
 import { PageClient } from './support/clients.js';
 import { HttpKeyIssuer } from './support/key-issuer.js';
+import { freePort } from './support/redis-server.js';
 import { secret } from './support/secrets.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
-import { startUpstream, type UpstreamHandle } from './support/upstream.js';
+import { upstreamSuite, type UpstreamHandle } from './support/upstream.js';
 import { waitFor } from './support/wait-for.js';
-import { freePort } from './support/redis-server.js';
 
 // A minted key whose revocation fails at logout (the issuer is unreachable) is revoked
 // later, in the background, once the issuer answers again: it does not wait for its TTL.
@@ -21,13 +21,8 @@ const tmp = mkdtempSync(join(tmpdir(), 'kw-revoke-'));
 const ADMIN = secret();
 let upstream: UpstreamHandle;
 
-before(async () => {
-  upstream = await startUpstream({ serverKeys: [{ id: 'server-1', key: secret() }], adminToken: ADMIN });
-});
-after(async () => {
-  await upstream?.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
+upstreamSuite({ serverKeys: [{ id: 'server-1', key: secret() }], adminToken: ADMIN }, (u) => (upstream = u));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Mints at the real upstream; revokes through an address where nothing listens until `recover()`. */
 class OutageIssuer implements KeyIssuer {

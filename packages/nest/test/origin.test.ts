@@ -16,17 +16,12 @@ import { HttpKeyIssuer } from './support/key-issuer.js';
 import { nodeRequest, type RawReply } from './support/raw-http.js';
 import { secret } from './support/secrets.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
-import { startUpstream, type UpstreamHandle } from './support/upstream.js';
+import { upstreamSuite, type UpstreamHandle } from './support/upstream.js';
 
 const SERVER_KEY = `srv_${secret()}`;
 const ADMIN = secret();
 let upstream: UpstreamHandle;
-before(async () => {
-  upstream = await startUpstream({ serverKeys: [SERVER_KEY], adminToken: ADMIN });
-});
-after(async () => {
-  await upstream?.close();
-});
+upstreamSuite({ serverKeys: [SERVER_KEY], adminToken: ADMIN }, (u) => (upstream = u));
 
 // ---------------------------------------------------------------------------------------
 // checkOrigin, as a pure function

@@ -13,11 +13,11 @@ import { bffOptions, upstreamService } from './support/bff-options.js';
 import { PageClient } from './support/clients.js';
 import { HttpKeyIssuer } from './support/key-issuer.js';
 import { chunkedPost, nodeRequest, rawGet } from './support/raw-http.js';
+import { freePort } from './support/redis-server.js';
 import { findSecrets, secret } from './support/secrets.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
 import { startUpstream, type UpstreamHandle } from './support/upstream.js';
 import { waitFor } from './support/wait-for.js';
-import { freePort } from './support/redis-server.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kw-proxy-'));
 // URL-, JSON- and base64-relevant characters, so that each encoded form differs from the raw one.

@@ -15,10 +15,10 @@ import { ADAPTERS } from './support/adapters.js';
 import { bffOptions } from './support/bff-options.js';
 import { PageClient } from './support/clients.js';
 import { HttpKeyIssuer } from './support/key-issuer.js';
+import { RedisServer, redisSuite } from './support/redis-server.js';
 import { secret } from './support/secrets.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
-import { startUpstream, type UpstreamHandle } from './support/upstream.js';
-import { RedisServer, redisSuite } from './support/redis-server.js';
+import { upstreamSuite, type UpstreamHandle } from './support/upstream.js';
 
 let redis: RedisServer;
 redisSuite('kw-redaction-hardening-', (server) => (redis = server));
@@ -26,12 +26,7 @@ redisSuite('kw-redaction-hardening-', (server) => (redis = server));
 const SERVER_KEY = secret();
 const ADMIN = secret();
 let upstream: UpstreamHandle;
-before(async () => {
-  upstream = await startUpstream({ serverKeys: [{ id: 'server-1', key: SERVER_KEY }], adminToken: ADMIN });
-});
-after(async () => {
-  await upstream?.close();
-});
+upstreamSuite({ serverKeys: [{ id: 'server-1', key: SERVER_KEY }], adminToken: ADMIN }, (u) => (upstream = u));
 
 const tag = (): string => randomBytes(6).toString('hex');
 

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { RedisStore, SessionService, type KeywardModuleOptions } from '../src/index.js';
 import type { AdapterName } from './support/adapters.js';
 import { Client } from './support/clients.js';
-import { startTestApp, type RunningApp } from './support/test-app.js';
 import { FakeClock } from './support/fake-clock.js';
 import { RedisCluster } from './support/redis-cluster.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
 
 const SECRET = 'scale-out-secret-0123456789-abcdefghij-KLMN';
 const headers = (app: RunningApp) => ({ 'x-csrf': '1', origin: app.url });

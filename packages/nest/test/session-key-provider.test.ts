@@ -1,6 +1,6 @@
 // SessionKeyProvider: a key the app put into the session with vault.putSession() is what
 // the proxy attaches (the read-back the express-session migration guide relies on), on
-// both adapters with real Redis and the real demo upstream.
+// both adapters with real Redis and the test upstream (real HTTP).
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -10,20 +10,15 @@ import { ADAPTERS } from './support/adapters.js';
 import { bffOptions, upstreamService } from './support/bff-options.js';
 import { PageClient } from './support/clients.js';
 import { nodeRequest } from './support/raw-http.js';
+import { type RedisServer, redisSuite } from './support/redis-server.js';
 import { findSecrets, secret } from './support/secrets.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
-import { startUpstream, type UpstreamHandle } from './support/upstream.js';
-import { type RedisServer, redisSuite } from './support/redis-server.js';
+import { upstreamSuite, type UpstreamHandle } from './support/upstream.js';
 
 let redis: RedisServer;
 redisSuite('kw-session-key-', (server) => (redis = server));
 let upstream: UpstreamHandle;
-before(async () => {
-  upstream = await startUpstream({ serverKeys: [`srv-${secret()}`], adminToken: secret() });
-});
-after(async () => {
-  await upstream?.close();
-});
+upstreamSuite({ serverKeys: [`srv-${secret()}`], adminToken: secret() }, (u) => (upstream = u));
 
 describe('SessionKeyProvider options', () => {
   it('refuses bad options with a TypeError that says what to pass', () => {

@@ -4,9 +4,6 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Controller, Get, Module, Param } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import type { AddressInfo } from 'node:net';
 import {
   AllowAnonymous,
   CurrentSession,
@@ -22,9 +19,9 @@ import {
 } from '../src/index.js';
 import { ADAPTERS } from './support/adapters.js';
 import { AppClient, type Reply } from './support/clients.js';
-import { startTestApp, type RunningApp } from './support/test-app.js';
 import { FakeClock } from './support/fake-clock.js';
 import { RedisServer, redisSuite } from './support/redis-server.js';
+import { listenTestModule, startTestApp, type RunningApp } from './support/test-app.js';
 
 type StoreKind = 'sqlite' | 'redis';
 const STORES: readonly StoreKind[] = ['sqlite', 'redis'];
@@ -587,13 +584,9 @@ describe('RequestSession.get()', () => {
     it(`BUG request-session.get: inherited names ('toString', 'constructor', '__proto__') read Object.prototype and answer 500 (${adapter})`, async () => {
       @Module({ imports: [KeywardModule.forRoot(options(openStore('sqlite', `get-${adapter}-${++storeSeq}`), [secret()], new FakeClock(Date.now())))], controllers: [FieldController] })
       class FieldModule {}
-      const app =
-        adapter === 'fastify'
-          ? await NestFactory.create(FieldModule, new FastifyAdapter(), { logger: false })
-          : await NestFactory.create(FieldModule, { logger: false });
+      const app = await listenTestModule(adapter, FieldModule);
       try {
-        await app.listen(0, '127.0.0.1');
-        const c = new AppClient(`http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`);
+        const c = new AppClient(app.url);
         assert.equal((await c.get('/login-field')).status, 200);
         assert.deepEqual((await c.get('/field/theme')).body, { value: null }, 'an unset field is undefined');
         for (const name of ['toString', 'constructor', 'hasOwnProperty', 'valueOf', '__proto__']) {

@@ -6,8 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisStore } from '../src/index.js';
 import { ADAPTERS } from './support/adapters.js';
 import { AppClient, type Reply } from './support/clients.js';
-import { startTestApp } from './support/test-app.js';
 import { RedisServer } from './support/redis-server.js';
+import { startTestApp } from './support/test-app.js';
 
 // The suite's own redis-server, with an append-only file synced on every write, so that
 // a SIGKILL loses no session: what comes back after the restart is the same data.

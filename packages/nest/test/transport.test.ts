@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,6 +10,7 @@ import { ADAPTERS } from './support/adapters.js';
 import { nodeRequest } from './support/raw-http.js';
 import { secret } from './support/secrets.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
+import { selfSignedCert } from './support/tls.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kw-transport-'));
 let cert: Buffer;
@@ -18,13 +18,7 @@ let key: Buffer;
 let tls: Agent;
 
 before(() => {
-  // A self-signed certificate for 127.0.0.1, made for this run.
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-keyout', join(tmp, 'key.pem'), '-out', join(tmp, 'cert.pem'), '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-  ], { stdio: 'ignore' });
-  cert = readFileSync(join(tmp, 'cert.pem'));
-  key = readFileSync(join(tmp, 'key.pem'));
+  ({ cert, key } = selfSignedCert(tmp));
   tls = new Agent({ connect: { ca: cert } });
 });
 after(async () => {

@@ -4,13 +4,13 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { RedisStore } from '../src/index.js';
-import { FakeClock } from './support/fake-clock.js';
 import { bffOptions } from './support/bff-options.js';
+import { FakeClock } from './support/fake-clock.js';
 import { HttpKeyIssuer } from './support/key-issuer.js';
+import { RedisServer } from './support/redis-server.js';
 import { secret } from './support/secrets.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
 import { startUpstream, type UpstreamHandle } from './support/upstream.js';
-import { RedisServer } from './support/redis-server.js';
 
 const SESSIONS = 1000;
 const CONCURRENCY = 50;

@@ -7,16 +7,16 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { RedisStore, SqliteStore, type SessionStore } from '../src/index.js';
-import { FakeClock } from './support/fake-clock.js';
 import { ADAPTERS } from './support/adapters.js';
 import { bffOptions } from './support/bff-options.js';
 import { PageClient } from './support/clients.js';
+import { FakeClock } from './support/fake-clock.js';
 import { HttpKeyIssuer } from './support/key-issuer.js';
+import { RedisServer } from './support/redis-server.js';
 import { secret } from './support/secrets.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
 import { startUpstream, type UpstreamHandle } from './support/upstream.js';
 import { waitFor } from './support/wait-for.js';
-import { RedisServer } from './support/redis-server.js';
 
 const MIN = 60_000;
 const IDLE = 30 * MIN;

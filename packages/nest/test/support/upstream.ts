@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, validateHeaderValue, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { posix } from 'node:path';
+import { after, before } from 'node:test';
 
 /**
  * The library's own test upstream: a real node:http server that takes API keys, as the
@@ -278,4 +279,17 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => resolve(Buffer.concat(chunks)));
   });
+}
+
+/**
+ * A test upstream for one test file: started before the file's tests (handed to `onStart`)
+ * and closed after them, as `redisSuite` does for Redis.
+ */
+export function upstreamSuite(options: Parameters<typeof startUpstream>[0], onStart: (upstream: UpstreamHandle) => void): void {
+  let upstream: UpstreamHandle | undefined;
+  before(async () => {
+    upstream = await startUpstream(options);
+    onStart(upstream);
+  });
+  after(() => upstream?.close());
 }
