@@ -21,7 +21,7 @@ export interface UpstreamHandle {
   /** `http://127.0.0.1:<port>`, no trailing slash. */
   readonly url: string;
   close(): Promise<void>;
-  /** Mints a key in-process, as `POST /admin/keys` does. */
+  /** Mints a key in-process, as `POST /admin/keys` does (`label` is accepted and not kept). */
   mint(options?: { ttlMs?: number; label?: string }): MintedKey;
   /** Revokes a minted key; false if the id is unknown. */
   revoke(id: string): boolean;
@@ -51,8 +51,6 @@ export interface MintedKey {
   expiresAt: string;
 }
 
-/** Where `/v1/redirect` points without `?to=`: an address nothing listens on. */
-const DEFAULT_REDIRECT = 'http://127.0.0.2:1/elsewhere';
 const DAY_MS = 24 * 3_600_000;
 
 interface MintedRecord {
@@ -202,8 +200,8 @@ class TestUpstream implements Omit<UpstreamHandle, 'url' | 'close'> {
       case '/hop':
         return json(res, 200, { ok: true }, { 'keep-alive': 'timeout=5', 'proxy-authenticate': 'Basic', 'x-upstream': '1' });
       case '/redirect': {
-        const to = query.get('to') ?? DEFAULT_REDIRECT;
-        return headerSafe(to) ? json(res, 302, { location: to }, { location: to }) : json(res, 400, { error: 'bad location' });
+        const to = query.get('to');
+        return to && headerSafe(to) ? json(res, 302, { location: to }, { location: to }) : json(res, 400, { error: 'to must be a header-safe location' });
       }
       case '/slow':
         return this.slow(res, Math.min(Number(query.get('ms')) || 0, 30_000));
