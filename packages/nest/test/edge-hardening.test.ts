@@ -8,9 +8,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BadRequestException, ConflictException, Controller, Get, HttpException } from '@nestjs/common';
 import { AllowAnonymous, KeywardConfigError, SqliteStore, resolveKeywardOptions, type KeywardModuleOptions, type TransportOptions } from '../src/index.js';
-import {
-  ADAPTERS, HttpKeyIssuer, PageClient, bffOptions, nodeRequest, secret, startBffApp, startUpstream, type AdapterName, type RunningBff, type UpstreamHandle,
-} from './support/bff-test.app.js';
+import { ADAPTERS, type AdapterName } from './support/adapters.js';
+import { bffOptions } from './support/bff-options.js';
+import { PageClient } from './support/clients.js';
+import { HttpKeyIssuer } from './support/key-issuer.js';
+import { nodeRequest } from './support/raw-http.js';
+import { secret } from './support/secrets.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
+import { upstreamSuite, type UpstreamHandle } from './support/upstream.js';
 
 // Security review, issue 13 (HTTP edge) and issue 14 point 4 (the app-wide filter): each
 // test is named after the bug it pins, and runs on both adapters over real sockets.
@@ -21,13 +26,8 @@ const ADMIN = secret();
 let upstream: UpstreamHandle;
 let seq = 0;
 
-before(async () => {
-  upstream = await startUpstream({ serverKeys: [{ id: 'server-1', key: SERVER_KEY }], adminToken: ADMIN });
-});
-after(async () => {
-  await upstream?.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
+upstreamSuite({ serverKeys: [{ id: 'server-1', key: SERVER_KEY }], adminToken: ADMIN }, (u) => (upstream = u));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** The app's own errors, thrown the ordinary Nest way. */
 @Controller('app-errors')
@@ -139,13 +139,13 @@ const production = (adapter: AdapterName, transport: Record<string, unknown>): K
 
 for (const adapter of ADAPTERS) {
   describe(`edge hardening (issue 13) on ${adapter}`, () => {
-    const apps: RunningBff[] = [];
+    const apps: RunningApp[] = [];
     const issuers: HttpKeyIssuer[] = [];
-    let bff: RunningBff;
+    let bff: RunningApp;
     let page: PageClient;
     let port: number;
-    const start = async (o: KeywardModuleOptions, extra: Parameters<typeof startBffApp>[2] = {}): Promise<RunningBff> => {
-      const app = await startBffApp(adapter, o, { controllers: [AppErrorsController], ...extra });
+    const start = async (o: KeywardModuleOptions, extra: Parameters<typeof startTestApp>[2] = {}): Promise<RunningApp> => {
+      const app = await startTestApp(adapter, o, { controllers: [AppErrorsController], ...extra });
       apps.push(app);
       return app;
     };
@@ -313,7 +313,7 @@ for (const adapter of ADAPTERS) {
 
     // -- 8 ------------------------------------------------------------------------------
     describe('regression: a body trickled one byte at a time held a connection for minutes', () => {
-      let timed: RunningBff;
+      let timed: RunningApp;
       before(async () => {
         timed = await start(options(adapter, { transport: { requestTimeoutMs: 1000, headersTimeoutMs: 600 } }));
       });
@@ -354,7 +354,7 @@ for (const adapter of ADAPTERS) {
 
     // -- 10 ------------------------------------------------------------------------------
     describe('regression: probes over plain HTTP in production (transport.plainHttpPaths)', () => {
-      let prod: RunningBff;
+      let prod: RunningApp;
       before(async () => {
         prod = await start(production(adapter, { plainHttpPaths: ['/healthz'] }));
       });

@@ -6,8 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SqliteStore } from '../src/index.js';
-import { ADAPTERS, HttpKeyIssuer, PageClient, bffOptions, secret, startBffApp, startUpstream, type RunningBff, type UpstreamHandle } from './support/bff-test.app.js';
-import type { Reply } from './support/http-client.js';
+import { ADAPTERS } from './support/adapters.js';
+import { bffOptions } from './support/bff-options.js';
+import { PageClient, type Reply } from './support/clients.js';
+import { HttpKeyIssuer } from './support/key-issuer.js';
+import { secret } from './support/secrets.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
+import { upstreamSuite, type UpstreamHandle } from './support/upstream.js';
 
 // Keyward's HTTP layer runs at the app's server, ahead of the framework; an app whose
 // framework instance is served some other way (serverless adapters) gets the same layer
@@ -18,13 +23,8 @@ const SERVER_KEY = secret();
 const ADMIN = secret();
 let upstream: UpstreamHandle;
 
-before(async () => {
-  upstream = await startUpstream({ serverKeys: [{ id: 'server-1', key: SERVER_KEY }], adminToken: ADMIN });
-});
-after(async () => {
-  await upstream?.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
+upstreamSuite({ serverKeys: [{ id: 'server-1', key: SERVER_KEY }], adminToken: ADMIN }, (u) => (upstream = u));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function assertKeywardHeaders(r: Reply, what: string): void {
   assert.match(r.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/, `${what}: X-Request-Id`);
@@ -37,7 +37,7 @@ function assertKeywardHeaders(r: Reply, what: string): void {
 for (const adapter of ADAPTERS) {
   for (const serve of ['listen', 'instance'] as const) {
     describe(`HTTP layer on ${adapter}, app served by ${serve === 'listen' ? 'its own server (edge)' : 'another server (middleware fallback)'}`, () => {
-      let bff: RunningBff;
+      let bff: RunningApp;
       let issuer: HttpKeyIssuer;
       let page: PageClient;
       /** Requests that reached the app's own middleware (registered with app.use). */
@@ -45,7 +45,7 @@ for (const adapter of ADAPTERS) {
 
       before(async () => {
         issuer = new HttpKeyIssuer(upstream.url, ADMIN);
-        bff = await startBffApp(
+        bff = await startTestApp(
           adapter,
           bffOptions({ store: new SqliteStore({ file: join(tmp, `${adapter}-${serve}.sqlite`) }), upstreamUrl: upstream.url, serverKeys: [SERVER_KEY], issuer }),
           {

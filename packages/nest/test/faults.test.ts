@@ -1,9 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisStore } from '../src/index.js';
-import { Client } from './support/http-client.js';
+import { Client } from './support/clients.js';
 import { RedisServer } from './support/redis-server.js';
-import { startSessionApp, type RunningApp } from './support/session-test.app.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
 
 const SECRET = 'faults-secret-0123456789-abcdefghij-KLMNOPQ';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -13,7 +13,7 @@ describe('fault: Redis killed under load', () => {
   let app: RunningApp;
   before(async () => {
     redis = await RedisServer.launch();
-    app = await startSessionApp('express', { session: { secrets: [SECRET], store: new RedisStore({ url: redis.url, commandTimeoutMs: 500 }), sweepIntervalMs: 0 } });
+    app = await startTestApp('express', { session: { secrets: [SECRET], store: new RedisStore({ url: redis.url, commandTimeoutMs: 500 }), sweepIntervalMs: 0 } });
   });
   after(async () => {
     await app?.close();
@@ -82,7 +82,7 @@ describe('fault: Redis restarted with AOF persistence', () => {
   for (const fsync of ['always', 'everysec'] as const) {
     it(`appendfsync ${fsync}: sessions acknowledged before a SIGKILL survive`, async () => {
       const redis = await RedisServer.launch(['--appendonly', 'yes', '--appendfsync', fsync]);
-      const app = await startSessionApp('fastify', { session: { secrets: [SECRET], store: new RedisStore({ url: redis.url }), sweepIntervalMs: 0 } });
+      const app = await startTestApp('fastify', { session: { secrets: [SECRET], store: new RedisStore({ url: redis.url }), sweepIntervalMs: 0 } });
       try {
         const acked: Client[] = [];
         for (let i = 0; i < 200; i++) {

@@ -5,8 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MintedKeyProvider, SqliteStore, type KeyIssuer } from '../src/index.js';
-import { HttpKeyIssuer, PageClient, bffOptions, secret, startBffApp, startUpstream, waitFor, type RunningBff, type UpstreamHandle } from './support/bff-test.app.js';
+import { bffOptions } from './support/bff-options.js';
+import { PageClient } from './support/clients.js';
+import { HttpKeyIssuer } from './support/key-issuer.js';
 import { freePort } from './support/redis-server.js';
+import { secret } from './support/secrets.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
+import { upstreamSuite, type UpstreamHandle } from './support/upstream.js';
+import { waitFor } from './support/wait-for.js';
 
 // A minted key whose revocation fails at logout (the issuer is unreachable) is revoked
 // later, in the background, once the issuer answers again: it does not wait for its TTL.
@@ -15,13 +21,8 @@ const tmp = mkdtempSync(join(tmpdir(), 'kw-revoke-'));
 const ADMIN = secret();
 let upstream: UpstreamHandle;
 
-before(async () => {
-  upstream = await startUpstream({ serverKeys: [{ id: 'server-1', key: secret() }], adminToken: ADMIN });
-});
-after(async () => {
-  await upstream?.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
+upstreamSuite({ serverKeys: [{ id: 'server-1', key: secret() }], adminToken: ADMIN }, (u) => (upstream = u));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Mints at the real upstream; revokes through an address where nothing listens until `recover()`. */
 class OutageIssuer implements KeyIssuer {
@@ -49,7 +50,7 @@ class OutageIssuer implements KeyIssuer {
 }
 
 describe('minted-key revocation retried after an issuer outage', () => {
-  let bff: RunningBff;
+  let bff: RunningApp;
   let real: HttpKeyIssuer;
   let unreachable: HttpKeyIssuer;
   let issuer: OutageIssuer;
@@ -61,7 +62,7 @@ describe('minted-key revocation retried after an issuer outage', () => {
     issuer = new OutageIssuer(real, unreachable);
     const options = bffOptions({ store: new SqliteStore({ file: join(tmp, 'revoke.sqlite') }), upstreamUrl: upstream.url, serverKeys: [secret()], issuer, revokeRetryDelaysMs: [50, 100, 200, 400, 800] });
     provider = (options.credentials as Record<string, MintedKeyProvider>).minted!;
-    bff = await startBffApp('express', options);
+    bff = await startTestApp('express', options);
   });
   after(async () => {
     await bff?.close();

@@ -21,7 +21,8 @@ import {
   secretWeakness,
   type KeywardModuleOptions,
 } from '../src/index.js';
-import { AppClient } from './support/app-client.js';
+import { AppClient } from './support/clients.js';
+import { configError, problemAt } from './support/config-errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kw-options-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -30,25 +31,6 @@ const DEV: NodeJS.ProcessEnv = {};
 const PROD_ENV: NodeJS.ProcessEnv = { NODE_ENV: 'production' };
 const strongSecret = (): string => randomBytes(32).toString('base64url');
 const sqlite = (): SqliteStore => new SqliteStore({ file: join(tmp, `${randomBytes(4).toString('hex')}.sqlite`) });
-
-/** The KeywardConfigError that `fn` throws. */
-function configError(fn: () => unknown): KeywardConfigError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof KeywardConfigError, `expected KeywardConfigError, got ${String(e)}`);
-    assert.ok(e instanceof TypeError, 'a configuration error is a TypeError');
-    return e;
-  }
-  assert.fail('expected the options to be refused');
-}
-
-/** The one problem line that starts with `path`. */
-function problemAt(err: KeywardConfigError, path: string): string {
-  const found = err.problems.filter((p) => p.startsWith(`${path}:`) || p.startsWith(`${path} `));
-  assert.equal(found.length, 1, `exactly one problem at ${path}; got:\n${err.problems.join('\n')}`);
-  return found[0]!;
-}
 
 const base = (session: Record<string, unknown> = {}, top: Record<string, unknown> = {}): unknown => ({
   ...top,

@@ -1,51 +1,27 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { DynamicModule, INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import {
   KeywardConfigError,
   MemoryStore,
   SkipOriginCheck,
-  StartupReport,
   checkOrigin,
   resolveKeywardOptions,
   type OriginPolicy,
-  type RouteReport,
 } from '../src/index.js';
-import {
-  ADAPTERS,
-  DEMO_DIST,
-  HttpKeyIssuer,
-  PageClient,
-  bffOptions,
-  nodeRequest,
-  secret,
-  startBffApp,
-  startUpstream,
-  type AdapterName,
-  type RawReply,
-  type RunningBff,
-  type UpstreamHandle,
-} from './support/bff-test.app.js';
-import { Client } from './support/http-client.js';
+import { ADAPTERS } from './support/adapters.js';
+import { bffOptions } from './support/bff-options.js';
+import { Client, PageClient } from './support/clients.js';
+import { HttpKeyIssuer } from './support/key-issuer.js';
+import { nodeRequest, type RawReply } from './support/raw-http.js';
+import { secret } from './support/secrets.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
+import { upstreamSuite, type UpstreamHandle } from './support/upstream.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'kw-origin-'));
 const SERVER_KEY = `srv_${secret()}`;
 const ADMIN = secret();
 let upstream: UpstreamHandle;
-before(async () => {
-  upstream = await startUpstream({ serverKeys: [SERVER_KEY], adminToken: ADMIN });
-});
-after(async () => {
-  await upstream?.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
+upstreamSuite({ serverKeys: [SERVER_KEY], adminToken: ADMIN }, (u) => (upstream = u));
 
 // ---------------------------------------------------------------------------------------
 // checkOrigin, as a pure function
@@ -134,11 +110,11 @@ describe('checkOrigin (unit table)', () => {
 
 for (const adapter of ADAPTERS) {
   describe(`origin/CSRF guard over HTTP on ${adapter}`, () => {
-    let bff: RunningBff;
+    let bff: RunningApp;
     let issuer: HttpKeyIssuer;
     before(async () => {
       issuer = new HttpKeyIssuer(upstream.url, ADMIN);
-      bff = await startBffApp(adapter, bffOptions({ store: new MemoryStore(), upstreamUrl: upstream.url, serverKeys: [SERVER_KEY], issuer }));
+      bff = await startTestApp(adapter, bffOptions({ store: new MemoryStore(), upstreamUrl: upstream.url, serverKeys: [SERVER_KEY], issuer }));
     });
     after(async () => {
       await bff?.close();
@@ -197,107 +173,6 @@ for (const adapter of ADAPTERS) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Every route of the demo app
-// ---------------------------------------------------------------------------------------
-
-interface DemoModuleType {
-  register(config: unknown, users: unknown): DynamicModule;
-}
-
-async function startDemo(adapter: AdapterName, dataDir: string): Promise<{ app: INestApplication; url: string; routes: readonly RouteReport[]; services: string[] }> {
-  const { DemoModule } = (await import(`${DEMO_DIST}demo.module.js`)) as { DemoModule: DemoModuleType };
-  const { loadDemoConfig } = (await import(`${DEMO_DIST}config/demo-config.js`)) as { loadDemoConfig(env: Record<string, string>): { demoUsers: unknown } };
-  const { DemoUsers } = (await import(`${DEMO_DIST}auth/demo-users.service.js`)) as { DemoUsers: { create(m: unknown): Promise<unknown> } };
-  const config = loadDemoConfig({
-    KEYWARD_DATA_DIR: dataDir,
-    UPSTREAM_PORT: String(upstream.port),
-    DEMO_UPSTREAM_KEY: SERVER_KEY,
-    DEMO_UPSTREAM_ADMIN_TOKEN: ADMIN,
-    KEYWARD_DEMO_USERS: 'alice:alice-password,bob:bob-password',
-  });
-  const users = await DemoUsers.create(config.demoUsers);
-  const module = DemoModule.register(config, users);
-  const app =
-    adapter === 'fastify'
-      ? await NestFactory.create(module, new FastifyAdapter(), { rawBody: true, logger: false })
-      : await NestFactory.create(module, { rawBody: true, logger: false });
-  await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  const report = app.get(StartupReport);
-  return { app, url: `http://127.0.0.1:${port}`, routes: report.routes, services: ['demo', 'demo-session', 'demo-byok'] };
-}
-
-const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'ALL']);
-
-for (const adapter of ADAPTERS) {
-  describe(`every route of the demo app refuses cross-site use (${adapter})`, () => {
-    let demo: Awaited<ReturnType<typeof startDemo>>;
-    before(async () => {
-      demo = await startDemo(adapter, join(tmp, `demo-${adapter}`));
-    });
-    after(async () => {
-      await demo?.app.close();
-    });
-
-    it('the StartupReport lists every proxy route (usesCredentials), so route walks and audits see them', () => {
-      const proxied = demo.routes.filter((r) => r.usesCredentials);
-      const listed = proxied.map((r) => r.path);
-      for (const service of demo.services) {
-        assert.ok(listed.some((p) => p.startsWith(`/api/proxy/${service}/`)), `no route for /api/proxy/${service}/* in StartupReport.routes: ${JSON.stringify(demo.routes.map((r) => `${r.method} ${r.path}`))}`);
-      }
-    });
-
-    it('every unsafe-method route and every proxy route answers a cross-site request with 403 (unless listed as skipped)', async () => {
-      const page = new PageClient(demo.url);
-      const login = await page.post('/api/auth/login', { username: 'alice', password: 'alice-password' });
-      assert.equal(login.status, 200, login.text);
-      const byok = upstream.mint();
-      assert.equal((await page.put('/api/keys/demo-byok', { key: byok.key })).status, 204);
-      const handle = (await page.get('/api/auth/sessions')).body[0].id as string;
-      const cookie = page.cookieHeader;
-
-      const targets: Array<{ method: string; path: string; skipped: string | null }> = [];
-      for (const r of demo.routes) {
-        if (!UNSAFE.has(r.method) && !r.usesCredentials) continue;
-        const path = r.path.replace(':id', encodeURIComponent(handle)).replace(':service', 'demo-byok').replace(/\{?\*[A-Za-z]+\}?|\*$/, 'echo');
-        for (const method of r.method === 'ALL' ? ['GET', 'POST'] : [r.method]) targets.push({ method, path, skipped: r.originCheckSkipped });
-      }
-      // The proxy routes, whether or not the report lists them.
-      for (const service of demo.services) for (const method of ['GET', 'POST', 'PUT', 'DELETE']) targets.push({ method, path: `/api/proxy/${service}/echo`, skipped: null });
-      const attacks: Array<[string, Record<string, string>]> = [
-        ['cross-site', { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example', 'x-csrf': '1' }],
-        ['foreign Origin', { origin: 'https://evil.example', 'x-csrf': '1' }],
-        ['null Origin', { origin: 'null', 'x-csrf': '1' }],
-        ['foreign Referer', { referer: 'https://evil.example/x', 'x-csrf': '1' }],
-        ['no origin signal', { 'x-csrf': '1' }],
-        ['same-origin, no x-csrf', { 'sec-fetch-site': 'same-origin', origin: demo.url }],
-      ];
-      const before = upstream.stats().requests;
-      const failures: string[] = [];
-      let sent = 0;
-      for (const t of targets) {
-        for (const [name, headers] of attacks) {
-          const body = t.method === 'GET' || t.method === 'DELETE' ? undefined : JSON.stringify({ key: 'attacker-key-0123456789', username: 'bob', password: 'bob-password' });
-          const r: RawReply = await nodeRequest(demo.url, t.method, t.path, { cookie, ...(body ? { 'content-type': 'application/json' } : {}), ...headers }, body);
-          sent++;
-          const expected = t.skipped ? 'not 403' : 403;
-          if (t.skipped ? r.status === 403 : r.status !== 403) failures.push(`${t.method} ${t.path} (${name}): ${r.status}, expected ${expected}: ${r.body.slice(0, 100)}`);
-        }
-      }
-      console.log(`# ${adapter}: ${demo.routes.length} routes in the StartupReport, ${targets.length} guarded route/method pairs walked x ${attacks.length} attacks = ${sent} requests`);
-      assert.deepEqual(failures, []);
-      assert.equal(upstream.stats().requests, before, 'a refused proxy call reached the upstream');
-      // Nothing happened: still logged in as alice, the session was not revoked, the key was not replaced.
-      const me = await page.get('/api/auth/session');
-      assert.equal(me.status, 200);
-      assert.equal(me.body.user.name, 'alice');
-      assert.equal((await page.get('/api/proxy/demo-byok/echo')).body.keyId, byok.id);
-      await page.post('/api/auth/logout');
-    });
-  });
-}
-
-// ---------------------------------------------------------------------------------------
 // CORS
 // ---------------------------------------------------------------------------------------
 
@@ -307,14 +182,14 @@ function preflight(url: string, path: string, origin: string, method = 'POST'): 
 
 for (const adapter of ADAPTERS) {
   describe(`CORS on ${adapter}`, () => {
-    let off: RunningBff;
-    let on: RunningBff;
+    let off: RunningApp;
+    let on: RunningApp;
     let issuer: HttpKeyIssuer;
     const ALLOWED = 'https://app.example.com';
     before(async () => {
       issuer = new HttpKeyIssuer(upstream.url, ADMIN);
-      off = await startBffApp(adapter, bffOptions({ store: new MemoryStore(), upstreamUrl: upstream.url, serverKeys: [SERVER_KEY], issuer }));
-      on = await startBffApp(
+      off = await startTestApp(adapter, bffOptions({ store: new MemoryStore(), upstreamUrl: upstream.url, serverKeys: [SERVER_KEY], issuer }));
+      on = await startTestApp(
         adapter,
         bffOptions({ store: new MemoryStore(), upstreamUrl: upstream.url, serverKeys: [SERVER_KEY], issuer, rest: { cors: { origins: [ALLOWED] }, origin: { allowedOrigins: [ALLOWED] } } }),
       );

@@ -6,14 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Controller, Get, HttpCode, Injectable, Module, Post, Req, UnauthorizedException, UseGuards } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { AuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
-import type { AddressInfo } from 'node:net';
 import { Strategy } from 'passport-local';
 import { AllowAnonymous, CurrentSession, KeywardModule, RequestSession, SqliteStore, type SessionUser } from '../src/index.js';
-import { AppClient } from './support/app-client.js';
-import { ADAPTERS, type AdapterName } from './support/session-test.app.js';
+import { ADAPTERS, type AdapterName } from './support/adapters.js';
+import { AppClient } from './support/clients.js';
+import { listenTestModule } from './support/test-app.js';
 
 interface AppUser {
   id: string;
@@ -66,7 +64,7 @@ class AuthController {
 const tmp = mkdtempSync(join(tmpdir(), 'kw-passport-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function startPassportApp(adapter: AdapterName) {
+function startPassportApp(adapter: AdapterName) {
   @Module({
     imports: [
       PassportModule,
@@ -78,12 +76,7 @@ async function startPassportApp(adapter: AdapterName) {
     providers: [LocalStrategy],
   })
   class PassportAppModule {}
-  const app =
-    adapter === 'fastify'
-      ? await NestFactory.create(PassportAppModule, new FastifyAdapter(), { logger: false })
-      : await NestFactory.create(PassportAppModule, { logger: false });
-  await app.listen(0, '127.0.0.1');
-  return { app, url: `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}` };
+  return listenTestModule(adapter, PassportAppModule);
 }
 
 for (const adapter of ADAPTERS) {

@@ -1,6 +1,6 @@
 /**
  * Regression tests for the proxy findings of security review issue 13, each named after
- * the bug it pins. Real components: a real redis-server (RedisStore), the real demo
+ * the bug it pins. Real components: a real redis-server (RedisStore), the test
  * upstream over HTTP, a second real HTTP upstream that records raw request targets and
  * sends chosen Cache-Control headers; both adapters.
  */
@@ -13,22 +13,15 @@ import { after, before, describe, it } from 'node:test';
 import { RedisStore, ServerKeyProvider, normalizeProxyPath, type KeyIssuer } from '../src/index.js';
 import { resolveProxyOptions } from '../src/proxy/proxy-options.js';
 import { keyHeaderValue, proxiedCacheControl } from '../src/proxy/proxy.service.js';
-import {
-  ADAPTERS,
-  PageClient,
-  bffOptions,
-  findSecrets,
-  nodeRequest,
-  rawGet,
-  secret,
-  startBffApp,
-  startUpstream,
-  upstreamService,
-  waitFor,
-  type RunningBff,
-  type UpstreamHandle,
-} from './support/bff-test.app.js';
+import { ADAPTERS } from './support/adapters.js';
+import { bffOptions, upstreamService } from './support/bff-options.js';
+import { PageClient } from './support/clients.js';
+import { nodeRequest, rawGet } from './support/raw-http.js';
 import { type RedisServer, redisSuite } from './support/redis-server.js';
+import { findSecrets, secret } from './support/secrets.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
+import { startUpstream, type UpstreamHandle } from './support/upstream.js';
+import { waitFor } from './support/wait-for.js';
 
 let redis: RedisServer;
 redisSuite('kw-proxy-hardening-', (server) => (redis = server));
@@ -44,7 +37,7 @@ let upstream: UpstreamHandle;
 
 /**
  * An issuer that mints keys full of `$` patterns and registers them at the real upstream
- * (the demo upstream's admin API only mints its own random keys).
+ * (the test upstream's admin API only mints its own random keys).
  */
 class DollarIssuer implements KeyIssuer {
   readonly minted = new Map<string, string>();
@@ -180,7 +173,7 @@ describe('normalizeProxyPath: brackets (unit)', () => {
 
 for (const adapter of ADAPTERS) {
   describe(`proxy hardening on ${adapter}`, () => {
-    let bff: RunningBff;
+    let bff: RunningApp;
     let issuer: DollarIssuer;
     let page: PageClient;
     const byokKey = dollarKey('byok');
@@ -204,7 +197,7 @@ for (const adapter of ADAPTERS) {
           },
       });
       options.credentials!.plain = new ServerKeyProvider({ keys: [PLAIN_KEY] });
-      bff = await startBffApp(adapter, options);
+      bff = await startTestApp(adapter, options);
       page = new PageClient(bff.url);
       assert.equal((await page.post('/login', { user: `hard-${adapter}` })).status, 200);
       assert.equal((await page.put('/keys/byok', { key: byokKey })).status, 204);
@@ -290,7 +283,7 @@ for (const adapter of ADAPTERS) {
         assert.equal(r.status, 200, r.text);
         assert.equal(r.headers.get('cache-control'), 'no-store', `${path}: ${r.headers.get('cache-control')}`);
       }
-      // The demo upstream (no Cache-Control at all) too.
+      // The test upstream (no Cache-Control at all) too.
       assert.equal((await page.get('/api/proxy/shared/echo')).headers.get('cache-control'), 'no-store');
     });
 

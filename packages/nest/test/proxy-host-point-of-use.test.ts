@@ -5,15 +5,18 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MemoryStore, ProxyService } from '../src/index.js';
-import { bffOptions, secret, startBffApp, startUpstream, type RunningBff, type UpstreamHandle } from './support/bff-test.app.js';
+import { bffOptions } from './support/bff-options.js';
+import { secret } from './support/secrets.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
+import { startUpstream, type UpstreamHandle } from './support/upstream.js';
 
 describe('ProxyService.forward checks the Host allowlist at the point of use', () => {
   let upstream: UpstreamHandle;
-  let bff: RunningBff;
+  let bff: RunningApp;
   const key = `srv-${secret()}`;
   before(async () => {
     upstream = await startUpstream({ serverKeys: [key], adminToken: secret() });
-    bff = await startBffApp('express', bffOptions({ store: new MemoryStore(), upstreamUrl: upstream.url, serverKeys: [key], issuer: { mint: async () => ({ id: 'x', key: secret() }), revoke: async () => {} } }));
+    bff = await startTestApp('express', bffOptions({ store: new MemoryStore(), upstreamUrl: upstream.url, serverKeys: [key], issuer: { mint: async () => ({ id: 'x', key: secret() }), revoke: async () => {} } }));
   });
   after(async () => {
     await bff?.close();

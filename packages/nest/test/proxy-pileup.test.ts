@@ -1,19 +1,24 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryStore } from '../src/index.js';
-import { HttpKeyIssuer, PageClient, bffOptions, secret, startBffApp, startUpstream, upstreamService, type RunningBff, type UpstreamHandle } from './support/bff-test.app.js';
+import { bffOptions, upstreamService } from './support/bff-options.js';
+import { PageClient } from './support/clients.js';
+import { HttpKeyIssuer } from './support/key-issuer.js';
+import { secret } from './support/secrets.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
+import { startUpstream, type UpstreamHandle } from './support/upstream.js';
 
 const SERVER_KEY = `pileup-${secret()}`;
 
 describe('fault: slow and killed upstream, no pile-up', () => {
   let upstream: UpstreamHandle;
-  let bff: RunningBff;
+  let bff: RunningApp;
   let page: PageClient;
 
   before(async () => {
     const adminToken = secret();
     upstream = await startUpstream({ serverKeys: [SERVER_KEY], adminToken });
-    bff = await startBffApp('express', bffOptions({
+    bff = await startTestApp('express', bffOptions({
       store: new MemoryStore(),
       upstreamUrl: upstream.url,
       serverKeys: [SERVER_KEY],

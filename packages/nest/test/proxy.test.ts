@@ -8,23 +8,16 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ServerKeyProvider, SqliteStore, normalizeProxyPath } from '../src/index.js';
 import { joinBelow } from '../src/proxy/proxy-path.js';
-import {
-  ADAPTERS,
-  HttpKeyIssuer,
-  PageClient,
-  bffOptions,
-  findSecrets,
-  nodeRequest,
-  rawGet,
-  secret,
-  startBffApp,
-  startUpstream,
-  upstreamService,
-  waitFor,
-  type RunningBff,
-  type UpstreamHandle,
-} from './support/bff-test.app.js';
+import { ADAPTERS } from './support/adapters.js';
+import { bffOptions, upstreamService } from './support/bff-options.js';
+import { PageClient } from './support/clients.js';
+import { HttpKeyIssuer } from './support/key-issuer.js';
+import { chunkedPost, nodeRequest, rawGet } from './support/raw-http.js';
 import { freePort } from './support/redis-server.js';
+import { findSecrets, secret } from './support/secrets.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
+import { startUpstream, type UpstreamHandle } from './support/upstream.js';
+import { waitFor } from './support/wait-for.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kw-proxy-'));
 // URL-, JSON- and base64-relevant characters, so that each encoded form differs from the raw one.
@@ -179,7 +172,7 @@ const FORBIDDEN_UPSTREAM = [
 
 for (const adapter of ADAPTERS) {
   describe(`BFF proxy on ${adapter}`, () => {
-    let bff: RunningBff;
+    let bff: RunningApp;
     let issuer: HttpKeyIssuer;
     let page: PageClient;
     let byokKey: { id: string; key: string };
@@ -187,7 +180,7 @@ for (const adapter of ADAPTERS) {
     before(async () => {
       issuer = new HttpKeyIssuer(upstream.url, ADMIN);
       const store = new SqliteStore({ file: join(tmp, `${adapter}.sqlite`) });
-      bff = await startBffApp(
+      bff = await startTestApp(
         adapter,
         bffOptions({
           store,
@@ -502,7 +495,7 @@ describe('server key rotation from a secret file (express)', () => {
     const issuer = new HttpKeyIssuer(upstream.url, ADMIN);
     const options = bffOptions({ store: new SqliteStore({ file: join(tmp, 'rotate.sqlite') }), upstreamUrl: upstream.url, serverKeys: [SERVER_KEY], issuer });
     options.credentials!.server = new ServerKeyProvider({ file, reloadCheckMs: 1 });
-    const bff = await startBffApp('express', options);
+    const bff = await startTestApp('express', options);
     try {
       const page = new PageClient(bff.url);
       await page.post('/login', { user: 'rotator' });
@@ -524,11 +517,3 @@ describe('server key rotation from a secret file (express)', () => {
     }
   });
 });
-
-/** A POST with `Transfer-Encoding: chunked` (no Content-Length), over a raw socket. */
-async function chunkedPost(port: number, path: string, headers: Record<string, string>, body: string) {
-  const { rawHttp } = await import('./support/bff-test.app.js');
-  const lines = Object.entries({ host: `127.0.0.1:${port}`, ...headers, 'transfer-encoding': 'chunked', connection: 'close' }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  const chunks = body.match(/.{1,100}/gs)!.map((c) => `${c.length.toString(16)}\r\n${c}\r\n`).join('') + '0\r\n\r\n';
-  return rawHttp(port, `POST ${path} HTTP/1.1\r\n${lines}\r\n`, chunks);
-}

@@ -11,8 +11,14 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { CurrentSession, KeyBodyLimit, KeyRing, RedisStore, RequestSession, Secret, ServerKeyProvider, Vault, liveSecrets, type KeyIssuer, type StoredSession } from '../src/index.js';
-import { ADAPTERS, HttpKeyIssuer, PageClient, bffOptions, secret, startBffApp, startUpstream, type RunningBff, type UpstreamHandle } from './support/bff-test.app.js';
+import { ADAPTERS } from './support/adapters.js';
+import { bffOptions } from './support/bff-options.js';
+import { PageClient } from './support/clients.js';
+import { HttpKeyIssuer } from './support/key-issuer.js';
 import { RedisServer, redisSuite } from './support/redis-server.js';
+import { secret } from './support/secrets.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
+import { upstreamSuite, type UpstreamHandle } from './support/upstream.js';
 
 let redis: RedisServer;
 redisSuite('kw-redaction-hardening-', (server) => (redis = server));
@@ -20,12 +26,7 @@ redisSuite('kw-redaction-hardening-', (server) => (redis = server));
 const SERVER_KEY = secret();
 const ADMIN = secret();
 let upstream: UpstreamHandle;
-before(async () => {
-  upstream = await startUpstream({ serverKeys: [{ id: 'server-1', key: SERVER_KEY }], adminToken: ADMIN });
-});
-after(async () => {
-  await upstream?.close();
-});
+upstreamSuite({ serverKeys: [{ id: 'server-1', key: SERVER_KEY }], adminToken: ADMIN }, (u) => (upstream = u));
 
 const tag = (): string => randomBytes(6).toString('hex');
 
@@ -45,14 +46,14 @@ const scrubbed = (text: string): boolean => liveSecrets.scrub(text) !== text;
 
 for (const adapter of ADAPTERS) {
   describe(`user keys and the redaction registry over HTTP (${adapter}, Redis store)`, () => {
-    let bff: RunningBff;
+    let bff: RunningApp;
     let page: PageClient;
     const stores: RedisStore[] = [];
 
     before(async () => {
       const store = new RedisStore({ url: redis.url, prefix: `kwrh-${adapter}-${tag()}:` });
       stores.push(store);
-      bff = await startBffApp(adapter, bffOptions({ store, upstreamUrl: upstream.url, serverKeys: [SERVER_KEY], issuer: new HttpKeyIssuer(upstream.url, ADMIN) }), { controllers: [MyKeysController] });
+      bff = await startTestApp(adapter, bffOptions({ store, upstreamUrl: upstream.url, serverKeys: [SERVER_KEY], issuer: new HttpKeyIssuer(upstream.url, ADMIN) }), { controllers: [MyKeysController] });
       page = new PageClient(bff.url);
       assert.equal((await page.post('/login', { user: `mallory-${adapter}` })).status, 200);
     });
@@ -173,7 +174,7 @@ describe('server and minted keys too short to scrub', () => {
         },
       };
       const store = new RedisStore({ url: redis.url, prefix: `kwrh-mint-${adapter}-${tag()}:` });
-      const bff = await startBffApp(adapter, bffOptions({ store, upstreamUrl: upstream.url, serverKeys: [SERVER_KEY], issuer: shortIssuer }));
+      const bff = await startTestApp(adapter, bffOptions({ store, upstreamUrl: upstream.url, serverKeys: [SERVER_KEY], issuer: shortIssuer }));
       try {
         const page = new PageClient(bff.url);
         assert.equal((await page.post('/login', { user: 'minty' })).status, 200);

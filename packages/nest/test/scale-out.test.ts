@@ -1,10 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisStore, SessionService, type KeywardModuleOptions } from '../src/index.js';
-import { Client } from './support/http-client.js';
+import type { AdapterName } from './support/adapters.js';
+import { Client } from './support/clients.js';
 import { FakeClock } from './support/fake-clock.js';
 import { RedisCluster } from './support/redis-cluster.js';
-import { startSessionApp, type AdapterName, type RunningApp } from './support/session-test.app.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
 
 const SECRET = 'scale-out-secret-0123456789-abcdefghij-KLMN';
 const headers = (app: RunningApp) => ({ 'x-csrf': '1', origin: app.url });
@@ -22,7 +23,7 @@ describe('scale-out: three app instances (Express and Fastify) on a 3-master Red
       const store = new RedisStore({ cluster: cluster.nodes, prefix: 'kw:scale:' });
       stores.push(store);
       const options: KeywardModuleOptions = { session: { secrets: [SECRET], store, clock, sweepIntervalMs: 0, idleTimeoutMs: 60_000, touchIntervalMs: 1000 } };
-      apps.push(await startSessionApp(adapter, options));
+      apps.push(await startTestApp(adapter, options));
     }
   });
 

@@ -1,8 +1,7 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,7 +15,11 @@ import {
   secretWeakness,
   type KeywardModuleOptions,
 } from '../src/index.js';
-import { ADAPTERS, startBffApp, type RunningBff } from './support/bff-test.app.js';
+import { ADAPTERS } from './support/adapters.js';
+import { configError, problemAt } from './support/config-errors.js';
+import { secret, vaultKey } from './support/secrets.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
+import { selfSignedCert } from './support/tls.js';
 
 // Regression tests for issue 13 (points 9, 15, 18) and issue 14 (startup refusals and one report).
 
@@ -26,8 +29,6 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 const DEV: NodeJS.ProcessEnv = {};
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const strong = (): string => randomBytes(32).toString('base64url');
-const vaultKey = (id: string, bytes: Buffer = randomBytes(32)): string => `${id}:${bytes.toString('base64')}`;
 let seq = 0;
 const sqlite = (): SqliteStore => new SqliteStore({ file: join(tmp, `s-${++seq}.sqlite`) });
 /** Production options that pass the self-audit; `session`/`top` override parts. */
@@ -35,24 +36,8 @@ const prod = (session: Record<string, unknown> = {}, top: Record<string, unknown
   production: true,
   transport: { trustProxy: 'loopback' },
   ...top,
-  session: { secrets: [strong()], store: sqlite(), sweepIntervalMs: 0, ...session },
+  session: { secrets: [secret()], store: sqlite(), sweepIntervalMs: 0, ...session },
 });
-
-function configError(fn: () => unknown): KeywardConfigError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof KeywardConfigError, `expected KeywardConfigError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('expected the options to be refused');
-}
-
-function problemAt(err: KeywardConfigError, path: string): string {
-  const found = err.problems.filter((p) => p.startsWith(`${path}:`) || p.startsWith(`${path} `));
-  assert.equal(found.length, 1, `exactly one problem at ${path}; got:\n${err.problems.join('\n')}`);
-  return found[0]!;
-}
 
 const b64 = (s: string | Buffer): string => Buffer.from(s).toString('base64');
 const b64url = (s: string | Buffer): string => Buffer.from(s).toString('base64url');
@@ -77,7 +62,7 @@ describe('issue 13.9: production bounds the session timeouts', () => {
     assert.equal(resolveKeywardOptions(prod({ idleTimeoutMs: DAY, absoluteTimeoutMs: 30 * DAY }), DEV).session.idleTimeoutMs, DAY);
     problemAt(configError(() => resolveKeywardOptions(prod({ idleTimeoutMs: DAY + 1000, absoluteTimeoutMs: 30 * DAY }), DEV)), 'session.idleTimeoutMs');
     problemAt(configError(() => resolveKeywardOptions(prod({ absoluteTimeoutMs: 30 * DAY + 1000 }), DEV)), 'session.absoluteTimeoutMs');
-    const dev = resolveKeywardOptions({ session: { secrets: [strong()], store: new MemoryStore(), idleTimeoutMs: 30 * DAY, absoluteTimeoutMs: 400 * DAY } }, DEV);
+    const dev = resolveKeywardOptions({ session: { secrets: [secret()], store: new MemoryStore(), idleTimeoutMs: 30 * DAY, absoluteTimeoutMs: 400 * DAY } }, DEV);
     assert.equal(dev.session.absoluteTimeoutMs, 400 * DAY);
   });
 
@@ -175,7 +160,7 @@ describe('issue 13.15: vault key-encryption keys get a strength check', () => {
   });
 
   it('development starts with the same keys, and lists each weak key as a warning by position', () => {
-    const r = resolveKeywardOptions({ session: { secrets: [strong()], store: new MemoryStore() }, vault: { keys: [vaultKey('k1'), zero, placeholder] } }, DEV);
+    const r = resolveKeywardOptions({ session: { secrets: [secret()], store: new MemoryStore() }, vault: { keys: [vaultKey('k1'), zero, placeholder] } }, DEV);
     assert.ok(r.keyRing);
     const warnings = r.warnings.join('\n');
     assert.match(warnings, /vault\.keys\[1\]/);
@@ -212,7 +197,7 @@ describe('issue 14: validation is ONE report', () => {
 
   it('a provider whose key source is empty does not throw at construction; its problem is in the report', () => {
     const p = new ServerKeyProvider({ keys: [] });
-    const err = configError(() => resolveKeywardOptions({ session: { secrets: [strong()], store: new MemoryStore() }, vault: { keys: [vaultKey('k1')] }, credentials: { server: p } }, DEV));
+    const err = configError(() => resolveKeywardOptions({ session: { secrets: [secret()], store: new MemoryStore() }, vault: { keys: [vaultKey('k1')] }, credentials: { server: p } }, DEV));
     assert.match(problemAt(err, 'credentials.server'), /no key/);
   });
 
@@ -227,22 +212,22 @@ describe('issue 14: validation is ONE report', () => {
       [RegExp, /expected a SessionStore.*a class.*new /],
     ];
     for (const [store, expected] of cases) {
-      const p = problemAt(configError(() => resolveKeywardOptions({ session: { secrets: [strong()], store } }, DEV)), 'session.store');
+      const p = problemAt(configError(() => resolveKeywardOptions({ session: { secrets: [secret()], store } }, DEV)), 'session.store');
       assert.match(p, expected);
       assert.doesNotMatch(p, /required/);
       assert.ok(!p.includes('hunter2'), p);
     }
-    assert.match(problemAt(configError(() => resolveKeywardOptions({ session: { secrets: [strong()] } }, DEV)), 'session.store'), /required/);
+    assert.match(problemAt(configError(() => resolveKeywardOptions({ session: { secrets: [secret()] } }, DEV)), 'session.store'), /required/);
   });
 
   it('transport option typos get a "did you mean"', () => {
-    const err = configError(() => resolveKeywardOptions({ session: { secrets: [strong()], store: new MemoryStore() }, transport: { trustproxy: 'loopback' } }, DEV));
+    const err = configError(() => resolveKeywardOptions({ session: { secrets: [secret()], store: new MemoryStore() }, transport: { trustproxy: 'loopback' } }, DEV));
     assert.match(problemAt(err, 'transport.trustproxy'), /Did you mean `transport\.trustProxy`/);
   });
 
   it('development lists each weak secret by position as a warning, never the secret', () => {
     const weak = ['keyboard cat', 'the quick brown fox jumps over the lazy dog'];
-    const r = resolveKeywardOptions({ session: { secrets: [strong(), ...weak], store: new MemoryStore() } }, DEV);
+    const r = resolveKeywardOptions({ session: { secrets: [secret(), ...weak], store: new MemoryStore() } }, DEV);
     const text = r.warnings.join('\n');
     assert.match(text, /session\.secrets\[1\]/);
     assert.match(text, /session\.secrets\[2\]/);
@@ -256,28 +241,23 @@ describe('issue 14: validation is ONE report', () => {
 let cert: Buffer;
 let key: Buffer;
 before(() => {
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-keyout', join(tmp, 'key.pem'), '-out', join(tmp, 'cert.pem'), '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-  ], { stdio: 'ignore' });
-  cert = readFileSync(join(tmp, 'cert.pem'));
-  key = readFileSync(join(tmp, 'key.pem'));
+  ({ cert, key } = selfSignedCert(tmp));
 });
 
 function productionApp(transport: Record<string, unknown> | undefined, top: Record<string, unknown> = {}): KeywardModuleOptions {
-  return { production: true, session: { secrets: [strong()], store: sqlite(), sweepIntervalMs: 0 }, ...(transport ? { transport } : {}), ...top } as KeywardModuleOptions;
+  return { production: true, session: { secrets: [secret()], store: sqlite(), sweepIntervalMs: 0 }, ...(transport ? { transport } : {}), ...top } as KeywardModuleOptions;
 }
 
 for (const adapter of ADAPTERS) {
   describe(`issue 14: production over plain HTTP without trustProxy on ${adapter}`, () => {
-    const apps: RunningBff[] = [];
+    const apps: RunningApp[] = [];
     after(async () => {
       for (const a of apps) await a.close();
     });
 
     it('refuses at startup, naming transport.trustProxy, HTTPS and the escape', async () => {
       for (const transport of [undefined, { trustProxy: false }, { trustProxy: [] }]) {
-        await assert.rejects(startBffApp(adapter, productionApp(transport)), (e: unknown) => {
+        await assert.rejects(startTestApp(adapter, productionApp(transport)), (e: unknown) => {
           assert.ok(e instanceof KeywardConfigError, String(e));
           assert.equal(e.code, 'KW_INSECURE_PRODUCTION');
           const p = problemAt(e, 'transport.trustProxy');
@@ -291,15 +271,15 @@ for (const adapter of ADAPTERS) {
     });
 
     it('starts when serving HTTPS itself, behind a trusted proxy, or with the explicit escape', async () => {
-      apps.push(await startBffApp(adapter, productionApp(undefined), { https: { key, cert } }));
-      apps.push(await startBffApp(adapter, productionApp({ trustProxy: 'loopback' })));
-      apps.push(await startBffApp(adapter, productionApp({ trustProxy: ['10.0.0.7'] })));
-      apps.push(await startBffApp(adapter, productionApp({ httpsServedElsewhere: true })));
+      apps.push(await startTestApp(adapter, productionApp(undefined), { https: { key, cert } }));
+      apps.push(await startTestApp(adapter, productionApp({ trustProxy: 'loopback' })));
+      apps.push(await startTestApp(adapter, productionApp({ trustProxy: ['10.0.0.7'] })));
+      apps.push(await startTestApp(adapter, productionApp({ httpsServedElsewhere: true })));
     });
 
     it('development logs each weak secret at startup through the Nest logger, never the secret', async () => {
       const weak = 'keyboard cat';
-      const app = await startBffApp(adapter, { session: { secrets: [strong(), weak], store: new MemoryStore(), sweepIntervalMs: 0 } });
+      const app = await startTestApp(adapter, { session: { secrets: [secret(), weak], store: new MemoryStore(), sweepIntervalMs: 0 } });
       apps.push(app);
       const warn = app.logger.lines.filter((l) => l.startsWith('warn') && l.includes('session.secrets[1]'));
       assert.equal(warn.length, 1, app.logger.text);

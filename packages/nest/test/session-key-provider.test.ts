@@ -1,23 +1,24 @@
 // SessionKeyProvider: a key the app put into the session with vault.putSession() is what
 // the proxy attaches (the read-back the express-session migration guide relies on), on
-// both adapters with real Redis and the real demo upstream.
+// both adapters with real Redis and the test upstream (real HTTP).
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { RedisStore, SessionKeyProvider } from '../src/index.js';
-import { ADAPTERS, PageClient, bffOptions, findSecrets, nodeRequest, secret, startBffApp, startUpstream, upstreamService, type RunningBff, type UpstreamHandle } from './support/bff-test.app.js';
+import { ADAPTERS } from './support/adapters.js';
+import { bffOptions, upstreamService } from './support/bff-options.js';
+import { PageClient } from './support/clients.js';
+import { nodeRequest } from './support/raw-http.js';
 import { type RedisServer, redisSuite } from './support/redis-server.js';
+import { findSecrets, secret } from './support/secrets.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
+import { upstreamSuite, type UpstreamHandle } from './support/upstream.js';
 
 let redis: RedisServer;
 redisSuite('kw-session-key-', (server) => (redis = server));
 let upstream: UpstreamHandle;
-before(async () => {
-  upstream = await startUpstream({ serverKeys: [`srv-${secret()}`], adminToken: secret() });
-});
-after(async () => {
-  await upstream?.close();
-});
+upstreamSuite({ serverKeys: [`srv-${secret()}`], adminToken: secret() }, (u) => (upstream = u));
 
 describe('SessionKeyProvider options', () => {
   it('refuses bad options with a TypeError that says what to pass', () => {
@@ -29,7 +30,7 @@ describe('SessionKeyProvider options', () => {
 
 for (const adapter of ADAPTERS) {
   describe(`SessionKeyProvider on ${adapter}`, () => {
-    let bff: RunningBff;
+    let bff: RunningApp;
     const tokenA = `tok_${randomBytes(24).toString('base64url')}`;
     const tokenB = `tok_${randomBytes(24).toString('base64url')}`;
 
@@ -48,7 +49,7 @@ for (const adapter of ADAPTERS) {
       });
       options.credentials!.partner = new SessionKeyProvider();
       options.credentials!.aliased = new SessionKeyProvider({ entry: 'partner' });
-      bff = await startBffApp(adapter, options);
+      bff = await startTestApp(adapter, options);
     });
     after(async () => {
       await bff?.close();

@@ -4,9 +4,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Body, Controller, Get, HttpCode, Inject, Module, Post, Put } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import type { AddressInfo } from 'node:net';
 import {
   AllowAnonymous,
   CurrentSession,
@@ -27,9 +24,11 @@ import {
   type StoredSession,
 } from '../src/index.js';
 import { seal } from '../src/vault/key-ring.js';
+import { ADAPTERS, type AdapterName } from './support/adapters.js';
+import { Client } from './support/clients.js';
 import { FakeClock } from './support/fake-clock.js';
-import { Client } from './support/http-client.js';
 import { RedisServer, redisSuite } from './support/redis-server.js';
+import { listenTestModule } from './support/test-app.js';
 
 // Regression tests for the findings of review issue 13 (#13, #16, #17, #18).
 
@@ -117,16 +116,13 @@ class HardeningController {
   }
 }
 
-async function startApp(adapter: 'express' | 'fastify', options: KeywardModuleOptions) {
+function startApp(adapter: AdapterName, options: KeywardModuleOptions) {
   @Module({ imports: [KeywardModule.forRoot(options)], controllers: [HardeningController] })
   class HardeningModule {}
-  const app = adapter === 'fastify' ? await NestFactory.create(HardeningModule, new FastifyAdapter(), { logger: false }) : await NestFactory.create(HardeningModule, { logger: false });
-  await app.listen(0, '127.0.0.1');
-  const url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
-  return { url, close: () => app.close() };
+  return listenTestModule(adapter, HardeningModule);
 }
 
-for (const adapter of ['express', 'fastify'] as const) {
+for (const adapter of ADAPTERS) {
   for (const kind of STORES) {
     describe(`session/vault hardening over HTTP (${adapter}, ${kind})`, () => {
       let app: { url: string; close(): Promise<void> };

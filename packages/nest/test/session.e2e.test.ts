@@ -4,9 +4,6 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Controller, Get, Module, Param } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import type { AddressInfo } from 'node:net';
 import {
   AllowAnonymous,
   CurrentSession,
@@ -20,11 +17,11 @@ import {
   type KeywardModuleOptions,
   type SessionStore,
 } from '../src/index.js';
-import { AppClient } from './support/app-client.js';
+import { ADAPTERS } from './support/adapters.js';
+import { AppClient, type Reply } from './support/clients.js';
 import { FakeClock } from './support/fake-clock.js';
-import type { Reply } from './support/http-client.js';
 import { RedisServer, redisSuite } from './support/redis-server.js';
-import { ADAPTERS, startSessionApp, type RunningApp } from './support/session-test.app.js';
+import { listenTestModule, startTestApp, type RunningApp } from './support/test-app.js';
 
 type StoreKind = 'sqlite' | 'redis';
 const STORES: readonly StoreKind[] = ['sqlite', 'redis'];
@@ -107,7 +104,7 @@ for (const adapter of ADAPTERS) {
 
       before(async () => {
         store = openStore(kind, tag);
-        app = await startSessionApp(adapter, options(store, secrets, clock));
+        app = await startTestApp(adapter, options(store, secrets, clock));
       });
       after(async () => {
         await app?.close();
@@ -480,7 +477,7 @@ for (const adapter of ADAPTERS) {
         const clock = new FakeClock(Date.now());
         const [oldSecret, newSecret] = [secret(), secret()];
         const tag = `${adapter}-${kind}-rotation-${++storeSeq}`;
-        let app = await startSessionApp(adapter, options(openStore(kind, tag), [oldSecret], clock));
+        let app = await startTestApp(adapter, options(openStore(kind, tag), [oldSecret], clock));
         const c = new AppClient(app.url);
         let oldCookie: string;
         try {
@@ -491,7 +488,7 @@ for (const adapter of ADAPTERS) {
           await app.close();
         }
 
-        app = await startSessionApp(adapter, options(openStore(kind, tag), [newSecret, oldSecret], clock));
+        app = await startTestApp(adapter, options(openStore(kind, tag), [newSecret, oldSecret], clock));
         let newCookie: string;
         try {
           const r = await new AppClient(app.url).get('/me', { cookie: `sid=${oldCookie}` });
@@ -507,7 +504,7 @@ for (const adapter of ADAPTERS) {
           await app.close();
         }
 
-        app = await startSessionApp(adapter, options(openStore(kind, tag), [newSecret], clock));
+        app = await startTestApp(adapter, options(openStore(kind, tag), [newSecret], clock));
         try {
           const client = new AppClient(app.url);
           assertRefused(await client.get('/me', { cookie: `sid=${oldCookie}` }), 'KW_SESSION_INVALID', oldCookie);
@@ -520,7 +517,7 @@ for (const adapter of ADAPTERS) {
       it('cookie.secure: true gives __Host-sid with Secure', async () => {
         const store = openStore(kind, `${adapter}-${kind}-secure-${++storeSeq}`);
         const clock = new FakeClock(Date.now());
-        const app = await startSessionApp(adapter, options(store, [secret()], clock, { secure: true }));
+        const app = await startTestApp(adapter, options(store, [secret()], clock, { secure: true }));
         try {
           const c = new AppClient(app.url);
           const r = await c.post('/login', { user: 'secure-user' });
@@ -547,7 +544,7 @@ describe('cookie refresh only when the store touched the session', () => {
     it(`BUG session.engine resolve: a request in the same millisecond as login re-sends the cookie, and logout then sends two sid cookies (${adapter})`, async () => {
       const clock = new FakeClock(Date.now());
       const store = openStore('sqlite', `same-ms-${adapter}-${++storeSeq}`);
-      const app = await startSessionApp(adapter, options(store, [secret()], clock));
+      const app = await startTestApp(adapter, options(store, [secret()], clock));
       try {
         const c = new AppClient(app.url);
         assert.equal((await c.post('/login', { user: 'same-ms' })).status, 200);
@@ -587,13 +584,9 @@ describe('RequestSession.get()', () => {
     it(`BUG request-session.get: inherited names ('toString', 'constructor', '__proto__') read Object.prototype and answer 500 (${adapter})`, async () => {
       @Module({ imports: [KeywardModule.forRoot(options(openStore('sqlite', `get-${adapter}-${++storeSeq}`), [secret()], new FakeClock(Date.now())))], controllers: [FieldController] })
       class FieldModule {}
-      const app =
-        adapter === 'fastify'
-          ? await NestFactory.create(FieldModule, new FastifyAdapter(), { logger: false })
-          : await NestFactory.create(FieldModule, { logger: false });
+      const app = await listenTestModule(adapter, FieldModule);
       try {
-        await app.listen(0, '127.0.0.1');
-        const c = new AppClient(`http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`);
+        const c = new AppClient(app.url);
         assert.equal((await c.get('/login-field')).status, 200);
         assert.deepEqual((await c.get('/field/theme')).body, { value: null }, 'an unset field is undefined');
         for (const name of ['toString', 'constructor', 'hasOwnProperty', 'valueOf', '__proto__']) {

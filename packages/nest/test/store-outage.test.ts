@@ -4,10 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisStore } from '../src/index.js';
-import { AppClient } from './support/app-client.js';
-import type { Reply } from './support/http-client.js';
+import { ADAPTERS } from './support/adapters.js';
+import { AppClient, type Reply } from './support/clients.js';
 import { RedisServer } from './support/redis-server.js';
-import { ADAPTERS, startSessionApp } from './support/session-test.app.js';
+import { startTestApp } from './support/test-app.js';
 
 // The suite's own redis-server, with an append-only file synced on every write, so that
 // a SIGKILL loses no session: what comes back after the restart is the same data.
@@ -30,7 +30,7 @@ function assertUnavailable(r: Reply, what: string, cookie?: string): void {
 for (const adapter of ADAPTERS) {
   describe(`Redis outage and recovery: ${adapter}`, () => {
     it('fails closed with 503 while Redis is down, serves anonymous routes, and recovers by itself with the same cookie', async () => {
-      const app = await startSessionApp(adapter, {
+      const app = await startTestApp(adapter, {
         session: {
           secrets: [randomBytes(32).toString('base64url')],
           store: new RedisStore({ url: server.url, prefix: `outage-${adapter}:` }),
@@ -88,7 +88,7 @@ for (const adapter of ADAPTERS) {
 
 describe('Redis that stops answering (frozen, not dead)', () => {
   it('requests fail closed with 503 after the command timeout instead of hanging, and recover when Redis wakes up', async () => {
-    const app = await startSessionApp('express', {
+    const app = await startTestApp('express', {
       session: {
         secrets: [randomBytes(32).toString('base64url')],
         store: new RedisStore({ url: server.url, prefix: 'frozen:', commandTimeoutMs: 500 }),

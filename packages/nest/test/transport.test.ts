@@ -1,13 +1,16 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { KeywardConfigError, MemoryStore, SqliteStore, resolveKeywardOptions, type KeywardModuleOptions, type TransportOptions } from '../src/index.js';
-import { ADAPTERS, nodeRequest, secret, startBffApp, type RunningBff } from './support/bff-test.app.js';
+import { ADAPTERS } from './support/adapters.js';
+import { nodeRequest } from './support/raw-http.js';
+import { secret } from './support/secrets.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
+import { selfSignedCert } from './support/tls.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kw-transport-'));
 let cert: Buffer;
@@ -15,13 +18,7 @@ let key: Buffer;
 let tls: Agent;
 
 before(() => {
-  // A self-signed certificate for 127.0.0.1, made for this run.
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-keyout', join(tmp, 'key.pem'), '-out', join(tmp, 'cert.pem'), '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-  ], { stdio: 'ignore' });
-  cert = readFileSync(join(tmp, 'cert.pem'));
-  key = readFileSync(join(tmp, 'key.pem'));
+  ({ cert, key } = selfSignedCert(tmp));
   tls = new Agent({ connect: { ca: cert } });
 });
 after(async () => {
@@ -73,15 +70,15 @@ function assertHttpsRequired(r: Answer, what: string): void {
 
 for (const adapter of ADAPTERS) {
   describe(`HTTPS enforcement in production on ${adapter}`, () => {
-    const apps: RunningBff[] = [];
+    const apps: RunningApp[] = [];
     after(async () => {
       for (const a of apps) await a.close();
     });
-    const start = async (transport: TransportOptions = {}, https = false): Promise<RunningBff> => {
+    const start = async (transport: TransportOptions = {}, https = false): Promise<RunningApp> => {
       // Production refuses at startup a plain-HTTP listener that trusts no proxy; these tests
       // check the refusal of each request behind that, so they declare the documented escape.
       const options = productionOptions({ ...transport, httpsServedElsewhere: !https && !transport.trustProxy });
-      const app = await startBffApp(adapter, options, https ? { https: { key, cert } } : {});
+      const app = await startTestApp(adapter, options, https ? { https: { key, cert } } : {});
       apps.push(app);
       return app;
     };

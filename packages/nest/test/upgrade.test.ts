@@ -2,7 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { MemoryStore } from '../src/index.js';
-import { ADAPTERS, startSessionApp, type RunningApp } from './support/session-test.app.js';
+import { ADAPTERS } from './support/adapters.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
 
 /** Sends a WebSocket handshake and resolves with the status line the server answered, or 'closed'. */
 function handshake(url: string, origin: string | undefined): Promise<string> {
@@ -36,7 +37,7 @@ for (const adapter of ADAPTERS) {
   describe(`WebSocket upgrade origin check (${adapter})`, () => {
     let app: RunningApp;
     before(async () => {
-      app = await startSessionApp(adapter, { session: { secrets: ['w'.repeat(16) + 'x9Qz!kP2#vL7@mN4$rT8'], store: new MemoryStore() } });
+      app = await startTestApp(adapter, { session: { secrets: ['w'.repeat(16) + 'x9Qz!kP2#vL7@mN4$rT8'], store: new MemoryStore() } });
       // A gateway stand-in: answers 101 to any handshake that reaches it.
       app.app.getHttpServer().on('upgrade', (_req: unknown, socket: import('node:net').Socket) => {
         socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');

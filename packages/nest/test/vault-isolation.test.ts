@@ -4,9 +4,13 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { RedisStore } from '../src/index.js';
+import { bffOptions } from './support/bff-options.js';
 import { FakeClock } from './support/fake-clock.js';
-import { HttpKeyIssuer, bffOptions, secret, startBffApp, startUpstream, type RunningBff, type UpstreamHandle } from './support/bff-test.app.js';
+import { HttpKeyIssuer } from './support/key-issuer.js';
 import { RedisServer } from './support/redis-server.js';
+import { secret } from './support/secrets.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
+import { startUpstream, type UpstreamHandle } from './support/upstream.js';
 
 const SESSIONS = 1000;
 const CONCURRENCY = 50;
@@ -20,14 +24,14 @@ const PREFIX = 'iso:';
 let redis: RedisServer;
 let upstream: UpstreamHandle;
 let issuer: HttpKeyIssuer;
-let bff: RunningBff;
+let bff: RunningApp;
 let agent: Agent;
 const clock = new FakeClock();
 
 before(async () => {
   [redis, upstream] = await Promise.all([RedisServer.launch(), startUpstream({ serverKeys: [SERVER_KEY], adminToken: ADMIN })]);
   issuer = new HttpKeyIssuer(upstream.url, ADMIN);
-  bff = await startBffApp(
+  bff = await startTestApp(
     'express',
     bffOptions({
       store: new RedisStore({ url: redis.url, prefix: PREFIX }),

@@ -7,20 +7,16 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { RedisStore, SqliteStore, type SessionStore } from '../src/index.js';
+import { ADAPTERS } from './support/adapters.js';
+import { bffOptions } from './support/bff-options.js';
+import { PageClient } from './support/clients.js';
 import { FakeClock } from './support/fake-clock.js';
-import {
-  ADAPTERS,
-  HttpKeyIssuer,
-  PageClient,
-  bffOptions,
-  secret,
-  startBffApp,
-  startUpstream,
-  waitFor,
-  type RunningBff,
-  type UpstreamHandle,
-} from './support/bff-test.app.js';
+import { HttpKeyIssuer } from './support/key-issuer.js';
 import { RedisServer } from './support/redis-server.js';
+import { secret } from './support/secrets.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
+import { startUpstream, type UpstreamHandle } from './support/upstream.js';
+import { waitFor } from './support/wait-for.js';
 
 const MIN = 60_000;
 const IDLE = 30 * MIN;
@@ -133,7 +129,7 @@ async function assertActive(issuer: HttpKeyIssuer, id: string): Promise<void> {
 for (const adapter of ADAPTERS) {
   for (const kind of ['sqlite', 'redis'] as const) {
     describe(`vault entries and minted keys live exactly as long as the session: ${adapter} + ${kind}`, () => {
-      let bff: RunningBff;
+      let bff: RunningApp;
       let issuer: HttpKeyIssuer;
       let clock: FakeClock;
       let view: StoreView;
@@ -144,7 +140,7 @@ for (const adapter of ADAPTERS) {
         issuer = new HttpKeyIssuer(upstream.url, ADMIN);
         const made = storeFor(kind);
         view = made.view;
-        bff = await startBffApp(
+        bff = await startTestApp(
           adapter,
           bffOptions({
             store: made.store,

@@ -20,8 +20,8 @@ import {
   type StoredSession,
 } from '../src/index.js';
 import { open, seal } from '../src/vault/key-ring.js';
-import { findSecrets } from './support/bff-test.app.js';
 import { RedisServer, redisSuite } from './support/redis-server.js';
+import { findSecrets } from './support/secrets.js';
 
 let redis: RedisServer;
 const tmp = redisSuite('kw-vault-', (server) => (redis = server));
