@@ -21,4 +21,4 @@ node scripts/build.mjs
 
 mapfile -t files < <(find packages apps -path '*/node_modules' -prune -o -path '*/dist/test/*' -name '*.test.js' -print | sort)
 echo "[test] ${#files[@]} test files"
-exec node --test --test-concurrency="${KEYWARD_TEST_CONCURRENCY:-2}" --test-timeout=300000 "${files[@]}"
+exec node --test --test-concurrency="${KEYWARD_TEST_CONCURRENCY:-2}" --test-timeout=900000 "${files[@]}"
