@@ -9,6 +9,7 @@ import type { CredentialProvider } from './credential-provider.interface.js';
 import { VaultError, VaultErrorCode } from './key-ring.js';
 import type { Secret } from './secret.js';
 import { Vault } from './vault.js';
+import { KeywardEvents } from '../events/keyward-events.js';
 
 /**
  * Hands out credentials for a session, from the providers named in the module options,
@@ -25,8 +26,10 @@ export class CredentialService implements OnApplicationShutdown {
     @Inject(RESOLVED_OPTIONS) options: ResolvedKeywardOptions,
     @Inject(SessionEngine) private readonly engine: SessionEngine,
     @Inject(Vault) readonly vault: Vault,
+    @Inject(KeywardEvents) events: KeywardEvents,
   ) {
     this.providers = options.credentials;
+    for (const p of this.providers.values()) p.bindEvents?.(events);
     engine.addListener({
       // A same-user regenerate moves the session to a new store key: its data key is bound
       // to the key, so it is re-wrapped for the new one (or dropped if it cannot be).
