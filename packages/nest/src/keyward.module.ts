@@ -23,6 +23,7 @@ import { ProxyService } from './proxy/proxy.service.js';
 import { TransportMiddleware } from './transport/transport.middleware.js';
 import { StartupReport } from './keyward.startup-report.js';
 import { Vault } from './vault/vault.js';
+import { KeywardEvents } from './events/keyward-events.js';
 
 /** Every secret the options hold goes into the redaction registry at startup. */
 function registerLiveSecrets(o: ResolvedKeywardOptions): ResolvedKeywardOptions {
@@ -34,7 +35,8 @@ function registerLiveSecrets(o: ResolvedKeywardOptions): ResolvedKeywardOptions 
 
 const providers: Provider[] = [
   { provide: RESOLVED_OPTIONS, inject: [KEYWARD_MODULE_OPTIONS], useFactory: (o: KeywardModuleOptions) => registerLiveSecrets(resolveKeywardOptions(o)) },
-  { provide: SessionEngine, inject: [RESOLVED_OPTIONS], useFactory: (o: ResolvedKeywardOptions) => new SessionEngine(o.session) },
+  KeywardEvents,
+  { provide: SessionEngine, inject: [RESOLVED_OPTIONS, KeywardEvents], useFactory: (o: ResolvedKeywardOptions, events: KeywardEvents) => new SessionEngine(o.session, events) },
   SessionService,
   {
     provide: Vault,
@@ -73,7 +75,7 @@ const providers: Provider[] = [
  *   useFactory: (c: ConfigService) => ({ session: { secrets: c.get('SESSION_SECRETS').split(','), store: ... } }),
  * })
  */
-@Module({ imports: [DiscoveryModule], providers, exports: [SessionEngine, SessionService, Vault, CredentialService, ProxyService, StartupReport, RESOLVED_OPTIONS] })
+@Module({ imports: [DiscoveryModule], providers, exports: [SessionEngine, SessionService, KeywardEvents, Vault, CredentialService, ProxyService, StartupReport, RESOLVED_OPTIONS] })
 export class KeywardModule extends KeywardConfigurableModule implements NestModule {
   constructor(@Inject(KeywardEdge) private readonly edge: KeywardEdge) {
     super();

@@ -5,6 +5,7 @@ import { HttpsRequiredError, KeywardErrorCode, SessionRequiredError } from '../k
 import { REQUEST_SESSION } from '../keyward.internal-constants.js';
 import { setHeader, type AnyRequest } from '../http/http-bridge.js';
 import { isPlainHttpProbe } from '../transport/transport-policy.js';
+import { requestIdOf } from '../redaction/request-context.middleware.js';
 import { findSessionCookie } from './session-cookie.js';
 import { RequestSession } from './request-session.js';
 import { SessionEngine } from './session.engine.js';
@@ -38,7 +39,11 @@ export class SessionGuard implements CanActivate {
     const res = http.getResponse();
     if (isPlainHttpProbe(req)) {
       // A probe over plain HTTP (transport.plainHttpPaths): the cookie is not read, so nothing refreshes or clears it.
-      if (!anonymousOk) throw new HttpsRequiredError();
+      if (!anonymousOk) {
+        const refusal = new HttpsRequiredError();
+        this.engine.events.emit({ event: 'request.refused', code: refusal.code, requestId: requestIdOf(req) });
+        throw refusal;
+      }
       attachProbeSession(this.engine, req, res);
       return true;
     }
