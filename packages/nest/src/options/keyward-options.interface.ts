@@ -91,7 +91,7 @@ export interface SessionOptions {
    * After a rotation the previous ID keeps working this long (requests in flight, parallel
    * tabs, retries get the new cookie); after it, using the previous ID ends the whole
    * session (a `session.ended` event with reason `reuse`). Shorter than `rotateEveryMs`.
-   * @default 60_000
+   * @default 60_000 (or half of `rotateEveryMs` when that is shorter than 2 minutes)
    */
   rotateGraceMs?: number;
   /**

@@ -31,7 +31,11 @@ export function resolveLifecycleOptions(raw: Record<string, unknown>, store: unk
       rotateEveryMs = duration(raw.rotateEveryMs, 'session.rotateEveryMs', problems, 1000, 30 * DAY);
     }
   }
-  const grace = raw.rotateGraceMs === undefined ? DEFAULT_ROTATE_GRACE_MS : duration(raw.rotateGraceMs, 'session.rotateGraceMs', problems, 1000, DAY);
+  // Unset, the grace follows a short rotation interval down (at most half of it), as the touch interval follows the idle timeout.
+  const grace =
+    raw.rotateGraceMs === undefined
+      ? Math.min(DEFAULT_ROTATE_GRACE_MS, typeof rotateEveryMs === 'number' ? Math.max(500, Math.floor(rotateEveryMs / 2)) : DEFAULT_ROTATE_GRACE_MS)
+      : duration(raw.rotateGraceMs, 'session.rotateGraceMs', problems, 1000, DAY);
   if (typeof rotateEveryMs === 'number' && grace !== undefined && grace >= rotateEveryMs) {
     problems.push(`session.rotateGraceMs: ${grace} must be shorter than session.rotateEveryMs (${rotateEveryMs}), or a previous ID would outlive the next rotation.`);
   }
