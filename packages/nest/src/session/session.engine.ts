@@ -224,8 +224,10 @@ export class SessionEngine {
       return this.create(user);
     }
     this.forget(record.key);
-    const old = await this.store.take(record.key);
-    if (!old) return null;
+    let old = await this.store.take(record.key);
+    // The ID rotated since this request read it: move the live successor instead.
+    for (let hops = 0; old?.movedTo && hops < 64; hops++) old = await this.store.take(old.movedTo.key);
+    if (!old || old.movedTo) return null;
     if (user && user.id !== old.userId) {
       // The record changed hands between our read and the take: treat it as a login.
       await this.notifyEnded(old, 'replaced');

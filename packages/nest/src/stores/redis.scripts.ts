@@ -69,9 +69,14 @@ end
 return 0
 `;
 
-/** KEYS[1]=record; ARGV: field, value. Sets the field if absent; returns its value, or false if no record. */
+/**
+ * KEYS[1]=record; ARGV: field, value. Sets the field if absent; returns its value, or false if
+ * no record (a rotated-out ID's tombstone counts as none: what is set-if-absent, such as a
+ * data key bound to this store key, would be wrong at the successor).
+ */
 export const SET_IF_ABSENT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if redis.call('HEXISTS', KEYS[1], 'n') == 1 then return false end
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then redis.call('HINCRBY', KEYS[1], 'v', 1) end
 return redis.call('HGET', KEYS[1], ARGV[1])
 `;
