@@ -14,7 +14,7 @@ import { KeysController } from './keys/keys.controller.js';
 import { DEMO_INFO, DemoInfoController } from './demo-info/demo-info.controller.js';
 import { LeakForTestsController } from './health/leak-for-tests.controller.js';
 import { ThrottlerModule } from '@nestjs/throttler';
-import { LoginRateLimit, LOGIN_LIMITS } from './auth/login-rate-limit.js';
+import { DEFAULT_LOGIN_LIMITS, LOGIN_LIMITS, LoginRateLimit } from './auth/login-rate-limit.js';
 
 registerStatus('KW_KEY_NOT_FOUND', 404);
 registerStatus('KW_KEY_SERVICE_UNKNOWN', 404);
@@ -74,12 +74,13 @@ export class DemoModule {
           logRequests: true,
         }),
         // Its storage counts failed logins per username and per client (see LoginRateLimit).
-        ThrottlerModule.forRoot([{ name: 'login-failures', ttl: LOGIN_LIMITS.windowMs, limit: LOGIN_LIMITS.perUsername }]),
+        ThrottlerModule.forRoot([{ name: 'login-failures', ttl: DEFAULT_LOGIN_LIMITS.windowMs, limit: config.loginFailuresPerUsername }]),
       ],
       controllers: [HealthController, AuthController, KeysController, DemoInfoController, PageController, ...(config.canaryLeakRoute ? [LeakForTestsController] : [])],
       providers: [
         { provide: DemoUsers, useValue: users },
         { provide: DemoKeyIssuer, useValue: issuer },
+        { provide: LOGIN_LIMITS, useValue: { ...DEFAULT_LOGIN_LIMITS, perUsername: config.loginFailuresPerUsername, perClient: config.loginFailuresPerClient } },
         LoginRateLimit,
         { provide: DEMO_INFO, useValue: { showDemoUsers: !config.production && config.demoUsersFromDefault, trialKeys: !config.production } },
       ],

@@ -51,7 +51,8 @@ export class AuthController {
       throw new UnauthorizedException(LOGIN_FAILED);
     }
     const info = await session.login({ id: name, name });
-    // Sessions this login ended to stay within KEYWARD_MAX_SESSIONS_PER_USER (public handles only).
+    // Sessions this login ended to stay within KEYWARD_MAX_SESSIONS_PER_USER (public handles only); absent when none.
+    if (info.endedSessions.length === 0) return { user: { name } };
     return { user: { name }, endedSessions: info.endedSessions.map((s) => ({ id: s.id, createdAt: s.createdAt.toISOString() })) };
   }
 

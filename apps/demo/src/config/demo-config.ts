@@ -31,6 +31,10 @@ export interface DemoConfig {
   idRotateGraceMs: number | undefined;
   /** KEYWARD_MAX_SESSIONS_PER_USER (default 10). */
   maxSessionsPerUser: number;
+  /** KEYWARD_LOGIN_FAILURES_PER_USERNAME (default 5): failed logins for one username before 429. */
+  loginFailuresPerUsername: number;
+  /** KEYWARD_LOGIN_FAILURES_PER_CLIENT (default 20): failed logins from one client before 429. */
+  loginFailuresPerClient: number;
   /** Test-only route that leaks a key past the redaction (proves the canary suite catches leaks). Never in production. */
   canaryLeakRoute: boolean;
 }
@@ -159,6 +163,8 @@ export function loadDemoConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig
     idRotateMs: rotateMs(env, problems),
     idRotateGraceMs: optionalMs(env, 'KEYWARD_ID_ROTATE_GRACE_MS', problems),
     maxSessionsPerUser: positiveInt(env, 'KEYWARD_MAX_SESSIONS_PER_USER', 10, 10_000, problems),
+    loginFailuresPerUsername: positiveInt(env, 'KEYWARD_LOGIN_FAILURES_PER_USERNAME', 5, 1_000_000, problems),
+    loginFailuresPerClient: positiveInt(env, 'KEYWARD_LOGIN_FAILURES_PER_CLIENT', 20, 1_000_000, problems),
   };
   if (production && config.canaryLeakRoute) problems.push('KEYWARD_DEMO_LEAK_ROUTE: a test-only route; refused in production.');
   if (problems.length > 0) throw new TypeError(`The demo's environment is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
