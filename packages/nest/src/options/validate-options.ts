@@ -215,7 +215,7 @@ function resolveSession(raw: unknown, production: boolean, problems: string[], v
   if (clock !== undefined && (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function')) {
     problems.push('session.clock: expected an object with a now() method returning milliseconds.');
   }
-  const lifecycle = resolveLifecycleOptions(raw, store, problems);
+  const lifecycle = resolveLifecycleOptions(raw, storeProblem ? undefined : store, problems);
   if (idle === undefined || absolute === undefined || effectiveTouch === undefined || sweep === undefined || !Array.isArray(secrets) || !lifecycle) return undefined;
   return {
     ...lifecycle,

@@ -17,7 +17,8 @@ export interface ResolvedLifecycleOptions {
 /**
  * Validates `session.rotateEveryMs`, `session.rotateGraceMs` and `session.maxPerUser`,
  * pushing every problem (with the bad value and the fix) onto `problems`. Returns undefined
- * when any is wrong.
+ * when any is wrong. `store` is checked for the methods these need only when it is
+ * otherwise a SessionStore (pass undefined when it was already refused: one problem each).
  */
 export function resolveLifecycleOptions(raw: Record<string, unknown>, store: unknown, problems: string[]): ResolvedLifecycleOptions | undefined {
   const before = problems.length;
