@@ -9,6 +9,10 @@ import type { SessionEndReason } from './session.types.js';
 
 /** Data field holding when the session's current ID was issued (ms); absent means at creation. */
 export const ID_ISSUED_FIELD = 'kw.idAt';
+/** Data field listing the store keys of the session's rotated-out IDs (their tombstones), removed when the session ends. */
+export const PREVIOUS_KEYS_FIELD = 'kw.prev';
+/** Tombstones remembered per session (a 12-hour session rotated every 15 minutes has 48). */
+const MAX_PREVIOUS = 256;
 /** How many rotated-out IDs a request may follow to reach the live one. */
 const MAX_HOPS = 4;
 const SEAL_CONTEXT = 'keyward-successor-v1';
@@ -49,6 +53,18 @@ export function openSuccessor(previousId: string, previousKey: string, sealed: s
 
 function sealKey(previousId: string): Buffer {
   return createHmac('sha256', previousId).update(SEAL_CONTEXT).digest();
+}
+
+/** The store keys of a session's rotated-out IDs (their tombstones), oldest first. */
+export function previousKeysOf(record: StoredSession): string[] {
+  const raw = record.data[PREVIOUS_KEYS_FIELD];
+  if (raw === undefined) return [];
+  try {
+    const keys = JSON.parse(raw) as unknown;
+    return Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string' && /^[A-Za-z0-9_-]{43}$/.test(k)) : [];
+  } catch {
+    return [];
+  }
 }
 
 /** What the rotation needs of the engine (it stays the engine's business how). */
@@ -97,7 +113,11 @@ export class IdRotation {
       idleExpiresAt: Math.min(now + options.idleTimeoutMs, record.absoluteExpiresAt),
       absoluteExpiresAt: record.absoluteExpiresAt,
       version: 1,
-      data: { ...this.host.moveData(record.data, record.key, nextKey), [ID_ISSUED_FIELD]: String(now) },
+      data: {
+        ...this.host.moveData(record.data, record.key, nextKey),
+        [ID_ISSUED_FIELD]: String(now),
+        [PREVIOUS_KEYS_FIELD]: JSON.stringify([...previousKeysOf(record), record.key].slice(-MAX_PREVIOUS)),
+      },
     };
     const graceUntil = now + options.rotateGraceMs;
     const link: SessionLink = {

@@ -6,7 +6,7 @@ import type { SessionStore, StoredSession, TouchPolicy } from '../stores/session
 import { expiryOf } from '../stores/store-record.js';
 import { SecretRing, generateSessionId, handleOf, storeKeyOf } from './session-id.js';
 import type { SessionEndReason, SessionInfo, SessionLifecycleListener, SessionUser } from './session.types.js';
-import { ID_ISSUED_FIELD, IdRotation, idIssuedAt } from './id-rotation.js';
+import { ID_ISSUED_FIELD, IdRotation, idIssuedAt, previousKeysOf } from './id-rotation.js';
 import { trimToCap } from './session-cap.js';
 
 /** Data field holding the user; fields starting with `kw.` are reserved for Keyward. */
@@ -267,6 +267,8 @@ export class SessionEngine {
       return next ? this.finish(next, reason, hops + 1) : false;
     }
     await this.notifyEnded(record, reason);
+    // The session's rotated-out IDs have nothing left to protect: their tombstones go with it.
+    await Promise.all(previousKeysOf(record).map((k) => this.store.take(k).catch(() => null)));
     return true;
   }
 

@@ -97,7 +97,7 @@ export class MintedKeyProvider implements CredentialProvider {
     if (current && req.now - current.mintedAt < this.rotateEveryMs) return new Secret(current.key);
     // Due for rotation: one instance rotates (store lease); the others keep using the
     // current key, which stays valid until it is retired after the rotation's grace period.
-    if (current && !(await req.vault.tryLease(`rotate:${req.session.key}:${req.name}`, 30_000))) return new Secret(current.key);
+    if (current && !(await req.vault.tryLease(`rotate:${req.session.handle}:${req.name}`, 30_000))) return new Secret(current.key);
     const flight = `${req.session.key}|${req.name}`;
     let pending = this.inflight.get(flight);
     if (!pending) {
@@ -117,8 +117,8 @@ export class MintedKeyProvider implements CredentialProvider {
     results.forEach((r, i) =>
       this.events.emit({ event: r.status === 'fulfilled' ? 'credential.revoked' : 'credential.revoke-failed', credentialName: name, keyRef: keyRef(ids[i]!), sessionRef: sessionRef(session.key) }),
     );
-    // The rotation lease names this session: it ends with it.
-    await vault?.releaseLease(`rotate:${session.key}:${name}`).catch(() => undefined);
+    // The rotation lease names this session (by its handle, which stays across ID rotations): it ends with it.
+    await vault?.releaseLease(`rotate:${session.handle}:${name}`).catch(() => undefined);
     const failed = ids.filter((_, i) => results[i]!.status === 'rejected');
     if (failed.length === 0) return;
     for (const id of failed) this.retryRevocation(id, name, 0);
