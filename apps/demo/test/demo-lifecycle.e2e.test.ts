@@ -158,7 +158,7 @@ for (const adapter of ['express', 'fastify'] as const) {
       await sleep(200);
       const events = eventsIn(demo.output);
       const names = new Set(events.map((e) => e.event));
-      for (const n of ['session.created', 'session.rotated', 'session.ended', 'login.failed', 'credential.minted']) assert.ok(names.has(n), `${n} in ${[...names].join(', ')}`);
+      for (const n of ['session.created', 'session.rotated', 'session.ended', 'login.failed', 'credential.minted', 'credential.revoked']) assert.ok(names.has(n), `${n} in ${[...names].join(', ')}`);
       const reasons = new Set(events.filter((e) => e.event === 'session.ended').map((e) => e.reason));
       assert.ok(reasons.has('cap'), 'cap');
       assert.ok(reasons.has('reuse'), 'reuse');

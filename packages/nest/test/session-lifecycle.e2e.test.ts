@@ -16,6 +16,7 @@ import { FakeClock } from './support/fake-clock.js';
 import type { Reply } from './support/http-client.js';
 import { RedisServer, redisSuite } from './support/redis-server.js';
 import { ADAPTERS, startSessionApp, type RunningApp } from './support/session-test.app.js';
+import { Logger } from '@nestjs/common';
 
 // Issue 17: ID rotation on a timer, per-user cap, security events; both adapters, SQLite and Redis.
 
@@ -216,6 +217,68 @@ describe('session lifecycle: rotation off, idle/absolute reasons', () => {
       clock.advance(31 * MIN);
       assert.equal((await c.get('/me')).status, 401);
       assert.ok(events.some((e) => e.event === 'session.ended' && e.reason === 'idle'));
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('security events: store outage and recovery, helpers', () => {
+  it('store.unavailable once per outage (requests fail closed with 503), then store.recovered', async () => {
+    const own = await RedisServer.launch();
+    const clock = new FakeClock(Date.now());
+    const app = await startSessionApp('fastify', options(new RedisStore({ url: own.url, prefix: 'outage:' }), clock));
+    try {
+      const events = recordEvents(app);
+      const c = new AppClient(app.url);
+      assert.equal((await c.post('/login', { user: 'outage' })).status, 200);
+      await own.stop();
+      assert.equal((await c.get('/me')).status, 503);
+      assert.equal((await c.get('/me')).status, 503);
+      assert.equal(events.filter((e) => e.event === 'store.unavailable').length, 1, 'one event per outage');
+      assert.equal(events.find((e) => e.event === 'store.unavailable')!.storeKind, 'redis');
+      await own.start(); // an empty server: the session is gone, but the store answers again
+      const cookie = c.cookieHeader;
+      let status = 0;
+      for (let i = 0; i < 50 && status !== 200; i++) {
+        status = (await c.get('/public-me', { cookie })).status;
+        if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(status, 200);
+      assert.equal(events.filter((e) => e.event === 'store.recovered').length, 1);
+    } finally {
+      await app.close();
+      await own.destroy();
+    }
+  });
+
+  it('loginFailed() keeps only a keyed hash of the username; refused() a KW code; free text never enters an event; a throwing listener is contained', async () => {
+    const store = new SqliteStore({ file: join(tmp, `helpers-${++seq}.sqlite`) });
+    const app = await startSessionApp('express', options(store, new FakeClock(Date.now())));
+    try {
+      const events = app.app.get(KeywardEvents);
+      const seen: SecurityEvent[] = [];
+      events.on(() => {
+        throw new Error('listener bug');
+      });
+      events.on((e) => seen.push(e));
+      const streamed: SecurityEvent[] = [];
+      const sub = events.events$.subscribe((e) => streamed.push(e));
+      const warn = Logger.prototype.warn;
+      events.loginFailed({ username: 'mallory@example.com', reason: 'bad-credentials', requestId: 'req-12345678' });
+      events.loginFailed({ username: 'x', reason: 'line\r\nbreak {"event":"forged"}' });
+      events.refused('KW_ORIGIN_REFUSED', 'req-abcdefgh');
+      sub.unsubscribe();
+      assert.equal(Logger.prototype.warn, warn);
+      assert.equal(seen.length, 3, 'the second listener still got every event');
+      assert.equal(streamed.length, 3);
+      assert.equal(seen[0]!.event, 'login.failed');
+      assert.match(seen[0]!.userRef!, /^[A-Za-z0-9_-]{16}$/);
+      assert.ok(!JSON.stringify(seen).includes('mallory'));
+      assert.equal(seen[0]!.severity, 'warn');
+      assert.equal(seen[1]!.reason, 'invalid', 'free text is replaced');
+      assert.deepEqual({ event: seen[2]!.event, code: seen[2]!.code, requestId: seen[2]!.requestId }, { event: 'request.refused', code: 'KW_ORIGIN_REFUSED', requestId: 'req-abcdefgh' });
+      assert.ok(Object.isFrozen(seen[2]));
     } finally {
       await app.close();
     }
