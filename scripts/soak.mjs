@@ -76,6 +76,13 @@ const env = {
   DEMO_UPSTREAM_ADMIN_TOKEN: randomBytes(16).toString('hex'),
   KEYWARD_MINT_ROTATE_MS: '5000',
   KEYWARD_MINT_GRACE_MS: '1000',
+  // Workers share the demo users and each keeps its session: the per-user cap (default 10)
+  // would end them mid-run. The cap has its own tests (demo-lifecycle.e2e).
+  KEYWARD_MAX_SESSIONS_PER_USER: '1000',
+  // Half the logins fail on purpose (a wrong password), all from this one client: lift the
+  // login rate limit (5 per username, 20 per client by default), which has its own tests.
+  KEYWARD_LOGIN_FAILURES_PER_USERNAME: '1000000',
+  KEYWARD_LOGIN_FAILURES_PER_CLIENT: '1000000',
 };
 start(process.execPath, [join(root, 'apps/demo-upstream/dist/src/main.js')], env);
 const app = start(process.execPath, [join(root, 'apps/demo/dist/src/main.js')], env);

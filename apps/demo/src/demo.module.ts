@@ -13,6 +13,8 @@ import { DemoKeyIssuer } from './keys/demo-key-issuer.js';
 import { KeysController } from './keys/keys.controller.js';
 import { DEMO_INFO, DemoInfoController } from './demo-info/demo-info.controller.js';
 import { LeakForTestsController } from './health/leak-for-tests.controller.js';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { DEFAULT_LOGIN_LIMITS, LOGIN_LIMITS, LoginRateLimit } from './auth/login-rate-limit.js';
 
 registerStatus('KW_KEY_NOT_FOUND', 404);
 registerStatus('KW_KEY_SERVICE_UNKNOWN', 404);
@@ -56,6 +58,9 @@ export class DemoModule {
             ...(config.idleTimeoutMs ? { idleTimeoutMs: config.idleTimeoutMs } : {}),
             ...(config.absoluteTimeoutMs ? { absoluteTimeoutMs: config.absoluteTimeoutMs } : {}),
             ...(config.sweepIntervalMs ? { sweepIntervalMs: config.sweepIntervalMs } : {}),
+            ...(config.idRotateMs !== undefined ? { rotateEveryMs: config.idRotateMs } : {}),
+            ...(config.idRotateGraceMs !== undefined ? { rotateGraceMs: config.idRotateGraceMs } : {}),
+            maxPerUser: config.maxSessionsPerUser,
           },
           vault: { keys: config.vaultKeys },
           credentials: {
@@ -68,11 +73,15 @@ export class DemoModule {
           transport: { plainHttpPaths: ['/healthz'], ...(config.production ? { trustProxy: config.trustProxy } : {}) },
           logRequests: true,
         }),
+        // Its storage counts failed logins per username and per client (see LoginRateLimit).
+        ThrottlerModule.forRoot([{ name: 'login-failures', ttl: DEFAULT_LOGIN_LIMITS.windowMs, limit: config.loginFailuresPerUsername }]),
       ],
       controllers: [HealthController, AuthController, KeysController, DemoInfoController, PageController, ...(config.canaryLeakRoute ? [LeakForTestsController] : [])],
       providers: [
         { provide: DemoUsers, useValue: users },
         { provide: DemoKeyIssuer, useValue: issuer },
+        { provide: LOGIN_LIMITS, useValue: { ...DEFAULT_LOGIN_LIMITS, perUsername: config.loginFailuresPerUsername, perClient: config.loginFailuresPerClient } },
+        LoginRateLimit,
         { provide: DEMO_INFO, useValue: { showDemoUsers: !config.production && config.demoUsersFromDefault, trialKeys: !config.production } },
       ],
     };

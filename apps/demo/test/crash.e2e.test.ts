@@ -36,7 +36,8 @@ describe('fault: embedded store, app SIGKILLed during a burst of logins', () => 
   });
 
   it('every acknowledged login is still valid after the restart, and the database is intact', async () => {
-    const env = { KEYWARD_DATA_DIR: dir, UPSTREAM_PORT: String(await freePort()) };
+    // Every login is alice's: lift the per-user session cap (default 10), this test is about durability.
+    const env = { KEYWARD_DATA_DIR: dir, UPSTREAM_PORT: String(await freePort()), KEYWARD_MAX_SESSIONS_PER_USER: '10000' };
     const first = await startDemo(env);
     procs.push(first.proc);
     const acknowledged: string[] = [];

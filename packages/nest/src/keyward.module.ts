@@ -24,6 +24,7 @@ import { SessionEngine } from './session/session.engine.js';
 import { SessionService } from './session/session.service.js';
 import { CredentialService } from './vault/credential.service.js';
 import { Vault } from './vault/vault.js';
+import { KeywardEvents } from './events/keyward-events.js';
 
 /** Every secret the options hold goes into the redaction registry at startup. */
 function registerLiveSecrets(o: ResolvedKeywardOptions): ResolvedKeywardOptions {
@@ -35,7 +36,8 @@ function registerLiveSecrets(o: ResolvedKeywardOptions): ResolvedKeywardOptions 
 
 const providers: Provider[] = [
   { provide: RESOLVED_OPTIONS, inject: [KEYWARD_MODULE_OPTIONS], useFactory: (o: KeywardModuleOptions) => registerLiveSecrets(resolveKeywardOptions(o)) },
-  { provide: SessionEngine, inject: [RESOLVED_OPTIONS], useFactory: (o: ResolvedKeywardOptions) => new SessionEngine(o.session) },
+  KeywardEvents,
+  { provide: SessionEngine, inject: [RESOLVED_OPTIONS, KeywardEvents], useFactory: (o: ResolvedKeywardOptions, events: KeywardEvents) => new SessionEngine(o.session, events) },
   SessionService,
   {
     provide: Vault,
@@ -46,9 +48,9 @@ const providers: Provider[] = [
     // The lifecycle binding: the credential providers follow the session (mint at login,
     // re-bind on a new ID, revoke at the end). Wired here, so the vault never imports the engine.
     provide: CredentialService,
-    inject: [RESOLVED_OPTIONS, SessionEngine, Vault],
-    useFactory: (o: ResolvedKeywardOptions, engine: SessionEngine, vault: Vault) => {
-      const credentials = new CredentialService(o.credentials, vault, engine);
+    inject: [RESOLVED_OPTIONS, SessionEngine, Vault, KeywardEvents],
+    useFactory: (o: ResolvedKeywardOptions, engine: SessionEngine, vault: Vault, events: KeywardEvents) => {
+      const credentials = new CredentialService(o.credentials, vault, engine, events);
       engine.addListener(credentials.lifecycle);
       return credentials;
     },
@@ -92,7 +94,7 @@ const providers: Provider[] = [
  *   useFactory: (c: ConfigService) => ({ session: { secrets: c.get('SESSION_SECRETS').split(','), store: ... } }),
  * })
  */
-@Module({ imports: [DiscoveryModule], providers, exports: [SessionEngine, SessionService, Vault, CredentialService, ProxyService, StartupReport, RESOLVED_OPTIONS] })
+@Module({ imports: [DiscoveryModule], providers, exports: [SessionEngine, SessionService, KeywardEvents, Vault, CredentialService, ProxyService, StartupReport, RESOLVED_OPTIONS] })
 export class KeywardModule extends KeywardConfigurableModule implements NestModule {
   constructor(@Inject(KeywardEdge) private readonly edge: KeywardEdge) {
     super();

@@ -18,22 +18,24 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   // The public entry point re-exports from everywhere.
   index: ['*'],
   // Wiring only: the edge, the capabilities, the lifecycle binding.
-  'keyward.module': ['http/', 'options/', 'origin/', 'proxy/', 'redaction/', 'session/', 'vault/', 'keyward.module-definition', 'keyward.startup-report', 'keyward.internal-constants'],
+  'keyward.module': ['http/', 'events/', 'options/', 'origin/', 'proxy/', 'redaction/', 'session/', 'vault/', 'keyward.module-definition', 'keyward.startup-report', 'keyward.internal-constants'],
   'keyward.module-definition': ['options/', 'keyward.internal-constants'],
   'keyward.startup-report': ['http/', 'options/', 'keyward.errors', 'keyward.constants', 'keyward.internal-constants'],
   // The edge: entry points, steps, Nest guards and filter, the one error writer.
-  'http/': ['options/', 'origin/', 'proxy/', 'redaction/', 'session/', 'transport/', 'keyward.errors', 'keyward.constants', 'keyward.internal-constants'],
+  'http/': ['events/', 'options/', 'origin/', 'proxy/', 'redaction/', 'session/', 'transport/', 'keyward.errors', 'keyward.constants', 'keyward.internal-constants'],
   // Option validation and the production self-audit, over every capability's options.
   'options/': ['origin/', 'proxy/', 'session/', 'stores/', 'transport/', 'vault/', 'util/', 'keyward.errors'],
   // The capabilities.
   'proxy/': ['origin/', 'redaction/', 'stores/', 'vault/', 'util/', 'keyward.errors'],
-  'session/': ['stores/', 'util/', 'keyward.errors'],
-  'vault/': ['redaction/', 'stores/', 'session/session.types.ts', 'util/', 'keyward.errors'],
+  'session/': ['events/', 'stores/', 'util/', 'keyward.errors'],
+  'vault/': ['events/', 'redaction/', 'stores/', 'session/session.types.ts', 'util/', 'keyward.errors'],
   // Pure policies: functions of a request's headers and of their own options.
   'origin/': ['util/'],
   'transport/': ['util/'],
   'stores/': ['util/', 'keyward.errors'],
   'redaction/': ['util/', 'keyward.errors'],
+  // Security events: the stream and the log line; names sessions only by keyed hashes.
+  'events/': ['redaction/'],
   'util/': ['keyward.errors'],
   // The ground: imported by all, importing nothing.
   'keyward.errors': [],

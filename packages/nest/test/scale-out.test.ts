@@ -101,7 +101,7 @@ describe('scale-out: three app instances (Express and Fastify) on a 3-master Red
     assert.ok(perMaster.filter((n) => n > 0).length >= 2, `keys on ${perMaster.join('/')} masters`);
     for (const k of all) {
       if (k === 'kw:scale:exp' || k.startsWith('kw:scale:lease:')) continue;
-      assert.match(k, /^kw:scale:(s|u|ue):\{[^{}]+\}$/, k);
+      assert.match(k, /^kw:scale:(s|u|uc|ue):\{[^{}]+\}$/, k);
     }
   });
 });

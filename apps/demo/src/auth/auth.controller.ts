@@ -1,6 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, UnauthorizedException } from '@nestjs/common';
-import { AllowAnonymous, CurrentSession, InvalidArgumentError, RequestSession } from '@keyward/nest';
+import { Body, Controller, Delete, Get, HttpCode, HttpException, Inject, Ip, Param, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
+import { AllowAnonymous, CurrentSession, InvalidArgumentError, KeywardEvents, RequestSession, requestIdOf } from '@keyward/nest';
 import { DemoUsers } from './demo-users.service.js';
+import { LoginRateLimit } from './login-rate-limit.js';
 
 const MAX_FIELD = 256;
 
@@ -17,17 +18,42 @@ function credential(value: unknown, field: string): string {
 /** The demo's auth and session routes (see shared DEMO-CONTRACT). */
 @Controller('api/auth')
 export class AuthController {
-  constructor(@Inject(DemoUsers) private readonly users: DemoUsers) {}
+  constructor(
+    @Inject(DemoUsers) private readonly users: DemoUsers,
+    @Inject(KeywardEvents) private readonly events: KeywardEvents,
+    @Inject(LoginRateLimit) private readonly limit: LoginRateLimit,
+  ) {}
 
   @Post('login')
   @AllowAnonymous()
   @HttpCode(200)
-  async login(@CurrentSession() session: RequestSession, @Body() body: unknown) {
+  async login(
+    @CurrentSession() session: RequestSession,
+    @Body() body: unknown,
+    @Ip() ip: string,
+    @Req() req: unknown,
+    @Res({ passthrough: true }) res: { header(name: string, value: string): unknown },
+  ) {
     const input = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-    const name = await this.users.verify(credential(input.username, 'username'), credential(input.password, 'password'));
-    if (!name) throw new UnauthorizedException(LOGIN_FAILED);
-    await session.login({ id: name, name });
-    return { user: { name } };
+    const username = credential(input.username, 'username');
+    const password = credential(input.password, 'password');
+    const client = ip || 'unknown';
+    const wait = await this.limit.retryAfter(username, client);
+    if (wait > 0) {
+      this.events.loginFailed({ username, reason: 'rate-limited', requestId: requestIdOf(req) });
+      res.header('Retry-After', String(wait));
+      throw new HttpException({ error: 'Too many failed logins. Try again later.', code: 'KW_LOGIN_RATE_LIMITED' }, 429);
+    }
+    const name = await this.users.verify(username, password);
+    if (!name) {
+      this.events.loginFailed({ username, reason: 'bad-credentials', requestId: requestIdOf(req) });
+      await this.limit.failed(username, client);
+      throw new UnauthorizedException(LOGIN_FAILED);
+    }
+    const info = await session.login({ id: name, name });
+    // Sessions this login ended to stay within KEYWARD_MAX_SESSIONS_PER_USER (public handles only); absent when none.
+    if (info.endedSessions.length === 0) return { user: { name } };
+    return { user: { name }, endedSessions: info.endedSessions.map((s) => ({ id: s.id, createdAt: s.createdAt.toISOString() })) };
   }
 
   @Post('logout')
@@ -46,7 +72,13 @@ export class AuthController {
   @Get('session')
   current(@CurrentSession() session: RequestSession) {
     const info = session.info!;
-    return { user: { name: info.user.name ?? info.user.id }, expiresAt: info.expiresAt.toISOString(), absoluteExpiresAt: info.absoluteExpiresAt.toISOString() };
+    return {
+      user: { name: info.user.name ?? info.user.id },
+      expiresAt: info.expiresAt.toISOString(),
+      absoluteExpiresAt: info.absoluteExpiresAt.toISOString(),
+      // When the session ID was last rotated (null: not since login).
+      rotatedAt: info.idIssuedAt > info.createdAt ? info.idIssuedAt.toISOString() : null,
+    };
   }
 
   @Get('sessions')

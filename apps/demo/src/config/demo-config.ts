@@ -25,6 +25,16 @@ export interface DemoConfig {
   mintGraceMs: number;
   proxyTimeoutMs: number;
   trustProxy: false | 'loopback';
+  /** KEYWARD_ID_ROTATE_MS: undefined = the library's default; false = rotation off ('off'). */
+  idRotateMs: number | false | undefined;
+  /** KEYWARD_ID_ROTATE_GRACE_MS: undefined = the library's default. */
+  idRotateGraceMs: number | undefined;
+  /** KEYWARD_MAX_SESSIONS_PER_USER (default 10). */
+  maxSessionsPerUser: number;
+  /** KEYWARD_LOGIN_FAILURES_PER_USERNAME (default 5): failed logins for one username before 429. */
+  loginFailuresPerUsername: number;
+  /** KEYWARD_LOGIN_FAILURES_PER_CLIENT (default 20): failed logins from one client before 429. */
+  loginFailuresPerClient: number;
   /** Test-only route that leaks a key past the redaction (proves the canary suite catches leaks). Never in production. */
   canaryLeakRoute: boolean;
 }
@@ -44,6 +54,21 @@ function optionalMs(env: NodeJS.ProcessEnv, name: string, problems: string[]): n
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) problems.push(`${name}: expected a positive integer of milliseconds.`);
+  return n;
+}
+
+/** KEYWARD_ID_ROTATE_MS: milliseconds, or 'off' to turn rotation off. */
+function rotateMs(env: NodeJS.ProcessEnv, problems: string[]): number | false | undefined {
+  const raw = env.KEYWARD_ID_ROTATE_MS;
+  if (raw === 'off' || raw === 'false') return false;
+  return optionalMs(env, 'KEYWARD_ID_ROTATE_MS', problems);
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number, problems: string[]): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!/^[0-9]+$/.test(raw) || !Number.isInteger(n) || n < 1 || n > max) problems.push(`${name}: expected a whole number between 1 and ${max}, got ${JSON.stringify(raw.slice(0, 20))}.`);
   return n;
 }
 
@@ -135,6 +160,11 @@ export function loadDemoConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig
     proxyTimeoutMs: optionalMs(env, 'KEYWARD_PROXY_TIMEOUT_MS', problems) ?? 10_000,
     trustProxy: trustProxyOf(env, production, problems),
     canaryLeakRoute: env.KEYWARD_DEMO_LEAK_ROUTE === '1',
+    idRotateMs: rotateMs(env, problems),
+    idRotateGraceMs: optionalMs(env, 'KEYWARD_ID_ROTATE_GRACE_MS', problems),
+    maxSessionsPerUser: positiveInt(env, 'KEYWARD_MAX_SESSIONS_PER_USER', 10, 10_000, problems),
+    loginFailuresPerUsername: positiveInt(env, 'KEYWARD_LOGIN_FAILURES_PER_USERNAME', 5, 1_000_000, problems),
+    loginFailuresPerClient: positiveInt(env, 'KEYWARD_LOGIN_FAILURES_PER_CLIENT', 20, 1_000_000, problems),
   };
   if (production && config.canaryLeakRoute) problems.push('KEYWARD_DEMO_LEAK_ROUTE: a test-only route; refused in production.');
   if (problems.length > 0) throw new TypeError(`The demo's environment is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);

@@ -2,6 +2,7 @@ import { HttpException, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { KeywardError, ProxyError, statusOf } from '../keyward.errors.js';
+import type { KeywardEvents } from '../events/keyward-events.js';
 import type { EdgeRequest } from './request.types.js';
 import { requestIdOf } from './request-context.step.js';
 
@@ -33,6 +34,22 @@ const GENERIC: Record<number, string> = {
 
 const logger = new Logger('Keyward');
 
+/**
+ * Refusals reported as `request.refused` security events: a wrong Host (DNS rebinding), a
+ * cross-site or header-less state change (CSRF), plain HTTP in production, a proxy path
+ * that tries to escape its base or a header that tries to inject, a forged session cookie.
+ */
+const REPORTED_REFUSALS: ReadonlySet<string> = new Set([
+  'KW_HOST_NOT_ALLOWED',
+  'KW_ORIGIN_REFUSED',
+  'KW_ORIGIN_MISSING',
+  'KW_CSRF_HEADER_MISSING',
+  'KW_HTTPS_REQUIRED',
+  'KW_PROXY_BAD_PATH',
+  'KW_PROXY_BAD_HEADER',
+  'KW_SESSION_INVALID',
+]);
+
 /** Status and safe body of an exception (no request id yet). */
 export function describe(exception: unknown): { status: number; body: ErrorBody } {
   if (exception instanceof KeywardError) {
@@ -54,9 +71,11 @@ export function describe(exception: unknown): { status: number; body: ErrorBody 
  * logger), except an upstream's failure ({@link ProxyError}: the answer names the service,
  * and nothing failed here); a refusal (4xx) is not logged.
  */
-export function answerFor(exception: unknown, requestId: string): { status: number; body: ErrorBody } {
+export function answerFor(exception: unknown, requestId: string, events?: KeywardEvents): { status: number; body: ErrorBody } {
   const answer = describe(exception);
   answer.body.requestId = requestId;
+  // A refusal that signals an attack or a misconfiguration is a security event.
+  if (events && exception instanceof KeywardError && REPORTED_REFUSALS.has(exception.code)) events.refused(exception.code, requestId);
   if (answer.status >= 500 && !(exception instanceof ProxyError)) {
     const e = exception instanceof Error ? exception : new Error('non-error thrown');
     logger.error(`${answer.body.code} ${e.name}: ${e.message} id=${requestId}`, e.stack);
@@ -73,13 +92,13 @@ export function retryAfterOf(exception: unknown): string | undefined {
  * Writes the error answer on the raw Node response: what the edge, its steps and the proxy
  * route use. A response already under way is cut (`destroy()`), never appended to.
  */
-export function writeError(req: EdgeRequest, res: ServerResponse, exception: unknown): void {
+export function writeError(req: EdgeRequest, res: ServerResponse, exception: unknown, events?: KeywardEvents): void {
   let requestId = requestIdOf(req);
   if (!requestId) {
     requestId = randomUUID();
     if (!res.headersSent) res.setHeader('X-Request-Id', requestId);
   }
-  const { status, body } = answerFor(exception, requestId);
+  const { status, body } = answerFor(exception, requestId, events);
   if (res.headersSent) {
     res.destroy();
     return;

@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { KeywardEvents } from '../events/keyward-events.js';
+import { Inject, Optional, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -48,6 +49,7 @@ export class KeywardEdge implements OnApplicationBootstrap {
     @Inject(EdgePipeline) private readonly http: EdgePipeline,
     @Inject(UpgradeCheck) private readonly upgrades: UpgradeCheck,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions,
+    @Optional() @Inject(KeywardEvents) private readonly events?: KeywardEvents,
   ) {}
 
   /** True when every request of the app, however it is served, passes the edge. */
@@ -83,7 +85,7 @@ export class KeywardEdge implements OnApplicationBootstrap {
 
   /** `entry` behind Keyward's HTTP layer: it runs only if the layer hands the request on. */
   private wrap(entry: Handler): Handler {
-    const { http } = this;
+    const { http, events } = this;
     return function (this: unknown, req: EdgeRequest, res: ServerResponse): unknown {
       if (req[SEEN_AT_EDGE]) return Reflect.apply(entry, this, arguments);
       req[SEEN_AT_EDGE] = true;
@@ -97,7 +99,7 @@ export class KeywardEdge implements OnApplicationBootstrap {
       } catch (e) {
         // Only Keyward's own layer is answered here; what the framework throws stays its own.
         if (handedOn) throw e;
-        writeError(req, res, e);
+        writeError(req, res, e, events);
       }
       return undefined;
     };

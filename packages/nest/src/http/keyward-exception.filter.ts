@@ -1,4 +1,5 @@
-import { Catch, HttpException, Inject, NotFoundException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { KeywardEvents } from '../events/keyward-events.js';
+import { Catch, HttpException, Inject, Optional, NotFoundException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { BaseExceptionFilter, HttpAdapterHost } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import { answerFor, retryAfterOf } from './error-writer.js';
@@ -23,7 +24,10 @@ export type { ErrorBody } from './error-writer.js';
  */
 @Catch()
 export class KeywardExceptionFilter implements ExceptionFilter {
-  constructor(@Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost) {}
+  constructor(
+    @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
+    @Optional() @Inject(KeywardEvents) private readonly events?: KeywardEvents,
+  ) {}
 
   /** Nest's own filter, for the app's HttpExceptions (created on first use: the adapter is known by then). */
   private nest: BaseExceptionFilter | undefined;
@@ -43,7 +47,7 @@ export class KeywardExceptionFilter implements ExceptionFilter {
       requestId = randomUUID();
       adapter.setHeader(res, 'X-Request-Id', requestId);
     }
-    const { status, body } = answerFor(exception, requestId);
+    const { status, body } = answerFor(exception, requestId, this.events);
     adapter.setHeader(res, 'Cache-Control', 'no-store');
     const retryAfter = retryAfterOf(exception);
     if (retryAfter !== undefined) adapter.setHeader(res, 'Retry-After', retryAfter);

@@ -1,4 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { KeywardEvents } from '../events/keyward-events.js';
+import { Inject, Optional, Injectable } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { OriginRefusedError, ProxyError, ProxyErrorCode } from '../keyward.errors.js';
 import { PROXY_PATH, RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
@@ -55,6 +56,7 @@ export class ProxyRoute {
     @Inject(SessionEngine) private readonly engine: SessionEngine,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions,
     @Inject(PROXY_PATH) proxyPath: string | false,
+    @Optional() @Inject(KeywardEvents) private readonly events?: KeywardEvents,
   ) {
     this.prefix = proxyPath === false ? null : `/${proxyPath.replace(/^\/+|\/+$/g, '')}/`;
   }
@@ -107,7 +109,7 @@ export class ProxyRoute {
       if (!cacheControl) res.setHeader('Cache-Control', 'no-store');
       sendRaw(res, result.status, result.body);
     } catch (e) {
-      writeError(req, res, e);
+      writeError(req, res, e, this.events);
     }
   }
 }

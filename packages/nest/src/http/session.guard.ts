@@ -40,7 +40,10 @@ export class SessionGuard implements CanActivate {
     const res = http.getResponse();
     if (isPlainHttpProbe(req)) {
       // A probe over plain HTTP (transport.plainHttpPaths): the cookie is not read, so nothing refreshes or clears it.
-      if (!anonymousOk) throw new HttpsRequiredError();
+      if (!anonymousOk) {
+        // Reported as request.refused by the error writer, like every refusal.
+        throw new HttpsRequiredError();
+      }
       attachProbeSession(this.engine, req, res);
       return true;
     }

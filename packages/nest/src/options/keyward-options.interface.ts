@@ -79,6 +79,29 @@ export interface SessionOptions {
   sweepIntervalMs?: number;
   /** Time source. Inject a fake clock in tests. @default the system clock */
   clock?: Clock;
+  /**
+   * The session ID is replaced this often while the user is active: the next request after
+   * it gets a new ID in a new cookie (data, vault entries and minted keys carry over), so a
+   * stolen cookie stops working soon even while the real user stays active. `false` turns
+   * rotation off (only this value does).
+   * @default 900_000 (15 minutes)
+   * @example rotateEveryMs: 5 * 60_000
+   */
+  rotateEveryMs?: number | false;
+  /**
+   * After a rotation the previous ID keeps working this long (requests in flight, parallel
+   * tabs, retries get the new cookie); after it, using the previous ID ends the whole
+   * session (a `session.ended` event with reason `reuse`). Shorter than `rotateEveryMs`.
+   * @default 60_000 (or half of `rotateEveryMs` when that is shorter than 2 minutes)
+   */
+  rotateGraceMs?: number;
+  /**
+   * At most this many sessions per user: a login beyond it ends the user's oldest session
+   * (its minted keys revoked, as at logout). Unset: no cap.
+   * @default undefined (no cap)
+   * @example maxPerUser: 10
+   */
+  maxPerUser?: number | null;
 }
 
 /** Options of `KeywardModule.forRoot()` / `forRootAsync()`. */

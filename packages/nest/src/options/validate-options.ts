@@ -9,12 +9,15 @@ import type { CredentialProvider } from '../vault/credential-provider.interface.
 import { resolveCors, resolveOrigin } from '../origin/origin-options.js';
 import { resolveProxyOptions } from '../proxy/proxy-options.js';
 import { resolveTransport } from '../transport/transport-policy.js';
+import { resolveLifecycleOptions } from '../session/lifecycle-options.js';
 
 const TOP_KEYS = ['production', 'session', 'demoUsers', 'vault', 'credentials', 'origin', 'cors', 'transport', 'proxy', 'logRequests'] as const;
 const CREDENTIAL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const SESSION_KEYS = [
   'secrets', 'store', 'cookie', 'idleTimeoutMs', 'absoluteTimeoutMs', 'touchIntervalMs',
   'requireByDefault', 'sweepIntervalMs', 'clock',
+  // Session lifecycle (issue 17), validated by resolveLifecycleOptions.
+  'rotateEveryMs', 'rotateGraceMs', 'maxPerUser',
 ] as const;
 const COOKIE_KEYS = ['name', 'secure', 'sameSite', 'path', 'domain'] as const;
 const SAME_SITE = ['strict', 'lax', 'none'] as const;
@@ -210,8 +213,10 @@ function resolveSession(raw: unknown, production: boolean, problems: string[], v
   if (clock !== undefined && (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function')) {
     problems.push('session.clock: expected an object with a now() method returning milliseconds.');
   }
-  if (idle === undefined || absolute === undefined || effectiveTouch === undefined || sweep === undefined || !Array.isArray(secrets)) return undefined;
+  const lifecycle = resolveLifecycleOptions(raw, storeProblem ? undefined : store, problems);
+  if (idle === undefined || absolute === undefined || effectiveTouch === undefined || sweep === undefined || !Array.isArray(secrets) || !lifecycle) return undefined;
   return {
+    ...lifecycle,
     secrets: secrets as string[],
     store: store as SessionStore,
     cookie: { name, secure, sameSite, path, domain },

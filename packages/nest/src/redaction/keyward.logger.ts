@@ -84,7 +84,9 @@ export class KeywardLogger implements LoggerService {
   constructor(readonly pino: RedactingLogger = createRedactingLogger()) {}
 
   log(message: unknown, ...params: unknown[]): void {
-    this.pino.info({ context: context(params) }, text(message));
+    // A security event (KeywardEvents) is logged as fields, so the line has a top-level `event`.
+    if (isEvent(message)) this.pino.info({ context: context(params), ...message }, message.event);
+    else this.pino.info({ context: context(params) }, text(message));
   }
   error(message: unknown, ...params: unknown[]): void {
     const stack = params.length > 1 && typeof params[0] === 'string' ? params[0] : undefined;
@@ -102,6 +104,10 @@ export class KeywardLogger implements LoggerService {
   fatal(message: unknown, ...params: unknown[]): void {
     this.pino.fatal({ context: context(params) }, text(message));
   }
+}
+
+function isEvent(message: unknown): message is { event: string } {
+  return typeof message === 'object' && message !== null && !Array.isArray(message) && typeof (message as { event?: unknown }).event === 'string';
 }
 
 function context(params: unknown[]): string | undefined {

@@ -22,6 +22,12 @@ export interface ListedSession extends SessionInfo {
   current: boolean;
 }
 
+/** What {@link RequestSession.login} returns: the new session, and any it ended to stay within the per-user cap. */
+export interface LoginInfo extends SessionInfo {
+  /** The user's older sessions this login ended (`session.maxPerUser`), oldest first. */
+  endedSessions: SessionInfo[];
+}
+
 /**
  * The session of the current request, injected with `@CurrentSession()`. Anonymous
  * requests get one too (`isAuthenticated === false`) so they can log in.
@@ -67,11 +73,11 @@ export class RequestSession {
    * Logs a user in: any session this request had ends, and a new one with a new ID
    * starts (no session fixation). Sets the cookie.
    */
-  async login(user: SessionUser): Promise<SessionInfo> {
+  async login(user: SessionUser): Promise<LoginInfo> {
     if (this.record) await this.engine.end(this.record.key, 'replaced');
     const issued = await this.engine.create(user);
     this.adopt(issued.record, issued.signedValue);
-    return this.engine.info(issued.record);
+    return { ...this.engine.info(issued.record), endedSessions: (issued.endedByCap ?? []).map((r) => this.engine.info(r)) };
   }
 
   /**

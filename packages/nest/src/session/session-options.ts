@@ -17,6 +17,12 @@ export interface ResolvedSessionOptions {
   touchIntervalMs: number;
   requireByDefault: boolean;
   sweepIntervalMs: number;
+  /** ID rotation period while the user is active; false: never. */
+  rotateEveryMs: number | false;
+  /** How long the previous ID keeps working after a rotation. */
+  rotateGraceMs: number;
+  /** Sessions one user may hold; a login beyond it ends the oldest. null: no cap. */
+  maxPerUser: number | null;
   clock: Clock;
 }
 

@@ -1,9 +1,12 @@
-import { InvalidArgumentError, KeywardErrorCode, NotFoundError, StoreCorruptError } from '../keyward.errors.js';
+import { InvalidArgumentError, KeywardErrorCode, NotFoundError, StoreCorruptError, StoreUnavailableError } from '../keyward.errors.js';
+import { NO_EVENTS, sessionRef, userRef, type SecurityEventSink, type SessionEndedReason } from '../events/security-event.js';
 import { absoluteLifetime, type ResolvedSessionOptions } from './session-options.js';
 import type { SessionStore, StoredSession, TouchPolicy } from '../stores/session-store.interface.js';
 import { expiryOf } from '../stores/store-record.js';
 import { SecretRing, generateSessionId, handleOf, storeKeyOf } from './session-id.js';
 import type { SessionEndReason, SessionInfo, SessionLifecycleListener, SessionUser } from './session.types.js';
+import { ID_ISSUED_FIELD, IdRotation, idIssuedAt, previousKeysOf } from './id-rotation.js';
+import { trimToCap } from './session-cap.js';
 
 /** Data field holding the user; fields starting with `kw.` are reserved for Keyward. */
 export const USER_FIELD = 'kw.user';
@@ -29,14 +32,17 @@ interface VerifiedCookie {
 /** Outcome of reading the session cookie of one request. */
 export type ResolveResult =
   | { state: 'none' }
-  | { state: 'invalid' }
+  | { state: 'invalid'; reused?: boolean }
   | { state: 'expired' }
-  | { state: 'active'; record: StoredSession; refreshCookie: boolean; signedValue: string };
+  /** `rotated`: this request moved the session to a new ID (`signedValue` is the new cookie). */
+  | { state: 'active'; record: StoredSession; refreshCookie: boolean; signedValue: string; rotated?: boolean };
 
 /** A session just created or moved to a new ID, with the cookie value to send. */
 export interface IssuedSession {
   record: StoredSession;
   signedValue: string;
+  /** Sessions of the same user that this login ended to stay within `session.maxPerUser`. */
+  endedByCap?: StoredSession[];
 }
 
 /**
@@ -58,9 +64,26 @@ export class SessionEngine {
   /** How far this instance's clock has been seen to lag the store's (0 when in sync). */
   private storeLeadMs = 0;
   private warnedSkew = false;
+  private readonly rotation: IdRotation;
+  /** True while the store is failing (one `store.unavailable` event per outage). */
+  private storeDown = false;
 
-  constructor(readonly options: ResolvedSessionOptions) {
+  constructor(
+    readonly options: ResolvedSessionOptions,
+    readonly events: SecurityEventSink = NO_EVENTS,
+  ) {
     this.ring = new SecretRing(options.secrets);
+    this.rotation = new IdRotation({
+      options,
+      store: options.store,
+      events,
+      sign: (id) => this.ring.sign(id),
+      moveData: (data, from, to) => this.moveData(data, from, to),
+      touchPolicy: (now) => this.touchPolicy(now),
+      end: (key, reason) => this.end(key, reason),
+    });
+    // Whatever moves a session to a new ID (a regenerate, a timed rotation) restarts its ID's clock.
+    this.listeners.push({ onSessionMoving: (data) => ({ ...data, [ID_ISSUED_FIELD]: String(this.now()) }) });
   }
 
   get store(): SessionStore {
@@ -113,11 +136,12 @@ export class SessionEngine {
     const key = verified.key;
     const local = this.options.clock.now();
     const now = local + this.storeLeadMs;
-    const record = await this.store.load(key, this.touchPolicy(now));
+    const record = await this.watchStore(this.store.load(key, this.touchPolicy(now)));
     if (!record) {
       this.forget(key);
       return { state: 'invalid' };
     }
+    if (record.movedTo) return this.watchStore(this.rotation.follow(verified.sessionId, record, now));
     this.observeClocks(record, local);
     // Judged by the later of this clock and the store's: a lagging clock never keeps an
     // expired session alive (and the store refuses to extend one, see the touch script).
@@ -125,6 +149,7 @@ export class SessionEngine {
       await this.end(key, 'expired');
       return { state: 'expired' };
     }
+    if (this.rotation.due(record, now)) return this.watchStore(this.rotation.rotate(verified.sessionId, record, now));
     // A touch sets lastSeenAt to now and bumps the version past the creating write.
     const touched = record.lastSeenAt === now && record.version > 1;
     const signedValue = verified.signedWithOldSecret ? this.ring.sign(verified.sessionId) : cookieValue;
@@ -166,6 +191,12 @@ export class SessionEngine {
     const now = this.now();
     const absoluteExpiresAt = now + absoluteLifetime(this.options);
     const issued = await this.issue(user.id, now, absoluteExpiresAt, { ...data, [USER_FIELD]: JSON.stringify(user) });
+    this.events.emit({ event: 'session.created', sessionRef: sessionRef(issued.record.key), userRef: userRef(user.id) });
+    const capped = await trimToCap(this.store, this.options.maxPerUser, user.id, issued.record.key, now);
+    if (capped.length > 0) {
+      await Promise.all(capped.map((r) => this.finish(r, 'cap')));
+      issued.endedByCap = capped.filter((r) => !r.movedTo);
+    }
     const results = await Promise.allSettled(this.listeners.map((l) => l.onSessionStarted?.(issued.record)));
     if (results.some((r) => r.status === 'rejected')) {
       process.emitWarning('Keyward: a session-start listener failed; it will be retried on first use.', { code: 'KW_LISTENER_FAILED' });
@@ -192,8 +223,10 @@ export class SessionEngine {
       return this.create(user);
     }
     this.forget(record.key);
-    const old = await this.store.take(record.key);
-    if (!old) return null;
+    let old = await this.store.take(record.key);
+    // The ID rotated since this request read it: move the live successor instead.
+    for (let hops = 0; old?.movedTo && hops < 64; hops++) old = await this.store.take(old.movedTo.key);
+    if (!old || old.movedTo) return null;
     if (user && user.id !== old.userId) {
       // The record changed hands between our read and the take: treat it as a login.
       await this.notifyEnded(old, 'replaced');
@@ -221,8 +254,39 @@ export class SessionEngine {
     this.forget(key);
     const record = await this.store.take(key);
     if (!record) return false;
+    return this.finish(record, reason);
+  }
+
+  /** Runs the end of a record just taken from the store; a rotated-out ID's tombstone ends its successor. */
+  private async finish(record: StoredSession, reason: SessionEndReason, hops = 0): Promise<boolean> {
+    if (record.movedTo) {
+      if (hops > 64) return false;
+      this.forget(record.movedTo.key);
+      const next = await this.store.take(record.movedTo.key);
+      return next ? this.finish(next, reason, hops + 1) : false;
+    }
     await this.notifyEnded(record, reason);
+    // The session's rotated-out IDs have nothing left to protect: their tombstones go with it.
+    await Promise.all(previousKeysOf(record).map((k) => this.store.take(k).catch(() => null)));
     return true;
+  }
+
+  /** Reports store outages and recoveries as security events (a boolean check when nothing changes). */
+  private async watchStore<T>(op: Promise<T>): Promise<T> {
+    try {
+      const result = await op;
+      if (this.storeDown) {
+        this.storeDown = false;
+        this.events.emit({ event: 'store.recovered', storeKind: this.store.kind });
+      }
+      return result;
+    } catch (e) {
+      if (e instanceof StoreUnavailableError && !this.storeDown) {
+        this.storeDown = true;
+        this.events.emit({ event: 'store.unavailable', storeKind: this.store.kind });
+      }
+      throw e;
+    }
   }
 
   /** Ends every session of a user; returns how many ended. */
@@ -274,6 +338,7 @@ export class SessionEngine {
       lastSeenAt: new Date(record.lastSeenAt),
       expiresAt: new Date(expiryOf(record)),
       absoluteExpiresAt: new Date(record.absoluteExpiresAt),
+      idIssuedAt: new Date(idIssuedAt(record)),
     };
   }
 
@@ -307,12 +372,25 @@ export class SessionEngine {
   }
 
   private async notifyEnded(record: StoredSession, reason: SessionEndReason): Promise<void> {
+    this.events.emit({
+      event: 'session.ended',
+      sessionRef: sessionRef(record.key),
+      userRef: userRef(record.userId),
+      reason: endedReason(record, reason),
+      ...(reason === 'reuse' ? { severity: 'critical' as const } : {}),
+    });
     const results = await Promise.allSettled(this.listeners.map((l) => l.onSessionEnded?.(record, reason)));
     const failed = results.filter((r) => r.status === 'rejected');
     if (failed.length > 0) {
       process.emitWarning(`Keyward: ${failed.length} session-end listener(s) failed; the session ended anyway.`, { code: 'KW_LISTENER_FAILED' });
     }
   }
+}
+
+/** The reason a `session.ended` event gives: an expiry says which deadline passed. */
+function endedReason(record: StoredSession, reason: SessionEndReason): SessionEndedReason {
+  if (reason !== 'expired') return reason;
+  return record.absoluteExpiresAt <= record.idleExpiresAt ? 'absolute' : 'idle';
 }
 
 /** The user stored in a record. */

@@ -5,8 +5,12 @@ export interface SessionUser {
   [key: string]: unknown;
 }
 
-/** Why a session ended; passed to lifecycle listeners. */
-export type SessionEndReason = 'logout' | 'logout-all' | 'revoked' | 'expired' | 'replaced';
+/**
+ * Why a session ended; passed to lifecycle listeners. `cap`: a newer login of the same user
+ * went past `session.maxPerUser`; `reuse`: a rotated-out ID was used after its grace period
+ * (a stolen cookie), so the whole session ended.
+ */
+export type SessionEndReason = 'logout' | 'logout-all' | 'revoked' | 'expired' | 'replaced' | 'cap' | 'reuse';
 
 /** A session as users of the library see it (no store key, no cookie value). */
 export interface SessionInfo {
@@ -17,6 +21,8 @@ export interface SessionInfo {
   lastSeenAt: Date;
   expiresAt: Date;
   absoluteExpiresAt: Date;
+  /** When the session's current ID was issued (login, a privilege change or a timed rotation). */
+  idIssuedAt: Date;
 }
 
 /**

@@ -1,5 +1,5 @@
-import type { SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
-import { applyTouch, cloneSession, expiryOf } from './store-record.js';
+import type { RotateOutcome, SessionLink, SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
+import { applyTouch, cloneSession, expiryOf, tombstoneOf } from './store-record.js';
 
 /**
  * A store in process memory, for unit tests and throwaway experiments only. Sessions
@@ -14,6 +14,8 @@ export class MemoryStore implements SessionStore {
   private readonly sessions = new Map<string, StoredSession>();
   private readonly users = new Map<string, Map<string, UserEntry>>();
   private readonly leases = new Map<string, { owner: string; until: number }>();
+  /** Rotated-out IDs' tombstones, by their old store key. */
+  private readonly moved = new Map<string, StoredSession>();
 
   async create(session: StoredSession): Promise<void> {
     this.sessions.set(session.key, cloneSession(session));
@@ -21,13 +23,13 @@ export class MemoryStore implements SessionStore {
 
   async load(key: string, touch: TouchPolicy): Promise<StoredSession | null> {
     const s = this.sessions.get(key);
-    if (!s) return null;
+    if (!s) return this.tombstone(key);
     applyTouch(s, touch);
     return cloneSession(s);
   }
 
   async patch(key: string, set: Readonly<Record<string, string>>, unset: readonly string[]): Promise<boolean> {
-    const s = this.sessions.get(key);
+    const s = this.sessions.get(this.follow(key));
     if (!s) return false;
     for (const name of unset) delete s.data[name];
     // Spread defines own properties, so a field named `__proto__` is kept as data
@@ -50,9 +52,57 @@ export class MemoryStore implements SessionStore {
 
   async take(key: string): Promise<StoredSession | null> {
     const s = this.sessions.get(key);
-    if (!s) return null;
+    if (!s) {
+      const t = this.tombstone(key);
+      this.moved.delete(key);
+      return t;
+    }
     this.sessions.delete(key);
     return s;
+  }
+
+  async rotate(from: { key: string; version: number }, successor: StoredSession, link: SessionLink): Promise<RotateOutcome> {
+    const moved = this.moved.get(from.key);
+    if (moved?.movedTo) return { state: 'moved', link: { ...moved.movedTo } };
+    const s = this.sessions.get(from.key);
+    if (!s) return { state: 'gone' };
+    if (s.version !== from.version) return { state: 'stale' };
+    this.sessions.delete(from.key);
+    this.sessions.set(successor.key, cloneSession(successor));
+    this.moved.set(from.key, tombstoneOf(s, link));
+    return { state: 'rotated' };
+  }
+
+  async trimUser(userId: string, max: number, keep: string, now: number): Promise<StoredSession[]> {
+    const mine = [...this.sessions.values()].filter((s) => s.userId === userId);
+    const excess = mine.length - max;
+    if (excess <= 0) return [];
+    const victims = mine
+      .filter((s) => s.key !== keep)
+      .sort((a, b) => Number(expiryOf(b) <= now) - Number(expiryOf(a) <= now) || a.createdAt - b.createdAt)
+      .slice(0, excess);
+    for (const v of victims) this.sessions.delete(v.key);
+    return victims;
+  }
+
+  /** The key a write to `key` lands on: the live successor of a rotated-out key. */
+  private follow(key: string): string {
+    for (let i = 0; i < 8 && !this.sessions.has(key); i++) {
+      const next = this.moved.get(key)?.movedTo?.key;
+      if (!next) break;
+      key = next;
+    }
+    return key;
+  }
+
+  private tombstone(key: string): StoredSession | null {
+    const t = this.moved.get(key);
+    if (!t) return null;
+    if (t.movedTo!.keepUntil <= Date.now()) {
+      this.moved.delete(key);
+      return null;
+    }
+    return { ...cloneSession(t), movedTo: { ...t.movedTo! } };
   }
 
   async listByUser(userId: string): Promise<StoredSession[]> {

@@ -18,7 +18,7 @@ for i = 1, #r, 2 do f[r[i]] = r[i + 1] end
 local now, after, idle, grace = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local judge = math.max(now, snow)
 local l, ie, ae = tonumber(f['l']), tonumber(f['ie']), tonumber(f['ae'])
-if l and ie and ae and l <= now - after and math.min(ie, ae) > judge then
+if l and ie and ae and not f['n'] and l <= now - after and math.min(ie, ae) > judge then
   local nie = math.min(now + idle, ae)
   redis.call('HSET', KEYS[1], 'l', ARGV[1], 'ie', string.format('%.0f', nie))
   redis.call('HINCRBY', KEYS[1], 'v', 1)
@@ -30,9 +30,14 @@ r[#r + 1] = string.format('%.0f', snow)
 return r
 `;
 
-/** KEYS[1]=record; ARGV: setCount, k1, v1, ..., then names to delete. Returns 1, or 0 if gone. */
+/**
+ * KEYS[1]=record; ARGV: setCount, k1, v1, ..., then names to delete. Returns 1, 0 if gone, or
+ * the successor's key if the record moved to a new ID (the caller writes there instead).
+ */
 export const PATCH = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local moved = redis.call('HGET', KEYS[1], 'n')
+if moved then return moved end
 local n = tonumber(ARGV[1])
 local i = 2
 while i < 2 + n * 2 do
@@ -64,9 +69,65 @@ end
 return 0
 `;
 
-/** KEYS[1]=record; ARGV: field, value. Sets the field if absent; returns its value, or false if no record. */
+/**
+ * KEYS[1]=record; ARGV: field, value. Sets the field if absent; returns its value, or false if
+ * no record (a rotated-out ID's tombstone counts as none: what is set-if-absent, such as a
+ * data key bound to this store key, would be wrong at the successor).
+ */
 export const SET_IF_ABSENT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if redis.call('HEXISTS', KEYS[1], 'n') == 1 then return false end
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then redis.call('HINCRBY', KEYS[1], 'v', 1) end
 return redis.call('HGET', KEYS[1], ARGV[1])
+`;
+
+/**
+ * KEYS[1]=old record; ARGV: expectedVersion, successorKey, sealedId, rotatedAt, graceUntil,
+ * keepUntil. The one atomic step of an ID rotation: the first caller whose read is still
+ * current records its successor on the old record (which keeps no data from then on);
+ * every later caller gets that successor. Returns {'rotated'}, {'moved', key, sealedId,
+ * rotatedAt, graceUntil, keepUntil}, {'stale'} or {'gone'}.
+ */
+export const ROTATE_CLAIM = `
+local r = redis.call('HMGET', KEYS[1], 'n', 'ns', 'ra', 'g', 'k', 'v')
+if r[1] then return {'moved', r[1], r[2], r[3], r[4], r[5]} end
+if not r[6] then return {'gone'} end
+if r[6] ~= ARGV[1] then return {'stale'} end
+local fields = redis.call('HKEYS', KEYS[1])
+for _, f in ipairs(fields) do
+  if string.sub(f, 1, 2) == 'd:' then redis.call('HDEL', KEYS[1], f) end
+end
+redis.call('HSET', KEYS[1], 'n', ARGV[2], 'ns', ARGV[3], 'ra', ARGV[4], 'g', ARGV[5], 'k', ARGV[6])
+redis.call('HINCRBY', KEYS[1], 'v', 1)
+redis.call('PEXPIREAT', KEYS[1], ARGV[6])
+return {'rotated'}
+`;
+
+/**
+ * KEYS[1]=a user's sessions by creation time (sorted set); ARGV: max, keep. Removes and
+ * returns the oldest members beyond \`max\`, never \`keep\`: concurrent logins each get a
+ * disjoint share, so together they never leave more than \`max\`.
+ */
+export const TRIM_USER = `
+local max = tonumber(ARGV[1])
+local excess = redis.call('ZCARD', KEYS[1]) - max
+if excess <= 0 then return {} end
+local out = {}
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if #out >= excess then break end
+  if m ~= ARGV[2] then
+    redis.call('ZREM', KEYS[1], m)
+    out[#out + 1] = m
+  end
+end
+return out
+`;
+
+/** KEYS[1]=a user's sessions by creation time; ARGV: oldKey, newKey. The successor takes the old member's place. */
+export const SWAP_MEMBER = `
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], score, ARGV[2])
+return 1
 `;

@@ -1,9 +1,9 @@
 import type { ClusterOptions, RedisOptions } from 'ioredis';
 import { StoreCorruptError, StoreUnavailableError } from '../keyward.errors.js';
 import { loadOptionalPeer } from '../util/optional-peer.js';
-import type { SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
+import type { RotateOutcome, SessionLink, SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
 import { expiryOf, touchDue } from './store-record.js';
-import { LEASE, LOAD, PATCH, SET_IF_ABSENT, TAKE } from './redis.scripts.js';
+import { LEASE, LOAD, PATCH, ROTATE_CLAIM, SET_IF_ABSENT, SWAP_MEMBER, TAKE, TRIM_USER } from './redis.scripts.js';
 import {
   flatHash,
   ioRedisConnection,
@@ -47,7 +47,8 @@ export interface RedisStoreOptions {
   redisOptions?: { readonly [option: string]: unknown };
 }
 
-const RECORD_FIELDS = new Set(['u', 'h', 'c', 'l', 'ie', 'ae', 'v']);
+// n, ns, ra, g, k: a rotated-out ID's link to its successor (see ROTATE_CLAIM).
+const RECORD_FIELDS = new Set(['u', 'h', 'c', 'l', 'ie', 'ae', 'v', 'n', 'ns', 'ra', 'g', 'k']);
 const DATA = 'd:';
 
 const SCRIPT = {
@@ -56,6 +57,9 @@ const SCRIPT = {
   take: { name: 'kwTake', lua: TAKE },
   lease: { name: 'kwLease', lua: LEASE },
   setIfAbsent: { name: 'kwSetIfAbsent', lua: SET_IF_ABSENT },
+  rotate: { name: 'kwRotate', lua: ROTATE_CLAIM },
+  trimUser: { name: 'kwTrimUser', lua: TRIM_USER },
+  swapMember: { name: 'kwSwapMember', lua: SWAP_MEMBER },
 } as const satisfies Record<string, RedisScript>;
 
 type IoRedisModule = typeof import('ioredis');
@@ -127,6 +131,11 @@ export class RedisStore implements SessionStore {
   }
 
   async create(s: StoredSession): Promise<void> {
+    await this.write(s, true);
+  }
+
+  /** Writes a record and indexes it; `byAge` adds it to the user's sessions by creation time (the cap's index). */
+  private async write(s: StoredSession, byAge: boolean): Promise<void> {
     const fields: string[] = ['u', s.userId, 'h', s.handle, 'c', String(s.createdAt), 'l', String(s.lastSeenAt),
       'ie', String(s.idleExpiresAt), 'ae', String(s.absoluteExpiresAt), 'v', String(s.version)];
     for (const [k, v] of Object.entries(s.data)) fields.push(DATA + k, v);
@@ -137,6 +146,7 @@ export class RedisStore implements SessionStore {
         this.cmd('PEXPIREAT', rk, expiryOf(s) + this.graceMs),
         this.cmd('SADD', this.userKey(s.userId), s.key),
         this.cmd('ZADD', this.expiryKey(), expiryOf(s), s.key),
+        byAge ? this.cmd('ZADD', this.byAgeKey(s.userId), s.createdAt, s.key) : undefined,
       ]),
     );
   }
@@ -151,7 +161,7 @@ export class RedisStore implements SessionStore {
     const flat = flatHash(await this.run(() => this.cmd('HGETALL', rk)));
     if (flat.length === 0) return null;
     const s = this.decode(key, flat);
-    if (!touchDue(s, t)) return s;
+    if (s.movedTo || !touchDue(s, t)) return s;
     const touched = flatHash(await this.run(() => this.conn.script(SCRIPT.load, rk, [t.now, t.touchAfterMs, t.idleMs, this.graceMs])));
     if (touched.length === 0) return null;
     const out = this.decode(key, touched);
@@ -166,7 +176,13 @@ export class RedisStore implements SessionStore {
   async patch(key: string, set: Readonly<Record<string, string>>, unset: readonly string[]): Promise<boolean> {
     const entries = Object.entries(set);
     const args = [String(entries.length), ...entries.flatMap(([k, v]) => [DATA + k, v]), ...unset.map((k) => DATA + k)];
-    return Number(await this.run(() => this.conn.script(SCRIPT.patch, this.recordKey(key), args))) === 1;
+    // A record that moved to a new ID answers with its successor's key: the write lands there.
+    for (let hop = 0; hop < 8; hop++) {
+      const reply = await this.run(() => this.conn.script(SCRIPT.patch, this.recordKey(key), args));
+      if (typeof reply !== 'string' && !Buffer.isBuffer(reply)) return Number(reply) === 1;
+      key = String(reply);
+    }
+    return false;
   }
 
   async setIfAbsent(key: string, name: string, value: string): Promise<string | null> {
@@ -181,8 +197,69 @@ export class RedisStore implements SessionStore {
       return null;
     }
     const s = this.decode(key, flat);
-    await this.run(() => Promise.all([this.cmd('SREM', this.userKey(s.userId), key), this.cmd('ZREM', this.expiryKey(), key)]));
+    await this.run(() =>
+      Promise.all([this.cmd('SREM', this.userKey(s.userId), key), this.cmd('ZREM', this.expiryKey(), key), this.cmd('ZREM', this.byAgeKey(s.userId), key)]),
+    );
     return s;
+  }
+
+  /**
+   * Rotation across hash slots (the old and the new record live on different cluster
+   * nodes): the successor is written first, then one script on the old record decides who
+   * won (ROTATE_CLAIM); a loser deletes its successor and takes the winner's. A racer that
+   * sees the old record as moved therefore always finds the successor already written.
+   */
+  async rotate(from: { key: string; version: number }, successor: StoredSession, link: SessionLink): Promise<RotateOutcome> {
+    await this.write(successor, false);
+    const args = [from.version, link.key, link.sealedId, link.rotatedAt, link.graceUntil, link.keepUntil];
+    let reply: string[];
+    try {
+      reply = strings(await this.run(() => this.conn.script(SCRIPT.rotate, this.recordKey(from.key), args)));
+    } catch (e) {
+      await this.discard(successor).catch(() => undefined);
+      throw e;
+    }
+    if (reply[0] === 'rotated') {
+      await this.run(() =>
+        Promise.all([
+          this.cmd('SREM', this.userKey(successor.userId), from.key),
+          this.cmd('ZREM', this.expiryKey(), from.key),
+          this.conn.script(SCRIPT.swapMember, this.byAgeKey(successor.userId), [from.key, successor.key]),
+        ]),
+      );
+      return { state: 'rotated' };
+    }
+    await this.discard(successor);
+    if (reply[0] === 'moved') {
+      const [, key, sealedId, rotatedAt, graceUntil, keepUntil] = reply;
+      return { state: 'moved', link: { key: key!, sealedId: sealedId!, rotatedAt: Number(rotatedAt), graceUntil: Number(graceUntil), keepUntil: Number(keepUntil) } };
+    }
+    return { state: reply[0] === 'stale' ? 'stale' : 'gone' };
+  }
+
+  async trimUser(userId: string, max: number, keep: string, _now: number): Promise<StoredSession[]> {
+    const out: StoredSession[] = [];
+    // Index entries of records that are already gone free no slot: trim again until every
+    // removed entry was a live record (each pass removes entries, so this ends).
+    for (let pass = 0; pass < 16; pass++) {
+      const keys = strings(await this.run(() => this.conn.script(SCRIPT.trimUser, this.byAgeKey(userId), [max, keep])));
+      if (keys.length === 0) break;
+      const taken = await Promise.all(keys.map((k) => this.take(k)));
+      let missing = 0;
+      for (const s of taken) {
+        if (s) out.push(s);
+        else missing++;
+      }
+      if (missing === 0) break;
+    }
+    return out;
+  }
+
+  /** Removes a successor that lost its rotation race (never a session anyone was given). */
+  private async discard(s: StoredSession): Promise<void> {
+    await this.run(() =>
+      Promise.all([this.cmd('DEL', this.recordKey(s.key)), this.cmd('SREM', this.userKey(s.userId), s.key), this.cmd('ZREM', this.expiryKey(), s.key)]),
+    );
   }
 
   async listByUser(userId: string): Promise<StoredSession[]> {
@@ -191,8 +268,9 @@ export class RedisStore implements SessionStore {
     const out: StoredSession[] = [];
     const stale: string[] = [];
     rows.forEach((row, i) => {
-      if (row.length === 0) stale.push(keys[i]!);
-      else out.push(this.decode(keys[i]!, row));
+      const s = row.length === 0 ? null : this.decode(keys[i]!, row);
+      if (!s || s.movedTo) stale.push(keys[i]!);
+      else out.push(s);
     });
     if (stale.length > 0) await this.run(() => this.cmd('SREM', this.userKey(userId), ...stale));
     return out;
@@ -202,13 +280,14 @@ export class RedisStore implements SessionStore {
     // Scores are a lower bound of each expiry (touches do not update them, to keep the
     // steady state at one command); re-check each candidate and re-score the live ones.
     const candidates = strings(await this.run(() => this.cmd('ZRANGEBYSCORE', this.expiryKey(), '-inf', now, 'LIMIT', 0, limit)));
-    const rows = await this.run(() => Promise.all(candidates.map(async (k) => (await this.cmd('HMGET', this.recordKey(k), 'ie', 'ae')) as Array<string | null>)));
+    const rows = await this.run(() => Promise.all(candidates.map(async (k) => (await this.cmd('HMGET', this.recordKey(k), 'ie', 'ae', 'n')) as Array<string | null>)));
     const expired: string[] = [];
     await this.run(() =>
       Promise.all(
         rows.map((row, i) => {
           const key = candidates[i]!;
-          if (row[0] == null || row[1] == null) return this.cmd('ZREM', this.expiryKey(), key);
+          // Gone, or a rotated-out ID's tombstone (Redis drops it at the session's deadline).
+          if (row[0] == null || row[1] == null || row[2] != null) return this.cmd('ZREM', this.expiryKey(), key);
           const at = Math.min(Number(row[0]), Number(row[1]));
           if (at <= now) {
             expired.push(key);
@@ -333,6 +412,11 @@ export class RedisStore implements SessionStore {
     return `${this.prefix}ue:{${userId}}`;
   }
 
+  /** A user's sessions scored by creation time: the per-user cap trims it atomically. */
+  private byAgeKey(userId: string): string {
+    return `${this.prefix}uc:{${userId}}`;
+  }
+
   private expiryKey(): string {
     return `${this.prefix}exp`;
   }
@@ -350,7 +434,13 @@ export class RedisStore implements SessionStore {
     const nums = [f.c, f.l, f.ie, f.ae, f.v].map(Number);
     if (f.u === undefined || f.h === undefined || nums.some((n) => !Number.isFinite(n))) throw new StoreCorruptError('session');
     const [createdAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt, version] = nums as [number, number, number, number, number];
-    return { key, handle: f.h, userId: f.u, createdAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt, version, data };
+    const s: StoredSession = { key, handle: f.h, userId: f.u, createdAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt, version, data };
+    if (f.n !== undefined) {
+      const link = { key: f.n, sealedId: f.ns ?? '', rotatedAt: Number(f.ra), graceUntil: Number(f.g), keepUntil: Number(f.k) };
+      if (!link.sealedId || ![link.rotatedAt, link.graceUntil, link.keepUntil].every(Number.isFinite)) throw new StoreCorruptError('session');
+      return { ...s, data: {}, movedTo: link };
+    }
+    return s;
   }
 
   private async run<T>(op: () => Promise<T>): Promise<T> {

@@ -26,7 +26,40 @@ export interface StoredSession {
    * cannot keep an expired session alive.
    */
   storeNow?: number;
+  /**
+   * Set only on what a rotated-out ID left behind (a tombstone): the session moved to a new
+   * ID. Such a record holds no data; the engine follows the link during the grace period and
+   * treats a later use as token theft. Stores never return it from `listByUser`.
+   */
+  movedTo?: SessionLink;
 }
+
+/** Where a rotated-out session ID leads (see {@link SessionStore.rotate}). */
+export interface SessionLink {
+  /** Store key of the successor record (a hash, like every store key). */
+  key: string;
+  /**
+   * The successor's session ID, sealed with a key derived from the previous ID: only a
+   * holder of the previous cookie can open it, a store dump cannot.
+   */
+  sealedId: string;
+  rotatedAt: number;
+  /** Until then the previous ID leads to the successor; after it, its use ends the session. */
+  graceUntil: number;
+  /** The tombstone is kept until then (the session's absolute deadline) to detect reuse. */
+  keepUntil: number;
+}
+
+/** What {@link SessionStore.rotate} did. */
+export type RotateOutcome =
+  /** This caller's successor is now the session. */
+  | { state: 'rotated' }
+  /** Another caller rotated first: here is the one successor. */
+  | { state: 'moved'; link: SessionLink }
+  /** The record changed since it was read (a touch or a write): read it again. */
+  | { state: 'stale' }
+  /** The record no longer exists. */
+  | { state: 'gone' };
 
 /** What {@link SessionStore.load} should do when the session was last seen long enough ago. */
 export interface TouchPolicy {
@@ -78,6 +111,25 @@ export interface SessionStore {
    * if it was already gone. Exactly one concurrent caller receives the record.
    */
   take(key: string): Promise<StoredSession | null>;
+
+  /**
+   * Moves the session at `from.key` to a new ID, atomically: if the record is still at
+   * version `from.version` and has no successor, `successor` is stored and the old record
+   * becomes a tombstone holding `link` (no data) until `link.keepUntil`. Exactly one of any
+   * number of concurrent callers (on any number of instances) gets `rotated`; every other
+   * gets `moved` with the winner's link, and nothing of the losers' successors remains.
+   * After it, writes to the old key ({@link patch}) land on the successor, and
+   * {@link take} of the old key returns the tombstone (with `movedTo`).
+   */
+  rotate?(from: { key: string; version: number }, successor: StoredSession, link: SessionLink): Promise<RotateOutcome>;
+
+  /**
+   * Atomically ends the oldest records of a user beyond `max` (never `keep`, the session
+   * just created) and returns them as {@link take} does: concurrent logins never leave more
+   * than `max`, and each removed record is returned to exactly one caller. Expired records
+   * are removed first.
+   */
+  trimUser?(userId: string, max: number, keep: string, now: number): Promise<StoredSession[]>;
 
   /** Every live record of a user (stale index entries are dropped on the way). */
   listByUser(userId: string): Promise<StoredSession[]>;

@@ -3,13 +3,21 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreUnavailableError } from '../keyward.errors.js';
 import { loadOptionalPeer } from '../util/optional-peer.js';
-import type { SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
-import { applyTouch, cloneSession } from './store-record.js';
+import type { RotateOutcome, SessionLink, SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
+import { applyTouch, cloneSession, tombstoneOf } from './store-record.js';
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
   /** Database file; its folder is created (mode 0700) if missing. Use `':memory:'` only in tests. */
   file: string;
+}
+
+interface MoveRow extends SessionRow {
+  successor: string;
+  sealed_id: string;
+  rotated_at: number;
+  grace_until: number;
+  keep_until: number;
 }
 
 interface SessionRow {
@@ -37,6 +45,12 @@ CREATE TABLE IF NOT EXISTS kw_session_data (
 CREATE TABLE IF NOT EXISTS kw_user_entries (
   user_id TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
   PRIMARY KEY (user_id, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kw_session_moves (
+  key TEXT PRIMARY KEY, successor TEXT NOT NULL, sealed_id TEXT NOT NULL, rotated_at INTEGER NOT NULL,
+  grace_until INTEGER NOT NULL, keep_until INTEGER NOT NULL,
+  handle TEXT NOT NULL, user_id TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,
+  idle_expires_at INTEGER NOT NULL, absolute_expires_at INTEGER NOT NULL, version INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS kw_leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until INTEGER NOT NULL) WITHOUT ROWID;
 `;
@@ -103,6 +117,15 @@ export class SqliteStore implements SessionStore {
       delUserEntry: db.prepare(`DELETE FROM kw_user_entries WHERE user_id = ? AND name = ?`),
       delLease: db.prepare(`DELETE FROM kw_leases WHERE name = ?`),
       purgeLeases: db.prepare(`DELETE FROM kw_leases WHERE until <= ?`),
+      move: db.prepare<[string], MoveRow>(`SELECT * FROM kw_session_moves WHERE key = ?`),
+      insertMove: db.prepare(
+        `INSERT INTO kw_session_moves VALUES (@key, @successor, @sealed_id, @rotated_at, @grace_until, @keep_until, @handle, @user_id, @created_at, @last_seen_at, @idle_expires_at, @absolute_expires_at, @version)`,
+      ),
+      delMove: db.prepare(`DELETE FROM kw_session_moves WHERE key = ?`),
+      purgeMoves: db.prepare(`DELETE FROM kw_session_moves WHERE keep_until <= ?`),
+      userByAge: db.prepare<[string, number], SessionRow>(
+        `SELECT * FROM kw_sessions WHERE user_id = ? ORDER BY (min(idle_expires_at, absolute_expires_at) <= ?) DESC, created_at ASC`,
+      ),
       lease: db.prepare(
         `INSERT INTO kw_leases VALUES (@name, @owner, @until) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
          WHERE kw_leases.owner = excluded.owner OR kw_leases.until <= @now`,
@@ -120,8 +143,8 @@ export class SqliteStore implements SessionStore {
   async load(key: string, touch: TouchPolicy): Promise<StoredSession | null> {
     // Steady state is a read-only snapshot; only a due touch takes the write lock (and
     // re-reads under it), so readers never block and never have to upgrade a read lock.
-    const seen = this.readOnly(() => this.read(key));
-    if (!seen || !applyTouch(cloneSession(seen), touch)) return seen;
+    const seen = this.readOnly(() => this.read(key) ?? this.tombstone(key));
+    if (!seen || seen.movedTo || !applyTouch(cloneSession(seen), touch)) return seen;
     return this.write(() => {
       const s = this.read(key);
       if (s && applyTouch(s, touch)) this.q.touch.run(s.lastSeenAt, s.idleExpiresAt, s.version, key);
@@ -131,7 +154,12 @@ export class SqliteStore implements SessionStore {
 
   async patch(key: string, set: Readonly<Record<string, string>>, unset: readonly string[]): Promise<boolean> {
     return this.write(() => {
-      if (this.q.bump.run(key).changes === 0) return false;
+      // A record that moved to a new ID takes its writes at the successor (in-flight requests).
+      for (let i = 0; i < 8 && this.q.bump.run(key).changes === 0; i++) {
+        const next = this.q.move.get(key)?.successor;
+        if (next === undefined) return false;
+        key = next;
+      }
       for (const name of unset) this.q.delData.run(key, name);
       for (const [name, value] of Object.entries(set)) this.q.setData.run(key, name, value);
       return true;
@@ -149,10 +177,49 @@ export class SqliteStore implements SessionStore {
   async take(key: string): Promise<StoredSession | null> {
     return this.write(() => {
       const s = this.read(key);
-      if (!s) return null;
+      if (!s) {
+        const t = this.tombstone(key);
+        if (t) this.q.delMove.run(key);
+        return t;
+      }
       this.q.del.run(key);
       this.q.delAllData.run(key);
       return s;
+    });
+  }
+
+  async rotate(from: { key: string; version: number }, successor: StoredSession, link: SessionLink): Promise<RotateOutcome> {
+    // One transaction under the write lock: every process sharing the file sees one successor.
+    return this.write((): RotateOutcome => {
+      const moved = this.q.move.get(from.key);
+      if (moved) return { state: 'moved', link: linkOf(moved) };
+      const s = this.read(from.key);
+      if (!s) return { state: 'gone' };
+      if (s.version !== from.version) return { state: 'stale' };
+      this.q.insert.run(toRow(successor));
+      for (const [name, value] of Object.entries(successor.data)) this.q.setData.run(successor.key, name, value);
+      this.q.del.run(from.key);
+      this.q.delAllData.run(from.key);
+      const t = tombstoneOf(s, link);
+      this.q.insertMove.run({ ...toRow(t), successor: link.key, sealed_id: link.sealedId, rotated_at: link.rotatedAt, grace_until: link.graceUntil, keep_until: link.keepUntil });
+      return { state: 'rotated' };
+    });
+  }
+
+  async trimUser(userId: string, max: number, keep: string, now: number): Promise<StoredSession[]> {
+    return this.write(() => {
+      const rows = this.q.userByAge.all(userId, now);
+      const excess = rows.length - max;
+      if (excess <= 0) return [];
+      const out: StoredSession[] = [];
+      for (const row of rows) {
+        if (out.length >= excess) break;
+        if (row.key === keep) continue;
+        out.push({ ...fromRow(row), data: this.dataOf(row.key) });
+        this.q.del.run(row.key);
+        this.q.delAllData.run(row.key);
+      }
+      return out;
     });
   }
 
@@ -161,6 +228,8 @@ export class SqliteStore implements SessionStore {
   }
 
   async expiredKeys(now: number, limit: number): Promise<string[]> {
+    // Tombstones of rotated-out IDs are kept to the session's deadline, then dropped here.
+    this.run(() => this.q.purgeMoves.run(Date.now()));
     return this.run(() => this.q.expired.all(now, limit).map((r) => r.key));
   }
 
@@ -219,6 +288,12 @@ export class SqliteStore implements SessionStore {
     return row ? { ...fromRow(row), data: this.dataOf(key) } : null;
   }
 
+  private tombstone(key: string): StoredSession | null {
+    const m = this.q.move.get(key);
+    if (!m || m.keep_until <= Date.now()) return null;
+    return { ...fromRow(m), data: {}, movedTo: linkOf(m) };
+  }
+
   private dataOf(key: string): Record<string, string> {
     return Object.fromEntries(this.q.data.all(key).map((r) => [r.name, r.value]));
   }
@@ -258,6 +333,10 @@ function toRow(s: StoredSession): SessionRow {
     absolute_expires_at: s.absoluteExpiresAt,
     version: s.version,
   };
+}
+
+function linkOf(m: MoveRow): SessionLink {
+  return { key: m.successor, sealedId: m.sealed_id, rotatedAt: m.rotated_at, graceUntil: m.grace_until, keepUntil: m.keep_until };
 }
 
 function fromRow(r: SessionRow): Omit<StoredSession, 'data'> {

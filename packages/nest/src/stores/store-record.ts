@@ -1,4 +1,4 @@
-import type { StoredSession, TouchPolicy } from './session-store.interface.js';
+import type { SessionLink, StoredSession, TouchPolicy } from './session-store.interface.js';
 
 /** Earliest moment the session stops being valid. */
 export function expiryOf(s: Pick<StoredSession, 'idleExpiresAt' | 'absoluteExpiresAt'>): number {
@@ -22,4 +22,9 @@ export function applyTouch(s: StoredSession, touch: TouchPolicy): boolean {
 /** Deep copy, so callers never share a store's internal object. */
 export function cloneSession(s: StoredSession): StoredSession {
   return { ...s, data: { ...s.data } };
+}
+
+/** What a rotated-out record leaves behind: its facts without data, and where it leads. */
+export function tombstoneOf(s: StoredSession, link: SessionLink): StoredSession {
+  return { ...s, data: {}, version: s.version + 1, movedTo: { ...link } };
 }

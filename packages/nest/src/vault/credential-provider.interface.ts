@@ -2,6 +2,7 @@ import type { StoredSession } from '../stores/session-store.interface.js';
 import type { SessionEndReason } from '../session/session.types.js';
 import type { Secret } from './secret.js';
 import type { Vault } from './vault.js';
+import type { SecurityEventSink } from '../events/security-event.js';
 
 /** The request a credential is needed for. */
 export interface CredentialRequest {
@@ -36,4 +37,9 @@ export interface CredentialProvider {
   liveSecrets?(): Iterable<string>;
   /** Called at application shutdown: stop background work (timers, retries). */
   close?(): void;
+  /**
+   * Called once at startup with where to report security events (`credential.minted`,
+   * `credential.revoked`, `credential.revoke-failed`), for providers that issue keys.
+   */
+  bindEvents?(events: SecurityEventSink): void;
 }

@@ -6,6 +6,7 @@ import type { SessionLifecycleListener } from '../session/session.types.js';
 import type { CredentialProvider } from './credential-provider.interface.js';
 import type { Secret } from './secret.js';
 import type { Vault } from './vault.js';
+import type { KeywardEvents } from '../events/keyward-events.js';
 
 /**
  * Hands out credentials for a session, from the providers named in the module options, and
@@ -31,7 +32,10 @@ export class CredentialService implements OnApplicationShutdown {
     private readonly providers: ReadonlyMap<string, CredentialProvider>,
     readonly vault: Vault,
     private readonly clock: Clock,
+    events?: KeywardEvents,
   ) {
+    // Providers that issue keys report credential.minted / revoked / revoke-failed.
+    if (events) for (const p of providers.values()) p.bindEvents?.(events);
     this.lifecycle = {
       // A same-user regenerate moves the session to a new store key: its data key is bound
       // to the key, so it is re-wrapped for the new one (or dropped if it cannot be).

@@ -240,6 +240,12 @@ async function loadSession() {
     absoluteExpiresAt: Date.parse(s.absoluteExpiresAt),
   };
   byId('who').textContent = s.user.name;
+  const rotated = byId('rotated-at');
+  if (s.rotatedAt) {
+    const t = h('time', { 'data-testid': 'rotated-time' });
+    setTime(t, Date.parse(s.rotatedAt));
+    rotated.replaceChildren('at ', t);
+  } else rotated.textContent = 'not since sign-in';
   setTime(byId('idle-at'), state.session.expiresAt);
   setTime(byId('absolute-at'), state.session.absoluteExpiresAt);
   return s;
@@ -403,8 +409,9 @@ async function onLogin(ev) {
   }
   await busy(byId('login-submit'), async () => {
     try {
-      await api('POST', '/api/auth/login', { username, password });
+      const answer = await api('POST', '/api/auth/login', { username, password });
       form.reset();
+      showCapNotice(answer && Array.isArray(answer.endedSessions) ? answer.endedSessions : []);
       byId('signed-out-notice').hidden = true;
       await refreshAll();
       setStatus(`Signed in as ${state.session.user}.`);
@@ -415,6 +422,16 @@ async function onLogin(ev) {
       form.elements.password.focus();
     }
   });
+}
+
+/** Says which older sessions this sign-in ended (the per-user session limit). */
+function showCapNotice(ended) {
+  const notice = byId('cap-notice');
+  notice.hidden = ended.length === 0;
+  if (ended.length === 0) return notice.replaceChildren();
+  const started = ended.map((s) => timeFmt.format(Date.parse(s.createdAt))).join(', ');
+  notice.dataset.count = String(ended.length);
+  notice.textContent = `Signing in ended ${ended.length} older session${ended.length === 1 ? '' : 's'} of this account (started ${started}): the limit of sessions per user was reached.`;
 }
 
 async function onLogout(button, path, reason) {

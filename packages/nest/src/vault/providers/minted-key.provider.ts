@@ -6,6 +6,7 @@ import type { CredentialProvider, CredentialRequest } from '../credential-provid
 import { KeywardErrorCode, SessionRequiredError, VaultError, VaultErrorCode } from '../../keyward.errors.js';
 import { Secret } from '../secret.js';
 import { issuedKeysOf, type Vault } from '../vault.js';
+import { NO_EVENTS, keyRef, sessionRef, type SecurityEventSink } from '../../events/security-event.js';
 
 /** Talks to the upstream that can issue and revoke keys. */
 export interface KeyIssuer {
@@ -67,6 +68,7 @@ export class MintedKeyProvider implements CredentialProvider {
   /** Key ids whose revocation failed at session end, waiting for the next attempt. */
   private readonly pendingRevocations = new Set<string>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private events: SecurityEventSink = NO_EVENTS;
 
   constructor(private readonly options: MintedKeyOptions) {
     if (!options?.issuer || typeof options.issuer.mint !== 'function' || typeof options.issuer.revoke !== 'function') {
@@ -77,6 +79,11 @@ export class MintedKeyProvider implements CredentialProvider {
     const delays = options.revokeRetryDelaysMs ?? [1_000, 5_000, 30_000, 120_000];
     if (!Array.isArray(delays) || delays.length > 10) throw new TypeError('MintedKeyProvider: revokeRetryDelaysMs must be a list of at most 10 delays in milliseconds.');
     this.retryDelaysMs = delays.map((d, i) => positive(d, 0, `revokeRetryDelaysMs[${i}]`));
+  }
+
+  /** Where `credential.*` security events go (the module binds it at startup). */
+  bindEvents(events: SecurityEventSink): void {
+    this.events = events;
   }
 
   /** How many revocations are waiting for a retry (for health checks and tests). */
@@ -90,7 +97,7 @@ export class MintedKeyProvider implements CredentialProvider {
     if (current && req.now - current.mintedAt < this.rotateEveryMs) return new Secret(current.key);
     // Due for rotation: one instance rotates (store lease); the others keep using the
     // current key, which stays valid until it is retired after the rotation's grace period.
-    if (current && !(await req.vault.tryLease(`rotate:${req.session.key}:${req.name}`, 30_000))) return new Secret(current.key);
+    if (current && !(await req.vault.tryLease(`rotate:${req.session.handle}:${req.name}`, 30_000))) return new Secret(current.key);
     const flight = `${req.session.key}|${req.name}`;
     let pending = this.inflight.get(flight);
     if (!pending) {
@@ -107,8 +114,11 @@ export class MintedKeyProvider implements CredentialProvider {
   async onSessionEnded(session: StoredSession, _reason: SessionEndReason, name: string, vault?: Vault): Promise<void> {
     const ids = issuedKeysOf(session).filter((k) => k.name === name).map((k) => k.id);
     const results = await Promise.allSettled(ids.map((id) => this.revokeWithin(id, REVOKE_ATTEMPT_MS)));
-    // The rotation lease names this session: it ends with it.
-    await vault?.releaseLease(`rotate:${session.key}:${name}`).catch(() => undefined);
+    results.forEach((r, i) =>
+      this.events.emit({ event: r.status === 'fulfilled' ? 'credential.revoked' : 'credential.revoke-failed', credentialName: name, keyRef: keyRef(ids[i]!), sessionRef: sessionRef(session.key) }),
+    );
+    // The rotation lease names this session (by its handle, which stays across ID rotations): it ends with it.
+    await vault?.releaseLease(`rotate:${session.handle}:${name}`).catch(() => undefined);
     const failed = ids.filter((_, i) => results[i]!.status === 'rejected');
     if (failed.length === 0) return;
     for (const id of failed) this.retryRevocation(id, name, 0);
@@ -133,7 +143,10 @@ export class MintedKeyProvider implements CredentialProvider {
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
       this.revokeWithin(id, REVOKE_ATTEMPT_MS).then(
-        () => this.pendingRevocations.delete(id),
+        () => {
+          this.pendingRevocations.delete(id);
+          this.events.emit({ event: 'credential.revoked', credentialName: name, keyRef: keyRef(id) });
+        },
         () => this.retryRevocation(id, name, attempt + 1),
       );
     }, this.retryDelaysMs[attempt]);
@@ -197,6 +210,7 @@ export class MintedKeyProvider implements CredentialProvider {
       throw new SessionRequiredError(KeywardErrorCode.SessionRequired, 'The session ended; log in again.');
     }
     await req.vault.putProviderState(session, stateName(name), JSON.stringify({ id: minted.id, key: minted.key, mintedAt: now } satisfies CurrentKey));
+    this.events.emit({ event: 'credential.minted', credentialName: name, keyRef: keyRef(minted.id), sessionRef: sessionRef(session.key) });
     if (previous) await req.vault.recordIssued(session, { id: previous.id, name, retireAt: now + this.graceMs });
     return new Secret(minted.key);
   }
@@ -208,8 +222,14 @@ export class MintedKeyProvider implements CredentialProvider {
       this.revoking.add(k.id);
       this.options.issuer
         .revoke(k.id)
-        .then(() => vault.forgetIssued(session, k.id))
-        .catch(() => this.logger.warn('A rotated-out minted key could not be revoked yet; it will be retried.'))
+        .then(() => {
+          this.events.emit({ event: 'credential.revoked', credentialName: k.name, keyRef: keyRef(k.id), sessionRef: sessionRef(session.key) });
+          return vault.forgetIssued(session, k.id);
+        })
+        .catch(() => {
+          this.events.emit({ event: 'credential.revoke-failed', credentialName: k.name, keyRef: keyRef(k.id), sessionRef: sessionRef(session.key) });
+          this.logger.warn('A rotated-out minted key could not be revoked yet; it will be retried.');
+        })
         .finally(() => this.revoking.delete(k.id));
     }
   }
