@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import type { ResolvedSessionOptions } from '../options/keyward-options.interface.js';
+import type { ResolvedSessionOptions } from './session-options.js';
 import { sessionRef, userRef, type SecurityEventSink } from '../events/security-event.js';
 import type { SessionLink, SessionStore, StoredSession, TouchPolicy } from '../stores/session-store.interface.js';
 import { expiryOf } from '../stores/store-record.js';
