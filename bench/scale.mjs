@@ -135,7 +135,8 @@ async function startKeyward(name, env) {
   }
   return s;
 }
-const probeCall = async (s, method, path) => JSON.parse((await httpCall(s.probe, method, path)).body);
+// A sweep of 100k sessions under load takes minutes on a busy machine: no 10 s timeout here.
+const probeCall = async (s, method, path) => JSON.parse((await httpCall(s.probe, method, path, {}, undefined, 900_000)).body);
 
 async function login(s, userId = 'bench-user') {
   const r = await httpCall(s.port, 'POST', '/auth/login', browserHeaders(), { id: userId, name: 'Bench User' });
@@ -197,9 +198,21 @@ async function memoryUsage(client, key) {
 }
 const userOfIndex = (tag) => (i) => `${tag}${i}`;
 
+/** Runs one section; a failure is recorded (and reported) and the next section still runs. Saves what is known so far. */
+async function section(name, fn) {
+  try {
+    await fn();
+  } catch (e) {
+    log(`section ${name} failed: ${e.stack ?? e}`);
+    (results.errors ??= {})[name] = String(e.message ?? e).split('\n')[0];
+  }
+  mkdirSync(join(here, 'results'), { recursive: true });
+  writeFileSync(join(here, 'results', 'scale-partial.json'), JSON.stringify(results, (k, v) => (k === 'server' ? undefined : v), 1));
+}
+
 try {
   // ---------------------------------------------------------------- 1. the scale curve
-  if (SECTIONS.has('curve')) {
+  if (SECTIONS.has('curve')) await section('curve', async () => {
     log(`scale curve: ${SIZES.join(', ')} live sessions, Redis and SQLite; the load cycles through ${HOT} of them`);
     const curve = { redis: [], sqlite: [] };
     const servers = [];
@@ -268,10 +281,10 @@ try {
     }
     await Promise.all(servers.map((s) => stop(s.proc)));
     results.curve = curve;
-  }
+  });
 
   // ---------------------------------------------------------------- 2. one user, many sessions
-  if (SECTIONS.has('heavy')) {
+  if (SECTIONS.has('heavy')) await section('heavy', async () => {
     log(`one user with ${HEAVY} sessions (and one with 10): list, revoke, logout-all`);
     const heavy = [];
     for (const kind of ['redis', 'sqlite']) {
@@ -324,10 +337,10 @@ try {
       }
     }
     results.heavy = heavy;
-  }
+  });
 
   // ---------------------------------------------------------------- 3. live secrets
-  if (SECTIONS.has('secrets')) {
+  if (SECTIONS.has('secrets')) await section('secrets', async () => {
     log('redaction registry: scrub cost by number of live secrets (in-process)');
     const r = await run(process.execPath, ['--expose-gc', join(here, 'src/probe/secrets.mjs'), String(MINTED)]);
     if (r.code !== 0) throw new Error(`secrets probe failed: ${r.stderr}`);
@@ -357,10 +370,10 @@ try {
     results.minted = { n: MINTED, loginS, before, after, sweep, eld, rssBefore, rssAfter: rssOf(s.proc.pid) };
     log(`  logins ${loginS.toFixed(1)} s; registry ${before.runtime} run-time entries (${(before.runtimeBytes / 1048576).toFixed(1)} MiB); sweep ended ${sweep.ended} in ${sweep.ms} ms, ${after.revoked} revoked, loop max ${eld.max} ms; registry after ${after.runtime}`);
     await stop(s.proc);
-  }
+  });
 
   // ---------------------------------------------------------------- 4. the sweep
-  if (SECTIONS.has('sweep')) {
+  if (SECTIONS.has('sweep')) await section('sweep', async () => {
     log(`sweep of ${EXPIRED} (SQLite: ${EXPIRED_SQLITE}) expired sessions under load (session check, ${HOT} live sessions)`);
     results.sweep = [];
     for (const kind of ['redis', 'sqlite']) {
@@ -431,10 +444,10 @@ try {
       log(`  ${kind}: ended ${done.ended} in ${done.ms} ms; p99 ${entry.base.p99.toFixed(1)} -> ${entry.during.p99.toFixed(1)} ms (worst chunk ${entry.during.p99Worst.toFixed(1)}); loop max ${entry.base.eldMax} -> ${entry.during.eldMax} ms`);
       await stop(s.proc);
     }
-  }
+  });
 
   // ---------------------------------------------------------------- 5. request logging
-  if (SECTIONS.has('logging')) {
+  if (SECTIONS.has('logging')) await section('logging', async () => {
     log('request logging: Keyward logRequests (redaction on/off, 20k live secrets) and the advisory stack with nestjs-pino');
     const defs = [
       { id: 'kw-nolog', label: 'Keyward on Express, no request log', server: 'keyward', env: {} },
@@ -461,10 +474,10 @@ try {
     const advSample = readFileSync(servers['adv-pino'].logFile, 'utf8').split('\n').find((l) => l.includes('"url":"/api/me"'));
     results.loggingSamples = { keyward: sample, advisory: advSample };
     await Promise.all(Object.values(servers).map((s) => stop(s.proc)));
-  }
+  });
 
   // ---------------------------------------------------------------- 6. the session check on Express
-  if (SECTIONS.has('check')) {
+  if (SECTIONS.has('check')) await section('check', async () => {
     log('session check on Express: advisory, Keyward (auto-pipelining on / off), plain NestJS');
     const defs = [
       { id: 'adv-fetch', label: 'Advisory: express-session + connect-redis 9 (1)', server: 'advisory', env: { CLIENT: 'fetch' } },
@@ -485,7 +498,7 @@ try {
     }
     results.check = rows;
     await Promise.all(Object.values(servers).map((s) => stop(s.proc)));
-  }
+  });
 } finally {
   closeHttp();
   await stopAll();
