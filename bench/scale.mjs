@@ -10,6 +10,7 @@
 //   node bench/scale.mjs --quick   smoke run (1k and 10k sessions, 1 s rounds, ~3 minutes);
 //                                  writes bench/results/scale-quick.md and scale-quick.svg only
 //
+// Re-render the tables, chart and README section from a run's JSON: --render bench/results/scale-latest.json
 // Options: --sections curve,heavy,secrets,sweep,logging,check (default: all)
 //          --rounds N --duration S --warmup S --connections N --no-build
 //          --sizes 1000,100000,1000000 --hot N (distinct sessions the load cycles through)
@@ -39,6 +40,7 @@ const { values: opt } = parseArgs({
     minted: { type: 'string' },
     'expired-sqlite': { type: 'string' },
     'no-build': { type: 'boolean', default: false },
+    render: { type: 'string' },
   },
 });
 const QUICK = opt.quick;
@@ -60,6 +62,13 @@ const SECTIONS = new Set(opt.sections ? opt.sections.split(',') : ALL_SECTIONS);
 for (const s of SECTIONS) if (!ALL_SECTIONS.includes(s)) throw new Error(`--sections: unknown "${s}"; known: ${ALL_SECTIONS.join(',')}`);
 
 const started = Date.now();
+if (opt.render) {
+  // Re-renders the tables and the chart from a run's JSON (no measuring).
+  const results = JSON.parse(readFileSync(opt.render, 'utf8'));
+  results.command ??= 'node bench/scale.mjs';
+  console.log(`re-rendered ${await writeOutputs(results, false)}`);
+  process.exit(0);
+}
 const log = (msg) => console.log(`[scale ${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${msg}`);
 const loadavg = () => os.loadavg().map((v) => v.toFixed(2)).join(' / ');
 const loadStart = loadavg();
@@ -86,7 +95,6 @@ const { detectTool, load, writeCookieScript } = await import('./src/harness/load
 const { httpCall, cookieFrom, closeHttp } = await import('./src/harness/http.mjs');
 const { browserHeaders } = await import('./src/harness/stacks.mjs');
 const { populateRedis, populateSqlite, sessions, spread } = await import('./src/harness/populate.mjs');
-const { renderScale, renderChart } = await import('./src/harness/scale-report.mjs');
 const kw = await import(pathToFileURL(distIndex).href);
 const nestRequire = createRequire(join(root, 'packages/nest/package.json'));
 const { Redis } = nestRequire('ioredis');
@@ -188,7 +196,7 @@ async function interleave(rows, { rounds = ROUNDS, seconds = SECONDS, warmup = W
   return res;
 }
 
-const results = { config: { QUICK, ROUNDS, SECONDS, WARMUP, CONNECTIONS, SIZES, HOT, EXPIRED, MINTED, HEAVY, tool: tool.version } };
+const results = { command: `node bench/scale.mjs${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`, config: { QUICK, ROUNDS, SECONDS, WARMUP, CONNECTIONS, SIZES, HOT, EXPIRED, MINTED, HEAVY, tool: tool.version } };
 const redisAt = (db) => `${redis.url}/${db}`;
 const dbClient = (db) => new Redis({ host: '127.0.0.1', port: redis.port, db, lazyConnect: false });
 const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.client.info('memory'))[1]);
@@ -531,26 +539,32 @@ results.machine = {
 void rootReq;
 rmSync(tmp, { recursive: true, force: true });
 
-const outDir = join(here, 'results');
-mkdirSync(outDir, { recursive: true });
-const partial = SECTIONS.size !== ALL_SECTIONS.length || opt.sizes || opt.rounds || opt.duration;
-const base = QUICK || partial ? 'scale-quick' : 'scale-latest';
-const svg = renderChart(results);
-writeFileSync(join(outDir, `${base}.svg`), svg);
-const md = renderScale(results, { svgName: `${base}.svg`, command: `node bench/scale.mjs${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}` });
-writeFileSync(join(outDir, `${base}.md`), md);
-writeFileSync(join(outDir, `${base}.json`), JSON.stringify(results, null, 1));
-if (base === 'scale-latest') {
-  const day = new Date().toISOString().slice(0, 10);
-  writeFileSync(join(outDir, `scale-${day}.md`), md.replaceAll('scale-latest.svg', `scale-${day}.svg`));
-  writeFileSync(join(outDir, `scale-${day}.svg`), svg);
-  const readme = join(here, 'README.md');
-  const text = readFileSync(readme, 'utf8');
-  const start = '<!-- scale-results:start -->';
-  const end = '<!-- scale-results:end -->';
-  if (text.includes(start)) {
-    const section = `${start}\nLatest scale run (${results.machine.date}, from [results/scale-latest.md](results/scale-latest.md)):\n\n![Scale curve and ratios](results/scale-latest.svg)\n\n${md.replace(/^# .*\n/, '').replace(/^(#{2,3}) /gm, '#$1 ').replaceAll('](scale-latest.svg)', '](results/scale-latest.svg)').replace(/!\[[^\]]*\]\(results\/scale-latest\.svg\)\n/, '')}\n${end}`;
-    writeFileSync(readme, text.slice(0, text.indexOf(start)) + section + text.slice(text.indexOf(end) + end.length));
-  }
-}
+const base = await writeOutputs(results, QUICK || SECTIONS.size !== ALL_SECTIONS.length || opt.sizes || opt.rounds || opt.duration);
 log(`wrote bench/results/${base}.md and ${base}.svg (load average at end ${results.machine.loadEnd})`);
+
+/** Writes the markdown, the SVG and the JSON (and, after a full run, the dated copies and the README section). */
+async function writeOutputs(results, partial) {
+  const { renderScale, renderChart } = await import('./src/harness/scale-report.mjs');
+  const outDir = join(here, 'results');
+  mkdirSync(outDir, { recursive: true });
+  const base = partial ? 'scale-quick' : 'scale-latest';
+  const svg = renderChart(results);
+  writeFileSync(join(outDir, `${base}.svg`), svg);
+  const md = renderScale(results, { svgName: `${base}.svg`, command: results.command });
+  writeFileSync(join(outDir, `${base}.md`), md);
+  writeFileSync(join(outDir, `${base}.json`), JSON.stringify(results, null, 1));
+  if (base === 'scale-latest') {
+    const day = new Date().toISOString().slice(0, 10);
+    writeFileSync(join(outDir, `scale-${day}.md`), md.replaceAll('scale-latest.svg', `scale-${day}.svg`));
+    writeFileSync(join(outDir, `scale-${day}.svg`), svg);
+    const readme = join(here, 'README.md');
+    const text = readFileSync(readme, 'utf8');
+    const start = '<!-- scale-results:start -->';
+    const end = '<!-- scale-results:end -->';
+    if (text.includes(start)) {
+      const section = `${start}\nLatest scale run (${results.machine.date}, from [results/scale-latest.md](results/scale-latest.md)):\n\n![Scale curve and ratios](results/scale-latest.svg)\n\n${md.replace(/^# .*\n/, '').replace(/^(#{2,3}) /gm, '#$1 ').replaceAll('](scale-latest.svg)', '](results/scale-latest.svg)').replace(/!\[[^\]]*\]\(results\/scale-latest\.svg\)\n/, '')}\n${end}`;
+      writeFileSync(readme, text.slice(0, text.indexOf(start)) + section + text.slice(text.indexOf(end) + end.length));
+    }
+  }
+  return base;
+}
