@@ -1,4 +1,8 @@
 // Bounded soak test on loopback: `node scripts/soak.mjs [--minutes N | --seconds N] [--concurrency C] [--json]`.
+// Memory investigation (bench/README.md, issue 18): `--heap-mb N` caps the app's V8 heap
+// (--max-old-space-size), `--mem-every S` samples the app's process.memoryUsage() every S
+// seconds (bench/src/probe/mem-probe.mjs, preloaded with --import) and prints the series,
+// `--app-env K=V,K=V` adds environment to the app (e.g. MALLOC_ARENA_MAX=2).
 // Starts its own redis-server, demo upstream and demo app (Redis store, fast key rotation), runs mixed
 // traffic (login, proxied calls on the server and minted keys, logout) until the time is up, and reports
 // errors, p99 per window, and memory (app RSS, Redis used_memory) at the start and the end. Stops by itself.
@@ -19,6 +23,9 @@ const seconds = Number(arg('seconds', '0')) || Number(arg('minutes', '10')) * 60
 const concurrency = Number(arg('concurrency', '16'));
 const windowMs = Number(arg('window', String(Math.max(5000, Math.min(60_000, (seconds * 1000) / 10)))));
 const asJson = process.argv.includes('--json');
+const heapMb = Number(arg('heap-mb', '0'));
+const memEvery = Number(arg('mem-every', '0'));
+const appEnv = Object.fromEntries((arg('app-env', '') || '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 
 const freePort = () =>
   new Promise((resolve, reject) => {
@@ -85,7 +92,17 @@ const env = {
   KEYWARD_LOGIN_FAILURES_PER_CLIENT: '1000000',
 };
 start(process.execPath, [join(root, 'apps/demo-upstream/dist/src/main.js')], env);
-const app = start(process.execPath, [join(root, 'apps/demo/dist/src/main.js')], env);
+const memFile = join(dir, 'mem.jsonl');
+const nodeOptions = [
+  ...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : []),
+  ...(memEvery > 0 ? [`--import=${join(root, 'bench/src/probe/mem-probe.mjs')}`] : []),
+].join(' ');
+const app = start(process.execPath, [join(root, 'apps/demo/dist/src/main.js')], {
+  ...env,
+  ...appEnv,
+  ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
+  ...(memEvery > 0 ? { MEM_PROBE_FILE: memFile, MEM_PROBE_MS: String(memEvery * 1000) } : {}),
+});
 const base = `http://127.0.0.1:${appPort}`;
 await waitFor(`${base}/healthz`);
 
@@ -155,7 +172,16 @@ const report = {
   totals,
   windows: windows.map((w, i) => ({ window: i + 1, requests: w.requests, errors: w.errors, p50: +pct(w.latencies, 50).toFixed(1), p99: +pct(w.latencies, 99).toFixed(1) })),
   memory: { start: startMem, end: endMem },
+  ...(heapMb > 0 ? { heapMb } : {}),
+  ...(Object.keys(appEnv).length ? { appEnv } : {}),
 };
+if (memEvery > 0) {
+  try {
+    report.memorySeries = readFileSync(memFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  } catch {
+    report.memorySeries = [];
+  }
+}
 stopAll();
 rmSync(dir, { recursive: true, force: true });
 if (asJson) console.log(JSON.stringify(report));
@@ -164,5 +190,13 @@ else {
   console.log('window  requests  errors  p50 ms  p99 ms');
   for (const w of report.windows) console.log(`${String(w.window).padStart(6)}  ${String(w.requests).padStart(8)}  ${String(w.errors).padStart(6)}  ${String(w.p50).padStart(6)}  ${String(w.p99).padStart(6)}`);
   console.log(`memory: app RSS ${(startMem.appRss / 1048576).toFixed(1)} -> ${(endMem.appRss / 1048576).toFixed(1)} MiB, redis used ${(startMem.redisUsed / 1048576).toFixed(2)} -> ${(endMem.redisUsed / 1048576).toFixed(2)} MiB`);
+  if (report.memorySeries) {
+    const mib = (v) => (v / 1048576).toFixed(1).padStart(7);
+    console.log('app memory (MiB; other = rss - heapTotal - external: malloc arenas, stacks, code)');
+    console.log('     t      rss heapTot heapUsd  extern  arrBuf  other    anon thr');
+    for (const m of report.memorySeries) {
+      console.log(`${String(m.t).padStart(6)} ${mib(m.rss)} ${mib(m.heapTotal)} ${mib(m.heapUsed)} ${mib(m.external)} ${mib(m.arrayBuffers)} ${mib(m.rss - m.heapTotal - m.external)} ${mib(m.anon)} ${String(m.threads).padStart(3)}`);
+    }
+  }
 }
 process.exit(totals.errors > 0 ? 1 : 0);

@@ -4,7 +4,7 @@ import { Agent, request } from 'node:http';
 
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
 
-export function httpCall(port, method, path, headers = {}, body) {
+export function httpCall(port, method, path, headers = {}, body, timeoutMs = 10_000) {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     const req = request(
@@ -16,7 +16,7 @@ export function httpCall(port, method, path, headers = {}, body) {
         res.on('error', reject);
       },
     );
-    req.setTimeout(10_000, () => req.destroy(new Error(`${method} ${path} timed out`)));
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path} timed out`)));
     req.on('error', reject);
     req.end(data);
   });

@@ -1,5 +1,6 @@
 // Load generation on loopback: wrk (Debian) when present, else autocannon in a child
 // process. One call = one timed run; returns req/s, p50, p99 (ms), requests, errors.
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { run } from './processes.mjs';
 
@@ -45,11 +46,14 @@ export function parseWrk(text) {
 }
 
 /**
- * One load run. `headers` is an object; `connections` and `seconds` as given.
+ * One load run. `headers` is an object; `connections` and `seconds` as given. `script`
+ * (wrk only): a Lua file, e.g. one that cycles through many session cookies
+ * ({@link writeCookieScript}).
  */
-export async function load(tool, { url, headers, connections, seconds }) {
+export async function load(tool, { url, headers, connections, seconds, script }) {
   if (tool.name === 'wrk') {
     const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '--timeout', '5s'];
+    if (script) args.push('-s', script);
     for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
     args.push(url);
     const r = await run('wrk', args);
@@ -61,4 +65,14 @@ export async function load(tool, { url, headers, connections, seconds }) {
   const r = await run(process.execPath, [AUTOCANNON_CHILD], { input: JSON.stringify({ url, headers, connections, duration: seconds }) });
   if (r.code !== 0) throw new Error(`autocannon failed (${r.code}): ${r.stderr}`);
   return JSON.parse(r.stdout);
+}
+
+/** Writes a wrk Lua script that sends each request with the next cookie of the list (round robin). */
+export function writeCookieScript(file, cookies) {
+  const list = cookies.map((c) => `"${c.replace(/[^A-Za-z0-9_.=-]/g, '')}"`).join(',\n');
+  writeFileSync(
+    file,
+    `local cookies = {\n${list}\n}\nlocal n = #cookies\nlocal i = 0\nrequest = function()\n  i = (i % n) + 1\n  wrk.headers["Cookie"] = cookies[i]\n  return wrk.format()\nend\n`,
+  );
+  return file;
 }

@@ -5,6 +5,9 @@
 // GET session, GET key, EXPIRE on touch). The origin/CSRF check the advisory asks for
 // runs on state-changing requests and on the proxy route.
 // Env: PORT, REDIS_URL, UPSTREAM_URL, API_KEY, SESSION_SECRET, CLIENT=fetch|undici.
+//      LOGGER=nestjs-pino with LOG_FILE (opt-in, bench/scale.mjs): a mainstream request logger,
+//      nestjs-pino's LoggerModule (pino-http, one line per request with its req/res), writing to
+//      LOG_FILE, with the cookie and set-cookie headers redacted as its docs suggest.
 import { Body, Controller, Get, HttpCode, Injectable, Module, Post, Req, Res, UnauthorizedException, ForbiddenException } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import session from 'express-session';
@@ -95,11 +98,20 @@ class ProxyController {
 method(ProxyController, 'forward', [Get('*path')], [[0, Req()], [1, Res()]]);
 klass(ProxyController, [Controller('api/proxy/up')]);
 
+const pinoLogging = process.env.LOGGER === 'nestjs-pino' ? await import('nestjs-pino') : null;
+const loggingImports = [];
+if (pinoLogging) {
+  const { pino } = await import('pino');
+  const dest = pino.destination({ dest: process.env.LOG_FILE, sync: false, minLength: 4096 });
+  loggingImports.push(pinoLogging.LoggerModule.forRoot({ pinoHttp: [{ redact: ['req.headers.cookie', 'res.headers["set-cookie"]'] }, dest] }));
+}
+
 class AppModule {}
-klass(AppModule, [Module({ controllers: [AuthController, MeController, ProxyController], providers: [{ provide: APP_GUARD, useClass: SessionAuthGuard }] })]);
+klass(AppModule, [Module({ imports: loggingImports, controllers: [AuthController, MeController, ProxyController], providers: [{ provide: APP_GUARD, useClass: SessionAuthGuard }] })]);
 
 await serve(AppModule, {
   setup(app) {
+    if (pinoLogging) app.useLogger(app.get(pinoLogging.Logger));
     app.use(
       session({
         store: new RedisStore({ client: redis, prefix: 'sess:' }),
