@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { SessionEngine } from './session.engine.js';
+import { SWEEP_BATCH, SessionEngine } from './session.engine.js';
+import { EventLoopSlice } from './event-loop-slice.js';
 import type { SessionInfo } from './session.types.js';
 
 /**
@@ -39,9 +40,18 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     this.sweeping = true;
     try {
       const interval = Math.max(this.engine.options.sweepIntervalMs, 1000);
-      if (!(await this.engine.store.acquireLease('sweep', this.owner, interval * 2))) return 0;
+      const store = this.engine.store;
+      if (!(await store.acquireLease('sweep', this.owner, interval * 2))) return 0;
+      // Batch after batch, with a turn of the event loop between them (and within one when
+      // its slice runs out), so requests are served while a large backlog ends. The lease is
+      // renewed on each batch; if another instance took it meanwhile, this one stops.
+      const slice = new EventLoopSlice();
       let total = 0;
-      for (let n = await this.engine.sweep(); n > 0; n = await this.engine.sweep()) total += n;
+      for (let n = await this.engine.sweep(SWEEP_BATCH, slice); n > 0; n = await this.engine.sweep(SWEEP_BATCH, slice)) {
+        total += n;
+        await slice.yield();
+        if (!(await store.acquireLease('sweep', this.owner, interval * 2))) break;
+      }
       return total;
     } finally {
       this.sweeping = false;
