@@ -149,6 +149,18 @@ for (const [kind, open] of stores) {
       }
     });
 
+    it('a shutdown during a sweep stops it after the batch under way, before the store closes', async () => {
+      const s = await setup(open, 1000);
+      const service = new SessionService(s.engine);
+      const sweep = service.sweep();
+      while (s.ended.size === 0) await new Promise((r) => setImmediate(r));
+      await service.onApplicationShutdown();
+      const total = await sweep; // resolves: no call hit a closed store
+      assert.ok(total > 0 && total < 1000, `stopped early: ${total} of 1000 ended`);
+      assert.equal(total, s.ended.size, 'every session taken from the store ran its listeners');
+      assert.equal(await service.sweep(), 0, 'no sweep starts after shutdown');
+    });
+
     it('two sweepers at once (no lease) end each session exactly once', async () => {
       const s = await setup(open);
       try {
