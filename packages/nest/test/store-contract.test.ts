@@ -161,6 +161,21 @@ function storeContract(name: string, open: () => Promise<SessionStore>): void {
       assert.deepEqual(await store.listByUser(r.userId), []);
     });
 
+    it('takeMany (where a store has it): results in key order, each record to exactly one caller among takes and takeManys', async (t) => {
+      if (!store.takeMany) return t.skip(`${name} has no takeMany; the engine calls take per key`);
+      const records = Array.from({ length: 20 }, () => newRecord());
+      for (const r of records) await store.create(r);
+      const keys = records.map((r) => r.key);
+      const missing = randomBytes(32).toString('base64url');
+      assert.deepEqual(await store.takeMany([keys[0]!, missing, keys[1]!]), [records[0], null, records[1]]);
+      const rest = keys.slice(2);
+      const results = await Promise.all([store.takeMany(rest), store.takeMany([...rest].reverse()), ...rest.map((k) => store.take(k))]);
+      const taken = results.flat().filter((x) => x !== null).map((x) => x!.key).sort();
+      assert.deepEqual(taken, [...rest].sort(), 'each record taken exactly once');
+      assert.deepEqual(await store.takeMany(keys), keys.map(() => null));
+      assert.deepEqual(await store.listByUser(records[0]!.userId), []);
+    });
+
     it("listByUser returns only that user's records and drops ended ones", async () => {
       const userId = `list-${randomBytes(4).toString('hex')}`;
       const mine = [newRecord({ userId }), newRecord({ userId }), newRecord({ userId })];

@@ -7,6 +7,7 @@ import { SecretRing, generateSessionId, handleOf, storeKeyOf } from './session-i
 import type { SessionEndReason, SessionInfo, SessionLifecycleListener, SessionUser } from './session.types.js';
 import { ID_ISSUED_FIELD, IdRotation, idIssuedAt, previousKeysOf } from './id-rotation.js';
 import { trimToCap } from './session-cap.js';
+import { EventLoopSlice } from './event-loop-slice.js';
 
 /** Data field holding the user; fields starting with `kw.` are reserved for Keyward. */
 export const USER_FIELD = 'kw.user';
@@ -21,6 +22,10 @@ const MAX_USER_ID = 256;
 export const MAX_CLOCK_SKEW_MS = 2_000;
 /** Verified cookie values remembered per process (about 250 bytes each). */
 const VERIFIED_CACHE_SIZE = 10_000;
+/** Expired sessions the sweeper reads per batch. */
+export const SWEEP_BATCH = 100;
+/** Expired sessions the sweeper ends at once (and takes from the store in one call). */
+export const SWEEP_CONCURRENCY = 25;
 
 /** What a well-signed cookie value proves: its session ID and where that session is stored. */
 interface VerifiedCookie {
@@ -317,11 +322,24 @@ export class SessionEngine {
     return this.store.patch(key, set, unset);
   }
 
-  /** Ends every expired session once (called by the sweeper); returns how many. */
-  async sweep(limit = 500): Promise<number> {
+  /**
+   * Ends one batch of expired sessions (called by the sweeper); returns how many ended.
+   * Sessions end {@link SWEEP_CONCURRENCY} at a time, taken from the store in one call
+   * where the store can ({@link SessionStore.takeMany}), and the event loop turns whenever
+   * `slice` has used its time, so a large sweep never holds up requests.
+   */
+  async sweep(limit = SWEEP_BATCH, slice = new EventLoopSlice()): Promise<number> {
     const keys = await this.store.expiredKeys(this.now(), limit);
-    const ended = await Promise.all(keys.map((k) => this.end(k, 'expired')));
-    return ended.filter(Boolean).length;
+    let ended = 0;
+    for (let i = 0; i < keys.length; i += SWEEP_CONCURRENCY) {
+      await slice.pause();
+      const chunk = keys.slice(i, i + SWEEP_CONCURRENCY);
+      for (const k of chunk) this.forget(k);
+      const records = this.store.takeMany ? await this.store.takeMany(chunk) : await Promise.all(chunk.map((k) => this.store.take(k)));
+      const done = await Promise.all(records.map((r) => (r ? this.finish(r, 'expired') : false)));
+      ended += done.filter(Boolean).length;
+    }
+    return ended;
   }
 
   /** Milliseconds the cookie should live: the idle timeout, never past the absolute deadline. */

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { SessionEngine } from './session.engine.js';
+import { SWEEP_BATCH, SessionEngine } from './session.engine.js';
+import { EventLoopSlice } from './event-loop-slice.js';
 import type { SessionInfo } from './session.types.js';
 
 /**
@@ -16,7 +17,9 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   private readonly logger = new Logger('Keyward');
   private readonly owner = randomUUID();
   private timer: NodeJS.Timeout | undefined;
-  private sweeping = false;
+  /** The sweep under way, if any. */
+  private sweeping: Promise<number> | undefined;
+  private stopping = false;
 
   constructor(@Inject(SessionEngine) private readonly engine: SessionEngine) {}
 
@@ -34,18 +37,28 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
    * Ends every expired session now (revoking what listeners revoke). Runs under a store
    * lease so that only one of several instances sweeps at a time. Returns how many ended.
    */
-  async sweep(): Promise<number> {
-    if (this.sweeping) return 0;
-    this.sweeping = true;
-    try {
-      const interval = Math.max(this.engine.options.sweepIntervalMs, 1000);
-      if (!(await this.engine.store.acquireLease('sweep', this.owner, interval * 2))) return 0;
-      let total = 0;
-      for (let n = await this.engine.sweep(); n > 0; n = await this.engine.sweep()) total += n;
-      return total;
-    } finally {
-      this.sweeping = false;
+  sweep(): Promise<number> {
+    if (this.sweeping || this.stopping) return Promise.resolve(0);
+    this.sweeping = this.sweepAll().finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  private async sweepAll(): Promise<number> {
+    const interval = Math.max(this.engine.options.sweepIntervalMs, 1000);
+    const store = this.engine.store;
+    if (!(await store.acquireLease('sweep', this.owner, interval * 2))) return 0;
+    // Batch after batch, with a turn of the event loop between them (and within one when
+    // its slice runs out), so requests are served while a large backlog ends. The lease is
+    // renewed on each batch; if another instance took it meanwhile, this one stops. So does
+    // a shutdown, after the batch under way.
+    const slice = new EventLoopSlice();
+    let total = 0;
+    for (let n = await this.engine.sweep(SWEEP_BATCH, slice); n > 0; n = await this.engine.sweep(SWEEP_BATCH, slice)) {
+      total += n;
+      await slice.yield();
+      if (this.stopping || !(await store.acquireLease('sweep', this.owner, interval * 2))) break;
     }
+    return total;
   }
 
   onApplicationBootstrap(): void {
@@ -59,6 +72,9 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    // A sweep under way stops after its current batch, before the store closes under it.
+    this.stopping = true;
+    await this.sweeping?.catch(() => 0);
     await this.engine.store.close();
   }
 }

@@ -113,6 +113,14 @@ export interface SessionStore {
   take(key: string): Promise<StoredSession | null>;
 
   /**
+   * {@link take} of several keys in one call (the sweeper's batches), result `i` for
+   * `keys[i]`, each with `take`'s guarantee: exactly one concurrent caller receives a
+   * record. For stores where one call is cheaper than many (SQLite: one transaction, one
+   * sync to disk); without it, the engine calls `take` per key.
+   */
+  takeMany?(keys: readonly string[]): Promise<Array<StoredSession | null>>;
+
+  /**
    * Moves the session at `from.key` to a new ID, atomically: if the record is still at
    * version `from.version` and has no successor, `successor` is stored and the old record
    * becomes a tombstone holding `link` (no data) until `link.keepUntil`. Exactly one of any

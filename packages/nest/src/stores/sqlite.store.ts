@@ -175,17 +175,12 @@ export class SqliteStore implements SessionStore {
   }
 
   async take(key: string): Promise<StoredSession | null> {
-    return this.write(() => {
-      const s = this.read(key);
-      if (!s) {
-        const t = this.tombstone(key);
-        if (t) this.q.delMove.run(key);
-        return t;
-      }
-      this.q.del.run(key);
-      this.q.delAllData.run(key);
-      return s;
-    });
+    return this.write(() => this.takeOne(key));
+  }
+
+  /** Several takes in one write transaction: one sync to disk for the sweeper's batch. */
+  async takeMany(keys: readonly string[]): Promise<Array<StoredSession | null>> {
+    return this.write(() => keys.map((key) => this.takeOne(key)));
   }
 
   async rotate(from: { key: string; version: number }, successor: StoredSession, link: SessionLink): Promise<RotateOutcome> {
@@ -281,6 +276,19 @@ export class SqliteStore implements SessionStore {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+  }
+
+  /** Removes a record (or a tombstone) and returns it; call inside a write transaction. */
+  private takeOne(key: string): StoredSession | null {
+    const s = this.read(key);
+    if (!s) {
+      const t = this.tombstone(key);
+      if (t) this.q.delMove.run(key);
+      return t;
+    }
+    this.q.del.run(key);
+    this.q.delAllData.run(key);
+    return s;
   }
 
   private read(key: string): StoredSession | null {
