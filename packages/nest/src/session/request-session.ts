@@ -93,7 +93,7 @@ export class RequestSession {
    * await session.regenerate({ ...session.user!, role: 'admin' }); // after step-up auth
    */
   async regenerate(user?: SessionUser): Promise<SessionInfo> {
-    const current = this.require();
+    const current = this.liveRecord();
     const issued = await this.engine.regenerate(current, user);
     if (!issued) return this.lost();
     this.adopt(issued.record, issued.signedValue);
@@ -108,7 +108,7 @@ export class RequestSession {
 
   /** Ends every session of this user, on every device. Returns how many ended. */
   async logoutAll(): Promise<number> {
-    const current = this.require();
+    const current = this.liveRecord();
     const n = await this.engine.endAllForUser(current.userId, 'logout-all');
     this.clear(true);
     return n;
@@ -116,14 +116,14 @@ export class RequestSession {
 
   /** The live sessions of this user, newest first. */
   async list(): Promise<ListedSession[]> {
-    const current = this.require();
+    const current = this.liveRecord();
     const all = await this.engine.list(current.userId);
     return all.map((s) => ({ ...this.engine.info(s), current: s.key === current.key }));
   }
 
   /** Ends one of this user's sessions by its public handle (404 error if unknown). */
   async revoke(handle: string): Promise<void> {
-    const current = this.require();
+    const current = this.liveRecord();
     await this.engine.revokeByHandle(current.userId, handle);
     if (handle === current.handle) this.clear(true);
   }
@@ -142,7 +142,7 @@ export class RequestSession {
    */
   async set(name: string, value: unknown): Promise<void> {
     checkFieldName(name);
-    const current = this.require();
+    const current = this.liveRecord();
     const encoded = JSON.stringify(value);
     if (encoded === undefined) return this.unset(name);
     if (!(await this.engine.patch(current.key, { [name]: encoded }))) return this.lost();
@@ -152,7 +152,7 @@ export class RequestSession {
   /** Removes a value. */
   async unset(name: string): Promise<void> {
     checkFieldName(name);
-    const current = this.require();
+    const current = this.liveRecord();
     if (!(await this.engine.patch(current.key, {}, [name]))) return this.lost();
     delete current.data[name];
   }
@@ -190,7 +190,7 @@ export class RequestSession {
     if (clearSiteData) this.headers.append(this.res, 'Clear-Site-Data', '"cookies"');
   }
 
-  private require(): StoredSession {
+  private liveRecord(): StoredSession {
     if (!this.record) throw new SessionRequiredError();
     return this.record;
   }

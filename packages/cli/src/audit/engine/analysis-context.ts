@@ -208,7 +208,7 @@ export class AnalysisContext {
     return sym.valueDeclaration ?? sym.declarations?.[0];
   }
 
-  /** Module an identifier was imported from (`import x from 'm'`, `import * as x`, `const x = require('m')`). */
+  /** Module an identifier was imported from (a default, named or namespace import, or a CommonJS require call). */
   importSource(node: ts.Expression): string | undefined {
     const e = unwrap(node);
     if (isRequireCall(e)) return (e.arguments[0] as ts.StringLiteral).text;

@@ -28,7 +28,7 @@ export const CORS_MODULES = new Set(['cors', '@fastify/cors', 'fastify-cors']);
 export const COOKIE_PARSER_MODULES = new Set(['cookie-parser', '@fastify/cookie', 'fastify-cookie']);
 
 
-/** Module specifiers a file imports (ESM imports, `import x = require()`, `require()` calls). */
+/** Module specifiers a file imports: ESM imports, import-equals declarations and CommonJS require calls with a string literal. */
 export function importedModules(sf: ts.SourceFile): string[] {
   const out: string[] = [];
   const visit = (node: ts.Node): void => {
