@@ -5,7 +5,7 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { RedisStore, SessionKeyProvider } from '../src/index.js';
+import { RedisStore, SessionKeyProvider, liveSecrets } from '../src/index.js';
 import { ADAPTERS } from './support/adapters.js';
 import { bffOptions, upstreamService } from './support/bff-options.js';
 import { PageClient } from './support/clients.js';
@@ -79,7 +79,12 @@ for (const adapter of ADAPTERS) {
         assert.equal(b.json.keyId, `sess-b-${adapter}`, `${service}: Bob's own key was attached`);
       }
 
+      assert.ok(liveSecrets.contains(`x ${tokenA} x`), 'a stored session value is scrubbed while the session lives');
       assert.equal((await alice.post('/logout')).status, 204);
+      // Regression (review): session values were grouped by the store key (which changes at every
+      // ID rotation) and never released, so ended sessions kept their registry slots.
+      assert.ok(!liveSecrets.contains(`x ${tokenA} x`), 'the ended session\'s value left the redaction registry');
+      assert.ok(liveSecrets.contains(`x ${tokenB} x`), 'another live session\'s value stays scrubbed');
       const again = new PageClient(bff.url);
       assert.equal((await again.post('/login', { user: `a-${adapter}` })).status, 200);
       const gone = await nodeRequest(bff.url, 'GET', '/api/proxy/partner/echo', { cookie: again.cookieHeader, 'x-csrf': '1', origin: bff.url });

@@ -133,6 +133,8 @@ export class LiveSecrets {
   private readonly user = new Map<string, UserEntry>();
   private readonly slots = new Map<string, Slot>();
   private readonly slotsPerUser = new Map<string, number>();
+  /** Slots of each owner, so an owner that ends (a session) releases them all at once. */
+  private readonly slotsOfOwner = new Map<string, Set<string>>();
   private readonly bytesPerUser = new Map<string, number>();
   private runtimeBytes = 0;
   private userBytes = 0;
@@ -241,6 +243,9 @@ export class LiveSecrets {
     if (!s) {
       this.slots.set(slot, (s = { user, ids: [] }));
       this.slotsPerUser.set(user, (this.slotsPerUser.get(user) ?? 0) + 1);
+      let owned = this.slotsOfOwner.get(user);
+      if (!owned) this.slotsOfOwner.set(user, (owned = new Set()));
+      owned.add(slot);
     }
     s.ids.push(id);
     this.bytesPerUser.set(user, (this.bytesPerUser.get(user) ?? 0) + entry.bytes);
@@ -264,6 +269,11 @@ export class LiveSecrets {
       if (which.only !== undefined && id !== only) continue;
       this.unhold(slot, s, id);
     }
+  }
+
+  /** Stops scrubbing every value `owner` holds (a session that ended); values other holders still hold stay scrubbed. */
+  releaseOwner(owner: string): void {
+    for (const slot of [...(this.slotsOfOwner.get(owner) ?? [])]) this.release(slot);
   }
 
   /** True if the text contains any tracked secret in any form. */
@@ -361,6 +371,9 @@ export class LiveSecrets {
     else this.bytesPerUser.delete(s.user);
     if (s.ids.length === 0) {
       this.slots.delete(slot);
+      const owned = this.slotsOfOwner.get(s.user);
+      owned?.delete(slot);
+      if (owned?.size === 0) this.slotsOfOwner.delete(s.user);
       const n = (this.slotsPerUser.get(s.user) ?? 1) - 1;
       if (n > 0) this.slotsPerUser.set(s.user, n);
       else this.slotsPerUser.delete(s.user);

@@ -4,7 +4,7 @@ import type { StoredSession } from '../stores/session-store.interface.js';
 import type { Clock } from '../util/clock.js';
 import type { SessionLifecycleListener } from '../session/session.types.js';
 import type { CredentialProvider } from './credential-provider.interface.js';
-import type { Secret } from './secret.js';
+import { releaseSessionValues, type Secret } from './secret.js';
 import type { Vault } from './vault.js';
 import type { KeywardEvents } from '../events/keyward-events.js';
 
@@ -44,6 +44,8 @@ export class CredentialService implements OnApplicationShutdown {
         await Promise.all([...this.providers].map(([name, p]) => p.onSessionStarted?.({ name, session: record, vault, now: clock.now() })));
       },
       onSessionEnded: async (record, reason) => {
+        // The session's own values (vault.putSession) die with it: the registry lets them go.
+        releaseSessionValues(record.handle);
         const results = await Promise.allSettled([...this.providers].map(([name, p]) => p.onSessionEnded?.(record, reason, name, vault)));
         if (results.some((r) => r.status === 'rejected')) throw new VaultError(VaultErrorCode.CredentialUnavailable, 'A provider could not end its keys.');
       },

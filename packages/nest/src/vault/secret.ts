@@ -86,8 +86,9 @@ export function checkUserKey(value: unknown): asserts value is string {
 function userGroup(userId: string): string {
   return `u\u0000${userId}`;
 }
-function sessionGroup(sessionKey: string): string {
-  return `s\u0000${sessionKey}`;
+/** A session's values are grouped by its public handle, which stays the same across ID rotations. */
+function sessionGroup(sessionHandle: string): string {
+  return `s\u0000${sessionHandle}`;
 }
 /** The registry slot of a value: one per owner and credential name. */
 function slotOf(group: string, name: string): string {
@@ -156,8 +157,11 @@ export const removeUserKey = (userId: string, name: string, remove: () => Promis
 /** A user's key just opened. @internal */
 export const openedUserKey = (userId: string, name: string, value: string): Secret => openedHeld(userGroup(userId), name, value);
 /** A value stored in a session (bounded per session, like a user's keys): see {@link storeHeld}. @internal */
-export const storeSessionValue = (sessionKey: string, name: string, value: string, write: () => Promise<void>): Promise<void> => storeHeld(sessionGroup(sessionKey), name, value, write);
+export const storeSessionValue = (sessionHandle: string, name: string, value: string, write: () => Promise<void>): Promise<void> => storeHeld(sessionGroup(sessionHandle), name, value, write);
 /** Removes a session value with `remove`, then stops scrubbing it. @internal */
-export const removeSessionValue = (sessionKey: string, name: string, remove: () => Promise<void>): Promise<void> => removeHeld(sessionGroup(sessionKey), name, remove);
+export const removeSessionValue = (sessionHandle: string, name: string, remove: () => Promise<void>): Promise<void> => removeHeld(sessionGroup(sessionHandle), name, remove);
 /** A session value just opened. @internal */
-export const openedSessionValue = (sessionKey: string, name: string, value: string): Secret => openedHeld(sessionGroup(sessionKey), name, value);
+export const openedSessionValue = (sessionHandle: string, name: string, value: string): Secret => openedHeld(sessionGroup(sessionHandle), name, value);
+
+/** A session ended: every value it held stops counting against the registry (and is no longer scrubbed unless held elsewhere). @internal */
+export const releaseSessionValues = (sessionHandle: string): void => liveSecrets.releaseOwner(sessionGroup(sessionHandle));

@@ -81,20 +81,20 @@ export class Vault {
     checkName(name);
     checkSecret(plaintext);
     // Registered for redaction only once it is stored (and released if the write fails).
-    await storeSessionValue(record.key, name, plaintext, () => this.sealInto(record, name, plaintext));
+    await storeSessionValue(record.handle, name, plaintext, () => this.sealInto(record, name, plaintext));
   }
 
   /** Opens a session credential, or undefined if the session has none of that name. */
   async openSession(record: StoredSession, name: string): Promise<Secret | undefined> {
     checkName(name);
     const plain = await this.openPlain(record, name);
-    return plain === undefined ? undefined : openedSessionValue(record.key, name, plain);
+    return plain === undefined ? undefined : openedSessionValue(record.handle, name, plain);
   }
 
   /** Removes a session credential. */
   async removeSession(record: StoredSession, name: string): Promise<void> {
     checkName(name);
-    await removeSessionValue(record.key, name, async () => {
+    await removeSessionValue(record.handle, name, async () => {
       await this.store.patch(record.key, {}, [CRED_PREFIX + name]);
     });
     delete record.data[CRED_PREFIX + name];
