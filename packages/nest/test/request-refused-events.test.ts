@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { KeywardEvents, MemoryStore, type SecurityEvent } from '../src/index.js';
 import { ADAPTERS } from './support/adapters.js';
 import { AppClient, Client } from './support/clients.js';
-import { rawGet } from './support/raw-http.js';
+import { rawGet, rawHttp } from './support/raw-http.js';
 import { secret, vaultKey } from './support/secrets.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
 import { upstreamService } from './support/bff-options.js';
@@ -52,6 +52,17 @@ for (const adapter of ADAPTERS) {
         assert.ok(!line.includes(sessionId), 'no session ID in the event');
         assert.match(String((e as { requestId?: unknown }).requestId), /^[A-Za-z0-9._-]{8,64}$/);
       }
+    });
+
+    it('a WebSocket handshake to a rebound host or from a foreign origin is reported too', async () => {
+      events.length = 0;
+      // A WebSocket gateway stands in: without an 'upgrade' listener Node serves the handshake as a plain request.
+      app.app.getHttpServer().on('upgrade', (_req: unknown, socket: import('node:net').Socket) => socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'));
+      const upgrade = (host: string, origin: string) =>
+        rawHttp(app.port, `GET /ws HTTP/1.1\r\nHost: ${host}\r\nOrigin: ${origin}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+      assert.equal((await upgrade('evil.example', 'http://evil.example')).status, 421);
+      assert.equal((await upgrade(`127.0.0.1:${app.port}`, 'https://evil.example')).status, 403);
+      assert.deepEqual(refusedCodes(), ['KW_HOST_NOT_ALLOWED', 'KW_ORIGIN_REFUSED']);
     });
 
     it('an ordinary 401 (no session at all) is not a security event', async () => {

@@ -1,7 +1,7 @@
 import { HttpException, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { KeywardError, ProxyError, statusOf } from '../keyward.errors.js';
+import { KeywardError, KeywardErrorCode, ProxyError, ProxyErrorCode, statusOf } from '../keyward.errors.js';
 import type { KeywardEvents } from '../events/keyward-events.js';
 import type { EdgeRequest } from './request.types.js';
 import { requestIdOf } from './request-context.step.js';
@@ -39,15 +39,15 @@ const logger = new Logger('Keyward');
  * cross-site or header-less state change (CSRF), plain HTTP in production, a proxy path
  * that tries to escape its base or a header that tries to inject, a forged session cookie.
  */
-const REPORTED_REFUSALS: ReadonlySet<string> = new Set([
-  'KW_HOST_NOT_ALLOWED',
-  'KW_ORIGIN_REFUSED',
-  'KW_ORIGIN_MISSING',
-  'KW_CSRF_HEADER_MISSING',
-  'KW_HTTPS_REQUIRED',
-  'KW_PROXY_BAD_PATH',
-  'KW_PROXY_BAD_HEADER',
-  'KW_SESSION_INVALID',
+export const REPORTED_REFUSALS: ReadonlySet<string> = new Set([
+  KeywardErrorCode.HostNotAllowed,
+  KeywardErrorCode.OriginRefused,
+  KeywardErrorCode.OriginMissing,
+  KeywardErrorCode.CsrfHeaderMissing,
+  KeywardErrorCode.HttpsRequired,
+  ProxyErrorCode.BadPath,
+  ProxyErrorCode.BadHeader,
+  KeywardErrorCode.SessionInvalid,
 ]);
 
 /** Status and safe body of an exception (no request id yet). */

@@ -100,13 +100,10 @@ export class ProxyRoute {
         session: record,
         selfOrigin,
       });
-      // The service sets Cache-Control (no-store unless the service is cacheable); no-store if it ever did not.
-      let cacheControl = false;
-      for (const [name, value] of result.headers) {
-        res.setHeader(name, value);
-        if (name === 'cache-control') cacheControl = true;
-      }
-      if (!cacheControl) res.setHeader('Cache-Control', 'no-store');
+      // The service decides Cache-Control (no-store unless the service is cacheable), except on
+      // an answer that also refreshes or rotates the session cookie: that one is never stored.
+      const setsCookie = res.hasHeader('set-cookie');
+      for (const [name, value] of result.headers) if (!(setsCookie && name === 'cache-control')) res.setHeader(name, value);
       sendRaw(res, result.status, result.body);
     } catch (e) {
       writeError(req, res, e, this.events);

@@ -1,4 +1,6 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { KeywardEvents } from '../events/keyward-events.js';
+import { KeywardErrorCode } from '../keyward.errors.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
@@ -21,19 +23,21 @@ export class UpgradeCheck {
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions,
     @Inject(HostStep) private readonly hosts: HostStep,
+    @Optional() @Inject(KeywardEvents) private readonly events?: KeywardEvents,
   ) {}
 
   /** Refuses (421 or 403, socket closed) a handshake to a foreign host or from a foreign or missing origin; returns true if it did. */
   refuse(req: IncomingMessage, socket: Duplex): boolean {
-    if (!this.hosts.allows(req)) {
-      this.logger.warn('WebSocket upgrade refused: KW_HOST_NOT_ALLOWED');
-      socket.end('HTTP/1.1 421 Misdirected Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return true;
-    }
+    if (!this.hosts.allows(req)) return this.refuseWith(socket, KeywardErrorCode.HostNotAllowed, '421 Misdirected Request');
     const verdict = checkUpgradeOrigin(req.headers, requestOrigin(req as unknown as TransportRequest, this.options.transport), this.options.origin);
-    if (verdict.ok) return false;
-    this.logger.warn(`WebSocket upgrade refused: ${verdict.code}`);
-    socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    return verdict.ok ? false : this.refuseWith(socket, verdict.code, '403 Forbidden');
+  }
+
+  /** Closes the handshake with `status` and reports it like every refusal (a `request.refused` event). */
+  private refuseWith(socket: Duplex, code: string, status: string): true {
+    this.logger.warn(`WebSocket upgrade refused: ${code}`);
+    this.events?.refused(code);
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     return true;
   }
 }

@@ -149,7 +149,8 @@ export class ProxyService implements OnApplicationShutdown {
     if (busy >= svc.maxConcurrent * 4) throw new ProxyError(ProxyErrorCode.Busy, `Too many calls in flight to "${svc.name}"; retry shortly.`, { retryAfterSeconds: 1 });
     let perSession = this.inflightBySession.get(svc.name);
     if (!perSession) this.inflightBySession.set(svc.name, (perSession = new Map()));
-    const sessionKey = call.session.key;
+    // The session's handle stays the same across ID rotations, so a rotation does not reset its share.
+    const sessionKey = call.session.handle;
     const mine = perSession.get(sessionKey) ?? 0;
     if (mine >= svc.maxConcurrentPerSession) {
       throw new ProxyError(ProxyErrorCode.SessionBusy, `This session already has ${svc.maxConcurrentPerSession} call(s) in flight to "${svc.name}"; wait for one to finish.`, { retryAfterSeconds: 1 });

@@ -160,7 +160,6 @@ export function resolveTransport(raw: unknown, production: boolean, problems: st
     hstsHeader = `max-age=${age}${o.hsts.includeSubDomains === false ? '' : '; includeSubDomains'}${o.hsts.preload ? '; preload' : ''}`;
   }
   const publicOrigin = resolvePublicOrigin(o.publicOrigin, problems);
-  if (o.redirectHttp !== undefined && typeof o.redirectHttp !== 'boolean') problems.push(`transport.redirectHttp: expected a boolean, got ${show(o.redirectHttp)}.`);
   if (o.redirectHttp === true && publicOrigin === null) {
     problems.push("transport.redirectHttp: needs transport.publicOrigin (e.g. 'https://app.example.com') as the redirect target; Keyward never redirects to the Host a client sent.");
   }

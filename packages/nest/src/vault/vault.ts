@@ -110,11 +110,13 @@ export class Vault {
     await this.sealInto(record, INTERNAL_MARK + name, value);
   }
 
-  /** Opens what {@link putProviderState} stored, or undefined. */
-  async openProviderState(record: StoredSession, name: string): Promise<Secret | undefined> {
+  /**
+   * Opens what {@link putProviderState} stored, or undefined: the provider's own state, as
+   * the provider wrote it (it registers the secrets inside it itself, e.g. `new Secret(key)`).
+   */
+  async openProviderState(record: StoredSession, name: string): Promise<string | undefined> {
     checkName(name);
-    const plain = await this.openPlain(record, INTERNAL_MARK + name);
-    return plain === undefined ? undefined : new Secret(plain);
+    return this.openPlain(record, INTERNAL_MARK + name);
   }
 
   /**

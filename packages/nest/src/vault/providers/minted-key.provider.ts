@@ -181,7 +181,7 @@ export class MintedKeyProvider implements CredentialProvider {
     if (!sealed) return undefined;
     let v: Partial<CurrentKey> | null = null;
     try {
-      v = JSON.parse(sealed.reveal()) as Partial<CurrentKey>;
+      v = JSON.parse(sealed) as Partial<CurrentKey>;
     } catch {
       // fall through
     }
