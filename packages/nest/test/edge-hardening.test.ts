@@ -219,6 +219,8 @@ for (const adapter of ADAPTERS) {
         ]) {
           const a = parseAnswer((await rawExchange(port, head)).text);
           assert.ok(a.status === 421 || a.status === 400, `${JSON.stringify(head)}: ${a.status} ${a.body}`);
+          // 400 is Node's own answer to a header it cannot parse; a 421 is ours and says why.
+          if (a.status === 421) assert.match(a.body, /"code":"KW_HOST_NOT_ALLOWED"/);
         }
       });
 
@@ -408,7 +410,7 @@ for (const adapter of ADAPTERS) {
         assert.equal(r.headers.location, 'https://app.example.com/healthz?x=1');
         const forged = await nodeRequest(app.url, 'GET', '/healthz', { host: 'evil.example' });
         assert.ok(!String(forged.headers.location ?? '').includes('evil.example'), `Location: ${forged.headers.location}`);
-        assert.notEqual(forged.status, 308);
+        assert.equal(forged.status, 421, 'a forged Host is refused before any redirect is built');
         const slashes = await rawExchange(app.port, `GET //evil.example/x HTTP/1.1\r\nHost: 127.0.0.1:${app.port}\r\n\r\n`);
         assert.match(slashes.text, /\r\nLocation: https:\/\/app\.example\.com\/\r\n/i);
       });

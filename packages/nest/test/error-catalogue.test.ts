@@ -38,6 +38,8 @@ describe('error-code catalogue', () => {
   it('docs/errors.md lists every code the library can produce, with the status the table gives it', () => {
     const missing = [...sourceCodes].filter((c) => !documented.has(c));
     assert.deepEqual(missing, [], `codes without a row in docs/errors.md: ${missing.join(', ')}`);
+    const withoutStatus = [...documented].filter(([c, s]) => !/^\d{3}$/.test(s) && !NOT_ANSWERS.has(c)).map(([c]) => c);
+    assert.deepEqual(withoutStatus, [], 'every code that can be an answer has a numeric status in docs/errors.md');
     for (const [code, status] of documented) {
       if (!/^\d{3}$/.test(status)) continue;
       assert.equal(statusOf(code as `KW_${string}`), Number(status), `${code}: docs say ${status}`);

@@ -264,8 +264,12 @@ for (const kind of STORES) {
       await provider.acquire({ name: 'minted', session: await reload(attacker), vault, now });
       const later = await reload(attacker);
       await provider.acquire({ name: 'minted', session: later, vault, now: now + 2 * MIN });
-      await provider.onSessionEnded(await reload(attacker), 'logout', 'minted', vault).catch(() => undefined);
+      assert.ok(issuer.minted.length >= 2, 'the attacker got a key of its own (the planted state was ignored)');
+      const attackerKeyId = issuer.minted.at(-1)!.id;
+      assert.notEqual(attackerKeyId, victimKeyId);
+      await provider.onSessionEnded(await reload(attacker), 'logout', 'minted', vault);
       await new Promise((r) => setTimeout(r, 50));
+      assert.ok(issuer.revoked.includes(attackerKeyId), 'ending the attacker\'s session revoked the attacker\'s own key');
       assert.ok(!issuer.revoked.includes(victimKeyId), 'the victim\'s key was not revoked');
       for (const bad of ['#mk.minted', '#', 'a#b']) {
         await assert.rejects(() => vault.putSession(attacker, bad, 'x'.repeat(20)), { code: 'KW_INVALID_ARGUMENT' });
