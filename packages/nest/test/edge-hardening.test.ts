@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BadRequestException, ConflictException, Controller, Get, HttpException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Controller, Get, HttpException, BadGatewayException } from '@nestjs/common';
 import { AllowAnonymous, KeywardConfigError, SqliteStore, resolveKeywardOptions, type KeywardModuleOptions, type TransportOptions } from '../src/index.js';
 import { ADAPTERS, type AdapterName } from './support/adapters.js';
 import { bffOptions } from './support/bff-options.js';
@@ -48,6 +48,14 @@ class AppErrorsController {
   @AllowAnonymous()
   teapot(): never {
     throw new HttpException('short and stout', 418);
+  }
+
+  @Get('wrapped')
+  @AllowAnonymous()
+  wrapped(): never {
+    // An app's own answer that wraps an upstream client's error (which carries a status, as axios' and undici's do).
+    const upstream = Object.assign(new Error('upstream said no'), { status: 404, statusCode: 404 });
+    throw new BadGatewayException('The catalogue service is down; try again later.', { cause: upstream });
   }
 
   @Get('crash')
@@ -428,6 +436,8 @@ for (const adapter of ADAPTERS) {
           ['/app-errors/bad', 400, { message: 'username must be 3 to 32 letters', error: 'Bad Request', statusCode: 400 }],
           ['/app-errors/object', 409, { reason: 'taken', field: 'username' }],
           ['/app-errors/teapot', 418, { statusCode: 418, message: 'short and stout' }],
+          // Regression (review): a cause with a numeric status was taken for a framework error and rewritten.
+          ['/app-errors/wrapped', 502, { message: 'The catalogue service is down; try again later.', error: 'Bad Gateway', statusCode: 502 }],
         ];
         for (const [path, status, body] of expected) {
           const r = await nodeRequest(bff.url, 'GET', path, {});

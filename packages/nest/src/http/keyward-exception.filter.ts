@@ -64,11 +64,17 @@ function isRouteNotFound(e: HttpException, req: { method?: string } | undefined)
 }
 
 /**
- * An HttpException that Nest's adapter made from a framework error (`mapException`): its
- * cause is the body parser's SyntaxError, a URIError, or an http-errors/Fastify error.
+ * An HttpException that Nest's adapter made from a framework error (`mapException`), matched
+ * exactly as the adapters map them: a body-parser SyntaxError or URIError with status 400; an
+ * http-errors error (`expose` boolean, numeric `statusCode` equal to `status`); a FastifyError
+ * with a `statusCode`. An app's own exception that merely wraps an HTTP client's error (which
+ * also has a `status`) is the app's, and passes through as written.
  */
 function isFrameworkMapped(e: HttpException): boolean {
   const cause = (e as { cause?: unknown }).cause;
-  if (cause instanceof SyntaxError || cause instanceof URIError) return true;
-  return typeof cause === 'object' && cause !== null && (typeof (cause as { statusCode?: unknown }).statusCode === 'number' || typeof (cause as { status?: unknown }).status === 'number');
+  if (!(cause instanceof Error)) return false;
+  const c = cause as Error & { status?: unknown; statusCode?: unknown; expose?: unknown };
+  if ((cause instanceof SyntaxError || cause instanceof URIError) && c.status === 400) return true;
+  if (typeof c.expose === 'boolean' && typeof c.statusCode === 'number' && c.status === c.statusCode) return true;
+  return c.name === 'FastifyError' && c.statusCode !== undefined;
 }
