@@ -13,8 +13,13 @@ export const ID_ISSUED_FIELD = 'kw.idAt';
 export const PREVIOUS_KEYS_FIELD = 'kw.prev';
 /** Tombstones remembered per session (a 12-hour session rotated every 15 minutes has 48). */
 const MAX_PREVIOUS = 256;
-/** How many rotated-out IDs a request may follow to reach the live one. */
-const MAX_HOPS = 4;
+/**
+ * The most links any walk along a session's chain of rotated-out IDs follows (a request
+ * with an old ID, a regenerate racing a rotation, the end of a session, reuse detection):
+ * as many as the tombstones a session remembers. A longer chain was not made by this engine
+ * for one session, and a walk that reaches the bound finds nothing.
+ */
+export const MAX_SUCCESSOR_HOPS = MAX_PREVIOUS;
 const SEAL_CONTEXT = 'keyward-successor-v1';
 
 /** When the record's current ID was issued: a field already loaded with the record, so the due check costs no store call. */
@@ -65,6 +70,26 @@ export function previousKeysOf(record: StoredSession): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * Walks from a record to the live end of its chain of rotated-out IDs: while the record has
+ * moved (`movedTo`), `next` fetches the record its link leads to (a load, or a take that
+ * removes the tombstone on the way). Returns the first record that has not moved, or null
+ * when a link leads nowhere (`next` gave null) or the chain is longer than
+ * {@link MAX_SUCCESSOR_HOPS}. The one place that follows successors, so every walk has the
+ * same bound.
+ */
+export async function liveEndOf(
+  first: StoredSession | null,
+  next: (link: SessionLink, from: StoredSession) => Promise<StoredSession | null>,
+): Promise<StoredSession | null> {
+  let record = first;
+  for (let hops = 0; record?.movedTo; hops++) {
+    if (hops >= MAX_SUCCESSOR_HOPS) return null;
+    record = await next(record.movedTo, record);
+  }
+  return record;
 }
 
 /** What the rotation needs of the engine (it stays the engine's business how). */
@@ -154,19 +179,27 @@ export class IdRotation {
    * (and given the successor's cookie); after it, the ID was kept by someone who should not
    * have it: the whole session ends (`reuse`).
    */
-  async follow(sessionId: string, tombstone: StoredSession, now: number, hops = 0): Promise<ResolveResult> {
-    const link = tombstone.movedTo!;
-    if (now > link.graceUntil) return this.reused(link.key, now);
-    const nextId = openSuccessor(sessionId, tombstone.key, link.sealedId);
-    if (nextId === null || storeKeyOf(nextId) !== link.key) return { state: 'invalid' };
-    const next = await this.host.store.load(link.key, this.host.touchPolicy(now));
+  async follow(sessionId: string, tombstone: StoredSession, now: number): Promise<ResolveResult> {
+    let id = sessionId;
+    let ended: ResolveResult | undefined;
+    const policy = this.host.touchPolicy(now);
+    const next = await liveEndOf(tombstone, async (link, from) => {
+      if (now > link.graceUntil) {
+        ended = await this.reused(link.key, now);
+        return null;
+      }
+      const nextId = openSuccessor(id, from.key, link.sealedId);
+      if (nextId === null || storeKeyOf(nextId) !== link.key) return null;
+      id = nextId;
+      return this.host.store.load(link.key, policy);
+    });
+    if (ended) return ended;
     if (!next) return { state: 'invalid' };
-    if (next.movedTo) return hops < MAX_HOPS ? this.follow(nextId, next, now, hops + 1) : { state: 'invalid' };
     if (expiryOf(next) <= now) {
       await this.host.end(next.key, 'expired');
       return { state: 'expired' };
     }
-    return { state: 'active', record: next, refreshCookie: true, signedValue: this.host.sign(nextId) };
+    return { state: 'active', record: next, refreshCookie: true, signedValue: this.host.sign(id) };
   }
 
   /**
@@ -176,20 +209,13 @@ export class IdRotation {
    */
   private async reused(key: string, now: number): Promise<ResolveResult> {
     const look: TouchPolicy = { now, touchAfterMs: Number.MAX_SAFE_INTEGER, idleMs: this.host.options.idleTimeoutMs };
-    for (let hops = 0; hops <= 64; hops++) {
-      const s = await this.host.store.load(key, look);
-      if (!s) return { state: 'invalid' };
-      if (s.movedTo) {
-        key = s.movedTo.key;
-        continue;
-      }
-      if (expiryOf(s) <= now) {
-        await this.host.end(key, 'expired');
-        return { state: 'expired' };
-      }
-      await this.host.end(key, 'reuse');
-      return { state: 'invalid', reused: true };
+    const s = await liveEndOf(await this.host.store.load(key, look), (link) => this.host.store.load(link.key, look));
+    if (!s) return { state: 'invalid' };
+    if (expiryOf(s) <= now) {
+      await this.host.end(s.key, 'expired');
+      return { state: 'expired' };
     }
-    return { state: 'invalid' };
+    await this.host.end(s.key, 'reuse');
+    return { state: 'invalid', reused: true };
   }
 }

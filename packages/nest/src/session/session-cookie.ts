@@ -4,28 +4,39 @@ import type { ResolvedSessionOptions } from './session-options.js';
 export type CookieLookup = { kind: 'none' } | { kind: 'one'; value: string } | { kind: 'ambiguous' };
 
 const MAX_COOKIE_HEADER = 16 * 1024;
+const NONE: CookieLookup = Object.freeze({ kind: 'none' });
+const AMBIGUOUS: CookieLookup = Object.freeze({ kind: 'ambiguous' });
 
 /**
  * Finds the session cookie in a Cookie request header. A name sent twice (cookie
  * tossing from a sibling domain or path) is ambiguous and is not trusted.
+ *
+ * Runs on every request: it walks the header in place (a pair whose name part does not
+ * even contain the cookie's name is skipped without copying it) instead of splitting it.
  */
 export function findSessionCookie(header: string | string[] | undefined, name: string): CookieLookup {
-  if (header === undefined) return { kind: 'none' };
+  if (header === undefined) return NONE;
   const text = Array.isArray(header) ? header.join('; ') : header;
-  if (text.length > MAX_COOKIE_HEADER) return { kind: 'ambiguous' };
+  if (text.length > MAX_COOKIE_HEADER) return AMBIGUOUS;
   let found: string | undefined;
   let count = 0;
-  for (const part of text.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() !== name) continue;
-    count++;
-    let value = part.slice(eq + 1).trim();
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    found = value;
+  for (let start = 0; start <= text.length; ) {
+    let end = text.indexOf(';', start);
+    if (end < 0) end = text.length;
+    const eq = text.indexOf('=', start);
+    if (eq >= 0 && eq < end) {
+      const at = name.length > 0 ? text.indexOf(name, start) : start;
+      if (at >= 0 && at + name.length <= eq && text.slice(start, eq).trim() === name) {
+        count++;
+        let value = text.slice(eq + 1, end).trim();
+        if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+        found = value;
+      }
+    }
+    start = end + 1;
   }
-  if (count === 0) return { kind: 'none' };
-  return count === 1 && found !== undefined ? { kind: 'one', value: found } : { kind: 'ambiguous' };
+  if (count === 0) return NONE;
+  return count === 1 && found !== undefined ? { kind: 'one', value: found } : AMBIGUOUS;
 }
 
 function attributes(o: ResolvedSessionOptions): string {

@@ -5,7 +5,7 @@ import type { SessionStore, StoredSession, TouchPolicy } from '../stores/session
 import { expiryOf } from '../stores/store-record.js';
 import { SecretRing, generateSessionId, handleOf, storeKeyOf } from './session-id.js';
 import type { SessionEndReason, SessionInfo, SessionLifecycleListener, SessionUser } from './session.types.js';
-import { ID_ISSUED_FIELD, IdRotation, idIssuedAt, previousKeysOf } from './id-rotation.js';
+import { ID_ISSUED_FIELD, IdRotation, idIssuedAt, liveEndOf, previousKeysOf } from './id-rotation.js';
 import { trimToCap } from './session-cap.js';
 import { EventLoopSlice } from './event-loop-slice.js';
 
@@ -141,7 +141,14 @@ export class SessionEngine {
     const key = verified.key;
     const local = this.options.clock.now();
     const now = local + this.storeLeadMs;
-    const record = await this.watchStore(this.store.load(key, this.touchPolicy(now)));
+    let record: StoredSession | null;
+    try {
+      record = await this.store.load(key, this.touchPolicy(now));
+    } catch (e) {
+      throw this.storeFailed(e);
+    }
+    // The one read every request makes: reported as a recovery only when the store had been failing.
+    if (this.storeDown) this.storeRecovered();
     if (!record) {
       this.forget(key);
       return { state: 'invalid' };
@@ -228,10 +235,9 @@ export class SessionEngine {
       return this.create(user);
     }
     this.forget(record.key);
-    let old = await this.store.take(record.key);
     // The ID rotated since this request read it: move the live successor instead.
-    for (let hops = 0; old?.movedTo && hops < 64; hops++) old = await this.store.take(old.movedTo.key);
-    if (!old || old.movedTo) return null;
+    const old = await liveEndOf(await this.store.take(record.key), (link) => this.store.take(link.key));
+    if (!old) return null;
     if (user && user.id !== old.userId) {
       // The record changed hands between our read and the take: treat it as a login.
       await this.notifyEnded(old, 'replaced');
@@ -263,35 +269,42 @@ export class SessionEngine {
   }
 
   /** Runs the end of a record just taken from the store; a rotated-out ID's tombstone ends its successor. */
-  private async finish(record: StoredSession, reason: SessionEndReason, hops = 0): Promise<boolean> {
-    if (record.movedTo) {
-      if (hops > 64) return false;
-      this.forget(record.movedTo.key);
-      const next = await this.store.take(record.movedTo.key);
-      return next ? this.finish(next, reason, hops + 1) : false;
-    }
-    await this.notifyEnded(record, reason);
+  private async finish(record: StoredSession, reason: SessionEndReason): Promise<boolean> {
+    const live = await liveEndOf(record, (link) => {
+      this.forget(link.key);
+      return this.store.take(link.key);
+    });
+    if (!live) return false;
+    await this.notifyEnded(live, reason);
     // The session's rotated-out IDs have nothing left to protect: their tombstones go with it.
-    await Promise.all(previousKeysOf(record).map((k) => this.store.take(k).catch(() => null)));
+    await Promise.all(previousKeysOf(live).map((k) => this.store.take(k).catch(() => null)));
     return true;
   }
 
   /** Reports store outages and recoveries as security events (a boolean check when nothing changes). */
   private async watchStore<T>(op: Promise<T>): Promise<T> {
+    let result: T;
     try {
-      const result = await op;
-      if (this.storeDown) {
-        this.storeDown = false;
-        this.events.emit({ event: 'store.recovered', storeKind: this.store.kind });
-      }
-      return result;
+      result = await op;
     } catch (e) {
-      if (e instanceof StoreUnavailableError && !this.storeDown) {
-        this.storeDown = true;
-        this.events.emit({ event: 'store.unavailable', storeKind: this.store.kind });
-      }
-      throw e;
+      throw this.storeFailed(e);
     }
+    if (this.storeDown) this.storeRecovered();
+    return result;
+  }
+
+  /** Notes a failed store call (one `store.unavailable` event per outage); returns the error to rethrow. */
+  private storeFailed(e: unknown): unknown {
+    if (e instanceof StoreUnavailableError && !this.storeDown) {
+      this.storeDown = true;
+      this.events.emit({ event: 'store.unavailable', storeKind: this.store.kind });
+    }
+    return e;
+  }
+
+  private storeRecovered(): void {
+    this.storeDown = false;
+    this.events.emit({ event: 'store.recovered', storeKind: this.store.kind });
   }
 
   /** Ends every session of a user; returns how many ended. */

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { MemoryStore, SessionEngine, resolveKeywardOptions, type StoredSession } from '../src/index.js';
+import { MAX_SUCCESSOR_HOPS, liveEndOf } from '../src/session/id-rotation.js';
+import { findSessionCookie } from '../src/session/session-cookie.js';
+import { FakeClock } from './support/fake-clock.js';
+
+const SECRET = 'successor-chain-secret-0123456789-abcdefghij';
+const SEC = 1000;
+
+/** A chain of `n` rotated-out records ending in a live one, as a store would hand them over. */
+function chain(n: number): Map<string, StoredSession> {
+  const records = new Map<string, StoredSession>();
+  for (let i = 0; i <= n; i++) {
+    const link = i < n ? { key: `k${i + 1}`, sealedId: 's', rotatedAt: 0, graceUntil: 0, keepUntil: 0 } : undefined;
+    records.set(`k${i}`, { key: `k${i}`, handle: 'h', userId: 'u', createdAt: 0, lastSeenAt: 0, idleExpiresAt: 1, absoluteExpiresAt: 1, version: 1, data: {}, ...(link ? { movedTo: link } : {}) });
+  }
+  return records;
+}
+
+describe('successor chain: one walk, one bound (liveEndOf)', () => {
+  it('follows every link in order to the live record, up to MAX_SUCCESSOR_HOPS', async () => {
+    const records = chain(MAX_SUCCESSOR_HOPS);
+    const seen: string[] = [];
+    const live = await liveEndOf(records.get('k0')!, async (link, from) => {
+      seen.push(`${from.key}->${link.key}`);
+      return records.get(link.key) ?? null;
+    });
+    assert.equal(live?.key, `k${MAX_SUCCESSOR_HOPS}`);
+    assert.equal(live?.movedTo, undefined);
+    assert.equal(seen.length, MAX_SUCCESSOR_HOPS);
+    assert.equal(seen[0], 'k0->k1');
+  });
+
+  it('a chain one link longer than the bound finds nothing, and no fetch goes past the bound', async () => {
+    const records = chain(MAX_SUCCESSOR_HOPS + 1);
+    let fetches = 0;
+    const live = await liveEndOf(records.get('k0')!, async (link) => {
+      fetches++;
+      return records.get(link.key) ?? null;
+    });
+    assert.equal(live, null);
+    assert.equal(fetches, MAX_SUCCESSOR_HOPS);
+  });
+
+  it('a link that leads nowhere ends the walk with nothing; a record that never moved is its own live end', async () => {
+    const records = chain(3);
+    records.delete('k2');
+    assert.equal(await liveEndOf(records.get('k0')!, async (link) => records.get(link.key) ?? null), null);
+    const alone = chain(0).get('k0')!;
+    assert.equal(await liveEndOf(alone, async () => assert.fail('a live record is not walked from')), alone);
+    assert.equal(await liveEndOf(null, async () => assert.fail('nothing to walk')), null);
+  });
+});
+
+describe('successor chain: reuse of an ID many rotations old (engine, memory store)', () => {
+  // Regression: the reuse walk stopped after 64 links, so the first ID of a session rotated
+  // more often than that (a 12-hour session rotated every 5 minutes has 144 IDs) was refused
+  // as merely invalid: the theft went unnoticed and the live session stayed up.
+  it('ends the live session (reason reuse) when the first of 70 IDs comes back after its grace', async () => {
+    const clock = new FakeClock();
+    const store = new MemoryStore();
+    const ended: string[] = [];
+    const engine = new SessionEngine(
+      resolveKeywardOptions({ session: { secrets: [SECRET], store, clock, sweepIntervalMs: 0, rotateEveryMs: 2 * SEC, rotateGraceMs: SEC } }).session,
+    );
+    engine.addListener({ onSessionEnded: async (_record, reason) => void ended.push(reason) });
+    const first = (await engine.create({ id: 'alice' })).signedValue;
+    let cookie = first;
+    for (let i = 0; i < 70; i++) {
+      clock.advance(2 * SEC);
+      const r = await engine.resolve(cookie);
+      assert.ok(r.state === 'active' && r.rotated, `rotation ${i + 1}`);
+      cookie = r.signedValue;
+    }
+    const theft = await engine.resolve(first);
+    assert.deepEqual(theft, { state: 'invalid', reused: true });
+    assert.deepEqual(ended, ['reuse']);
+    assert.deepEqual(await engine.resolve(cookie), { state: 'invalid' });
+  });
+});
+
+describe('findSessionCookie walks the header in place', () => {
+  /** The parser as it was (split on `;`), the reference the in-place walk must match exactly. */
+  function reference(header: string | string[] | undefined, name: string): ReturnType<typeof findSessionCookie> {
+    if (header === undefined) return { kind: 'none' };
+    const text = Array.isArray(header) ? header.join('; ') : header;
+    if (text.length > 16 * 1024) return { kind: 'ambiguous' };
+    let found: string | undefined;
+    let count = 0;
+    for (const part of text.split(';')) {
+      const eq = part.indexOf('=');
+      if (eq < 0) continue;
+      if (part.slice(0, eq).trim() !== name) continue;
+      count++;
+      let value = part.slice(eq + 1).trim();
+      if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+      found = value;
+    }
+    if (count === 0) return { kind: 'none' };
+    return count === 1 && found !== undefined ? { kind: 'one', value: found } : { kind: 'ambiguous' };
+  }
+
+  it('gives the same answer as the split-based parser on hostile headers (20,000 cases)', () => {
+    const piece = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.string({ unit: fc.constantFrom('s', 'i', 'd', '=', ';', ' ', '\t', '"', '\u00a0', '\ufeff', 'x', '\n'), maxLength: 30 }),
+      fc.constantFrom('sid=abc', ' sid = "q" ', 'xsid=1', 'sidx=2', 'sid', '=sid', 'sid=', '"sid"=1', 'a=sid', 'sid=a=b'),
+    );
+    const header = fc.oneof(fc.array(piece, { maxLength: 6 }).map((p) => p.join(';')), fc.array(piece, { maxLength: 3 }), fc.constant(undefined));
+    fc.assert(
+      fc.property(header, fc.constantFrom('sid', '__Host-sid', 's'), (h, name) => {
+        assert.deepEqual(findSessionCookie(h, name), reference(h, name));
+      }),
+      { numRuns: 20_000, seed: 20261202 },
+    );
+    assert.deepEqual(findSessionCookie('a'.repeat(16 * 1024 + 1), 'sid'), { kind: 'ambiguous' });
+  });
+});
