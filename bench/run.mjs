@@ -100,7 +100,7 @@ const { startNode, stop, stopAll, run } = await import('./src/harness/processes.
 const { startRedis, statsDelta } = await import('./src/harness/redis.mjs');
 const { detectTool, load } = await import('./src/harness/load.mjs');
 const { httpCall, cookieFrom, closeHttp } = await import('./src/harness/http.mjs');
-const { STACKS: BASE_STACKS, SCENARIOS, browserHeaders, COOKIE_NAME } = await import('./src/harness/stacks.mjs');
+const { STACKS: BASE_STACKS, SCENARIOS, browserHeaders, COOKIE_NAME, PLACEHOLDER_COOKIE } = await import('./src/harness/stacks.mjs');
 const { summarize, evaluateTargets, renderResults, targetsTable } = await import('./src/harness/report.mjs');
 
 let cleaning = false;
@@ -140,9 +140,11 @@ if (opt.profile && !STACKS.some((s) => s.id === opt.profile)) {
   console.error(`--profile: unknown stack "${opt.profile}"; known: ${STACKS.map((s) => s.id).join(', ')}`);
   process.exit(2);
 }
+// Optional stacks (extra rows that take a result apart) run only when --only names them.
+const selected = (id) => (onlyIds ? onlyIds.has(id) : !STACKS.find((s) => s.id === id)?.optional);
 const scenarios = SCENARIOS.filter((sc) => !opt.scenario || sc.id === opt.scenario).map((sc) => ({
   ...sc,
-  stacks: withTwins(sc.stacks.filter((id) => !onlyIds || onlyIds.has(id))),
+  stacks: withTwins(sc.stacks.filter(selected)),
 }));
 const neededStacks = STACKS.filter((s) => scenarios.some((sc) => sc.stacks.includes(s.id)));
 
@@ -248,7 +250,7 @@ function sessionKeys(kind, cookie) {
 }
 
 const cookies = {};
-for (const st of neededStacks) if (st.session) cookies[st.id] = await login(st, 'bench-user');
+for (const st of neededStacks) cookies[st.id] = st.session ? await login(st, 'bench-user') : PLACEHOLDER_COOKIE;
 
 // ------------------------------------------------------------------ measuring
 

@@ -59,6 +59,28 @@ export const STACKS = [
     env: {},
     session: null,
   },
+  // Run only when named in --only: the ceiling with, in turn, what every session check on
+  // Express pays before Keyward's own code (bench/README.md, "The session check on Express").
+  {
+    id: 'ceiling-headers',
+    n: '5h',
+    label: 'Plain NestJS on Express + the response headers Keyward sets (extra row)',
+    short: 'ceiling + headers',
+    server: 'ceiling.mjs',
+    env: { HEADERS: 'keyward' },
+    session: null,
+    optional: true,
+  },
+  {
+    id: 'ceiling-read',
+    n: '5r',
+    label: 'Plain NestJS on Express + those headers + one HGETALL (ioredis, auto-pipelining) in a global guard (extra row)',
+    short: 'ceiling + headers + read',
+    server: 'ceiling.mjs',
+    env: { HEADERS: 'keyward', SESSION_READ: 'redis' },
+    session: null,
+    optional: true,
+  },
 ];
 
 export const SCENARIOS = [
@@ -67,7 +89,7 @@ export const SCENARIOS = [
     title: 'Session check: authenticated `GET /api/me` returning a small JSON',
     path: '/api/me',
     // Stack 2 runs the very same code as stack 1 for this route (no outgoing call).
-    stacks: ['adv-fetch', 'kw-express', 'kw-fastify', 'ceiling'],
+    stacks: ['adv-fetch', 'kw-express', 'kw-fastify', 'ceiling', 'ceiling-headers', 'ceiling-read'],
   },
   {
     id: 'proxy',
@@ -88,3 +110,10 @@ export function browserHeaders(cookie) {
 }
 
 export const COOKIE_NAME = { advisory: 'adv_sid', keyward: 'sid' };
+
+/**
+ * The Cookie a stack without sessions is sent: a browser sends the app's session cookie on
+ * every request whatever the route does with it, so the ceiling parses the same bytes
+ * (a value of the same length as Keyward's `<id>.<signature>`).
+ */
+export const PLACEHOLDER_COOKIE = `${COOKIE_NAME.keyward}=${'A'.repeat(43)}.${'B'.repeat(43)}`;

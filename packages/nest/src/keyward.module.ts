@@ -9,6 +9,7 @@ import { KeywardGuard } from './http/keyward.guard.js';
 import { OriginGuard } from './http/origin.guard.js';
 import { ProxyRoute } from './http/proxy.step.js';
 import { RequestContextStep } from './http/request-context.step.js';
+import { RoutePolicies } from './http/route-policy.js';
 import { SessionGuard } from './http/session.guard.js';
 import { TransportStep } from './http/transport.step.js';
 import { UpgradeCheck } from './http/upgrade.check.js';
@@ -71,6 +72,7 @@ const providers: Provider[] = [
   EdgePipeline,
   UpgradeCheck,
   KeywardEdge,
+  RoutePolicies,
   OriginGuard,
   SessionGuard,
   { provide: APP_GUARD, useClass: KeywardGuard },
@@ -94,7 +96,7 @@ const providers: Provider[] = [
  *   useFactory: (c: ConfigService) => ({ session: { secrets: c.get('SESSION_SECRETS').split(','), store: ... } }),
  * })
  */
-@Module({ imports: [DiscoveryModule], providers, exports: [SessionEngine, SessionService, KeywardEvents, Vault, CredentialService, ProxyService, StartupReport, RESOLVED_OPTIONS] })
+@Module({ imports: [DiscoveryModule], providers, exports: [SessionEngine, SessionService, KeywardEvents, Vault, CredentialService, ProxyService, StartupReport, RESOLVED_OPTIONS, RoutePolicies] })
 export class KeywardModule extends KeywardConfigurableModule implements NestModule {
   constructor(@Inject(KeywardEdge) private readonly edge: KeywardEdge) {
     super();

@@ -3,6 +3,7 @@
  * Express (`req`/`res`) and Fastify (`FastifyRequest`/`FastifyReply`).
  */
 
+import { ServerResponse } from 'node:http';
 import type { HeaderWriter } from '../session/request-session.js';
 
 interface FastifyLikeReply {
@@ -18,6 +19,8 @@ interface ExpressLikeResponse {
 }
 
 function isFastifyReply(res: unknown): res is FastifyLikeReply {
+  // A Node response (Express's is one) is never a Fastify reply: settled without a property search.
+  if (res instanceof ServerResponse) return false;
   return typeof res === 'object' && res !== null && 'raw' in res && typeof (res as FastifyLikeReply).header === 'function';
 }
 

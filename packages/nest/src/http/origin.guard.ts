@@ -1,15 +1,13 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import { OriginRefusedError } from '../keyward.errors.js';
 import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
 import { checkOrigin, isUnsafeMethod, type OriginVerdict } from '../origin/origin-policy.js';
 import { requestOrigin, type TransportRequest } from '../transport/transport-policy.js';
 import type { AnyRequest } from './request.types.js';
-import { SKIP_ORIGIN_CHECK } from './skip-origin-check.decorator.js';
+import { RoutePolicies, type RoutePolicy } from './route-policy.js';
 
-/** Metadata key marking routes that use credentials (the proxy): checked for every method. */
-export const USES_CREDENTIALS = 'keyward:usesCredentials';
+export { USES_CREDENTIALS } from './route-policy.js';
 
 /**
  * The origin half of the edge's Nest guard ({@link KeywardGuard} runs it first; also
@@ -21,17 +19,17 @@ export const USES_CREDENTIALS = 'keyward:usesCredentials';
 export class OriginGuard implements CanActivate {
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions,
-    @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(RoutePolicies) private readonly routes: RoutePolicies,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
-    const http = context.switchToHttp();
-    const req = http.getRequest<AnyRequest>();
-    const targets = [context.getHandler(), context.getClass()];
-    const usesCredentials = this.reflector.getAllAndOverride<boolean>(USES_CREDENTIALS, targets) === true;
-    if (!usesCredentials && !isUnsafeMethod(req.method)) return true;
-    if (!usesCredentials && this.reflector.getAllAndOverride<string>(SKIP_ORIGIN_CHECK, targets)) return true;
+    return this.admit(context.getArgByIndex<AnyRequest>(0), this.routes.of(context.getClass(), context.getHandler()));
+  }
+
+  /** The check itself, for a request of a route: true, or throws {@link OriginRefusedError}. */
+  admit(req: AnyRequest, route: RoutePolicy): boolean {
+    if (!route.usesCredentials && (!isUnsafeMethod(req.method) || route.skipOriginCheck)) return true;
     const verdict = verifyOrigin(req, this.options);
     if (!verdict.ok) throw new OriginRefusedError(verdict.code, verdict.reason);
     return true;

@@ -20,7 +20,7 @@ export const AllowAnonymous = (): MethodDecorator & ClassDecorator => SetMetadat
  * @Get('me') me(@CurrentSession() session: RequestSession) { return session.user; }
  */
 export const CurrentSession = createParamDecorator((_: unknown, ctx: ExecutionContext): RequestSession => {
-  const session = ctx.switchToHttp().getRequest()[REQUEST_SESSION] as RequestSession | undefined;
+  const session = ctx.getArgByIndex<Record<symbol, unknown>>(0)?.[REQUEST_SESSION] as RequestSession | undefined;
   // Only reachable if the Keyward guard did not run for this route (e.g. a guard-less context).
   if (!session) throw new SessionRequiredError();
   return session;

@@ -1,6 +1,5 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
-import { ALLOW_ANONYMOUS } from '../keyward.constants.js';
+import { IncomingMessage } from 'node:http';
 import { HttpsRequiredError, KeywardErrorCode, SessionRequiredError } from '../keyward.errors.js';
 import { REQUEST_SESSION } from '../keyward.internal-constants.js';
 import { RequestSession } from '../session/request-session.js';
@@ -9,6 +8,7 @@ import { SessionEngine } from '../session/session.engine.js';
 import { isPlainHttpProbe } from '../transport/transport-policy.js';
 import { RESPONSE_HEADERS, setHeader } from './http-bridge.js';
 import type { AnyRequest } from './request.types.js';
+import { RoutePolicies } from './route-policy.js';
 
 const FAILURE = Symbol('keyward.sessionFailure');
 
@@ -27,17 +27,22 @@ const FAILURE = Symbol('keyward.sessionFailure');
 export class SessionGuard implements CanActivate {
   constructor(
     @Inject(SessionEngine) private readonly engine: SessionEngine,
-    @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(RoutePolicies) private readonly routes: RoutePolicies,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): Promise<boolean> | boolean {
     if (context.getType() !== 'http') return true;
-    const http = context.switchToHttp();
-    const req = http.getRequest<AnyRequest>();
-    const anonymousOk =
-      !this.engine.options.requireByDefault ||
-      this.reflector.getAllAndOverride<boolean>(ALLOW_ANONYMOUS, [context.getHandler(), context.getClass()]) === true;
-    const res = http.getResponse();
+    const allowAnonymous = this.routes.of(context.getClass(), context.getHandler()).allowAnonymous;
+    return this.admit(context.getArgByIndex<AnyRequest>(0), context.getArgByIndex(1), allowAnonymous);
+  }
+
+  /**
+   * The check itself, for a request and its response: attaches the session; true, or
+   * throws {@link SessionRequiredError} (401) when the route needs a session and there is
+   * none, {@link HttpsRequiredError} for a plain-HTTP probe of such a route.
+   */
+  admit(req: AnyRequest, res: unknown, allowAnonymous: boolean): Promise<boolean> | boolean {
+    const anonymousOk = allowAnonymous || !this.engine.options.requireByDefault;
     if (isPlainHttpProbe(req)) {
       // A probe over plain HTTP (transport.plainHttpPaths): the cookie is not read, so nothing refreshes or clears it.
       if (!anonymousOk) {
@@ -47,6 +52,10 @@ export class SessionGuard implements CanActivate {
       attachProbeSession(this.engine, req, res);
       return true;
     }
+    return this.admitSession(req, res, anonymousOk);
+  }
+
+  private async admitSession(req: AnyRequest, res: unknown, anonymousOk: boolean): Promise<boolean> {
     const session = await attachSession(this.engine, req, res);
     if (!anonymousOk || session.isAuthenticated || (req as { [FAILURE]?: string })[FAILURE] !== undefined) setHeader(res, 'Cache-Control', 'no-store');
     if (!session.isAuthenticated && !anonymousOk) throw refusalFor(req);
@@ -95,11 +104,16 @@ export async function attachSession(engine: SessionEngine, req: AnyRequest, res:
       failure = result.state === 'expired' ? 'expired' : 'invalid';
     }
   }
-  if (failure) session.clearCookie();
   req[REQUEST_SESSION] = session;
   // Fastify wraps the Node request; the request log (a raw middleware) reads it there.
-  const raw = (req as { raw?: Record<symbol, unknown> }).raw;
-  if (raw && typeof raw === 'object') raw[REQUEST_SESSION] = session;
-  (req as { [FAILURE]?: string })[FAILURE] = failure;
+  if (!(req instanceof IncomingMessage)) {
+    const raw = (req as { raw?: Record<symbol, unknown> }).raw;
+    if (raw && typeof raw === 'object') raw[REQUEST_SESSION] = session;
+  }
+  if (failure) {
+    session.clearCookie();
+    // Only a failure is marked: a request that went well gets no extra property.
+    (req as { [FAILURE]?: string })[FAILURE] = failure;
+  }
   return session;
 }

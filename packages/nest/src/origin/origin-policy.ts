@@ -37,7 +37,10 @@ export function originOf(url: string): string | null {
 
 /** Methods that change state (everything but GET, HEAD, OPTIONS). */
 export function isUnsafeMethod(method: string | undefined): boolean {
-  return !['GET', 'HEAD', 'OPTIONS'].includes((method ?? 'GET').toUpperCase());
+  // Node hands over the method as sent, upper case for every method it knows: that is the common case, tested first.
+  if (method === undefined || method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return false;
+  const m = method.toUpperCase();
+  return m !== 'GET' && m !== 'HEAD' && m !== 'OPTIONS';
 }
 
 /**

@@ -1,3 +1,4 @@
+import { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { duration, isPlainObject, show, unknownKeys } from '../util/option-checks.js';
 
@@ -76,7 +77,9 @@ export const PLAIN_HTTP_PROBE = Symbol.for('keyward.plainHttpProbe');
 /** True for a request admitted over plain HTTP only because its path is in `plainHttpPaths` (either adapter's request). */
 export function isPlainHttpProbe(req: unknown): boolean {
   const r = req as { [PLAIN_HTTP_PROBE]?: true; raw?: { [PLAIN_HTTP_PROBE]?: true } } | undefined;
-  return r?.[PLAIN_HTTP_PROBE] === true || r?.raw?.[PLAIN_HTTP_PROBE] === true;
+  if (r?.[PLAIN_HTTP_PROBE] === true) return true;
+  // Only a wrapped request (Fastify's) has the mark on its raw Node request; a Node request (Express's) has no `raw`.
+  return !(r instanceof IncomingMessage) && r?.raw?.[PLAIN_HTTP_PROBE] === true;
 }
 
 export interface ResolvedTransport {
