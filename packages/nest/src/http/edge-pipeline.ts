@@ -37,15 +37,21 @@ export class EdgePipeline implements NestMiddleware {
 
   /** The whole layer for one request; `next` hands it on to the framework. */
   run(req: EdgeRequest, res: ServerResponse, next: () => void): void {
-    if (this.context.admit(req, res) && this.hosts.admit(req) && this.transport.admit(req, res) && this.cors.admit(req, res)) this.dispatch(req, res, next);
+    if (this.pass(req, res)) next();
   }
 
-  /** A proxied call is answered here; anything else goes on, synchronously, to the framework. */
-  private dispatch(req: EdgeRequest, res: ServerResponse, next: () => void): void {
-    if (!this.proxy.handles(req)) return next();
+  /**
+   * The whole layer for one request: true when the request goes on to the framework (the
+   * caller hands it on, with no callback allocated per request); false when it has been
+   * answered here (a proxied call, a preflight, a redirect). A refusal throws.
+   */
+  pass(req: EdgeRequest, res: ServerResponse): boolean {
+    if (!(this.context.admit(req, res) && this.hosts.admit(req) && this.transport.admit(req, res) && this.cors.admit(req, res))) return false;
+    if (!this.proxy.handles(req)) return true;
     // A probe path over plain HTTP is never a way to a key.
     if (isPlainHttpProbe(req)) throw new HttpsRequiredError();
     // forward() answers every failure itself; this only guards against a failure to answer.
     this.proxy.forward(req, res).catch(() => res.destroy());
+    return false;
   }
 }

@@ -67,9 +67,9 @@ export class KeywardEdge implements OnApplicationBootstrap {
     const server = this.host.httpAdapter?.getHttpServer?.() as Server | undefined;
     if (!server || typeof server.emit !== 'function' || !claim(server)) return;
     tightenServerTimeouts(server, this.options.transport.timeouts);
-    const emit = server.emit;
+    const emit = server.emit as (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
     const onRequest = this.wrap(function (this: unknown, req: EdgeRequest, res: ServerResponse) {
-      return Reflect.apply(emit, this, ['request', req, res]);
+      return emit.call(this as Server, 'request', req, res);
     });
     const { upgrades } = this;
     // Every event of the server passes here: forward the arguments as they are.
@@ -89,18 +89,15 @@ export class KeywardEdge implements OnApplicationBootstrap {
     return function (this: unknown, req: EdgeRequest, res: ServerResponse): unknown {
       if (req[SEEN_AT_EDGE]) return Reflect.apply(entry, this, arguments);
       req[SEEN_AT_EDGE] = true;
-      const args = arguments;
-      let handedOn = false;
+      let handOn: boolean;
       try {
-        http.run(req, res, () => {
-          handedOn = true;
-          Reflect.apply(entry, this, args);
-        });
+        handOn = http.pass(req, res);
       } catch (e) {
-        // Only Keyward's own layer is answered here; what the framework throws stays its own.
-        if (handedOn) throw e;
+        // Only Keyward's own layer is answered here; what the framework throws (below) stays its own.
         writeError(req, res, e, events);
+        return undefined;
       }
+      if (handOn) Reflect.apply(entry, this, arguments);
       return undefined;
     };
   }

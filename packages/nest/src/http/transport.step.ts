@@ -30,7 +30,8 @@ export class TransportStep {
   /** True to let the request on; false when it has been answered (redirected). Throws {@link HttpsRequiredError}. */
   admit(req: IncomingMessage, res: ServerResponse): boolean {
     const t = this.options.transport;
-    res.removeHeader('X-Powered-By');
+    // Express's is switched off by the edge before it is ever set; anything else that set one loses it.
+    if (res.hasHeader('X-Powered-By')) res.removeHeader('X-Powered-By');
     for (const [name, value] of SECURITY_HEADERS) res.setHeader(name, value);
     const scheme = requestScheme(req as unknown as TransportRequest, t);
     if (scheme === 'https') {
