@@ -3,7 +3,10 @@
 // function and by package, and the inclusive time of Keyward's own functions.
 //   node bench/src/harness/profile-summary.mjs bench/.prof/<file>.cpuprofile [--top 30] [--us-per-req N]
 // Shares are of the busy (non-idle) time; with --us-per-req (the run's "CPU µs/req" of that
-// server) each line also shows its cost in µs per request.
+// server) each line also shows its cost in µs per request. The first table groups the
+// packages by who pays them: Keyward, the Redis client, the framework (Express, its router
+// and middleware packages, Nest), Node (its JavaScript internals, native code, the program)
+// and the garbage collector.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -73,6 +76,12 @@ const show = (title, map, n) => {
   for (const [k, t] of [...map].sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`${pct(t)}  ${k}`);
 };
 console.log(`profile: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy; shares below are of the busy time`);
+const NODE = new Set(['node internals', '(native)', '(program)']);
+const group = (pkg) =>
+  pkg === 'keyward' ? 'Keyward' : pkg === 'ioredis' || pkg === 'redis' || pkg.startsWith('@redis/') ? 'Redis client' : pkg === '(garbage collector)' ? 'garbage collector' : NODE.has(pkg) ? 'Node (JS internals, native, program)' : pkg === 'bench app' ? 'bench app' : 'framework (Express, router, middleware packages, Nest)';
+const groups = new Map();
+for (const [pkg, t] of pkgSelf) groups.set(group(pkg), (groups.get(group(pkg)) ?? 0) + t);
+show('self time by group', groups, 10);
 show('self time by package', pkgSelf, 20);
 show(`self time by function (top ${TOP})`, fnSelf, TOP);
 show(wanted ? `inclusive time of functions matching "${wanted}"` : 'inclusive time of Keyward functions', keywardIncl, TOP);
