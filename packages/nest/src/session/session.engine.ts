@@ -62,6 +62,8 @@ export class SessionEngine {
    * and the secret ring (fixed for the engine's life), so remembering it is safe: only
    * values that verified are kept, the store is still read on every request, and an ended
    * session stays ended. Saves one HMAC and one SHA-256 per request of a returning client.
+   * Bounded ({@link VERIFIED_CACHE_SIZE}, least recently used first out); the entry of a
+   * session that ends or moves to a new ID is dropped at once ({@link forget}).
    */
   private readonly verified = new Map<string, VerifiedCookie>();
   /** Store key -> its remembered cookie value, so an ended session is forgotten at once. */
@@ -153,7 +155,11 @@ export class SessionEngine {
       this.forget(key);
       return { state: 'invalid' };
     }
-    if (record.movedTo) return this.watchStore(this.rotation.follow(verified.sessionId, record, now));
+    if (record.movedTo) {
+      // A rotated-out ID: its cookie is no longer remembered as verified (the tombstone decides what it leads to).
+      this.forget(key);
+      return this.watchStore(this.rotation.follow(verified.sessionId, record, now));
+    }
     this.observeClocks(record, local);
     // Judged by the later of this clock and the store's: a lagging clock never keeps an
     // expired session alive (and the store refuses to extend one, see the touch script).
@@ -161,7 +167,12 @@ export class SessionEngine {
       await this.end(key, 'expired');
       return { state: 'expired' };
     }
-    if (this.rotation.due(record, now)) return this.watchStore(this.rotation.rotate(verified.sessionId, record, now));
+    if (this.rotation.due(record, now)) {
+      const rotated = await this.watchStore(this.rotation.rotate(verified.sessionId, record, now));
+      // The ID this request came with is now rotated out: forget its cookie, as an ended session's is.
+      if (rotated.state !== 'active' || rotated.record.key !== key) this.forget(key);
+      return rotated;
+    }
     // A touch sets lastSeenAt to now and bumps the version past the creating write.
     const touched = record.lastSeenAt === now && record.version > 1;
     const signedValue = verified.signedWithOldSecret ? this.ring.sign(verified.sessionId) : cookieValue;
