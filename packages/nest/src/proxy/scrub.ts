@@ -5,9 +5,13 @@ import { REDACTED } from '@keyward/core';
 const MARK = REDACTED;
 const MARK_BYTES = Buffer.from(MARK);
 
-/** A key's forms, longest first, with each form's length in UTF-8 bytes (searched for in bodies as strings: no buffer is kept). */
+/**
+ * A key's forms, longest first, with the same forms as bytes for searching bodies: views of
+ * one exact-size allocation of their own, never slices of Node's shared 8 KiB pool (a cached
+ * slice would keep its whole slab, and whatever else was allocated in it, alive).
+ */
 export interface SecretForms extends ReadonlyArray<string> {
-  readonly byteLengths?: readonly number[];
+  readonly needles?: readonly Buffer[];
 }
 
 /**
@@ -15,7 +19,7 @@ export interface SecretForms extends ReadonlyArray<string> {
  * text plus map and array overhead). A key the redaction registry forgets (a revoked
  * minted key, an evicted or released value) leaves the cache at once, so it follows the
  * live keys; the bounds only cap a burst of distinct keys. 10,000 keys of 40-60 characters
- * count about 16 MiB.
+ * count about 20 MiB at most; the 16 MiB byte bound applies first for long keys.
  */
 export const FORMS_CACHE_LIMITS = Object.freeze({ entries: 10_000, bytes: 16 * 1024 * 1024 });
 
@@ -52,9 +56,17 @@ export function secretForms(secret: string): SecretForms {
   }
   const b64 = Buffer.from(secret, 'utf8').toString('base64');
   const list = [...new Set([...encodedForms(secret), encodeURIComponent(b64)])].filter((f) => f.length >= 8).sort((x, y) => y.length - x.length);
+  const slab = Buffer.allocUnsafeSlow(list.reduce((n, f) => n + Buffer.byteLength(f, 'utf8'), 0));
+  let at = 0;
+  const needles = list.map((f) => {
+    const n = slab.write(f, at, 'utf8');
+    at += n;
+    return slab.subarray(at - n, at);
+  });
   // Frozen: the list is shared by every caller.
-  const forms: SecretForms = Object.freeze(Object.assign(list, { byteLengths: Object.freeze(list.map((f) => Buffer.byteLength(f, 'utf8'))) }));
-  const bytes = list.reduce((n, f) => n + 2 * f.length + 40, 160 + secret.length * 2);
+  const forms: SecretForms = Object.freeze(Object.assign(list, { needles: Object.freeze(needles) }));
+  // Text (UTF-16 counted), the bytes, and about 100 bytes of view and array per form.
+  const bytes = list.reduce((n, f) => n + 2 * f.length + 40, 160 + secret.length * 2) + slab.length + 100 * list.length;
   formsCache.set(secret, { forms, bytes });
   cachedBytes += bytes;
   while ((formsCache.size > FORMS_CACHE_LIMITS.entries || cachedBytes > FORMS_CACHE_LIMITS.bytes) && formsCache.size > 1) {
@@ -67,25 +79,23 @@ export function secretForms(secret: string): SecretForms {
 
 /**
  * Replaces each form in a buffer; returns the buffer (a new one if anything was found) and
- * the hit count. Forms are searched as strings (Buffer#indexOf encodes a string needle per
- * call): byte copies kept per key would pin pooled 8 KiB slabs for as long as the key is
- * cached (issue 18: the soak's ArrayBuffer growth).
+ * the hit count. Uses the forms' own bytes ({@link SecretForms.needles}); a list made
+ * elsewhere is encoded for this call only.
  */
 export function scrubBuffer(body: Buffer, forms: SecretForms): { body: Buffer; hits: number } {
+  const needles = forms.needles ?? forms.map((f) => Buffer.from(f, 'utf8'));
   let hits = 0;
   let current = body;
-  for (let i = 0; i < forms.length; i++) {
-    const form = forms[i]!;
-    let at = current.indexOf(form, 0, 'utf8');
+  for (const form of needles) {
+    let at = current.indexOf(form);
     if (at < 0) continue;
-    const length = forms.byteLengths?.[i] ?? Buffer.byteLength(form, 'utf8');
     const parts: Buffer[] = [];
     let from = 0;
     while (at >= 0) {
       hits++;
       parts.push(current.subarray(from, at), MARK_BYTES);
-      from = at + length;
-      at = current.indexOf(form, from, 'utf8');
+      from = at + form.length;
+      at = current.indexOf(form, from);
     }
     parts.push(current.subarray(from));
     current = Buffer.concat(parts);
