@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { DemoUsers } from '../src/auth/demo-users.service.js';
-import { PasswordHashBusyError, PasswordHasher, SCRYPT_PARAMS, SCRYPT_WORK_BYTES } from '../src/auth/password-hasher.js';
+import { PasswordHashBusyError, PasswordHasher, SCRYPT_PARAMS, SCRYPT_WORK_BYTES, TEST_ONLY_SCRYPT_PARAMS } from '../src/auth/password-hasher.js';
+import { loadDemoConfig } from '../src/config/demo-config.js';
 
 // Issue 18: the soak's native memory took a step of about 100 MiB from password hashing
 // (scrypt's work memory, kept by glibc per libuv thread), and logins could occupy every
@@ -68,5 +69,19 @@ describe('demo password hashing', () => {
     assert.equal(await users.verify('alice', 'alice-password-1'), 'alice');
     assert.equal(await users.verify('alice', 'wrong-password-1'), null);
     assert.equal(await users.verify('nobody', 'alice-password-1'), null);
+  });
+
+  it('the test-only cheap hashing is refused in production and off by default', () => {
+    const base = { KEYWARD_DATA_DIR: '/tmp' };
+    assert.equal(loadDemoConfig(base).testPasswordHash, false);
+    assert.equal(loadDemoConfig({ ...base, KEYWARD_DEMO_TEST_PASSWORD_HASH: '1' }).testPasswordHash, true);
+    assert.throws(() => loadDemoConfig({ ...base, NODE_ENV: 'production', KEYWARD_DEMO_TEST_PASSWORD_HASH: '1' }), /KEYWARD_DEMO_TEST_PASSWORD_HASH: test-only password hashing below the OWASP minimum; refused in production/);
+  });
+
+  it('hashes with the parameters it was given (the default is the OWASP setting)', async () => {
+    const salt = randomBytes(16);
+    const owasp = await new PasswordHasher().hash('same-password', salt);
+    const cheap = await new PasswordHasher({}, TEST_ONLY_SCRYPT_PARAMS).hash('same-password', salt);
+    assert.notEqual(owasp.toString('hex'), cheap.toString('hex'));
   });
 });

@@ -1,5 +1,5 @@
 import { liveSecrets } from '@keyward/nest';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { KEY_LENGTH, PasswordHasher, type PasswordHashLimits } from './password-hasher.js';
 
 interface StoredUser {
@@ -19,9 +19,12 @@ export class DemoUsers {
 
   private constructor(private readonly hasher: PasswordHasher) {}
 
-  /** @param limits hashes at once and waiting (defaults: 2 and 64). */
-  static async create(plain: ReadonlyMap<string, string>, limits: Partial<PasswordHashLimits> = {}): Promise<DemoUsers> {
-    const users = new DemoUsers(new PasswordHasher(limits));
+  /**
+   * @param limits hashes at once and waiting (defaults: 2 and 64).
+   * @param params scrypt parameters (default: the OWASP setting; tests only may pass cheaper ones).
+   */
+  static async create(plain: ReadonlyMap<string, string>, limits: Partial<PasswordHashLimits> = {}, params?: Readonly<ScryptOptions>): Promise<DemoUsers> {
+    const users = new DemoUsers(new PasswordHasher(limits, params));
     for (const [name, password] of plain) {
       liveSecrets.add(password, { pinned: true });
       const salt = randomBytes(16);

@@ -9,6 +9,12 @@ import { scrypt, type BinaryLike, type ScryptOptions } from 'node:crypto';
  * thread (glibc keeps each thread's freed block for reuse: see docs/memory.md).
  */
 export const SCRYPT_PARAMS: Readonly<ScryptOptions> = Object.freeze({ N: 2 ** 13, r: 8, p: 10, maxmem: 32 * 1024 * 1024 });
+/**
+ * Test-only (KEYWARD_DEMO_TEST_PASSWORD_HASH=1, refused in production): N=2^10, far below
+ * OWASP's minimum, for suites whose many logins would otherwise queue past their short
+ * session lifetimes. The bounds apply the same.
+ */
+export const TEST_ONLY_SCRYPT_PARAMS: Readonly<ScryptOptions> = Object.freeze({ N: 2 ** 10, r: 8, p: 1, maxmem: 32 * 1024 * 1024 });
 /** Bytes of scrypt work memory per hash in flight. */
 export const SCRYPT_WORK_BYTES = 128 * SCRYPT_PARAMS.N! * SCRYPT_PARAMS.r!;
 export const KEY_LENGTH = 32;
@@ -50,7 +56,11 @@ export class PasswordHasher {
   private readonly queue: Array<() => void> = [];
   private readonly limits: PasswordHashLimits;
 
-  constructor(limits: Partial<PasswordHashLimits> = {}) {
+  /** @param params scrypt parameters: {@link SCRYPT_PARAMS} unless a test asks for {@link TEST_ONLY_SCRYPT_PARAMS}. */
+  constructor(
+    limits: Partial<PasswordHashLimits> = {},
+    private readonly params: Readonly<ScryptOptions> = SCRYPT_PARAMS,
+  ) {
     const l = { ...DEFAULT_HASH_LIMITS, ...limits };
     const problems: string[] = [];
     if (!Number.isInteger(l.concurrent) || l.concurrent < 1) problems.push(`concurrent must be a positive integer (got ${String(l.concurrent)}); the default is ${DEFAULT_HASH_LIMITS.concurrent}.`);
@@ -71,7 +81,7 @@ export class PasswordHasher {
       await new Promise<void>((resolve) => this.queue.push(resolve));
     } else this.running++;
     try {
-      return await new Promise<Buffer>((resolve, reject) => scrypt(password, salt, KEY_LENGTH, SCRYPT_PARAMS, (err, key) => (err ? reject(err) : resolve(key))));
+      return await new Promise<Buffer>((resolve, reject) => scrypt(password, salt, KEY_LENGTH, this.params, (err, key) => (err ? reject(err) : resolve(key))));
     } finally {
       // Hand the slot to the next in line (it stays counted as running), or free it.
       const next = this.queue.shift();
