@@ -2,7 +2,12 @@
 // Memory investigation (bench/README.md, issue 18): `--heap-mb N` caps the app's V8 heap
 // (--max-old-space-size), `--mem-every S` samples the app's process.memoryUsage() every S
 // seconds (bench/src/probe/mem-probe.mjs, preloaded with --import) and prints the series,
-// `--app-env K=V,K=V` adds environment to the app (e.g. MALLOC_ARENA_MAX=2).
+// `--app-env K=V,K=V` adds environment to the app (e.g. MALLOC_ARENA_MAX=2),
+// `--heap-snapshots S,S` writes a V8 heap snapshot of the app S seconds after it starts (into
+// `--snapshot-dir D`, default the current folder, as mem-<n>-<S>s.heapsnapshot; needs
+// --mem-every; diff two with bench/src/probe/mem-attribute.mjs).
+// The memory series gives the logins done by each sample and a summary at the start, 1/4,
+// 1/2, 3/4 and the end (docs/memory.md).
 // Starts its own redis-server, demo upstream and demo app (Redis store, fast key rotation), runs mixed
 // traffic (login, proxied calls on the server and minted keys, logout) until the time is up, and reports
 // errors, p99 per window, and memory (app RSS, Redis used_memory) at the start and the end. Stops by itself.
@@ -25,6 +30,8 @@ const windowMs = Number(arg('window', String(Math.max(5000, Math.min(60_000, (se
 const asJson = process.argv.includes('--json');
 const heapMb = Number(arg('heap-mb', '0'));
 const memEvery = Number(arg('mem-every', '0'));
+const snapshotsAt = (arg('heap-snapshots', '') || '').split(',').filter(Boolean).map(Number);
+const snapshotDir = arg('snapshot-dir', process.cwd());
 const appEnv = Object.fromEntries((arg('app-env', '') || '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 
 const freePort = () =>
@@ -97,20 +104,27 @@ const nodeOptions = [
   ...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : []),
   ...(memEvery > 0 ? [`--import=${join(root, 'bench/src/probe/mem-probe.mjs')}`] : []),
 ].join(' ');
+const appSpawnedAt = Date.now();
 const app = start(process.execPath, [join(root, 'apps/demo/dist/src/main.js')], {
   ...env,
   ...appEnv,
   ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
   ...(memEvery > 0 ? { MEM_PROBE_FILE: memFile, MEM_PROBE_MS: String(memEvery * 1000) } : {}),
+  ...(snapshotsAt.length ? { MEM_PROBE_SNAPSHOTS: snapshotsAt.join(','), MEM_PROBE_SNAPSHOT_DIR: snapshotDir } : {}),
 });
+app.spawnedAt = appSpawnedAt;
 const base = `http://127.0.0.1:${appPort}`;
 await waitFor(`${base}/healthz`);
 
 const startMem = { appRss: rss(app.pid), redisUsed: redisMemory(redisPort) };
-const deadline = Date.now() + seconds * 1000;
+const began = Date.now();
+const deadline = began + seconds * 1000;
+// Logins done so far, every second (to put beside the app's memory samples).
+const loginSeries = [];
+const loginTimer = memEvery > 0 ? setInterval(() => loginSeries.push({ t: (Date.now() - began) / 1000, logins: totals.logins }), 1000) : null;
 const windows = [];
 let current = { started: Date.now(), latencies: [], errors: 0, requests: 0 };
-const totals = { requests: 0, errors: 0, logins: 0, logouts: 0, proxied: 0, byStatus: {} };
+const totals = { requests: 0, errors: 0, logins: 0, logouts: 0, proxied: 0, byStatus: {}, failures: {} };
 const h = { 'x-csrf': '1', origin: base, 'content-type': 'application/json' };
 
 async function call(method, path, cookie, body, expected = [200, 204]) {
@@ -122,8 +136,11 @@ async function call(method, path, cookie, body, expected = [200, 204]) {
     status = res.status;
     setCookie = res.headers.getSetCookie();
     await res.arrayBuffer();
-  } catch {
+  } catch (e) {
     status = -1;
+    // Why the request failed (no answer at all): the error's code, counted.
+    const why = String(e?.cause?.code ?? e?.cause?.message ?? e?.message ?? 'unknown');
+    totals.failures[why] = (totals.failures[why] ?? 0) + 1;
   }
   const ms = performance.now() - t0;
   if (Date.now() - current.started >= windowMs) {
@@ -158,6 +175,7 @@ async function worker() {
 }
 await Promise.all(Array.from({ length: concurrency }, worker));
 windows.push(current);
+if (loginTimer) clearInterval(loginTimer);
 await sleep(1500); // let rotations' grace revocations settle
 const endMem = { appRss: rss(app.pid), redisUsed: redisMemory(redisPort) };
 
@@ -178,6 +196,10 @@ const report = {
 if (memEvery > 0) {
   try {
     report.memorySeries = readFileSync(memFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    // The app's probe counts from its own start, a little before the traffic: pair each
+    // sample with the logins done by the nearest soak tick at or before it.
+    const lag = (began - app.spawnedAt) / 1000;
+    for (const m of report.memorySeries) m.logins = [...loginSeries].reverse().find((l) => l.t <= m.t - lag)?.logins ?? 0;
   } catch {
     report.memorySeries = [];
   }
@@ -193,9 +215,18 @@ else {
   if (report.memorySeries) {
     const mib = (v) => (v / 1048576).toFixed(1).padStart(7);
     console.log('app memory (MiB; other = rss - heapTotal - external: malloc arenas, stacks, code)');
-    console.log('     t      rss heapTot heapUsd  extern  arrBuf  other    anon thr');
-    for (const m of report.memorySeries) {
-      console.log(`${String(m.t).padStart(6)} ${mib(m.rss)} ${mib(m.heapTotal)} ${mib(m.heapUsed)} ${mib(m.external)} ${mib(m.arrayBuffers)} ${mib(m.rss - m.heapTotal - m.external)} ${mib(m.anon)} ${String(m.threads).padStart(3)}`);
+    const head = '     t      rss heapTot heapUsd  extern  arrBuf  other    anon thr  logins';
+    const line = (m) => `${String(m.t).padStart(6)} ${mib(m.rss)} ${mib(m.heapTotal)} ${mib(m.heapUsed)} ${mib(m.external)} ${mib(m.arrayBuffers)} ${mib(m.rss - m.heapTotal - m.external)} ${mib(m.anon)} ${String(m.threads).padStart(3)} ${String(m.logins).padStart(7)}`;
+    console.log(head);
+    for (const m of report.memorySeries) console.log(line(m));
+    const s = report.memorySeries;
+    if (s.length >= 5) {
+      console.log('summary (start, 1/4, 1/2, 3/4, end)');
+      console.log(head);
+      for (const q of [0, 0.25, 0.5, 0.75, 1]) console.log(line(s[Math.round(q * (s.length - 1))]));
+      // Plateau: RSS growth over the second half against the first half's.
+      const mid = s[Math.round((s.length - 1) / 2)];
+      console.log(`rss growth: first half ${mib(mid.rss - s[0].rss).trim()} MiB, second half ${mib(s[s.length - 1].rss - mid.rss).trim()} MiB`);
     }
   }
 }

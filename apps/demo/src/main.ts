@@ -4,6 +4,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { DemoUsers } from './auth/demo-users.service.js';
+import { TEST_ONLY_SCRYPT_PARAMS } from './auth/password-hasher.js';
 import { loadDemoConfig } from './config/demo-config.js';
 import { DemoModule } from './demo.module.js';
 
@@ -12,7 +13,7 @@ installStdioRedaction();
 
 async function main(): Promise<void> {
   const config = loadDemoConfig();
-  const users = await DemoUsers.create(config.demoUsers);
+  const users = await DemoUsers.create(config.demoUsers, {}, config.testPasswordHash ? TEST_ONLY_SCRYPT_PARAMS : undefined);
   const module = DemoModule.register(config, users);
   const app =
     config.adapter === 'fastify'

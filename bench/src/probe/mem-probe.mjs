@@ -4,7 +4,10 @@
 // arrayBuffers), V8's malloced memory, the process's anonymous memory and thread count
 // (/proc/self), so growth outside the V8 heap can be told apart from the heap's own. The
 // timer is unref'd: it never keeps the process alive. Touches nothing else.
+// MEM_PROBE_SNAPSHOTS=S,S (with MEM_PROBE_SNAPSHOT_DIR) also writes a V8 heap snapshot S
+// seconds after start (no signal: Nest's enableShutdownHooks() treats SIGUSR2 as a shutdown).
 import { appendFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import v8 from 'node:v8';
 
 const file = process.env.MEM_PROBE_FILE;
@@ -44,4 +47,8 @@ function sample() {
 if (file) {
   sample();
   setInterval(sample, every).unref();
+}
+const snapshotDir = process.env.MEM_PROBE_SNAPSHOT_DIR ?? '.';
+for (const [i, s] of (process.env.MEM_PROBE_SNAPSHOTS ?? '').split(',').filter(Boolean).map(Number).entries()) {
+  setTimeout(() => v8.writeHeapSnapshot(join(snapshotDir, `mem-${i + 1}-${s}s.heapsnapshot`)), s * 1000).unref();
 }

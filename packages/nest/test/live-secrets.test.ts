@@ -1,5 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { LiveSecrets, RedactionCapacityError, encodedForms, logId } from '../src/index.js';
 import { neutraliseControls } from '../src/redaction/stdio-redaction.js';
 
@@ -46,6 +49,29 @@ describe('LiveSecrets', () => {
     for (let i = 0; i < 200; i++) l.add(`${i}-${'k'.repeat(1000)}`);
     assert.ok(l.stats().runtimeBytes <= 200_000, `${l.stats().runtimeBytes} bytes`);
     assert.ok(l.stats().runtime < 200);
+  });
+
+  // Regression (issue 18): the byte bound counted 1,838 bytes for a 43-character key that
+  // takes about 2,600 on the heap (and 5,498 for a 200-character one that takes 4,300), so
+  // "32 MiB" meant 45 MiB for ordinary keys. The count now follows the measured heap.
+  it('the counted bytes are the heap bytes an entry takes, within 15%, for a short and a long key', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    for (const length of [43, 200]) {
+      const N = 4000;
+      const keys = Array.from({ length: N }, () => randomBytes(length).toString('base64url').slice(0, length));
+      const l = new LiveSecrets({ capacity: N + 1, maxBytes: 2 ** 40 });
+      gc();
+      gc();
+      const before = process.memoryUsage().heapUsed;
+      for (const k of keys) l.add(k);
+      gc();
+      gc();
+      const heapPerKey = (process.memoryUsage().heapUsed - before) / N;
+      const countedPerKey = l.stats().runtimeBytes / N;
+      assert.ok(Math.abs(countedPerKey / heapPerKey - 1) < 0.15, `${length}-character keys: ${countedPerKey.toFixed(0)} counted, ${heapPerKey.toFixed(0)} on the heap`);
+      assert.equal(l.size, N);
+    }
   });
 
   it('user pool: a slot holds its current value; replaced and released values leave; shared values stay for their other holders', () => {
@@ -104,6 +130,60 @@ describe('LiveSecrets', () => {
     assert.notEqual(logId('a'), logId('b'));
     assert.ok(!logId('session-key-value').includes('session'));
     assert.match(logId('x'), /^[A-Za-z0-9_-]{16}$/);
+  });
+
+  // Regression (issue 18): a value that can no longer be used (a revoked minted key) stayed
+  // until capacity pushed it out; the registry grew with every login, not with live keys.
+  it('forget() and forgetTagged() drop a run-time value at once, never a pinned or a user-held one', () => {
+    const l = new LiveSecrets();
+    l.add('pinned-config-secret-0001', { pinned: true });
+    l.add('minted-key-value-0001', { tag: 'mk:a:1' });
+    l.add('minted-key-value-0002', { tag: 'mk:a:2' });
+    l.hold('slot-1', 'user-1', 'user-own-key-0000000001');
+    assert.equal(l.stats().runtime, 2);
+    assert.equal(l.stats().tags, 2);
+
+    assert.equal(l.forgetTagged('mk:a:1'), true);
+    assert.equal(l.scrub('minted-key-value-0001'), 'minted-key-value-0001', 'no longer tracked');
+    assert.equal(l.scrub('minted-key-value-0002'), '[REDACTED]', 'the other one is');
+    assert.equal(l.forgetTagged('mk:a:1'), false, 'already gone');
+    assert.equal(l.forget('minted-key-value-0002'), true);
+    assert.deepEqual([l.stats().runtime, l.stats().runtimeBytes, l.stats().tags], [0, 0, 0], 'counts and bytes return to zero');
+
+    assert.equal(l.forget('pinned-config-secret-0001'), false);
+    assert.equal(l.forget('user-own-key-0000000001'), false);
+    assert.equal(l.scrub('pinned-config-secret-0001 user-own-key-0000000001'), '[REDACTED] [REDACTED]');
+  });
+
+  it('a tag names one value: re-tagging keeps the earlier value scrubbed, untagged', () => {
+    const l = new LiveSecrets();
+    l.add('minted-key-value-0001', { tag: 't' });
+    l.add('minted-key-value-0002', { tag: 't' });
+    assert.equal(l.forgetTagged('t'), true);
+    assert.equal(l.scrub('minted-key-value-0002'), 'minted-key-value-0002');
+    assert.equal(l.scrub('minted-key-value-0001'), '[REDACTED]', 'never forgotten by another value\'s tag');
+    // An evicted value takes its tag with it.
+    const small = new LiveSecrets(1);
+    small.add('minted-key-value-0003', { tag: 'x' });
+    small.add('minted-key-value-0004');
+    assert.equal(small.stats().tags, 0);
+    assert.equal(small.forgetTagged('x'), false);
+  });
+
+  it('onForget() hears each string value that leaves: forgotten, evicted, released', () => {
+    const l = new LiveSecrets(2);
+    const heard: string[] = [];
+    const off = l.onForget((v) => heard.push(v));
+    l.add('minted-key-value-0001');
+    l.add('minted-key-value-0002');
+    l.add('minted-key-value-0003'); // evicts 0001
+    l.forget('minted-key-value-0002');
+    l.hold('slot-1', 'user-1', 'user-own-key-0000000001');
+    l.release('slot-1');
+    assert.deepEqual(heard, ['minted-key-value-0001', 'minted-key-value-0002', 'user-own-key-0000000001']);
+    off();
+    l.forget('minted-key-value-0003');
+    assert.equal(heard.length, 3, 'a removed listener hears nothing');
   });
 });
 

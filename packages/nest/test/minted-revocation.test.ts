@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { MintedKeyProvider, SqliteStore, type KeyIssuer } from '../src/index.js';
+import { MintedKeyProvider, SqliteStore, liveSecrets, type KeyIssuer } from '../src/index.js';
 import { bffOptions } from './support/bff-options.js';
 import { PageClient } from './support/clients.js';
 import { HttpKeyIssuer } from './support/key-issuer.js';
@@ -87,12 +87,14 @@ describe('minted-key revocation retried after an issuer outage', () => {
     await waitFor(() => issuer.revokeAttempts >= 3, 5_000, () => `retries: ${issuer.revokeAttempts}`);
     assert.equal(provider.pendingRevocationCount, 1, 'one revocation waits for a retry');
     assert.equal((await real.status(keyId))?.active, true, 'not revoked while the issuer is unreachable');
+    assert.ok(liveSecrets.contains(key), 'a key that still works stays scrubbed');
 
     issuer.recover();
     await waitFor(async () => (await real.status(keyId))?.active === false, 10_000, () => `${keyId} revoked after recovery`);
     const direct = await fetch(`${upstream.url}/v1/echo`, { headers: { 'x-api-key': key } });
     assert.equal(direct.status, 401, 'the revoked key no longer authenticates');
     await waitFor(() => provider.pendingRevocationCount === 0, 5_000, () => `pending: ${provider.pendingRevocationCount}`);
+    assert.equal(liveSecrets.contains(key), false, 'revoked on the retry: it left the redaction registry');
     assert.deepEqual(uncaught, [], 'a throwing issuer never becomes an uncaught error');
   });
 

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpException, Inject, Ip, Param, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
 import { AllowAnonymous, CurrentSession, InvalidArgumentError, KeywardEvents, RequestSession, requestIdOf } from '@keyward/nest';
 import { DemoUsers } from './demo-users.service.js';
+import { PasswordHashBusyError } from './password-hasher.js';
 import { LoginRateLimit } from './login-rate-limit.js';
 
 const MAX_FIELD = 256;
@@ -44,7 +45,15 @@ export class AuthController {
       res.header('Retry-After', String(wait));
       throw new HttpException({ error: 'Too many failed logins. Try again later.', code: 'KW_LOGIN_RATE_LIMITED' }, 429);
     }
-    const name = await this.users.verify(username, password);
+    let name: string | null;
+    try {
+      name = await this.users.verify(username, password);
+    } catch (e) {
+      if (!(e instanceof PasswordHashBusyError)) throw e;
+      // Password hashing is bounded (memory and pool threads): a full wait line answers at once.
+      res.header('Retry-After', '1');
+      throw new HttpException({ error: e.message, code: e.code }, 503);
+    }
     if (!name) {
       this.events.loginFailed({ username, reason: 'bad-credentials', requestId: requestIdOf(req) });
       await this.limit.failed(username, client);

@@ -1,14 +1,6 @@
 import { liveSecrets } from '@keyward/nest';
-import { randomBytes, scrypt, timingSafeEqual, type BinaryLike, type ScryptOptions } from 'node:crypto';
-
-const SCRYPT: ScryptOptions = { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
-const KEY_LENGTH = 32;
-
-function derive(password: BinaryLike, salt: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scrypt(password, salt, KEY_LENGTH, SCRYPT, (err, key) => (err ? reject(err) : resolve(key))),
-  );
-}
+import { randomBytes, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { KEY_LENGTH, PasswordHasher, type PasswordHashLimits } from './password-hasher.js';
 
 interface StoredUser {
   name: string;
@@ -17,20 +9,26 @@ interface StoredUser {
 }
 
 /**
- * The demo's users, with scrypt-hashed passwords (only the hashes are kept in memory).
- * An unknown name costs the same scrypt work as a wrong password, so the two cannot be
- * told apart by answer or timing.
+ * The demo's users, with scrypt-hashed passwords (only the hashes are kept in memory;
+ * parameters and bounds in `password-hasher.ts`). An unknown name costs the same scrypt
+ * work as a wrong password, so the two cannot be told apart by answer or timing.
  */
 export class DemoUsers {
   private readonly users = new Map<string, StoredUser>();
   private readonly decoy = { salt: randomBytes(16), hash: randomBytes(KEY_LENGTH) };
 
-  static async create(plain: ReadonlyMap<string, string>): Promise<DemoUsers> {
-    const users = new DemoUsers();
+  private constructor(private readonly hasher: PasswordHasher) {}
+
+  /**
+   * @param limits hashes at once and waiting (defaults: 2 and 64).
+   * @param params scrypt parameters (default: the OWASP setting; tests only may pass cheaper ones).
+   */
+  static async create(plain: ReadonlyMap<string, string>, limits: Partial<PasswordHashLimits> = {}, params?: Readonly<ScryptOptions>): Promise<DemoUsers> {
+    const users = new DemoUsers(new PasswordHasher(limits, params));
     for (const [name, password] of plain) {
       liveSecrets.add(password, { pinned: true });
       const salt = randomBytes(16);
-      users.users.set(name, { name, salt, hash: await derive(password, salt) });
+      users.users.set(name, { name, salt, hash: await users.hasher.hash(password, salt) });
     }
     return users;
   }
@@ -39,11 +37,14 @@ export class DemoUsers {
     return [...this.users.keys()];
   }
 
-  /** The user's name if the password is right, else null (same work either way). */
+  /**
+   * The user's name if the password is right, else null (same work either way). Throws
+   * `PasswordHashBusyError` when too many logins are waiting to be checked.
+   */
   async verify(name: string, password: string): Promise<string | null> {
     const user = this.users.get(name);
     const { salt, hash } = user ?? this.decoy;
-    const candidate = await derive(password, salt);
+    const candidate = await this.hasher.hash(password, salt);
     const ok = timingSafeEqual(candidate, hash);
     return ok && user ? user.name : null;
   }

@@ -37,6 +37,12 @@ export interface DemoConfig {
   loginFailuresPerClient: number;
   /** Test-only route that leaks a key past the redaction (proves the canary suite catches leaks). Never in production. */
   canaryLeakRoute: boolean;
+  /**
+   * KEYWARD_DEMO_TEST_PASSWORD_HASH=1: test-only, far cheaper scrypt (see password-hasher.ts), for
+   * suites that log in hundreds of times with short session lifetimes on a loaded machine.
+   * Never in production.
+   */
+  testPasswordHash: boolean;
 }
 
 const DEFAULT_USERS = 'alice:alice-password,bob:bob-password';
@@ -160,6 +166,7 @@ export function loadDemoConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig
     proxyTimeoutMs: optionalMs(env, 'KEYWARD_PROXY_TIMEOUT_MS', problems) ?? 10_000,
     trustProxy: trustProxyOf(env, production, problems),
     canaryLeakRoute: env.KEYWARD_DEMO_LEAK_ROUTE === '1',
+    testPasswordHash: env.KEYWARD_DEMO_TEST_PASSWORD_HASH === '1',
     idRotateMs: rotateMs(env, problems),
     idRotateGraceMs: optionalMs(env, 'KEYWARD_ID_ROTATE_GRACE_MS', problems),
     maxSessionsPerUser: positiveInt(env, 'KEYWARD_MAX_SESSIONS_PER_USER', 10, 10_000, problems),
@@ -167,6 +174,7 @@ export function loadDemoConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig
     loginFailuresPerClient: positiveInt(env, 'KEYWARD_LOGIN_FAILURES_PER_CLIENT', 20, 1_000_000, problems),
   };
   if (production && config.canaryLeakRoute) problems.push('KEYWARD_DEMO_LEAK_ROUTE: a test-only route; refused in production.');
+  if (production && config.testPasswordHash) problems.push('KEYWARD_DEMO_TEST_PASSWORD_HASH: test-only password hashing below the OWASP minimum; refused in production.');
   if (problems.length > 0) throw new TypeError(`The demo's environment is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return config;
 }

@@ -1,48 +1,99 @@
 /** Removes every occurrence of a secret (and its common encodings) from bytes and strings. */
-import { encodedForms } from '../redaction/live-secrets.js';
+import { encodedForms, liveSecrets } from '../redaction/live-secrets.js';
 import { REDACTED } from '@keyward/core';
 
 const MARK = REDACTED;
+const MARK_BYTES = Buffer.from(MARK);
 
-const formsCache = new Map<string, readonly string[]>();
-const CACHE_LIMIT = 10_000;
+/**
+ * A key's forms, longest first, with the same forms as bytes for searching bodies: views of
+ * one exact-size allocation of their own, never slices of Node's shared 8 KiB pool (a cached
+ * slice would keep its whole slab, and whatever else was allocated in it, alive).
+ */
+export interface SecretForms extends ReadonlyArray<string> {
+  readonly needles?: readonly Buffer[];
+}
+
+/**
+ * Bounds of the forms cache: keys whose forms are kept, and their counted bytes (UTF-16
+ * text plus map and array overhead). A key the redaction registry forgets (a revoked
+ * minted key, an evicted or released value) leaves the cache at once, so it follows the
+ * live keys; the bounds only cap a burst of distinct keys. 10,000 keys of 40-60 characters
+ * count about 20 MiB at most; the 16 MiB byte bound applies first for long keys.
+ */
+export const FORMS_CACHE_LIMITS = Object.freeze({ entries: 10_000, bytes: 16 * 1024 * 1024 });
+
+interface Cached {
+  forms: SecretForms;
+  bytes: number;
+}
+const formsCache = new Map<string, Cached>();
+let cachedBytes = 0;
+
+liveSecrets.onForget((secret) => {
+  const c = formsCache.get(secret);
+  if (!c) return;
+  formsCache.delete(secret);
+  cachedBytes -= c.bytes;
+});
+
+/** Keys and counted bytes in the forms cache (tests, health checks). */
+export function formsCacheStats(): { entries: number; bytes: number } {
+  return { entries: formsCache.size, bytes: cachedBytes };
+}
 
 /**
  * The secret as it might appear in a body or header: raw, base64 (also inside a larger
- * base64 value), base64url, hex, URL-encoded. Computed once per key (bounded cache): the
- * proxy asks for every call.
+ * base64 value), base64url, hex, URL-encoded. Computed once per key (bounded cache, least
+ * recently used first out): the proxy asks for every call.
  */
-export function secretForms(secret: string): readonly string[] {
+export function secretForms(secret: string): SecretForms {
   const cached = formsCache.get(secret);
-  if (cached) return cached;
+  if (cached) {
+    formsCache.delete(secret);
+    formsCache.set(secret, cached);
+    return cached.forms;
+  }
   const b64 = Buffer.from(secret, 'utf8').toString('base64');
-  // Frozen: the list is shared by every caller and keys the byte-form cache below.
-  const forms = Object.freeze([...new Set([...encodedForms(secret), encodeURIComponent(b64)])].filter((f) => f.length >= 8).sort((x, y) => y.length - x.length));
-  if (formsCache.size >= CACHE_LIMIT) formsCache.delete(formsCache.keys().next().value!);
-  formsCache.set(secret, forms);
+  const list = [...new Set([...encodedForms(secret), encodeURIComponent(b64)])].filter((f) => f.length >= 8).sort((x, y) => y.length - x.length);
+  const slab = Buffer.allocUnsafeSlow(list.reduce((n, f) => n + Buffer.byteLength(f, 'utf8'), 0));
+  let at = 0;
+  const needles = list.map((f) => {
+    const n = slab.write(f, at, 'utf8');
+    at += n;
+    return slab.subarray(at - n, at);
+  });
+  // Frozen: the list is shared by every caller.
+  const forms: SecretForms = Object.freeze(Object.assign(list, { needles: Object.freeze(needles) }));
+  // Text (UTF-16 counted), the bytes, and about 100 bytes of view and array per form.
+  const bytes = list.reduce((n, f) => n + 2 * f.length + 40, 160 + secret.length * 2) + slab.length + 100 * list.length;
+  formsCache.set(secret, { forms, bytes });
+  cachedBytes += bytes;
+  while ((formsCache.size > FORMS_CACHE_LIMITS.entries || cachedBytes > FORMS_CACHE_LIMITS.bytes) && formsCache.size > 1) {
+    const [oldest, c] = formsCache.entries().next().value as [string, Cached];
+    formsCache.delete(oldest);
+    cachedBytes -= c.bytes;
+  }
   return forms;
 }
 
-/** The forms as bytes, encoded once per forms list (the lists themselves are cached above). */
-const formBytes = new WeakMap<readonly string[], Buffer[]>();
-
-/** Replaces each form in a buffer; returns the buffer (a new one if anything was found) and the hit count. */
-export function scrubBuffer(body: Buffer, forms: readonly string[]): { body: Buffer; hits: number } {
-  let bytes = formBytes.get(forms);
-  if (!bytes) {
-    bytes = forms.map((f) => Buffer.from(f, 'utf8'));
-    formBytes.set(forms, bytes);
-  }
+/**
+ * Replaces each form in a buffer; returns the buffer (a new one if anything was found) and
+ * the hit count. Uses the forms' own bytes ({@link SecretForms.needles}); a list made
+ * elsewhere is encoded for this call only.
+ */
+export function scrubBuffer(body: Buffer, forms: SecretForms): { body: Buffer; hits: number } {
+  const needles = forms.needles ?? forms.map((f) => Buffer.from(f, 'utf8'));
   let hits = 0;
   let current = body;
-  for (const form of bytes) {
+  for (const form of needles) {
     let at = current.indexOf(form);
     if (at < 0) continue;
     const parts: Buffer[] = [];
     let from = 0;
     while (at >= 0) {
       hits++;
-      parts.push(current.subarray(from, at), Buffer.from(MARK));
+      parts.push(current.subarray(from, at), MARK_BYTES);
       from = at + form.length;
       at = current.indexOf(form, from);
     }

@@ -45,8 +45,11 @@ export interface LiveSecretsLimits {
    */
   capacity?: number;
   /**
-   * Run-time secrets: at most this many bytes of encoded forms (least recently used forgotten past it).
-   * @default 32 MiB
+   * Run-time secrets: at most this many bytes of V8 heap (as {@link registryEntryBytes}
+   * counts them; least recently used forgotten past it). The default holds `capacity`
+   * (20,000) keys of up to 64 characters (about 2.9 KB each), so for ordinary keys the entry
+   * count is the bound that applies; this one caps long values.
+   * @default 64 MiB
    */
   maxBytes?: number;
   /**
@@ -55,8 +58,8 @@ export interface LiveSecretsLimits {
    */
   userCapacity?: number;
   /**
-   * Users' own keys (all users): at most this many bytes of encoded forms.
-   * @default 32 MiB
+   * Users' own keys (all users): at most this many bytes of V8 heap (as for `maxBytes`).
+   * @default 64 MiB
    */
   userMaxBytes?: number;
   /**
@@ -65,7 +68,7 @@ export interface LiveSecretsLimits {
    */
   perUser?: number;
   /**
-   * Bytes of encoded forms one user (or session) may hold (a value being replaced is not counted).
+   * Bytes one user (or session) may hold, counted as for `maxBytes` (a value being replaced is not counted).
    * @default 1 MiB
    */
   perUserBytes?: number;
@@ -84,6 +87,8 @@ export interface LiveSecretsLimits {
 interface Entry {
   forms: string[];
   bytes: number;
+  /** Run-time entries: the name the holder forgets it by (a minted key's id), if any. */
+  tag?: string;
 }
 
 interface UserEntry extends Entry {
@@ -98,10 +103,19 @@ interface Slot {
   ids: string[];
 }
 
-/** Counted size of an entry: UTF-16 text of each form, plus map and set overhead. */
-function sizeOf(forms: string[]): number {
-  return forms.reduce((n, f) => n + 2 * f.length + 96, 64);
+/**
+ * Size of an entry on the V8 heap, as measured (bench/src/probe/mem-registry.mjs, Node 20):
+ * about 512 bytes for the entry, 200 per form (the string's header, its place in the form
+ * map, its prefix and prefix set) and one per character (forms are ASCII or one-byte
+ * strings). A 43-character key: 8 forms, 503 characters, measured 2,586 bytes (this counts
+ * 2,615); a 200-character key: measured 4,267 (counts 4,445). The earlier count (two bytes
+ * per character, 96 per form) said 1,838 and 5,498: 30% low for ordinary keys, so the byte
+ * bound allowed more heap than it said.
+ */
+export function registryEntryBytes(forms: readonly string[]): number {
+  return forms.reduce((n, f) => n + f.length + 200, 512);
 }
+const sizeOf = registryEntryBytes;
 
 /**
  * Every secret the process holds live (server keys, minted keys, user keys, session
@@ -136,6 +150,10 @@ export class LiveSecrets {
   /** Slots of each owner, so an owner that ends (a session) releases them all at once. */
   private readonly slotsOfOwner = new Map<string, Set<string>>();
   private readonly bytesPerUser = new Map<string, number>();
+  /** Tag -> run-time id, so a holder can forget a value it no longer has (a revoked key, by its id). */
+  private readonly tags = new Map<string, string>();
+  /** Told each value the registry no longer tracks in a pool (caches of derived forms drop theirs). */
+  private readonly forgetListeners = new Set<(secret: string) => void>();
   private runtimeBytes = 0;
   private userBytes = 0;
   private longest = 0;
@@ -147,9 +165,9 @@ export class LiveSecrets {
     const l = typeof limits === 'number' ? { capacity: limits } : limits;
     this.limits = {
       capacity: l.capacity ?? 20_000,
-      maxBytes: l.maxBytes ?? 32 * 1024 * 1024,
+      maxBytes: l.maxBytes ?? 64 * 1024 * 1024,
       userCapacity: l.userCapacity ?? 20_000,
-      userMaxBytes: l.userMaxBytes ?? 32 * 1024 * 1024,
+      userMaxBytes: l.userMaxBytes ?? 64 * 1024 * 1024,
       perUser: l.perUser ?? 32,
       perUserBytes: l.perUserBytes ?? 1024 * 1024,
       userIdleMs: l.userIdleMs ?? 900_000,
@@ -163,8 +181,8 @@ export class LiveSecrets {
   }
 
   /** Entries and counted bytes per pool (for health checks and tests). */
-  stats(): { config: number; runtime: number; runtimeBytes: number; user: number; userBytes: number } {
-    return { config: this.config.size, runtime: this.runtime.size, runtimeBytes: this.runtimeBytes, user: this.user.size, userBytes: this.userBytes };
+  stats(): { config: number; runtime: number; runtimeBytes: number; user: number; userBytes: number; tags: number } {
+    return { config: this.config.size, runtime: this.runtime.size, runtimeBytes: this.runtimeBytes, user: this.user.size, userBytes: this.userBytes, tags: this.tags.size };
   }
 
   /** Length of the longest form tracked so far (the stdio scrubber holds back this much of an unfinished line). */
@@ -177,7 +195,7 @@ export class LiveSecrets {
    * are never forgotten; others join the run-time pool. Values shorter than
    * {@link MIN_SCRUBBABLE_LENGTH} are ignored (false): refuse them where they enter.
    */
-  add(secret: string | Buffer, options: { pinned?: boolean } = {}): boolean {
+  add(secret: string | Buffer, options: { pinned?: boolean; tag?: string } = {}): boolean {
     const id = idOf(secret);
     if (id === null) return false;
     if (this.config.has(id)) return true;
@@ -185,23 +203,72 @@ export class LiveSecrets {
       this.config.set(id, this.create(secret));
       return true;
     }
-    const known = this.runtime.get(id);
-    if (known) {
+    let entry = this.runtime.get(id);
+    if (entry) {
       // Used again: the most recently used now.
       this.runtime.delete(id);
-      this.runtime.set(id, known);
-      return true;
+      this.runtime.set(id, entry);
+    } else {
+      entry = this.create(secret);
+      this.runtime.set(id, entry);
+      this.runtimeBytes += entry.bytes;
     }
-    const entry = this.create(secret);
-    this.runtime.set(id, entry);
-    this.runtimeBytes += entry.bytes;
+    if (options.tag !== undefined && entry.tag !== options.tag) {
+      if (entry.tag !== undefined) this.tags.delete(entry.tag);
+      // A tag names one value: one that carried it before keeps being scrubbed, untagged.
+      const other = this.tags.get(options.tag);
+      const previous = other === undefined ? undefined : this.runtime.get(other);
+      if (previous) previous.tag = undefined;
+      entry.tag = options.tag;
+      this.tags.set(options.tag, id);
+    }
     while ((this.runtime.size > this.limits.capacity || this.runtimeBytes > this.limits.maxBytes) && this.runtime.size > 1) {
-      const [oldest, e] = this.runtime.entries().next().value as [string, Entry];
-      this.runtime.delete(oldest);
-      this.runtimeBytes -= e.bytes;
-      this.drop(e);
+      this.forgetRuntime(this.runtime.keys().next().value as string);
     }
     return true;
+  }
+
+  /**
+   * Stops scrubbing a run-time value that can no longer be used (a minted key whose
+   * revocation the issuer confirmed), before the bounds would push it out. Pinned values and
+   * users' held keys are not touched. Returns true if it was tracked.
+   */
+  forget(secret: string | Buffer): boolean {
+    const id = idOf(secret);
+    return id !== null && this.forgetRuntime(id);
+  }
+
+  /** {@link forget} by the tag the value was added with (`add(v, { tag })`): a holder that keeps only an id. */
+  forgetTagged(tag: string): boolean {
+    const id = this.tags.get(tag);
+    return id !== undefined && this.forgetRuntime(id);
+  }
+
+  /**
+   * Calls `listener` with each string value the registry stops tracking in some pool
+   * (forgotten, evicted, released), so a cache of forms derived from it can drop them.
+   * Returns a function that removes the listener.
+   */
+  onForget(listener: (secret: string) => void): () => void {
+    this.forgetListeners.add(listener);
+    return () => this.forgetListeners.delete(listener);
+  }
+
+  private forgetRuntime(id: string): boolean {
+    const e = this.runtime.get(id);
+    if (!e) return false;
+    this.runtime.delete(id);
+    this.runtimeBytes -= e.bytes;
+    if (e.tag !== undefined && this.tags.get(e.tag) === id) this.tags.delete(e.tag);
+    this.drop(e);
+    this.forgotten(id);
+    return true;
+  }
+
+  private forgotten(id: string): void {
+    if (this.forgetListeners.size === 0 || !id.startsWith('s:')) return;
+    const secret = id.slice(2);
+    for (const l of this.forgetListeners) l(secret);
   }
 
   /**
@@ -385,6 +452,7 @@ export class LiveSecrets {
     this.user.delete(id);
     this.userBytes -= entry.bytes;
     this.drop(entry);
+    this.forgotten(id);
   }
 }
 

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { MIN_SCRUBBABLE_LENGTH } from '../../redaction/live-secrets.js';
+import { MIN_SCRUBBABLE_LENGTH, liveSecrets } from '../../redaction/live-secrets.js';
 import type { SessionEndReason } from '../../session/session.types.js';
 import type { StoredSession } from '../../stores/session-store.interface.js';
 import type { CredentialProvider, CredentialRequest } from '../credential-provider.interface.js';
@@ -94,10 +94,10 @@ export class MintedKeyProvider implements CredentialProvider {
   async acquire(req: CredentialRequest): Promise<Secret> {
     const current = await this.current(req);
     this.revokeRetired(req.vault, req.session, req.now);
-    if (current && req.now - current.mintedAt < this.rotateEveryMs) return new Secret(current.key);
+    if (current && req.now - current.mintedAt < this.rotateEveryMs) return keySecret(req.name, current);
     // Due for rotation: one instance rotates (store lease); the others keep using the
     // current key, which stays valid until it is retired after the rotation's grace period.
-    if (current && !(await req.vault.tryLease(`rotate:${req.session.handle}:${req.name}`, 30_000))) return new Secret(current.key);
+    if (current && !(await req.vault.tryLease(`rotate:${req.session.handle}:${req.name}`, 30_000))) return keySecret(req.name, current);
     const flight = `${req.session.key}|${req.name}`;
     let pending = this.inflight.get(flight);
     if (!pending) {
@@ -114,9 +114,11 @@ export class MintedKeyProvider implements CredentialProvider {
   async onSessionEnded(session: StoredSession, _reason: SessionEndReason, name: string, vault?: Vault): Promise<void> {
     const ids = issuedKeysOf(session).filter((k) => k.name === name).map((k) => k.id);
     const results = await Promise.allSettled(ids.map((id) => this.revokeWithin(id, REVOKE_ATTEMPT_MS)));
-    results.forEach((r, i) =>
-      this.events.emit({ event: r.status === 'fulfilled' ? 'credential.revoked' : 'credential.revoke-failed', credentialName: name, keyRef: keyRef(ids[i]!), sessionRef: sessionRef(session.key) }),
-    );
+    results.forEach((r, i) => {
+      // Revoked: the key can no longer be used, so it stops taking room in the redaction registry.
+      if (r.status === 'fulfilled') liveSecrets.forgetTagged(registryTag(name, ids[i]!));
+      this.events.emit({ event: r.status === 'fulfilled' ? 'credential.revoked' : 'credential.revoke-failed', credentialName: name, keyRef: keyRef(ids[i]!), sessionRef: sessionRef(session.key) });
+    });
     // The rotation lease names this session (by its handle, which stays across ID rotations): it ends with it.
     await vault?.releaseLease(`rotate:${session.handle}:${name}`).catch(() => undefined);
     const failed = ids.filter((_, i) => results[i]!.status === 'rejected');
@@ -145,6 +147,7 @@ export class MintedKeyProvider implements CredentialProvider {
       this.revokeWithin(id, REVOKE_ATTEMPT_MS).then(
         () => {
           this.pendingRevocations.delete(id);
+          liveSecrets.forgetTagged(registryTag(name, id));
           this.events.emit({ event: 'credential.revoked', credentialName: name, keyRef: keyRef(id) });
         },
         () => this.retryRevocation(id, name, attempt + 1),
@@ -212,7 +215,7 @@ export class MintedKeyProvider implements CredentialProvider {
     await req.vault.putProviderState(session, stateName(name), JSON.stringify({ id: minted.id, key: minted.key, mintedAt: now } satisfies CurrentKey));
     this.events.emit({ event: 'credential.minted', credentialName: name, keyRef: keyRef(minted.id), sessionRef: sessionRef(session.key) });
     if (previous) await req.vault.recordIssued(session, { id: previous.id, name, retireAt: now + this.graceMs });
-    return new Secret(minted.key);
+    return keySecret(name, minted);
   }
 
   /** Revokes rotated-out keys whose grace has passed (in the background). */
@@ -223,6 +226,7 @@ export class MintedKeyProvider implements CredentialProvider {
       this.options.issuer
         .revoke(k.id)
         .then(() => {
+          liveSecrets.forgetTagged(registryTag(k.name, k.id));
           this.events.emit({ event: 'credential.revoked', credentialName: k.name, keyRef: keyRef(k.id), sessionRef: sessionRef(session.key) });
           return vault.forgetIssued(session, k.id);
         })
@@ -233,6 +237,22 @@ export class MintedKeyProvider implements CredentialProvider {
         .finally(() => this.revoking.delete(k.id));
     }
   }
+}
+
+/**
+ * A minted key as a `Secret`, registered in the redaction registry under its id, so the
+ * provider can forget it there once its revocation is confirmed (the provider keeps ids
+ * only, never the key).
+ */
+function keySecret(name: string, key: { id: string; key: string }): Secret {
+  const secret = new Secret(key.key);
+  liveSecrets.add(key.key, { tag: registryTag(name, key.id) });
+  return secret;
+}
+
+/** The registry tag of a minted key: credential name and key id. */
+function registryTag(name: string, id: string): string {
+  return `mk\u0000${name}\u0000${id}`;
 }
 
 /** Name of the provider state holding a credential's current minted key. */
