@@ -132,7 +132,12 @@ async function withRunningApp<T>(dir: string, env: Record<string, string>, use: 
       if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`app did not start:\n${out}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    return await use(`http://127.0.0.1:${port}`);
+    try {
+      return await use(`http://127.0.0.1:${port}`);
+    } catch (err) {
+      // What the app wrote says why a request failed (a crash, an unhandled rejection).
+      throw new Error(`${(err as Error).message}; the app (exit ${String(proc.exitCode ?? proc.signalCode)}) wrote:\n${out.slice(-4000)}`, { cause: err });
+    }
   } finally {
     if (proc.exitCode === null && proc.signalCode === null) {
       const exited = new Promise((r) => proc.once('exit', r));
