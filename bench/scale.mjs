@@ -15,8 +15,11 @@
 //          --rounds N --duration S --warmup S --connections N --no-build
 //          --sizes 1000,100000,1000000 --hot N (distinct sessions the load cycles through)
 //          --expired N (sessions the sweep ends; --expired-sqlite N for SQLite, default 10k) --minted N (live minted keys)
+//          --stores redis,sqlite (default both; the curve, heavy and sweep sections)
+//          --compare DIST (curve, SQLite: also load a server running another build, e.g.
+//                          bench/.ab/base/src/index.js, on a copy of the same file, interleaved)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -40,6 +43,8 @@ const { values: opt } = parseArgs({
     minted: { type: 'string' },
     'expired-sqlite': { type: 'string' },
     'no-build': { type: 'boolean', default: false },
+    stores: { type: 'string' },
+    compare: { type: 'string' },
     render: { type: 'string' },
   },
 });
@@ -61,6 +66,9 @@ const EXPIRED_SQLITE = Math.min(EXPIRED, Number(opt['expired-sqlite'] ?? 10_000)
 const ALL_SECTIONS = ['curve', 'heavy', 'secrets', 'sweep', 'logging', 'check'];
 const SECTIONS = new Set(opt.sections ? opt.sections.split(',') : ALL_SECTIONS);
 for (const s of SECTIONS) if (!ALL_SECTIONS.includes(s)) throw new Error(`--sections: unknown "${s}"; known: ${ALL_SECTIONS.join(',')}`);
+const STORES = new Set((opt.stores ?? 'redis,sqlite').split(','));
+for (const s of STORES) if (!['redis', 'sqlite'].includes(s)) throw new Error(`--stores: unknown "${s}"; known: redis,sqlite`);
+if (opt.compare && !existsSync(opt.compare)) throw new Error(`--compare: no such file ${opt.compare} (the index.js of a copied dist, e.g. bench/.ab/base/src/index.js)`);
 
 const started = Date.now();
 if (opt.render) {
@@ -225,51 +233,69 @@ try {
     log(`scale curve: ${SIZES.join(', ')} live sessions, Redis and SQLite; the load cycles through ${HOT} of them`);
     const curve = { redis: [], sqlite: [] };
     const servers = [];
+    if (opt.compare) curve.sqliteBase = [];
     for (const [i, n] of SIZES.entries()) {
       const db = i + 1;
-      const client = dbClient(db);
-      const before = await usedMemory();
-      const t0 = Date.now();
       const sample = spread(n, HOT);
-      const { cookies, keys } = await populateRedis(client, sessions(n, { userOf: userOfIndex(`r${db}u`), sample, secret: SESSION_SECRET }));
-      const after = await usedMemory();
-      const probeKeys = keys.slice(0, 200);
-      let rec = 0;
-      let user = 0;
-      for (const k of probeKeys) {
-        rec += await memoryUsage(client, `kw:s:{${k.key}}`);
-        user += await memoryUsage(client, `kw:u:{${k.userId}}`);
+      if (STORES.has('redis')) {
+        const client = dbClient(db);
+        const before = await usedMemory();
+        const t0 = Date.now();
+        const { cookies, keys } = await populateRedis(client, sessions(n, { userOf: userOfIndex(`r${db}u`), sample, secret: SESSION_SECRET }));
+        const after = await usedMemory();
+        const probeKeys = keys.slice(0, 200);
+        let rec = 0;
+        let user = 0;
+        for (const k of probeKeys) {
+          rec += await memoryUsage(client, `kw:s:{${k.key}}`);
+          user += await memoryUsage(client, `kw:u:{${k.userId}}`);
+        }
+        const exp = await memoryUsage(client, 'kw:exp');
+        const entry = {
+          n,
+          db,
+          populateS: (Date.now() - t0) / 1000,
+          recordBytes: rec / probeKeys.length,
+          indexBytes: user / probeKeys.length + exp / n,
+          usedMemoryPerSession: (after - before) / n,
+          dbsize: await client.dbsize(),
+        };
+        client.disconnect();
+        log(`  redis ${n}: populated in ${entry.populateS.toFixed(1)} s; record ${entry.recordBytes.toFixed(0)} B, +index ${entry.indexBytes.toFixed(0)} B, used_memory ${entry.usedMemoryPerSession.toFixed(0)} B/session`);
+        const script = writeCookieScript(join(tmp, `redis-${n}.lua`), cookies);
+        const s = await startKeyward(`kw-redis-${n}`, { REDIS_URL: redisAt(db) });
+        servers.push(s);
+        curve.redis.push({ ...entry, server: s, script, rssIdle: rssOf(s.proc.pid) });
       }
-      const exp = await memoryUsage(client, 'kw:exp');
-      const entry = {
-        n,
-        db,
-        populateS: (Date.now() - t0) / 1000,
-        recordBytes: rec / probeKeys.length,
-        indexBytes: user / probeKeys.length + exp / n,
-        usedMemoryPerSession: (after - before) / n,
-        dbsize: await client.dbsize(),
-      };
-      client.disconnect();
-      log(`  redis ${n}: populated in ${entry.populateS.toFixed(1)} s; record ${entry.recordBytes.toFixed(0)} B, +index ${entry.indexBytes.toFixed(0)} B, used_memory ${entry.usedMemoryPerSession.toFixed(0)} B/session`);
-      const script = writeCookieScript(join(tmp, `redis-${n}.lua`), cookies);
-      const s = await startKeyward(`kw-redis-${n}`, { REDIS_URL: redisAt(db) });
-      servers.push(s);
-      curve.redis.push({ ...entry, server: s, script, rssIdle: rssOf(s.proc.pid) });
 
-      const file = join(tmp, `sessions-${n}.sqlite`);
-      const t1 = Date.now();
-      const sq = await populateSqlite(file, sessions(n, { userOf: userOfIndex(`s${db}u`), sample, secret: SESSION_SECRET }), kw.SqliteStore);
-      const sEntry = { n, file, populateS: (Date.now() - t1) / 1000, fileBytes: fileSize(file), walBytes: fileSize(`${file}-wal`) };
-      log(`  sqlite ${n}: populated in ${sEntry.populateS.toFixed(1)} s; ${(sEntry.fileBytes / n).toFixed(0)} B/session on disk`);
-      const sScript = writeCookieScript(join(tmp, `sqlite-${n}.lua`), sq.cookies);
-      const ss = await startKeyward(`kw-sqlite-${n}`, { STORE: 'sqlite', SQLITE_FILE: file });
-      servers.push(ss);
-      curve.sqlite.push({ ...sEntry, server: ss, script: sScript, rssIdle: rssOf(ss.proc.pid) });
+      if (STORES.has('sqlite')) {
+        const file = join(tmp, `sessions-${n}.sqlite`);
+        const t1 = Date.now();
+        const sq = await populateSqlite(file, sessions(n, { userOf: userOfIndex(`s${db}u`), sample, secret: SESSION_SECRET }), kw.SqliteStore);
+        const sEntry = { n, file, populateS: (Date.now() - t1) / 1000, fileBytes: fileSize(file), walBytes: fileSize(`${file}-wal`) };
+        log(`  sqlite ${n}: populated in ${sEntry.populateS.toFixed(1)} s; ${(sEntry.fileBytes / n).toFixed(0)} B/session on disk`);
+        const sScript = writeCookieScript(join(tmp, `sqlite-${n}.lua`), sq.cookies);
+        if (opt.compare) {
+          // The same sessions in a copy of the file (each server its own file, so neither
+          // one's touches or checkpoints land in the other's measurement).
+          const copy = join(tmp, `sessions-${n}-base.sqlite`);
+          copyFileSync(file, copy);
+          const sb = await startKeyward(`kw-sqlite-base-${n}`, { STORE: 'sqlite', SQLITE_FILE: copy, KEYWARD_DIST: opt.compare });
+          servers.push(sb);
+          curve.sqliteBase.push({ n, file: copy, server: sb, script: sScript, rssIdle: rssOf(sb.proc.pid) });
+        }
+        const ss = await startKeyward(`kw-sqlite-${n}`, { STORE: 'sqlite', SQLITE_FILE: file });
+        servers.push(ss);
+        curve.sqlite.push({ ...sEntry, server: ss, script: sScript, rssIdle: rssOf(ss.proc.pid) });
+      }
     }
     for (const [scenario, path] of [['session', '/api/me'], ['proxy', '/api/proxy/up/items']]) {
       log(`  scenario ${scenario}`);
-      const rows = [...curve.redis.map((e) => ({ id: `redis-${e.n}`, e })), ...curve.sqlite.map((e) => ({ id: `sqlite-${e.n}`, e }))].map(({ id, e }) => ({
+      const rows = [
+        ...curve.redis.map((e) => ({ id: `redis-${e.n}`, e })),
+        ...curve.sqlite.map((e) => ({ id: `sqlite-${e.n}`, e })),
+        ...(curve.sqliteBase ?? []).map((e) => ({ id: `sqlite-base-${e.n}`, e })),
+      ].map(({ id, e }) => ({
         id,
         port: e.server.port,
         pid: e.server.proc.pid,
@@ -279,8 +305,9 @@ try {
       const r = await interleave(rows);
       for (const e of curve.redis) e[scenario] = r[`redis-${e.n}`];
       for (const e of curve.sqlite) e[scenario] = r[`sqlite-${e.n}`];
+      for (const e of curve.sqliteBase ?? []) e[scenario] = r[`sqlite-base-${e.n}`];
     }
-    for (const e of [...curve.redis, ...curve.sqlite]) {
+    for (const e of [...curve.redis, ...curve.sqlite, ...(curve.sqliteBase ?? [])]) {
       e.rssLoaded = rssOf(e.server.proc.pid);
       if (e.file) {
         e.walAfter = fileSize(`${e.file}-wal`);
@@ -296,7 +323,7 @@ try {
   if (SECTIONS.has('heavy')) await section('heavy', async () => {
     log(`one user with ${HEAVY} sessions (and one with 10): list, revoke, logout-all`);
     const heavy = [];
-    for (const kind of ['redis', 'sqlite']) {
+    for (const kind of ['redis', 'sqlite'].filter((k) => STORES.has(k))) {
       for (const count of [10, HEAVY]) {
         const times = { list: [], revoke: [], logoutAll: [] };
         let listed = 0;
@@ -385,7 +412,7 @@ try {
   if (SECTIONS.has('sweep')) await section('sweep', async () => {
     log(`sweep of ${EXPIRED} (SQLite: ${EXPIRED_SQLITE}) expired sessions under load (session check, ${HOT} live sessions)`);
     results.sweep = [];
-    for (const kind of ['redis', 'sqlite']) {
+    for (const kind of ['redis', 'sqlite'].filter((k) => STORES.has(k))) {
       const sample = spread(HOT, HOT);
       let s;
       let cookies;

@@ -63,12 +63,13 @@ export function renderScale(r, { svgName, command }) {
     parts.push(`## Scale curve: the session check and the proxied call with many live sessions\n`);
     parts.push(`Every server (one per store and size, all up at once) is loaded in interleaved rounds; the load cycles through ${hot.toLocaleString('en-US')} sessions spread evenly over the whole population (a wrk Lua script, one cookie per request), so reads hit the whole keyspace. Sessions were written straight into the store in Keyward's record format (one user per session) and are read by the app as real sessions.\n`);
     const rows = [];
-    for (const kind of ['redis', 'sqlite']) {
-      const c = r.curve[kind];
+    const names = { redis: 'Redis', sqlite: 'SQLite', sqliteBase: 'SQLite, compared build (`--compare`)' };
+    for (const kind of ['redis', 'sqlite', 'sqliteBase']) {
+      const c = r.curve[kind] ?? [];
       const lo = c[0];
       for (const e of c) {
         rows.push([
-          kind === 'redis' ? 'Redis' : 'SQLite',
+          names[kind],
           int(e.n),
           `**${int(e.session.rps)}**`,
           `${f2(e.session.p50)} / ${f2(e.session.p99)}`,
@@ -84,6 +85,15 @@ export function renderScale(r, { svgName, command }) {
     }
     parts.push(table(['Store', 'Live sessions', 'Session check req/s', 'p50 / p99 ms', 'CPU µs/req', 'Proxied req/s', 'p50 / p99 ms', 'CPU µs/req', 'req/s vs smallest (check / proxy)', 'p99 vs smallest', 'errors'], rows));
     parts.push('');
+    const base = r.curve.sqliteBase ?? [];
+    if (base.length > 0) {
+      parts.push(`SQLite, this build / the compared build (\`--compare\`), same sessions, interleaved rounds:\n`);
+      parts.push(table(['Live sessions', 'Session check req/s', 'p99', 'CPU µs/req', 'Proxied req/s', 'p99', 'CPU µs/req'], base.map((b) => {
+        const e = r.curve.sqlite.find((q) => q.n === b.n);
+        return [int(b.n), x(e.session.rps / b.session.rps), x(e.session.p99 / b.session.p99), `${int(e.session.cpuUs)} vs ${int(b.session.cpuUs)}`, x(e.proxy.rps / b.proxy.rps), x(e.proxy.p99 / b.proxy.p99), `${int(e.proxy.cpuUs)} vs ${int(b.proxy.cpuUs)}`];
+      })));
+      parts.push('');
+    }
     parts.push(`### Memory per session\n`);
     const mrows = r.curve.redis.map((e) => [
       int(e.n),
@@ -94,9 +104,8 @@ export function renderScale(r, { svgName, command }) {
       e === r.curve.redis[0] ? '-' : rssPer((e.rssLoaded - r.curve.redis[0].rssLoaded) / (e.n - r.curve.redis[0].n)),
       f1(e.populateS),
     ]);
-    parts.push(`Redis (\`MEMORY USAGE ... SAMPLES 0\` of 200 records; "with indexes" adds the session's share of its user's set \`kw:u:{user}\` and of \`kw:exp\`; \`used_memory\` is INFO's growth over the population divided by it: everything, dict and expiry overhead included):\n`);
-    parts.push(table(['Live sessions', 'Record hash B', 'With indexes B', 'used_memory B/session', 'App RSS idle / after load', 'App RSS B/session (vs smallest)', 'Populated in s'], mrows));
-    parts.push('');
+    if (mrows.length) parts.push(`Redis (\`MEMORY USAGE ... SAMPLES 0\` of 200 records; "with indexes" adds the session's share of its user's set \`kw:u:{user}\` and of \`kw:exp\`; \`used_memory\` is INFO's growth over the population divided by it: everything, dict and expiry overhead included):\n`);
+    if (mrows.length) parts.push(table(['Live sessions', 'Record hash B', 'With indexes B', 'used_memory B/session', 'App RSS idle / after load', 'App RSS B/session (vs smallest)', 'Populated in s'], mrows), '');
     const srows = r.curve.sqlite.map((e) => [
       int(e.n),
       `**${int(e.fileBytes / e.n)}**`,
@@ -106,9 +115,11 @@ export function renderScale(r, { svgName, command }) {
       e === r.curve.sqlite[0] ? '-' : rssPer((e.rssLoaded - r.curve.sqlite[0].rssLoaded) / (e.n - r.curve.sqlite[0].n)),
       f1(e.populateS),
     ]);
-    parts.push(`SQLite (the database file after a checkpoint, the WAL after the load, which wrote only touches):\n`);
-    parts.push(table(['Live sessions', 'File B/session', 'File', 'WAL after load', 'App RSS idle / after load', 'App RSS B/session (vs smallest)', 'Populated in s'], srows));
-    parts.push('');
+    if (srows.length) {
+      parts.push(`SQLite (the database file after a checkpoint, the WAL after the load, which wrote only touches):\n`);
+      parts.push(table(['Live sessions', 'File B/session', 'File', 'WAL after load', 'App RSS idle / after load', 'App RSS B/session (vs smallest)', 'Populated in s'], srows));
+      parts.push('');
+    }
   }
 
   if (r.heavy) {
@@ -170,9 +181,9 @@ export function renderScale(r, { svgName, command }) {
   for (const q of rs) targets.push([q.label, q.note ? `(${q.note})` : `${q.unit === 'ms' ? f1(q.hi) : int(q.hi)} vs ${q.unit === 'ms' ? f1(q.lo) : int(q.lo)} ${q.unit} = **${x(q.value)}**`, q.want, q.ok(q.value) ? 'met' : '**missed**']);
   if (r.curve) {
     const big = r.curve.redis[r.curve.redis.length - 1];
-    targets.push([`Redis bytes per idle session at ${sizeName(big.n)} (record hash; with its index entries; used_memory)`, `**${int(big.recordBytes)} B** (${int(big.recordBytes + big.indexBytes)} B; ${int(big.usedMemoryPerSession)} B)`, '<= 300 B', big.recordBytes <= 300 ? `met for the record (${big.recordBytes + big.indexBytes <= 300 ? 'and' : 'not'} with indexes)` : '**missed**']);
+    if (big) targets.push([`Redis bytes per idle session at ${sizeName(big.n)} (record hash; with its index entries; used_memory)`, `**${int(big.recordBytes)} B** (${int(big.recordBytes + big.indexBytes)} B; ${int(big.usedMemoryPerSession)} B)`, '<= 300 B', big.recordBytes <= 300 ? `met for the record (${big.recordBytes + big.indexBytes <= 300 ? 'and' : 'not'} with indexes)` : '**missed**']);
     const sq = r.curve.sqlite[r.curve.sqlite.length - 1];
-    targets.push([`SQLite bytes on disk per session at ${sizeName(sq.n)} (file after checkpoint)`, `**${int(sq.fileBytes / sq.n)} B**`, '<= 1,024 B', sq.fileBytes / sq.n <= 1024 ? 'met' : '**missed**']);
+    if (sq) targets.push([`SQLite bytes on disk per session at ${sizeName(sq.n)} (file after checkpoint)`, `**${int(sq.fileBytes / sq.n)} B**`, '<= 1,024 B', sq.fileBytes / sq.n <= 1024 ? 'met' : '**missed**']);
   }
   for (const s of r.sweep ?? []) targets.push([`Sweep of ${sizeName(s.expired)} expired sessions (${s.kind}): longest event-loop stall`, `**${f1(s.during.eldMax)} ms**`, '<= 20 ms', s.during.eldMax <= 20 ? 'met' : '**missed**']);
   if (targets.length) {
@@ -199,7 +210,7 @@ export function renderChart(r) {
   out.push(`<text x="${L.x}" y="22" font-size="13" font-weight="600">Throughput by live sessions (req/s, median of rounds)</text>`);
   const series = [];
   const colors = { 'redis-session': '#1f77b4', 'redis-proxy': '#6baed6', 'sqlite-session': '#d62728', 'sqlite-proxy': '#ff9896' };
-  for (const kind of ['redis', 'sqlite']) for (const sc of ['session', 'proxy']) if (r.curve?.[kind]) series.push({ key: `${kind}-${sc}`, label: `${kind === 'redis' ? 'Redis' : 'SQLite'} ${sc === 'session' ? 'session check' : 'proxied call'}`, pts: r.curve[kind].map((e) => [e.n, e[sc].rps, e[sc].p99]) });
+  for (const kind of ['redis', 'sqlite']) for (const sc of ['session', 'proxy']) if (r.curve?.[kind]?.length) series.push({ key: `${kind}-${sc}`, label: `${kind === 'redis' ? 'Redis' : 'SQLite'} ${sc === 'session' ? 'session check' : 'proxied call'}`, pts: r.curve[kind].map((e) => [e.n, e[sc].rps, e[sc].p99]) });
   const all = series.flatMap((s) => s.pts);
   if (all.length) {
     const ns = [...new Set(all.map((p) => p[0]))].sort((a, b) => a - b);
