@@ -33,7 +33,7 @@ const VARIANTS = {
   default: {},
   // The SQLite library defaults from before the options existed (2 MiB cache, no mmap).
   small: { cacheSizeBytes: 2 * 1024 * 1024, mmapSizeBytes: 0 },
-  nommap: { mmapSizeBytes: 0 },
+  mmap: { mmapSizeBytes: 256 * 1024 * 1024 },
   nocache: { cacheSizeBytes: 2 * 1024 * 1024 },
 };
 const variants = (opt.variants ?? 'default').split(',');

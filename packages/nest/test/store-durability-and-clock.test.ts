@@ -13,10 +13,11 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { KeywardConfigError, MemoryStore, SqliteStore, type SessionLink, type SessionStore, type StoredSession, type TouchPolicy } from '../src/index.js';
 
@@ -110,15 +111,54 @@ describe('SqliteStore: a commit that ends or rotates a session waits for the dis
   });
 });
 
+describe('SqliteStore: WAL checkpoints run on a thread of their own', () => {
+  it("the app's connection never checkpoints, yet committed sessions reach the database file", async () => {
+    const file = sqliteFile();
+    const store = new SqliteStore({ file });
+    try {
+      assert.equal(dbOf(store).pragma('wal_autocheckpoint', { simple: true }), 0, 'no checkpoint inside a commit on the event loop');
+      const records = Array.from({ length: 20 }, () => record());
+      for (const r of records) await store.create(r);
+      // The database file alone (without its -wal) holds only what a checkpoint copied there.
+      const inMainFile = (): number => {
+        const copy = sqliteFile();
+        copyFileSync(file, copy);
+        const db = new Database(copy, { readonly: true });
+        try {
+          if (!db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'kw_sessions'`).get()) return 0; // not even the schema yet
+          return (db.prepare('SELECT count(*) AS n FROM kw_sessions').get() as { n: number }).n;
+        } finally {
+          db.close();
+        }
+      };
+      let n = inMainFile();
+      for (let i = 0; i < 200 && n < records.length; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        n = inMainFile();
+      }
+      assert.equal(n, records.length, 'the checkpoint thread copied every committed session into the file');
+    } finally {
+      await store.close();
+    }
+    const reopened = new SqliteStore({ file });
+    try {
+      assert.equal((await reopened.listByUser(record().userId)).length, 0);
+      assert.ok(await reopened.ping() === undefined);
+    } finally {
+      await reopened.close();
+    }
+  });
+});
+
 describe('SqliteStore options: page cache and memory map', () => {
-  it('applies cacheSizeBytes and mmapSizeBytes, with defaults of 64 MiB and 256 MiB', async () => {
+  it('applies cacheSizeBytes and mmapSizeBytes, with defaults of 64 MiB and 0 (no map)', async () => {
     const a = new SqliteStore({ file: sqliteFile() });
-    const b = new SqliteStore({ file: sqliteFile(), cacheSizeBytes: 8 * 1024 * 1024, mmapSizeBytes: 0 });
+    const b = new SqliteStore({ file: sqliteFile(), cacheSizeBytes: 8 * 1024 * 1024, mmapSizeBytes: 256 * 1024 * 1024 });
     try {
       assert.equal(dbOf(a).pragma('cache_size', { simple: true }), -64 * 1024, 'in KiB');
-      assert.equal(dbOf(a).pragma('mmap_size', { simple: true }), 256 * 1024 * 1024);
+      assert.equal(dbOf(a).pragma('mmap_size', { simple: true }), 0);
       assert.equal(dbOf(b).pragma('cache_size', { simple: true }), -8 * 1024);
-      assert.equal(dbOf(b).pragma('mmap_size', { simple: true }), 0);
+      assert.equal(dbOf(b).pragma('mmap_size', { simple: true }), 256 * 1024 * 1024);
     } finally {
       await a.close();
       await b.close();

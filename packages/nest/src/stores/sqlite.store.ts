@@ -3,6 +3,8 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreUnavailableError } from '../keyward.errors.js';
 import { loadOptionalPeer } from '../util/optional-peer.js';
+import { peerRequire } from '../util/peer-require.cjs';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import type { RotateOutcome, SessionLink, SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
 import { applyTouch, cloneSession, expiryOf, tombstoneOf } from './store-record.js';
 import { resolveSqliteStoreOptions, type SqliteStoreOptions } from './sqlite-options.js';
@@ -83,7 +85,8 @@ CREATE TABLE IF NOT EXISTS kw_leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL
  * session is acknowledged only once it is on disk (`synchronous=FULL`), while touches and
  * the removal of already-expired records skip that wait (see {@link Durability}). For one
  * machine; several processes on that machine may share the file. Use {@link RedisStore}
- * for several machines. Page cache and memory map sizes: {@link SqliteStoreOptions}.
+ * for several machines. Page cache and memory map sizes: {@link SqliteStoreOptions}. WAL
+ * checkpoints run on a thread of their own ({@link SqliteCheckpointer}).
  *
  * Needs the optional peer dependency `better-sqlite3` (`npm install better-sqlite3`, a
  * native module); without it the constructor throws a `KeywardConfigError` with code
@@ -100,6 +103,8 @@ export class SqliteStore implements SessionStore {
   /** Transaction control and the per-transaction sync level, prepared once. */
   private readonly tx;
   private durability: Durability = 'full';
+  /** Checkpoints the WAL on a thread of its own (a file on disk only). */
+  private readonly checkpointer: SqliteCheckpointer | undefined;
 
   constructor(options: SqliteStoreOptions) {
     const o = resolveSqliteStoreOptions(options);
@@ -115,6 +120,14 @@ export class SqliteStore implements SessionStore {
     this.db.pragma(`cache_size = ${-Math.floor(o.cacheSizeBytes / 1024)}`);
     this.db.pragma(`mmap_size = ${o.mmapSizeBytes}`);
     this.db.exec(SCHEMA);
+    if (!this.volatile) {
+      // Checkpoints leave the event loop (see SqliteCheckpointer); if its thread fails,
+      // this connection checkpoints by itself again, as SQLite does by default.
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = new SqliteCheckpointer(o.file, peerRequire.resolve('better-sqlite3'), () => {
+        if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+      });
+    }
     const db = this.db;
     this.tx = {
       begin: db.prepare('BEGIN'),
@@ -336,6 +349,8 @@ export class SqliteStore implements SessionStore {
   }
 
   async close(): Promise<void> {
+    // The checkpoint thread first: the app's connection, closing last, checkpoints what is left.
+    await this.checkpointer?.close();
     if (this.db.open) this.db.close();
   }
 
