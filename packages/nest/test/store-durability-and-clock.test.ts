@@ -55,7 +55,7 @@ const NORMAL = 1;
 const syncOf = (store: SqliteStore): number => dbOf(store).pragma('synchronous', { simple: true }) as number;
 
 describe('SqliteStore: a commit that ends or rotates a session waits for the disk, a touch does not', () => {
-  it('touch and the sweep of expired records run NORMAL; create, end, rotate, trim, patch and a take of a live record run FULL', async () => {
+  it('touch, leases and the sweep of expired records run NORMAL; create, end, rotate, trim, patch, user entries and a take of a live record run FULL', async () => {
     const store = new SqliteStore({ file: sqliteFile() });
     try {
       const live = record();
@@ -105,6 +105,17 @@ describe('SqliteStore: a commit that ends or rotates a session waits for the dis
       assert.equal(syncOf(store), NORMAL);
       assert.equal((await store.trimUser!('cap', 2, mine[2]!.key, Date.now())).length, 1);
       assert.equal(syncOf(store), FULL, 'the per-user cap');
+
+      // A user entry (a bring-your-own key) right after a NORMAL commit: still FULL, not
+      // whatever level the last transaction left.
+      assert.equal(await store.acquireLease('sweep', 'me', 60_000), true);
+      assert.equal(syncOf(store), NORMAL, 'a lease');
+      await store.setUserEntry('cap', 'byok', { value: 'sealed', updatedAt: 1 });
+      assert.equal(syncOf(store), FULL, 'a user entry');
+      await store.releaseLease!('sweep');
+      assert.equal(syncOf(store), NORMAL);
+      assert.equal(await store.deleteUserEntry('cap', 'byok'), true);
+      assert.equal(syncOf(store), FULL, 'deleting a user entry');
     } finally {
       await store.close();
     }
@@ -120,19 +131,24 @@ describe('SqliteStore: WAL checkpoints run on a thread of their own', () => {
       const records = Array.from({ length: 20 }, () => record());
       for (const r of records) await store.create(r);
       // The database file alone (without its -wal) holds only what a checkpoint copied there.
+      // A copy taken while the thread writes may be torn: that read counts as nothing yet.
       const inMainFile = (): number => {
         const copy = sqliteFile();
         copyFileSync(file, copy);
-        const db = new Database(copy, { readonly: true });
         try {
-          if (!db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'kw_sessions'`).get()) return 0; // not even the schema yet
-          return (db.prepare('SELECT count(*) AS n FROM kw_sessions').get() as { n: number }).n;
-        } finally {
-          db.close();
+          const db = new Database(copy, { readonly: true });
+          try {
+            if (!db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'kw_sessions'`).get()) return 0; // not even the schema yet
+            return (db.prepare('SELECT count(*) AS n FROM kw_sessions').get() as { n: number }).n;
+          } finally {
+            db.close();
+          }
+        } catch {
+          return 0;
         }
       };
       let n = inMainFile();
-      for (let i = 0; i < 200 && n < records.length; i++) {
+      for (let i = 0; i < 800 && n < records.length; i++) {
         await new Promise((r) => setTimeout(r, 25));
         n = inMainFile();
       }

@@ -16,14 +16,16 @@ export type { SqliteStoreOptions } from './sqlite-options.js';
  *
  * - `full`: the WAL is synced to disk before the commit returns, so the commit survives a
  *   power loss. Every commit that creates, ends or rotates a session (login, logout,
- *   revoke, reuse detected, the per-user cap, a change of user), and every data write.
+ *   revoke, reuse detected, the per-user cap, a change of user), every data write and
+ *   every user entry (bring-your-own keys).
  * - `normal`: the commit is atomic and survives a crash of the process, but a power loss
  *   may undo it until the next `full` commit or checkpoint syncs the WAL (the WAL is one
  *   log, so that sync makes every earlier commit durable too, in order). Used only where
  *   losing the commit is harmless: a touch (the idle deadline moved later: lost, the
- *   session expires a little earlier than it would have, which fails safe) and deleting
+ *   session expires a little earlier than it would have, which fails safe), deleting
  *   records that had already expired (lost, they come back still expired, the engine still
- *   refuses them and the sweeper ends them again). It spares the fsync that made every
+ *   refuses them and the sweeper ends them again), and leases (lost, two instances may both
+ *   sweep for a while, and every step of a sweep is safe to repeat). It spares the fsync that made every
  *   touch and every sweep batch wait for the disk while holding the event loop.
  */
 type Durability = 'full' | 'normal';
@@ -100,7 +102,7 @@ export class SqliteStore implements SessionStore {
   readonly volatile: boolean;
   private readonly db: BetterSqlite3.Database;
   private readonly q;
-  /** Transaction control and the per-transaction sync level, prepared once. */
+  /** Transaction control, prepared once (`db.transaction()` would wrap a new function per call). */
   private readonly tx;
   private durability: Durability = 'full';
   /** Checkpoints the WAL on a thread of its own (a file on disk only). */
@@ -309,7 +311,7 @@ export class SqliteStore implements SessionStore {
   }
 
   async setUserEntry(userId: string, name: string, entry: UserEntry): Promise<void> {
-    this.run(() => this.q.setUserEntry.run(userId, name, entry.value, entry.updatedAt));
+    this.write(() => this.q.setUserEntry.run(userId, name, entry.value, entry.updatedAt));
   }
 
   async setUserEntryIfAbsent(userId: string, name: string, entry: UserEntry): Promise<UserEntry> {
@@ -329,19 +331,21 @@ export class SqliteStore implements SessionStore {
   }
 
   async deleteUserEntry(userId: string, name: string): Promise<boolean> {
-    return this.run(() => this.q.delUserEntry.run(userId, name).changes > 0);
+    return this.write(() => this.q.delUserEntry.run(userId, name).changes > 0);
   }
 
   async acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean> {
     const now = Date.now();
-    return this.run(() => {
+    // A lease only keeps two instances from doing the same work at once (each step of that
+    // work is safe to repeat): losing one to a power loss is harmless, so no fsync.
+    return this.write(() => {
       this.q.purgeLeases.run(now); // expired leases of ended sessions never pile up
       return this.q.lease.run({ name, owner, until: now + ttlMs, now }).changes > 0;
-    });
+    }, 'normal');
   }
 
   async releaseLease(name: string): Promise<void> {
-    this.run(() => this.q.delLease.run(name));
+    this.write(() => this.q.delLease.run(name), 'normal');
   }
 
   async ping(): Promise<void> {
@@ -399,7 +403,9 @@ export class SqliteStore implements SessionStore {
    * A write transaction that takes the write lock up front (BEGIN IMMEDIATE), so that
    * `busy_timeout` applies when another process holds it. A deferred transaction that
    * reads first and then writes fails at once with "database is locked" instead.
-   * `durability` is set before it begins (SQLite refuses to change it inside one).
+   * `durability` is set before it begins (SQLite refuses to change it inside one). Every
+   * write goes through here: a bare statement would commit at whichever level the last
+   * transaction left.
    */
   private write<T>(op: () => T, durability: Durability = 'full'): T {
     return this.run(() => {
