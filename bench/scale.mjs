@@ -14,7 +14,7 @@
 // Options: --sections curve,heavy,secrets,sweep,logging,check (default: all)
 //          --rounds N --duration S --warmup S --connections N --no-build
 //          --sizes 1000,100000,1000000 --hot N (distinct sessions the load cycles through)
-//          --expired N (sessions the sweep ends; --expired-sqlite N for SQLite, default 10k) --minted N (live minted keys)
+//          --expired N (sessions the sweep ends; --expired-sqlite N for SQLite, default the same) --minted N (live minted keys)
 //          --stores redis,sqlite (default both; the curve, heavy and sweep sections)
 //          --compare DIST (curve, SQLite: also load a server running another build, e.g.
 //                          bench/.ab/base/src/index.js, on a copy of the same file, interleaved)
@@ -59,10 +59,11 @@ const HOT = Number(opt.hot ?? (QUICK ? 200 : 1000));
 const EXPIRED = Number(opt.expired ?? (QUICK ? 5000 : 100_000));
 const MINTED = Number(opt.minted ?? (QUICK ? 500 : 20_000));
 const HEAVY = QUICK ? 200 : 1000;
-// SQLite ends expired sessions synchronously (since the sliced sweep: 25 per transaction,
-// the event loop turning every ~10 ms); 10k keeps the run short. Before that change its
-// sweep held the loop for all of it (~2 ms per session: 10k stalled 4-23 s in one piece).
-const EXPIRED_SQLITE = Math.min(EXPIRED, Number(opt['expired-sqlite'] ?? 10_000));
+// SQLite ends expired sessions synchronously, 25 per transaction, the event loop turning
+// every ~10 ms. Before the sliced sweep it held the loop for all of it, and each batch
+// waited for an fsync (~2 ms per session: 10k stalled 4-23 s in one piece); expired records
+// are now deleted without that wait, so it sweeps as many as Redis does.
+const EXPIRED_SQLITE = Math.min(EXPIRED, Number(opt['expired-sqlite'] ?? EXPIRED));
 const ALL_SECTIONS = ['curve', 'heavy', 'secrets', 'sweep', 'logging', 'check'];
 const SECTIONS = new Set(opt.sections ? opt.sections.split(',') : ALL_SECTIONS);
 for (const s of SECTIONS) if (!ALL_SECTIONS.includes(s)) throw new Error(`--sections: unknown "${s}"; known: ${ALL_SECTIONS.join(',')}`);
@@ -230,7 +231,7 @@ async function section(name, fn) {
 try {
   // ---------------------------------------------------------------- 1. the scale curve
   if (SECTIONS.has('curve')) await section('curve', async () => {
-    log(`scale curve: ${SIZES.join(', ')} live sessions, Redis and SQLite; the load cycles through ${HOT} of them`);
+    log(`scale curve: ${SIZES.join(', ')} live sessions, ${[...STORES].join(' and ')}${opt.compare ? ` (SQLite also with ${opt.compare})` : ''}; the load cycles through ${HOT} of them`);
     const curve = { redis: [], sqlite: [] };
     const servers = [];
     if (opt.compare) curve.sqliteBase = [];
@@ -410,22 +411,25 @@ try {
 
   // ---------------------------------------------------------------- 4. the sweep
   if (SECTIONS.has('sweep')) await section('sweep', async () => {
-    log(`sweep of ${EXPIRED} (SQLite: ${EXPIRED_SQLITE}) expired sessions under load (session check, ${HOT} live sessions)`);
+    log(`sweep of ${EXPIRED} (SQLite: ${EXPIRED_SQLITE}) expired sessions: alone, in-process, then under load (session check, ${HOT} live sessions)`);
     results.sweep = [];
     for (const kind of ['redis', 'sqlite'].filter((k) => STORES.has(k))) {
+      const expired = kind === 'sqlite' ? EXPIRED_SQLITE : EXPIRED;
       const sample = spread(HOT, HOT);
+      const file = join(tmp, 'sweep.sqlite');
+      const client = kind === 'redis' ? dbClient(10) : undefined;
+      // Writes `expired` sessions that expired a minute ago (their own users) into the server's store.
+      const addExpired = async () =>
+        kind === 'redis'
+          ? populateRedis(client, sessions(expired, { userOf: userOfIndex(`x${Date.now()}-`), expired: true }))
+          : populateSqlite(file, sessions(expired, { userOf: userOfIndex(`x${Date.now()}-`), expired: true }), kw.SqliteStore);
       let s;
       let cookies;
       if (kind === 'redis') {
-        const client = dbClient(10);
         await client.flushdb();
-        await populateRedis(client, sessions(EXPIRED, { userOf: userOfIndex('x'), expired: true }));
         ({ cookies } = await populateRedis(client, sessions(HOT, { userOf: userOfIndex('l'), sample, secret: SESSION_SECRET })));
-        client.disconnect();
         s = await startKeyward('kw-sweep-redis', { REDIS_URL: redisAt(10), BENCH_PROBE: '1', SWEEP_MS: '0' });
       } else {
-        const file = join(tmp, 'sweep.sqlite');
-        await populateSqlite(file, sessions(EXPIRED_SQLITE, { userOf: userOfIndex('x'), expired: true }), kw.SqliteStore);
         ({ cookies } = await populateSqlite(file, sessions(HOT, { userOf: userOfIndex('l'), sample, secret: SESSION_SECRET }), kw.SqliteStore));
         s = await startKeyward('kw-sweep-sqlite', { STORE: 'sqlite', SQLITE_FILE: file, BENCH_PROBE: '1', SWEEP_MS: '0' });
       }
@@ -433,7 +437,23 @@ try {
       const chunk = (secs) => load(tool, { url: `http://127.0.0.1:${s.port}/api/me`, headers: browserHeaders(), connections: CONNECTIONS, seconds: secs, script });
       const CHUNK = QUICK ? 1 : 2;
       await chunk(WARMUP || 1);
-      // Without a sweep: the same chunks of load.
+
+      // 1. The sweep alone: no other load, the app's own event-loop delay while it runs.
+      await addExpired();
+      await sleep(500);
+      await probeCall(s, 'GET', '/eld?reset=1');
+      const alone = await probeCall(s, 'POST', '/sweep');
+      alone.eld = await probeCall(s, 'GET', '/eld?reset=1');
+      log(`  ${kind} alone: ended ${alone.ended} in ${alone.ms} ms; event-loop delay max ${alone.eld.max} / p99 ${alone.eld.p99} ms`);
+
+      // 2. The same sweep in a process of its own, timed between turns of the loop (sub-ms).
+      const args = [join(here, 'src/probe/sweep-slices.mjs'), '--store', kind, '--expired', String(expired), '--json', ...(kind === 'redis' ? ['--redis-url', redisAt(11)] : [])];
+      const pr = await run(process.execPath, args);
+      const inProcess = JSON.parse(pr.stdout.trim().split('\n').pop());
+      log(`  ${kind} in-process: ended ${inProcess.ended} in ${inProcess.sweepMs} ms; longest synchronous stretch ${inProcess.longestStretchMs.toFixed(1)} ms (on a CPU ${inProcess.longestStretchCpuMs.toFixed(1)}, waiting for one ${inProcess.longestStretchWaitMs.toFixed(1)}); longest on a CPU ${inProcess.longestCpuStretchMs.toFixed(1)} ms`);
+
+      // 3. Under load. Without a sweep: the same chunks of load.
+      await addExpired();
       const base = [];
       await probeCall(s, 'GET', '/eld?reset=1');
       for (let k = 0; k < (QUICK ? 2 : 5); k++) {
@@ -460,9 +480,12 @@ try {
         if (during.length > 300) break;
       }
       await sweepCall;
+      client?.disconnect();
       const entry = {
         kind,
-        expired: kind === 'sqlite' ? EXPIRED_SQLITE : EXPIRED,
+        expired,
+        alone: { ended: alone.ended, sweepMs: alone.ms, eldMax: alone.eld.max, eldP99: alone.eld.p99 },
+        inProcess,
         ended: done.ended,
         sweepMs: done.ms,
         base: { rps: median(base.map((r) => r.rps)), p99: median(base.map((r) => r.p99)), eldMax: Math.max(...base.map((r) => r.eld.max)), eldP99: median(base.map((r) => r.eld.p99)), errors: base.reduce((n, r) => n + r.errors, 0) },
@@ -477,7 +500,7 @@ try {
         },
       };
       results.sweep.push(entry);
-      log(`  ${kind}: ended ${done.ended} in ${done.ms} ms; p99 ${entry.base.p99.toFixed(1)} -> ${entry.during.p99.toFixed(1)} ms (worst chunk ${entry.during.p99Worst.toFixed(1)}); loop max ${entry.base.eldMax} -> ${entry.during.eldMax} ms`);
+      log(`  ${kind} under load: ended ${done.ended} in ${done.ms} ms; p99 ${entry.base.p99.toFixed(1)} -> ${entry.during.p99.toFixed(1)} ms (worst chunk ${entry.during.p99Worst.toFixed(1)}); loop max ${entry.base.eldMax} -> ${entry.during.eldMax} ms`);
       await stop(s.proc);
     }
   });

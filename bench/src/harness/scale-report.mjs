@@ -143,8 +143,14 @@ export function renderScale(r, { svgName, command }) {
   }
 
   if (r.sweep) {
-    parts.push(`## Sweeps under load\n`);
-    parts.push(`The session check under load (${r.config.HOT.toLocaleString('en-US')} live sessions) in chunks of ${r.config.QUICK ? 1 : 2} s: first without a sweep, then while \`SessionService.sweep()\` ends the expired sessions of the same store (${r.sweep.map((s) => `${s.kind}: ${s.expired.toLocaleString('en-US')}`).join(', ')}; wrk counts a request that waited over 5 s as an error) (started through the bench probe, the sweeper's timer off). Event-loop delay from \`perf_hooks.monitorEventLoopDelay\` inside the app (resolution 1 ms): the largest delay seen, and the median over chunks of each chunk's p99.\n`);
+    parts.push(`## Sweeps\n`);
+    const alone = r.sweep.filter((s) => s.alone);
+    if (alone.length) {
+      parts.push(`The sweep alone (${r.sweep.map((s) => `${s.kind}: ${s.expired.toLocaleString('en-US')} expired sessions`).join(', ')}), with no other load: first in the app (\`SessionService.sweep()\` through the bench probe, the event-loop delay from \`perf_hooks.monitorEventLoopDelay\` inside the app, resolution 1 ms), then the same sweep in a process of its own (\`bench/src/probe/sweep-slices.mjs\`), timed between turns of the event loop with \`performance.now\`: the longest synchronous stretch is the most any request arriving during the sweep could have waited for the loop. On a shared machine much of a long stretch is the kernel running other processes: the main thread's \`/proc/.../schedstat\` splits each stretch into time on a CPU (the sweep's own work) and time waiting for one; "longest on a CPU" is the stretch in which the sweep itself worked longest (its slice budget is 10 ms). In the app, each ended session also writes a \`session.ended\` log line through Nest's console logger (a pipe here), which the process in its own does not.\n`);
+      parts.push(table(['Store', 'Ended', 'Sweep took (app)', 'Loop delay max / p99 ms (app)', 'Sweep took (own process)', 'µs per session', 'Longest stretch ms (on a CPU / waiting for one)', 'Longest on a CPU ms', 'Stretch p99 ms', 'Turns of the loop'], alone.map((s) => [s.kind === 'redis' ? 'Redis' : 'SQLite', int(s.alone.ended), `${f1(s.alone.sweepMs / 1000)} s`, `**${f1(s.alone.eldMax)}** / ${f1(s.alone.eldP99)}`, `${f1(s.inProcess.sweepMs / 1000)} s`, int(s.inProcess.perSessionUs), `**${f1(s.inProcess.longestStretchMs)}** (${f1(s.inProcess.longestStretchCpuMs)} / ${f1(s.inProcess.longestStretchWaitMs)})`, `**${f1(s.inProcess.longestCpuStretchMs)}**`, f1(s.inProcess.stretchP99Ms), int(s.inProcess.turns)])));
+      parts.push('');
+    }
+    parts.push(`Under load: the session check (${r.config.HOT.toLocaleString('en-US')} live sessions) in chunks of ${r.config.QUICK ? 1 : 2} s: first without a sweep, then while \`SessionService.sweep()\` ends the same number of expired sessions again (wrk counts a request that waited over 5 s as an error) (started through the bench probe, the sweeper's timer off). Event-loop delay inside the app: the largest delay seen, and the median over chunks of each chunk's p99.\n`);
     parts.push(table(['Store', 'Ended', 'Sweep took', 'req/s without / during', 'p99 ms without / during (worst chunk)', 'p99 ratio', 'Loop delay max ms without / during', 'Loop delay p99 ms without / during', 'errors'], r.sweep.map((s) => [s.kind === 'redis' ? 'Redis' : 'SQLite', int(s.ended), `${f1(s.sweepMs / 1000)} s`, `${int(s.base.rps)} / ${int(s.during.rps)}`, `${f1(s.base.p99)} / ${f1(s.during.p99)} (${f1(s.during.p99Worst)})`, x(s.during.p99 / s.base.p99), `${f1(s.base.eldMax)} / **${f1(s.during.eldMax)}**`, `${f1(s.base.eldP99)} / ${f1(s.during.eldP99)}`, String(s.base.errors + s.during.errors)])));
     parts.push('');
   }
@@ -185,7 +191,14 @@ export function renderScale(r, { svgName, command }) {
     const sq = r.curve.sqlite[r.curve.sqlite.length - 1];
     if (sq) targets.push([`SQLite bytes on disk per session at ${sizeName(sq.n)} (file after checkpoint)`, `**${int(sq.fileBytes / sq.n)} B**`, '<= 1,024 B', sq.fileBytes / sq.n <= 1024 ? 'met' : '**missed**']);
   }
-  for (const s of r.sweep ?? []) targets.push([`Sweep of ${sizeName(s.expired)} expired sessions (${s.kind}): longest event-loop stall`, `**${f1(s.during.eldMax)} ms**`, '<= 20 ms', s.during.eldMax <= 20 ? 'met' : '**missed**']);
+  for (const s of r.sweep ?? []) {
+    if (s.alone) {
+      // The target as the issue states it: the sweep's own stall, with nothing else running.
+      targets.push([`Sweep of ${sizeName(s.expired)} expired sessions (${s.kind}), no other load: longest event-loop stall (app's loop delay max; longest synchronous stretch in its own process)`, `**${f1(s.alone.eldMax)} ms** (${f1(s.inProcess.longestStretchMs)} ms)`, '<= 20 ms', Math.max(s.alone.eldMax, s.inProcess.longestStretchMs) <= 20 ? 'met' : '**missed**']);
+      targets.push([`Sweep of ${sizeName(s.expired)} expired sessions (${s.kind}): the sweep's own longest run on a CPU between two turns of the loop`, `**${f1(s.inProcess.longestCpuStretchMs)} ms**`, '<= 20 ms', s.inProcess.longestCpuStretchMs <= 20 ? 'met' : '**missed**']);
+    }
+    targets.push([`Sweep of ${sizeName(s.expired)} expired sessions (${s.kind}) under load: largest event-loop delay (the load's own included)`, `**${f1(s.during.eldMax)} ms** (without a sweep: ${f1(s.base.eldMax)} ms)`, '<= 20 ms', s.during.eldMax <= 20 ? 'met' : '**missed**']);
+  }
   if (targets.length) {
     parts.push(`## Targets of issue 18\n`);
     parts.push(table(['Target', 'Measured', 'Needed', 'Status'], targets));

@@ -33,6 +33,8 @@ const { values: opt } = parseArgs({
     json: { type: 'boolean', default: false },
     // Experiment: SQLite's wal_autocheckpoint (pages) on the store's connection (default 1000).
     autocheckpoint: { type: 'string' },
+    // Experiment: stop the store's checkpoint thread (the WAL then grows for the whole sweep).
+    'no-checkpointer': { type: 'boolean', default: false },
   },
 });
 const dist = opt.dist ? pathToFileURL(opt.dist).href : new URL('../../../packages/nest/dist/src/index.js', import.meta.url).href;
@@ -48,6 +50,7 @@ if (opt.store === 'sqlite') {
   const file = join(dir, 'sweep.sqlite');
   await populateSqlite(file, sessions(N, { userOf: (i) => `x${i}`, expired: true }), kw.SqliteStore);
   store = new kw.SqliteStore({ file });
+  if (opt['no-checkpointer']) await store.checkpointer?.close();
   if (opt.autocheckpoint !== undefined) store.db.pragma(`wal_autocheckpoint = ${Number(opt.autocheckpoint)}`);
 } else if (opt.store === 'redis') {
   if (!opt['redis-url']) throw new Error('--store redis needs --redis-url redis://127.0.0.1:<port>/<db> (an empty database: it is flushed)');
