@@ -100,6 +100,7 @@ const ended = await service.sweep();
 const ms = performance.now() - start;
 running = false;
 eld.disable();
+const walBytes = opt.store === 'sqlite' && existsSync(join(dir, 'sweep.sqlite-wal')) ? readFileSync(join(dir, 'sweep.sqlite-wal')).length : 0;
 await store.close();
 await cleanup();
 rmSync(dir, { recursive: true, force: true });
@@ -125,6 +126,7 @@ const out = {
   longestCpuStretchWallMs: longestCpu.wall,
   stretchP99Ms: q(99),
   runqueueWaitMs: stretches.reduce((n, x) => n + x.waitCpu, 0),
+  walBytes,
   eldMaxMs: eld.max / 1e6,
   eldP99Ms: eld.percentile(99) / 1e6,
 };

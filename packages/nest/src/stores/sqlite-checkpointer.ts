@@ -1,21 +1,22 @@
 import { Worker } from 'node:worker_threads';
 
 /**
- * Runs SQLite's WAL checkpoints on a thread of their own, so the app's event loop never
- * waits for them.
+ * Does the work of SQLite's WAL checkpoints on a thread of its own, so the app's event loop
+ * waits for little of it.
  *
  * In WAL mode every commit appends to the `-wal` file; a checkpoint copies those pages back
- * into the database file and syncs it. By default SQLite does that inside the commit that
- * crosses 1,000 pages, on the thread that commits: with a million sessions, whose touches
- * and deletions land on pages all over the file, one checkpoint held the event loop for
- * 20-75 ms (measured: the sweep of 100k expired sessions had its longest synchronous
- * stretch at 40-45 ms with checkpoints, 10 ms without). Here the app's connection never
- * checkpoints (`wal_autocheckpoint = 0`) and a worker thread with its own connection runs a
- * PASSIVE checkpoint every {@link CHECKPOINT_EVERY_MS}: it never blocks the app's readers
- * or writer, and it syncs the database file (and the WAL first) off the event loop.
- *
- * If the thread fails, the app's connection checkpoints by itself again (SQLite's default),
- * so the WAL never grows without bound.
+ * into the database file and syncs it. SQLite does that inside the commit that finds 1,000
+ * pages in the WAL, on the thread that commits: with a million sessions, whose touches and
+ * deletions land on pages all over the file, one checkpoint held the event loop for 20-75 ms
+ * (the sweep of 100k expired sessions had its longest synchronous stretch at 40-45 ms with
+ * them, 10 ms without). Here a worker thread with its own connection runs a PASSIVE
+ * checkpoint every {@link CHECKPOINT_EVERY_MS}: it never blocks the app's readers or its
+ * writer, and it copies and syncs off the event loop. The app's connection keeps its own
+ * autocheckpoint (at 4,000 pages), which then finds only the last few pages to copy; it is
+ * still needed:
+ * the WAL starts over from its beginning only when a writer finds every page copied, which
+ * under a steady stream of commits happens only right after a checkpoint in the writer's
+ * own commit (with the thread alone, the WAL of a 100k sweep grew to 590 MiB).
  */
 export class SqliteCheckpointer {
   private readonly worker: Worker;
@@ -24,19 +25,12 @@ export class SqliteCheckpointer {
   /**
    * @param file the database file (never `:memory:`)
    * @param driver the resolved path of `better-sqlite3`, as the app loaded it
-   * @param onFailure called once if the thread fails (the caller turns autocheckpoints back on)
    */
-  constructor(file: string, driver: string, onFailure: () => void) {
+  constructor(file: string, driver: string) {
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, everyMs: CHECKPOINT_EVERY_MS } });
     this.worker.unref(); // it never keeps the process alive
-    let failed = false;
-    const fail = (): void => {
-      if (failed || this.closed) return;
-      failed = true;
-      onFailure();
-    };
-    this.worker.on('error', fail);
-    this.worker.on('exit', fail);
+    // If the thread fails, the app's own autocheckpoint does all the work again, as in SQLite's default.
+    this.worker.on('error', () => {});
   }
 
   /** Stops the thread after a last checkpoint (bounded: the thread is ended if it takes longer). */
@@ -52,12 +46,12 @@ export class SqliteCheckpointer {
 }
 
 /** How often the thread checkpoints; one with nothing to copy only reads the WAL's header. */
-export const CHECKPOINT_EVERY_MS = 200;
+export const CHECKPOINT_EVERY_MS = 25;
 const CLOSE_TIMEOUT_MS = 2000;
 
 // CommonJS, evaluated in the worker. Errors of one checkpoint (another process holding a
-// lock) are left for the next tick; a failure to open ends the thread (the store then
-// falls back to checkpointing on its own connection).
+// lock) are left for the next tick; a failure to open ends the thread (the app's
+// connection then checkpoints everything itself, as by default).
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
