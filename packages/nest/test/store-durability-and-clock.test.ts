@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
+import { SqliteCheckpointer } from '../src/stores/sqlite-checkpointer.js';
 import { KeywardConfigError, MemoryStore, SqliteStore, type SessionLink, type SessionStore, type StoredSession, type TouchPolicy } from '../src/index.js';
 
 const MIN = 60_000;
@@ -163,6 +164,18 @@ describe('SqliteStore: WAL checkpoints run on a thread of their own', () => {
     } finally {
       await reopened.close();
     }
+  });
+});
+
+describe('SqliteCheckpointer', () => {
+  it('closes even when its thread has already failed (a driver that cannot load)', { timeout: 10_000 }, async () => {
+    const file = sqliteFile();
+    const seed = new SqliteStore({ file });
+    await seed.close();
+    const cp = new SqliteCheckpointer(file, join(tmp, 'no-such-driver.js'));
+    await new Promise((r) => setTimeout(r, 300)); // the thread fails at its first line
+    await cp.close(); // resolves: no wait for an exit that already happened
+    await cp.close();
   });
 });
 

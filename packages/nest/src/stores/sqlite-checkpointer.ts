@@ -21,6 +21,8 @@ import { Worker } from 'node:worker_threads';
 export class SqliteCheckpointer {
   private readonly worker: Worker;
   private closed = false;
+  /** Resolves when the thread has ended, for whatever reason. */
+  private readonly exited: Promise<void>;
 
   /**
    * @param file the database file (never `:memory:`)
@@ -31,16 +33,16 @@ export class SqliteCheckpointer {
     this.worker.unref(); // it never keeps the process alive
     // If the thread fails, the app's own autocheckpoint does all the work again, as in SQLite's default.
     this.worker.on('error', () => {});
+    this.exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
   }
 
   /** Stops the thread after a last checkpoint (bounded: the thread is ended if it takes longer). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-    this.worker.postMessage('close');
+    this.worker.postMessage('close'); // a no-op if the thread already ended
     const timer = setTimeout(() => void this.worker.terminate(), CLOSE_TIMEOUT_MS);
-    await exited;
+    await this.exited;
     clearTimeout(timer);
   }
 }
