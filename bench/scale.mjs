@@ -14,9 +14,12 @@
 // Options: --sections curve,heavy,secrets,sweep,logging,check (default: all)
 //          --rounds N --duration S --warmup S --connections N --no-build
 //          --sizes 1000,100000,1000000 --hot N (distinct sessions the load cycles through)
-//          --expired N (sessions the sweep ends; --expired-sqlite N for SQLite, default 10k) --minted N (live minted keys)
+//          --expired N (sessions the sweep ends; --expired-sqlite N for SQLite, default the same) --minted N (live minted keys)
+//          --stores redis,sqlite (default both; the curve, heavy and sweep sections)
+//          --compare DIST (curve, SQLite: also load a server running another build, e.g.
+//                          bench/.ab/base/src/index.js, on a copy of the same file, interleaved)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -40,6 +43,8 @@ const { values: opt } = parseArgs({
     minted: { type: 'string' },
     'expired-sqlite': { type: 'string' },
     'no-build': { type: 'boolean', default: false },
+    stores: { type: 'string' },
+    compare: { type: 'string' },
     render: { type: 'string' },
   },
 });
@@ -54,13 +59,17 @@ const HOT = Number(opt.hot ?? (QUICK ? 200 : 1000));
 const EXPIRED = Number(opt.expired ?? (QUICK ? 5000 : 100_000));
 const MINTED = Number(opt.minted ?? (QUICK ? 500 : 20_000));
 const HEAVY = QUICK ? 200 : 1000;
-// SQLite ends expired sessions synchronously (since the sliced sweep: 25 per transaction,
-// the event loop turning every ~10 ms); 10k keeps the run short. Before that change its
-// sweep held the loop for all of it (~2 ms per session: 10k stalled 4-23 s in one piece).
-const EXPIRED_SQLITE = Math.min(EXPIRED, Number(opt['expired-sqlite'] ?? 10_000));
+// SQLite ends expired sessions synchronously, 25 per transaction, the event loop turning
+// every ~10 ms. Before the sliced sweep it held the loop for all of it, and each batch
+// waited for an fsync (~2 ms per session: 10k stalled 4-23 s in one piece); expired records
+// are now deleted without that wait, so it sweeps as many as Redis does.
+const EXPIRED_SQLITE = Math.min(EXPIRED, Number(opt['expired-sqlite'] ?? EXPIRED));
 const ALL_SECTIONS = ['curve', 'heavy', 'secrets', 'sweep', 'logging', 'check'];
 const SECTIONS = new Set(opt.sections ? opt.sections.split(',') : ALL_SECTIONS);
 for (const s of SECTIONS) if (!ALL_SECTIONS.includes(s)) throw new Error(`--sections: unknown "${s}"; known: ${ALL_SECTIONS.join(',')}`);
+const STORES = new Set((opt.stores ?? 'redis,sqlite').split(','));
+for (const s of STORES) if (!['redis', 'sqlite'].includes(s)) throw new Error(`--stores: unknown "${s}"; known: redis,sqlite`);
+if (opt.compare && !existsSync(opt.compare)) throw new Error(`--compare: no such file ${opt.compare} (the index.js of a copied dist, e.g. bench/.ab/base/src/index.js)`);
 
 const started = Date.now();
 if (opt.render) {
@@ -222,54 +231,72 @@ async function section(name, fn) {
 try {
   // ---------------------------------------------------------------- 1. the scale curve
   if (SECTIONS.has('curve')) await section('curve', async () => {
-    log(`scale curve: ${SIZES.join(', ')} live sessions, Redis and SQLite; the load cycles through ${HOT} of them`);
+    log(`scale curve: ${SIZES.join(', ')} live sessions, ${[...STORES].join(' and ')}${opt.compare ? ` (SQLite also with ${opt.compare})` : ''}; the load cycles through ${HOT} of them`);
     const curve = { redis: [], sqlite: [] };
     const servers = [];
+    if (opt.compare) curve.sqliteBase = [];
     for (const [i, n] of SIZES.entries()) {
       const db = i + 1;
-      const client = dbClient(db);
-      const before = await usedMemory();
-      const t0 = Date.now();
       const sample = spread(n, HOT);
-      const { cookies, keys } = await populateRedis(client, sessions(n, { userOf: userOfIndex(`r${db}u`), sample, secret: SESSION_SECRET }));
-      const after = await usedMemory();
-      const probeKeys = keys.slice(0, 200);
-      let rec = 0;
-      let user = 0;
-      for (const k of probeKeys) {
-        rec += await memoryUsage(client, `kw:s:{${k.key}}`);
-        user += await memoryUsage(client, `kw:u:{${k.userId}}`);
+      if (STORES.has('redis')) {
+        const client = dbClient(db);
+        const before = await usedMemory();
+        const t0 = Date.now();
+        const { cookies, keys } = await populateRedis(client, sessions(n, { userOf: userOfIndex(`r${db}u`), sample, secret: SESSION_SECRET }));
+        const after = await usedMemory();
+        const probeKeys = keys.slice(0, 200);
+        let rec = 0;
+        let user = 0;
+        for (const k of probeKeys) {
+          rec += await memoryUsage(client, `kw:s:{${k.key}}`);
+          user += await memoryUsage(client, `kw:u:{${k.userId}}`);
+        }
+        const exp = await memoryUsage(client, 'kw:exp');
+        const entry = {
+          n,
+          db,
+          populateS: (Date.now() - t0) / 1000,
+          recordBytes: rec / probeKeys.length,
+          indexBytes: user / probeKeys.length + exp / n,
+          usedMemoryPerSession: (after - before) / n,
+          dbsize: await client.dbsize(),
+        };
+        client.disconnect();
+        log(`  redis ${n}: populated in ${entry.populateS.toFixed(1)} s; record ${entry.recordBytes.toFixed(0)} B, +index ${entry.indexBytes.toFixed(0)} B, used_memory ${entry.usedMemoryPerSession.toFixed(0)} B/session`);
+        const script = writeCookieScript(join(tmp, `redis-${n}.lua`), cookies);
+        const s = await startKeyward(`kw-redis-${n}`, { REDIS_URL: redisAt(db) });
+        servers.push(s);
+        curve.redis.push({ ...entry, server: s, script, rssIdle: rssOf(s.proc.pid) });
       }
-      const exp = await memoryUsage(client, 'kw:exp');
-      const entry = {
-        n,
-        db,
-        populateS: (Date.now() - t0) / 1000,
-        recordBytes: rec / probeKeys.length,
-        indexBytes: user / probeKeys.length + exp / n,
-        usedMemoryPerSession: (after - before) / n,
-        dbsize: await client.dbsize(),
-      };
-      client.disconnect();
-      log(`  redis ${n}: populated in ${entry.populateS.toFixed(1)} s; record ${entry.recordBytes.toFixed(0)} B, +index ${entry.indexBytes.toFixed(0)} B, used_memory ${entry.usedMemoryPerSession.toFixed(0)} B/session`);
-      const script = writeCookieScript(join(tmp, `redis-${n}.lua`), cookies);
-      const s = await startKeyward(`kw-redis-${n}`, { REDIS_URL: redisAt(db) });
-      servers.push(s);
-      curve.redis.push({ ...entry, server: s, script, rssIdle: rssOf(s.proc.pid) });
 
-      const file = join(tmp, `sessions-${n}.sqlite`);
-      const t1 = Date.now();
-      const sq = await populateSqlite(file, sessions(n, { userOf: userOfIndex(`s${db}u`), sample, secret: SESSION_SECRET }), kw.SqliteStore);
-      const sEntry = { n, file, populateS: (Date.now() - t1) / 1000, fileBytes: fileSize(file), walBytes: fileSize(`${file}-wal`) };
-      log(`  sqlite ${n}: populated in ${sEntry.populateS.toFixed(1)} s; ${(sEntry.fileBytes / n).toFixed(0)} B/session on disk`);
-      const sScript = writeCookieScript(join(tmp, `sqlite-${n}.lua`), sq.cookies);
-      const ss = await startKeyward(`kw-sqlite-${n}`, { STORE: 'sqlite', SQLITE_FILE: file });
-      servers.push(ss);
-      curve.sqlite.push({ ...sEntry, server: ss, script: sScript, rssIdle: rssOf(ss.proc.pid) });
+      if (STORES.has('sqlite')) {
+        const file = join(tmp, `sessions-${n}.sqlite`);
+        const t1 = Date.now();
+        const sq = await populateSqlite(file, sessions(n, { userOf: userOfIndex(`s${db}u`), sample, secret: SESSION_SECRET }), kw.SqliteStore);
+        const sEntry = { n, file, populateS: (Date.now() - t1) / 1000, fileBytes: fileSize(file), walBytes: fileSize(`${file}-wal`) };
+        log(`  sqlite ${n}: populated in ${sEntry.populateS.toFixed(1)} s; ${(sEntry.fileBytes / n).toFixed(0)} B/session on disk`);
+        const sScript = writeCookieScript(join(tmp, `sqlite-${n}.lua`), sq.cookies);
+        if (opt.compare) {
+          // The same sessions in a copy of the file (each server its own file, so neither
+          // one's touches or checkpoints land in the other's measurement).
+          const copy = join(tmp, `sessions-${n}-base.sqlite`);
+          copyFileSync(file, copy);
+          const sb = await startKeyward(`kw-sqlite-base-${n}`, { STORE: 'sqlite', SQLITE_FILE: copy, KEYWARD_DIST: opt.compare });
+          servers.push(sb);
+          curve.sqliteBase.push({ n, file: copy, server: sb, script: sScript, rssIdle: rssOf(sb.proc.pid) });
+        }
+        const ss = await startKeyward(`kw-sqlite-${n}`, { STORE: 'sqlite', SQLITE_FILE: file });
+        servers.push(ss);
+        curve.sqlite.push({ ...sEntry, server: ss, script: sScript, rssIdle: rssOf(ss.proc.pid) });
+      }
     }
     for (const [scenario, path] of [['session', '/api/me'], ['proxy', '/api/proxy/up/items']]) {
       log(`  scenario ${scenario}`);
-      const rows = [...curve.redis.map((e) => ({ id: `redis-${e.n}`, e })), ...curve.sqlite.map((e) => ({ id: `sqlite-${e.n}`, e }))].map(({ id, e }) => ({
+      const rows = [
+        ...curve.redis.map((e) => ({ id: `redis-${e.n}`, e })),
+        ...curve.sqlite.map((e) => ({ id: `sqlite-${e.n}`, e })),
+        ...(curve.sqliteBase ?? []).map((e) => ({ id: `sqlite-base-${e.n}`, e })),
+      ].map(({ id, e }) => ({
         id,
         port: e.server.port,
         pid: e.server.proc.pid,
@@ -279,8 +306,9 @@ try {
       const r = await interleave(rows);
       for (const e of curve.redis) e[scenario] = r[`redis-${e.n}`];
       for (const e of curve.sqlite) e[scenario] = r[`sqlite-${e.n}`];
+      for (const e of curve.sqliteBase ?? []) e[scenario] = r[`sqlite-base-${e.n}`];
     }
-    for (const e of [...curve.redis, ...curve.sqlite]) {
+    for (const e of [...curve.redis, ...curve.sqlite, ...(curve.sqliteBase ?? [])]) {
       e.rssLoaded = rssOf(e.server.proc.pid);
       if (e.file) {
         e.walAfter = fileSize(`${e.file}-wal`);
@@ -296,7 +324,7 @@ try {
   if (SECTIONS.has('heavy')) await section('heavy', async () => {
     log(`one user with ${HEAVY} sessions (and one with 10): list, revoke, logout-all`);
     const heavy = [];
-    for (const kind of ['redis', 'sqlite']) {
+    for (const kind of ['redis', 'sqlite'].filter((k) => STORES.has(k))) {
       for (const count of [10, HEAVY]) {
         const times = { list: [], revoke: [], logoutAll: [] };
         let listed = 0;
@@ -383,22 +411,25 @@ try {
 
   // ---------------------------------------------------------------- 4. the sweep
   if (SECTIONS.has('sweep')) await section('sweep', async () => {
-    log(`sweep of ${EXPIRED} (SQLite: ${EXPIRED_SQLITE}) expired sessions under load (session check, ${HOT} live sessions)`);
+    log(`sweep of ${EXPIRED} (SQLite: ${EXPIRED_SQLITE}) expired sessions: alone, in-process, then under load (session check, ${HOT} live sessions)`);
     results.sweep = [];
-    for (const kind of ['redis', 'sqlite']) {
+    for (const kind of ['redis', 'sqlite'].filter((k) => STORES.has(k))) {
+      const expired = kind === 'sqlite' ? EXPIRED_SQLITE : EXPIRED;
       const sample = spread(HOT, HOT);
+      const file = join(tmp, 'sweep.sqlite');
+      const client = kind === 'redis' ? dbClient(10) : undefined;
+      // Writes `expired` sessions that expired a minute ago (their own users) into the server's store.
+      const addExpired = async () =>
+        kind === 'redis'
+          ? populateRedis(client, sessions(expired, { userOf: userOfIndex(`x${Date.now()}-`), expired: true }))
+          : populateSqlite(file, sessions(expired, { userOf: userOfIndex(`x${Date.now()}-`), expired: true }), kw.SqliteStore);
       let s;
       let cookies;
       if (kind === 'redis') {
-        const client = dbClient(10);
         await client.flushdb();
-        await populateRedis(client, sessions(EXPIRED, { userOf: userOfIndex('x'), expired: true }));
         ({ cookies } = await populateRedis(client, sessions(HOT, { userOf: userOfIndex('l'), sample, secret: SESSION_SECRET })));
-        client.disconnect();
         s = await startKeyward('kw-sweep-redis', { REDIS_URL: redisAt(10), BENCH_PROBE: '1', SWEEP_MS: '0' });
       } else {
-        const file = join(tmp, 'sweep.sqlite');
-        await populateSqlite(file, sessions(EXPIRED_SQLITE, { userOf: userOfIndex('x'), expired: true }), kw.SqliteStore);
         ({ cookies } = await populateSqlite(file, sessions(HOT, { userOf: userOfIndex('l'), sample, secret: SESSION_SECRET }), kw.SqliteStore));
         s = await startKeyward('kw-sweep-sqlite', { STORE: 'sqlite', SQLITE_FILE: file, BENCH_PROBE: '1', SWEEP_MS: '0' });
       }
@@ -406,7 +437,23 @@ try {
       const chunk = (secs) => load(tool, { url: `http://127.0.0.1:${s.port}/api/me`, headers: browserHeaders(), connections: CONNECTIONS, seconds: secs, script });
       const CHUNK = QUICK ? 1 : 2;
       await chunk(WARMUP || 1);
-      // Without a sweep: the same chunks of load.
+
+      // 1. The sweep alone: no other load, the app's own event-loop delay while it runs.
+      await addExpired();
+      await sleep(500);
+      await probeCall(s, 'GET', '/eld?reset=1');
+      const alone = await probeCall(s, 'POST', '/sweep');
+      alone.eld = await probeCall(s, 'GET', '/eld?reset=1');
+      log(`  ${kind} alone: ended ${alone.ended} in ${alone.ms} ms; event-loop delay max ${alone.eld.max} / p99 ${alone.eld.p99} ms`);
+
+      // 2. The same sweep in a process of its own, timed between turns of the loop (sub-ms).
+      const args = [join(here, 'src/probe/sweep-slices.mjs'), '--store', kind, '--expired', String(expired), '--json', ...(kind === 'redis' ? ['--redis-url', redisAt(11)] : [])];
+      const pr = await run(process.execPath, args);
+      const inProcess = JSON.parse(pr.stdout.trim().split('\n').pop());
+      log(`  ${kind} in-process: ended ${inProcess.ended} in ${inProcess.sweepMs} ms; longest synchronous stretch ${inProcess.longestStretchMs.toFixed(1)} ms (on a CPU ${inProcess.longestStretchCpuMs.toFixed(1)}, waiting for one ${inProcess.longestStretchWaitMs.toFixed(1)}); longest on a CPU ${inProcess.longestCpuStretchMs.toFixed(1)} ms`);
+
+      // 3. Under load. Without a sweep: the same chunks of load.
+      await addExpired();
       const base = [];
       await probeCall(s, 'GET', '/eld?reset=1');
       for (let k = 0; k < (QUICK ? 2 : 5); k++) {
@@ -433,9 +480,12 @@ try {
         if (during.length > 300) break;
       }
       await sweepCall;
+      client?.disconnect();
       const entry = {
         kind,
-        expired: kind === 'sqlite' ? EXPIRED_SQLITE : EXPIRED,
+        expired,
+        alone: { ended: alone.ended, sweepMs: alone.ms, eldMax: alone.eld.max, eldP99: alone.eld.p99 },
+        inProcess,
         ended: done.ended,
         sweepMs: done.ms,
         base: { rps: median(base.map((r) => r.rps)), p99: median(base.map((r) => r.p99)), eldMax: Math.max(...base.map((r) => r.eld.max)), eldP99: median(base.map((r) => r.eld.p99)), errors: base.reduce((n, r) => n + r.errors, 0) },
@@ -450,7 +500,7 @@ try {
         },
       };
       results.sweep.push(entry);
-      log(`  ${kind}: ended ${done.ended} in ${done.ms} ms; p99 ${entry.base.p99.toFixed(1)} -> ${entry.during.p99.toFixed(1)} ms (worst chunk ${entry.during.p99Worst.toFixed(1)}); loop max ${entry.base.eldMax} -> ${entry.during.eldMax} ms`);
+      log(`  ${kind} under load: ended ${done.ended} in ${done.ms} ms; p99 ${entry.base.p99.toFixed(1)} -> ${entry.during.p99.toFixed(1)} ms (worst chunk ${entry.during.p99Worst.toFixed(1)}); loop max ${entry.base.eldMax} -> ${entry.during.eldMax} ms`);
       await stop(s.proc);
     }
   });

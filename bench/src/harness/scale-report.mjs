@@ -63,12 +63,13 @@ export function renderScale(r, { svgName, command }) {
     parts.push(`## Scale curve: the session check and the proxied call with many live sessions\n`);
     parts.push(`Every server (one per store and size, all up at once) is loaded in interleaved rounds; the load cycles through ${hot.toLocaleString('en-US')} sessions spread evenly over the whole population (a wrk Lua script, one cookie per request), so reads hit the whole keyspace. Sessions were written straight into the store in Keyward's record format (one user per session) and are read by the app as real sessions.\n`);
     const rows = [];
-    for (const kind of ['redis', 'sqlite']) {
-      const c = r.curve[kind];
+    const names = { redis: 'Redis', sqlite: 'SQLite', sqliteBase: 'SQLite, compared build (`--compare`)' };
+    for (const kind of ['redis', 'sqlite', 'sqliteBase']) {
+      const c = r.curve[kind] ?? [];
       const lo = c[0];
       for (const e of c) {
         rows.push([
-          kind === 'redis' ? 'Redis' : 'SQLite',
+          names[kind],
           int(e.n),
           `**${int(e.session.rps)}**`,
           `${f2(e.session.p50)} / ${f2(e.session.p99)}`,
@@ -84,6 +85,15 @@ export function renderScale(r, { svgName, command }) {
     }
     parts.push(table(['Store', 'Live sessions', 'Session check req/s', 'p50 / p99 ms', 'CPU µs/req', 'Proxied req/s', 'p50 / p99 ms', 'CPU µs/req', 'req/s vs smallest (check / proxy)', 'p99 vs smallest', 'errors'], rows));
     parts.push('');
+    const base = r.curve.sqliteBase ?? [];
+    if (base.length > 0) {
+      parts.push(`SQLite, this build / the compared build (\`--compare\`), same sessions, interleaved rounds:\n`);
+      parts.push(table(['Live sessions', 'Session check req/s', 'p99', 'CPU µs/req', 'Proxied req/s', 'p99', 'CPU µs/req'], base.map((b) => {
+        const e = r.curve.sqlite.find((q) => q.n === b.n);
+        return [int(b.n), x(e.session.rps / b.session.rps), x(e.session.p99 / b.session.p99), `${int(e.session.cpuUs)} vs ${int(b.session.cpuUs)}`, x(e.proxy.rps / b.proxy.rps), x(e.proxy.p99 / b.proxy.p99), `${int(e.proxy.cpuUs)} vs ${int(b.proxy.cpuUs)}`];
+      })));
+      parts.push('');
+    }
     parts.push(`### Memory per session\n`);
     const mrows = r.curve.redis.map((e) => [
       int(e.n),
@@ -94,9 +104,8 @@ export function renderScale(r, { svgName, command }) {
       e === r.curve.redis[0] ? '-' : rssPer((e.rssLoaded - r.curve.redis[0].rssLoaded) / (e.n - r.curve.redis[0].n)),
       f1(e.populateS),
     ]);
-    parts.push(`Redis (\`MEMORY USAGE ... SAMPLES 0\` of 200 records; "with indexes" adds the session's share of its user's set \`kw:u:{user}\` and of \`kw:exp\`; \`used_memory\` is INFO's growth over the population divided by it: everything, dict and expiry overhead included):\n`);
-    parts.push(table(['Live sessions', 'Record hash B', 'With indexes B', 'used_memory B/session', 'App RSS idle / after load', 'App RSS B/session (vs smallest)', 'Populated in s'], mrows));
-    parts.push('');
+    if (mrows.length) parts.push(`Redis (\`MEMORY USAGE ... SAMPLES 0\` of 200 records; "with indexes" adds the session's share of its user's set \`kw:u:{user}\` and of \`kw:exp\`; \`used_memory\` is INFO's growth over the population divided by it: everything, dict and expiry overhead included):\n`);
+    if (mrows.length) parts.push(table(['Live sessions', 'Record hash B', 'With indexes B', 'used_memory B/session', 'App RSS idle / after load', 'App RSS B/session (vs smallest)', 'Populated in s'], mrows), '');
     const srows = r.curve.sqlite.map((e) => [
       int(e.n),
       `**${int(e.fileBytes / e.n)}**`,
@@ -106,9 +115,11 @@ export function renderScale(r, { svgName, command }) {
       e === r.curve.sqlite[0] ? '-' : rssPer((e.rssLoaded - r.curve.sqlite[0].rssLoaded) / (e.n - r.curve.sqlite[0].n)),
       f1(e.populateS),
     ]);
-    parts.push(`SQLite (the database file after a checkpoint, the WAL after the load, which wrote only touches):\n`);
-    parts.push(table(['Live sessions', 'File B/session', 'File', 'WAL after load', 'App RSS idle / after load', 'App RSS B/session (vs smallest)', 'Populated in s'], srows));
-    parts.push('');
+    if (srows.length) {
+      parts.push(`SQLite (the database file after a checkpoint, the WAL after the load, which wrote only touches):\n`);
+      parts.push(table(['Live sessions', 'File B/session', 'File', 'WAL after load', 'App RSS idle / after load', 'App RSS B/session (vs smallest)', 'Populated in s'], srows));
+      parts.push('');
+    }
   }
 
   if (r.heavy) {
@@ -132,8 +143,14 @@ export function renderScale(r, { svgName, command }) {
   }
 
   if (r.sweep) {
-    parts.push(`## Sweeps under load\n`);
-    parts.push(`The session check under load (${r.config.HOT.toLocaleString('en-US')} live sessions) in chunks of ${r.config.QUICK ? 1 : 2} s: first without a sweep, then while \`SessionService.sweep()\` ends the expired sessions of the same store (${r.sweep.map((s) => `${s.kind}: ${s.expired.toLocaleString('en-US')}`).join(', ')}; wrk counts a request that waited over 5 s as an error) (started through the bench probe, the sweeper's timer off). Event-loop delay from \`perf_hooks.monitorEventLoopDelay\` inside the app (resolution 1 ms): the largest delay seen, and the median over chunks of each chunk's p99.\n`);
+    parts.push(`## Sweeps\n`);
+    const alone = r.sweep.filter((s) => s.alone);
+    if (alone.length) {
+      parts.push(`The sweep alone (${r.sweep.map((s) => `${s.kind}: ${s.expired.toLocaleString('en-US')} expired sessions`).join(', ')}), with no other load: first in the app (\`SessionService.sweep()\` through the bench probe, the event-loop delay from \`perf_hooks.monitorEventLoopDelay\` inside the app, resolution 1 ms), then the same sweep in a process of its own (\`bench/src/probe/sweep-slices.mjs\`), timed between turns of the event loop with \`performance.now\`: the longest synchronous stretch is the most any request arriving during the sweep could have waited for the loop. On a shared machine much of a long stretch is the kernel running other processes: the main thread's \`/proc/.../schedstat\` splits each stretch into time on a CPU (the sweep's own work) and time waiting for one; "longest on a CPU" is the stretch in which the sweep itself worked longest (its slice budget is 10 ms). In the app, each ended session also writes a \`session.ended\` log line through Nest's console logger (a pipe here), which the process in its own does not.\n`);
+      parts.push(table(['Store', 'Ended', 'Sweep took (app)', 'Loop delay max / p99 ms (app)', 'Sweep took (own process)', 'µs per session', 'Longest stretch ms (on a CPU / waiting for one)', 'Longest on a CPU ms', 'Stretch p99 ms', 'Turns of the loop'], alone.map((s) => [s.kind === 'redis' ? 'Redis' : 'SQLite', int(s.alone.ended), `${f1(s.alone.sweepMs / 1000)} s`, `**${f1(s.alone.eldMax)}** / ${f1(s.alone.eldP99)}`, `${f1(s.inProcess.sweepMs / 1000)} s`, int(s.inProcess.perSessionUs), `**${f1(s.inProcess.longestStretchMs)}** (${f1(s.inProcess.longestStretchCpuMs)} / ${f1(s.inProcess.longestStretchWaitMs)})`, `**${f1(s.inProcess.longestCpuStretchMs)}**`, f1(s.inProcess.stretchP99Ms), int(s.inProcess.turns)])));
+      parts.push('');
+    }
+    parts.push(`Under load: the session check (${r.config.HOT.toLocaleString('en-US')} live sessions) in chunks of ${r.config.QUICK ? 1 : 2} s: first without a sweep, then while \`SessionService.sweep()\` ends the same number of expired sessions again (wrk counts a request that waited over 5 s as an error) (started through the bench probe, the sweeper's timer off). Event-loop delay inside the app: the largest delay seen, and the median over chunks of each chunk's p99.\n`);
     parts.push(table(['Store', 'Ended', 'Sweep took', 'req/s without / during', 'p99 ms without / during (worst chunk)', 'p99 ratio', 'Loop delay max ms without / during', 'Loop delay p99 ms without / during', 'errors'], r.sweep.map((s) => [s.kind === 'redis' ? 'Redis' : 'SQLite', int(s.ended), `${f1(s.sweepMs / 1000)} s`, `${int(s.base.rps)} / ${int(s.during.rps)}`, `${f1(s.base.p99)} / ${f1(s.during.p99)} (${f1(s.during.p99Worst)})`, x(s.during.p99 / s.base.p99), `${f1(s.base.eldMax)} / **${f1(s.during.eldMax)}**`, `${f1(s.base.eldP99)} / ${f1(s.during.eldP99)}`, String(s.base.errors + s.during.errors)])));
     parts.push('');
   }
@@ -170,11 +187,18 @@ export function renderScale(r, { svgName, command }) {
   for (const q of rs) targets.push([q.label, q.note ? `(${q.note})` : `${q.unit === 'ms' ? f1(q.hi) : int(q.hi)} vs ${q.unit === 'ms' ? f1(q.lo) : int(q.lo)} ${q.unit} = **${x(q.value)}**`, q.want, q.ok(q.value) ? 'met' : '**missed**']);
   if (r.curve) {
     const big = r.curve.redis[r.curve.redis.length - 1];
-    targets.push([`Redis bytes per idle session at ${sizeName(big.n)} (record hash; with its index entries; used_memory)`, `**${int(big.recordBytes)} B** (${int(big.recordBytes + big.indexBytes)} B; ${int(big.usedMemoryPerSession)} B)`, '<= 300 B', big.recordBytes <= 300 ? `met for the record (${big.recordBytes + big.indexBytes <= 300 ? 'and' : 'not'} with indexes)` : '**missed**']);
+    if (big) targets.push([`Redis bytes per idle session at ${sizeName(big.n)} (record hash; with its index entries; used_memory)`, `**${int(big.recordBytes)} B** (${int(big.recordBytes + big.indexBytes)} B; ${int(big.usedMemoryPerSession)} B)`, '<= 300 B', big.recordBytes <= 300 ? `met for the record (${big.recordBytes + big.indexBytes <= 300 ? 'and' : 'not'} with indexes)` : '**missed**']);
     const sq = r.curve.sqlite[r.curve.sqlite.length - 1];
-    targets.push([`SQLite bytes on disk per session at ${sizeName(sq.n)} (file after checkpoint)`, `**${int(sq.fileBytes / sq.n)} B**`, '<= 1,024 B', sq.fileBytes / sq.n <= 1024 ? 'met' : '**missed**']);
+    if (sq) targets.push([`SQLite bytes on disk per session at ${sizeName(sq.n)} (file after checkpoint)`, `**${int(sq.fileBytes / sq.n)} B**`, '<= 1,024 B', sq.fileBytes / sq.n <= 1024 ? 'met' : '**missed**']);
   }
-  for (const s of r.sweep ?? []) targets.push([`Sweep of ${sizeName(s.expired)} expired sessions (${s.kind}): longest event-loop stall`, `**${f1(s.during.eldMax)} ms**`, '<= 20 ms', s.during.eldMax <= 20 ? 'met' : '**missed**']);
+  for (const s of r.sweep ?? []) {
+    if (s.alone) {
+      // The target as the issue states it: the sweep's own stall, with nothing else running.
+      targets.push([`Sweep of ${sizeName(s.expired)} expired sessions (${s.kind}), no other load: longest event-loop stall (app's loop delay max; longest synchronous stretch in its own process)`, `**${f1(s.alone.eldMax)} ms** (${f1(s.inProcess.longestStretchMs)} ms)`, '<= 20 ms', Math.max(s.alone.eldMax, s.inProcess.longestStretchMs) <= 20 ? 'met' : '**missed**']);
+      targets.push([`Sweep of ${sizeName(s.expired)} expired sessions (${s.kind}): the sweep's own longest run on a CPU between two turns of the loop`, `**${f1(s.inProcess.longestCpuStretchMs)} ms**`, '<= 20 ms', s.inProcess.longestCpuStretchMs <= 20 ? 'met' : '**missed**']);
+    }
+    targets.push([`Sweep of ${sizeName(s.expired)} expired sessions (${s.kind}) under load: largest event-loop delay (the load's own included)`, `**${f1(s.during.eldMax)} ms** (without a sweep: ${f1(s.base.eldMax)} ms)`, '<= 20 ms', s.during.eldMax <= 20 ? 'met' : '**missed**']);
+  }
   if (targets.length) {
     parts.push(`## Targets of issue 18\n`);
     parts.push(table(['Target', 'Measured', 'Needed', 'Status'], targets));
@@ -199,7 +223,7 @@ export function renderChart(r) {
   out.push(`<text x="${L.x}" y="22" font-size="13" font-weight="600">Throughput by live sessions (req/s, median of rounds)</text>`);
   const series = [];
   const colors = { 'redis-session': '#1f77b4', 'redis-proxy': '#6baed6', 'sqlite-session': '#d62728', 'sqlite-proxy': '#ff9896' };
-  for (const kind of ['redis', 'sqlite']) for (const sc of ['session', 'proxy']) if (r.curve?.[kind]) series.push({ key: `${kind}-${sc}`, label: `${kind === 'redis' ? 'Redis' : 'SQLite'} ${sc === 'session' ? 'session check' : 'proxied call'}`, pts: r.curve[kind].map((e) => [e.n, e[sc].rps, e[sc].p99]) });
+  for (const kind of ['redis', 'sqlite']) for (const sc of ['session', 'proxy']) if (r.curve?.[kind]?.length) series.push({ key: `${kind}-${sc}`, label: `${kind === 'redis' ? 'Redis' : 'SQLite'} ${sc === 'session' ? 'session check' : 'proxied call'}`, pts: r.curve[kind].map((e) => [e.n, e[sc].rps, e[sc].p99]) });
   const all = series.flatMap((s) => s.pts);
   if (all.length) {
     const ns = [...new Set(all.map((p) => p[0]))].sort((a, b) => a - b);

@@ -23,7 +23,7 @@ export class MemoryStore implements SessionStore {
 
   async load(key: string, touch: TouchPolicy): Promise<StoredSession | null> {
     const s = this.sessions.get(key);
-    if (!s) return this.tombstone(key);
+    if (!s) return this.tombstone(key, touch.now);
     applyTouch(s, touch);
     return cloneSession(s);
   }
@@ -53,7 +53,8 @@ export class MemoryStore implements SessionStore {
   async take(key: string): Promise<StoredSession | null> {
     const s = this.sessions.get(key);
     if (!s) {
-      const t = this.tombstone(key);
+      // A tombstone, however old: ending it is all that is left to do.
+      const t = this.tombstone(key, Number.NEGATIVE_INFINITY);
       this.moved.delete(key);
       return t;
     }
@@ -95,13 +96,10 @@ export class MemoryStore implements SessionStore {
     return key;
   }
 
-  private tombstone(key: string): StoredSession | null {
+  /** A rotated-out ID's tombstone while it is kept (until `keepUntil`, judged at `now`: the engine's clock). */
+  private tombstone(key: string, now: number): StoredSession | null {
     const t = this.moved.get(key);
-    if (!t) return null;
-    if (t.movedTo!.keepUntil <= Date.now()) {
-      this.moved.delete(key);
-      return null;
-    }
+    if (!t || t.movedTo!.keepUntil <= now) return null;
     return { ...cloneSession(t), movedTo: { ...t.movedTo! } };
   }
 
@@ -110,6 +108,9 @@ export class MemoryStore implements SessionStore {
   }
 
   async expiredKeys(now: number, limit: number): Promise<string[]> {
+    // Tombstones of rotated-out IDs are kept to the session's deadline, then dropped here
+    // (the sweep is the one call that runs whether or not anyone presents the old ID).
+    for (const [key, t] of this.moved) if (t.movedTo!.keepUntil <= now) this.moved.delete(key);
     return [...this.sessions.values()]
       .filter((s) => expiryOf(s) <= now)
       .sort((a, b) => expiryOf(a) - expiryOf(b))

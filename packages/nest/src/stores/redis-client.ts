@@ -24,10 +24,11 @@ export interface NodeRedisClientLike {
 /** A Redis client you created and own: ioredis or node-redis. */
 export type RedisClientLike = IoRedisClientLike | NodeRedisClientLike;
 
-/** A Lua script with one key. */
+/** A Lua script; with one key unless `manyKeys` (then the caller gives the keys). */
 export interface RedisScript {
   readonly name: string;
   readonly lua: string;
+  readonly manyKeys?: boolean;
 }
 
 /** A raw command and its raw reply (RESP2 shapes, except that HGETALL may come back as a map). */
@@ -43,6 +44,10 @@ export interface RedisConnection {
   readonly ready: boolean;
   command(args: ReadonlyArray<string | number>): Promise<unknown>;
   script(script: RedisScript, key: string, args: ReadonlyArray<string | number>): Promise<unknown>;
+  /** A script declared with `manyKeys`. */
+  scriptKeys(script: RedisScript, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown>;
+  /** True for a Redis Cluster client (keys of one command must then share a hash slot). */
+  readonly cluster: boolean;
   /** One raw-command function per master (one for a single server). */
   masters(): Send[];
   /** Calls `listener` once, at the next `ready` event; returns a function that cancels it. */
@@ -94,10 +99,13 @@ export function isIoRedis(client: unknown): client is IoRedisClientLike {
 /** Wraps an ioredis client; its scripts become custom commands (EVALSHA, EVAL on NOSCRIPT). */
 export function ioRedisConnection(given: IoRedisClientLike, scripts: readonly RedisScript[]): RedisConnection {
   const client = given as IoRedis;
-  for (const s of scripts) client.defineCommand(s.name, { numberOfKeys: 1, lua: s.lua });
+  for (const s of scripts) client.defineCommand(s.name, s.manyKeys ? { lua: s.lua } as { numberOfKeys: number; lua: string } : { numberOfKeys: 1, lua: s.lua });
   const sendVia = (c: IoRedis): Send => (args) => c.call(String(args[0]), ...args.slice(1));
   return {
     client: given,
+    cluster: typeof client.nodes === 'function',
+    // Without numberOfKeys, ioredis takes the key count as the first argument.
+    scriptKeys: (s, keys, args) => (client[s.name] as (...a: Array<string | number>) => Promise<unknown>)(keys.length, ...keys, ...args),
     get ready() {
       return client.status === 'ready';
     },
@@ -136,20 +144,23 @@ export function nodeRedisConnection(given: NodeRedisClientLike, timeoutMs: numbe
     if (!h) sha.set(s.name, (h = createHash('sha1').update(s.lua).digest('hex')));
     return h;
   };
+  const evalsha = async (s: RedisScript, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> => {
+    try {
+      return await send(['EVALSHA', shaOf(s), keys.length, ...keys, ...args]);
+    } catch (e) {
+      if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
+      return send(['EVAL', s.lua, keys.length, ...keys, ...args]);
+    }
+  };
   return {
     client: given,
+    cluster: false,
     get ready() {
       return client.isReady;
     },
     command: send,
-    async script(s, key, args) {
-      try {
-        return await send(['EVALSHA', shaOf(s), 1, key, ...args]);
-      } catch (e) {
-        if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
-        return send(['EVAL', s.lua, 1, key, ...args]);
-      }
-    },
+    script: (s, key, args) => evalsha(s, [key], args),
+    scriptKeys: evalsha,
     masters: () => [send],
     onceReady(listener) {
       client.once('ready', listener);

@@ -1,5 +1,6 @@
 // Lua scripts for the Redis store. Each touches exactly one key, so every atomic step
-// stays in one hash slot and works unchanged on Redis Cluster.
+// stays in one hash slot and works unchanged on Redis Cluster; the one exception,
+// TAKE_MANY, runs only on a single Redis.
 
 /**
  * KEYS[1]=record; ARGV: now, touchAfterMs, idleMs, graceMs. Returns HGETALL (after a due
@@ -57,6 +58,35 @@ export const TAKE = `
 local r = redis.call('HGETALL', KEYS[1])
 if #r > 0 then redis.call('DEL', KEYS[1]) end
 return r
+`;
+
+/**
+ * KEYS[1]=the expiry index, KEYS[2..]=records; ARGV[1]=key prefix, ARGV[2..]=the records'
+ * store keys. {@link TAKE} of every record at once, with the index cleanup that `take` does
+ * in a second round trip (the user's set and sessions by age, named from the record's user):
+ * one command for a whole sweep batch. It names keys it does not declare (the users' sets),
+ * so it runs only on a single Redis, never on a Cluster. Returns one HGETALL per record
+ * (empty where it was gone).
+ */
+export const TAKE_MANY = `
+local out = {}
+for i = 2, #KEYS do
+  local key = ARGV[i]
+  local r = redis.call('HGETALL', KEYS[i])
+  if #r > 0 then
+    redis.call('DEL', KEYS[i])
+    for j = 1, #r, 2 do
+      if r[j] == 'u' then
+        redis.call('SREM', ARGV[1] .. 'u:{' .. r[j + 1] .. '}', key)
+        redis.call('ZREM', ARGV[1] .. 'uc:{' .. r[j + 1] .. '}', key)
+        break
+      end
+    end
+  end
+  redis.call('ZREM', KEYS[1], key)
+  out[#out + 1] = r
+end
+return out
 `;
 
 /** KEYS[1]=lease; ARGV: owner, ttlMs. Returns 1 if the owner holds the lease now. */

@@ -3,14 +3,43 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreUnavailableError } from '../keyward.errors.js';
 import { loadOptionalPeer } from '../util/optional-peer.js';
+import { peerRequire } from '../util/peer-require.cjs';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import type { RotateOutcome, SessionLink, SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
-import { applyTouch, cloneSession, tombstoneOf } from './store-record.js';
+import { applyTouch, cloneSession, expiryOf, tombstoneOf } from './store-record.js';
+import { resolveSqliteStoreOptions, type SqliteStoreOptions } from './sqlite-options.js';
 
-/** Options of {@link SqliteStore}. */
-export interface SqliteStoreOptions {
-  /** Database file; its folder is created (mode 0700) if missing. Use `':memory:'` only in tests. */
-  file: string;
-}
+export type { SqliteStoreOptions } from './sqlite-options.js';
+
+/**
+ * How hard a commit holds on to its writes (`PRAGMA synchronous`, set per transaction).
+ *
+ * - `full`: the WAL is synced to disk before the commit returns, so the commit survives a
+ *   power loss. Every commit that creates, ends or rotates a session (login, logout,
+ *   revoke, reuse detected, the per-user cap, a change of user), every data write and
+ *   every user entry (bring-your-own keys).
+ * - `normal`: the commit is atomic and survives a crash of the process, but a power loss
+ *   may undo it until the next `full` commit or checkpoint syncs the WAL (the WAL is one
+ *   log, so that sync makes every earlier commit durable too, in order). Used only where
+ *   losing the commit is harmless: a touch (the idle deadline moved later: lost, the
+ *   session expires a little earlier than it would have, which fails safe), deleting
+ *   records that had already expired (lost, they come back still expired, the engine still
+ *   refuses them and the sweeper ends them again), and leases (lost, two instances may both
+ *   sweep for a while, and every step of a sweep is safe to repeat). It spares the fsync that made every
+ *   touch and every sweep batch wait for the disk while holding the event loop.
+ */
+type Durability = 'full' | 'normal';
+
+/**
+ * The app's connection checkpoints once the WAL holds this many pages (16 MiB; SQLite's
+ * default is 1,000). Most of the copying is done by then on the checkpoint thread, but
+ * this checkpoint still syncs the WAL and the file on the event loop: a quarter as often as
+ * by default, in exchange for a WAL of up to ~16 MiB between resets.
+ */
+const WAL_AUTOCHECKPOINT_PAGES = 4000;
+
+/** Thrown inside a `normal` transaction that met something it may not delete that way; it rolls back and is redone `full`. */
+const NOT_EXPIRED = Symbol('not expired');
 
 interface MoveRow extends SessionRow {
   successor: string;
@@ -18,6 +47,11 @@ interface MoveRow extends SessionRow {
   rotated_at: number;
   grace_until: number;
   keep_until: number;
+}
+
+interface SessionWithDataRow extends SessionRow {
+  name: string | null;
+  value: string | null;
 }
 
 interface SessionRow {
@@ -56,10 +90,13 @@ CREATE TABLE IF NOT EXISTS kw_leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL
 `;
 
 /**
- * The embedded default: a SQLite file on local disk (better-sqlite3, WAL journal,
- * `synchronous=FULL`). Sessions survive a restart and a crash mid-write: a write is
- * acknowledged only once it is durable. For one machine; several processes on that
- * machine may share the file. Use {@link RedisStore} for several machines.
+ * The embedded default: a SQLite file on local disk (better-sqlite3, WAL journal). Sessions
+ * survive a restart and a crash mid-write; every write that creates, ends or rotates a
+ * session is acknowledged only once it is on disk (`synchronous=FULL`), while touches and
+ * the removal of already-expired records skip that wait (see {@link Durability}). For one
+ * machine; several processes on that machine may share the file. Use {@link RedisStore}
+ * for several machines. Page cache and memory map sizes: {@link SqliteStoreOptions}. WAL
+ * checkpoints run on a thread of their own ({@link SqliteCheckpointer}).
  *
  * Needs the optional peer dependency `better-sqlite3` (`npm install better-sqlite3`, a
  * native module); without it the constructor throws a `KeywardConfigError` with code
@@ -73,25 +110,50 @@ export class SqliteStore implements SessionStore {
   readonly volatile: boolean;
   private readonly db: BetterSqlite3.Database;
   private readonly q;
+  /** Transaction control, prepared once (`db.transaction()` would wrap a new function per call). */
+  private readonly tx;
+  private durability: Durability = 'full';
+  /** Checkpoints the WAL on a thread of its own (a file on disk only). */
+  private readonly checkpointer: SqliteCheckpointer | undefined;
 
   constructor(options: SqliteStoreOptions) {
-    if (!options || typeof options.file !== 'string' || options.file.length === 0) {
-      throw new TypeError('SqliteStore needs `file`, the path of its database file, e.g. "./.data/keyward.sqlite".');
-    }
+    const o = resolveSqliteStoreOptions(options);
     const Database = loadOptionalPeer<typeof BetterSqlite3>('better-sqlite3', 'SqliteStore');
-    this.volatile = options.file === ':memory:';
-    if (!this.volatile) mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
-    this.db = new Database(options.file);
-    if (!this.volatile) chmodSync(options.file, 0o600);
+    this.volatile = o.file === ':memory:';
+    if (!this.volatile) mkdirSync(dirname(o.file), { recursive: true, mode: 0o700 });
+    this.db = new Database(o.file);
+    if (!this.volatile) chmodSync(o.file, 0o600);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
+    // Negative: a size in KiB rather than in pages.
+    this.db.pragma(`cache_size = ${-Math.floor(o.cacheSizeBytes / 1024)}`);
+    this.db.pragma(`mmap_size = ${o.mmapSizeBytes}`);
     this.db.exec(SCHEMA);
+    if (!this.volatile) {
+      // The copying and the syncing of checkpoints leave the event loop (see
+      // SqliteCheckpointer); this connection keeps SQLite's own autocheckpoint, which then
+      // finds little left to copy, and which lets the WAL start over (bounded).
+      this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+      this.checkpointer = new SqliteCheckpointer(o.file, peerRequire.resolve('better-sqlite3'));
+    }
     const db = this.db;
+    this.tx = {
+      begin: db.prepare('BEGIN'),
+      beginImmediate: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+      ping: db.prepare('SELECT 1'),
+    };
     this.q = {
       insert: db.prepare(`INSERT INTO kw_sessions VALUES (@key, @handle, @user_id, @created_at, @last_seen_at, @idle_expires_at, @absolute_expires_at, @version)`),
       get: db.prepare<[string], SessionRow>(`SELECT * FROM kw_sessions WHERE key = ?`),
       data: db.prepare<[string], { name: string; value: string }>(`SELECT name, value FROM kw_session_data WHERE key = ?`),
+      // The record and its data in one statement: one implicit read transaction, so a
+      // consistent snapshot without BEGIN/COMMIT (the steady state of every request).
+      getWithData: db.prepare<[string], SessionWithDataRow>(
+        `SELECT s.*, d.name AS name, d.value AS value FROM kw_sessions s LEFT JOIN kw_session_data d ON d.key = s.key WHERE s.key = ?`,
+      ),
       touch: db.prepare(`UPDATE kw_sessions SET last_seen_at = ?, idle_expires_at = ?, version = ? WHERE key = ?`),
       bump: db.prepare(`UPDATE kw_sessions SET version = version + 1 WHERE key = ?`),
       setData: db.prepare(`INSERT INTO kw_session_data (key, name, value) VALUES (?, ?, ?) ON CONFLICT (key, name) DO UPDATE SET value = excluded.value`),
@@ -141,15 +203,15 @@ export class SqliteStore implements SessionStore {
   }
 
   async load(key: string, touch: TouchPolicy): Promise<StoredSession | null> {
-    // Steady state is a read-only snapshot; only a due touch takes the write lock (and
+    // Steady state is one read-only statement; only a due touch takes the write lock (and
     // re-reads under it), so readers never block and never have to upgrade a read lock.
-    const seen = this.readOnly(() => this.read(key) ?? this.tombstone(key));
+    const seen = this.run(() => this.readJoined(key) ?? this.tombstone(key, touch.now));
     if (!seen || seen.movedTo || !applyTouch(cloneSession(seen), touch)) return seen;
     return this.write(() => {
       const s = this.read(key);
       if (s && applyTouch(s, touch)) this.q.touch.run(s.lastSeenAt, s.idleExpiresAt, s.version, key);
       return s;
-    });
+    }, 'normal');
   }
 
   async patch(key: string, set: Readonly<Record<string, string>>, unset: readonly string[]): Promise<boolean> {
@@ -178,9 +240,29 @@ export class SqliteStore implements SessionStore {
     return this.write(() => this.takeOne(key));
   }
 
-  /** Several takes in one write transaction: one sync to disk for the sweeper's batch. */
+  /**
+   * Several takes in one write transaction. The sweeper's batches hold only records that
+   * expired, and those are deleted without waiting for the disk ({@link Durability}): if
+   * the transaction meets anything else (a live record, a rotated-out ID's tombstone), it
+   * rolls back and runs again with a full sync. "Expired" is judged by this machine's
+   * clock: an engine whose clock runs ahead (tests) just gets the full sync.
+   */
   async takeMany(keys: readonly string[]): Promise<Array<StoredSession | null>> {
-    return this.write(() => keys.map((key) => this.takeOne(key)));
+    const wallNow = Date.now();
+    try {
+      return this.write(
+        () =>
+          keys.map((key) => {
+            const s = this.takeOne(key);
+            if (s && (s.movedTo || expiryOf(s) > wallNow)) throw NOT_EXPIRED;
+            return s;
+          }),
+        'normal',
+      );
+    } catch (e) {
+      if (e !== NOT_EXPIRED) throw e;
+      return this.write(() => keys.map((key) => this.takeOne(key)));
+    }
   }
 
   async rotate(from: { key: string; version: number }, successor: StoredSession, link: SessionLink): Promise<RotateOutcome> {
@@ -223,8 +305,9 @@ export class SqliteStore implements SessionStore {
   }
 
   async expiredKeys(now: number, limit: number): Promise<string[]> {
-    // Tombstones of rotated-out IDs are kept to the session's deadline, then dropped here.
-    this.run(() => this.q.purgeMoves.run(Date.now()));
+    // Tombstones of rotated-out IDs are kept to the session's deadline (by the engine's
+    // clock), then dropped here; they had expired, so without waiting for the disk.
+    this.write(() => this.q.purgeMoves.run(now), 'normal');
     return this.run(() => this.q.expired.all(now, limit).map((r) => r.key));
   }
 
@@ -235,7 +318,7 @@ export class SqliteStore implements SessionStore {
   }
 
   async setUserEntry(userId: string, name: string, entry: UserEntry): Promise<void> {
-    this.run(() => this.q.setUserEntry.run(userId, name, entry.value, entry.updatedAt));
+    this.write(() => this.q.setUserEntry.run(userId, name, entry.value, entry.updatedAt));
   }
 
   async setUserEntryIfAbsent(userId: string, name: string, entry: UserEntry): Promise<UserEntry> {
@@ -255,34 +338,41 @@ export class SqliteStore implements SessionStore {
   }
 
   async deleteUserEntry(userId: string, name: string): Promise<boolean> {
-    return this.run(() => this.q.delUserEntry.run(userId, name).changes > 0);
+    return this.write(() => this.q.delUserEntry.run(userId, name).changes > 0);
   }
 
   async acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean> {
     const now = Date.now();
-    return this.run(() => {
+    // A lease only keeps two instances from doing the same work at once (each step of that
+    // work is safe to repeat): losing one to a power loss is harmless, so no fsync.
+    return this.write(() => {
       this.q.purgeLeases.run(now); // expired leases of ended sessions never pile up
       return this.q.lease.run({ name, owner, until: now + ttlMs, now }).changes > 0;
-    });
+    }, 'normal');
   }
 
   async releaseLease(name: string): Promise<void> {
-    this.run(() => this.q.delLease.run(name));
+    this.write(() => this.q.delLease.run(name), 'normal');
   }
 
   async ping(): Promise<void> {
-    this.run(() => this.db.prepare('SELECT 1').get());
+    this.run(() => this.tx.ping.get());
   }
 
   async close(): Promise<void> {
+    // The checkpoint thread first: the app's connection, closing last, checkpoints what is left.
+    await this.checkpointer?.close();
     if (this.db.open) this.db.close();
   }
 
-  /** Removes a record (or a tombstone) and returns it; call inside a write transaction. */
+  /**
+   * Removes a record (or a tombstone, however old: ending it is all that is left to do)
+   * and returns it; call inside a write transaction.
+   */
   private takeOne(key: string): StoredSession | null {
     const s = this.read(key);
     if (!s) {
-      const t = this.tombstone(key);
+      const t = this.tombstone(key, Number.NEGATIVE_INFINITY);
       if (t) this.q.delMove.run(key);
       return t;
     }
@@ -296,9 +386,19 @@ export class SqliteStore implements SessionStore {
     return row ? { ...fromRow(row), data: this.dataOf(key) } : null;
   }
 
-  private tombstone(key: string): StoredSession | null {
+  /** The record and its data from one statement (see `getWithData`). */
+  private readJoined(key: string): StoredSession | null {
+    const rows = this.q.getWithData.all(key);
+    if (rows.length === 0) return null;
+    // fromEntries defines own properties: a field named `__proto__` stays a field.
+    const data = Object.fromEntries(rows.filter((r) => r.name !== null).map((r) => [r.name!, r.value!]));
+    return { ...fromRow(rows[0]!), data };
+  }
+
+  /** A rotated-out ID's tombstone, while it is kept (until `keep_until`, judged at `now`: the engine's clock). */
+  private tombstone(key: string, now: number): StoredSession | null {
     const m = this.q.move.get(key);
-    if (!m || m.keep_until <= Date.now()) return null;
+    if (!m || m.keep_until <= now) return null;
     return { ...fromRow(m), data: {}, movedTo: linkOf(m) };
   }
 
@@ -310,14 +410,38 @@ export class SqliteStore implements SessionStore {
    * A write transaction that takes the write lock up front (BEGIN IMMEDIATE), so that
    * `busy_timeout` applies when another process holds it. A deferred transaction that
    * reads first and then writes fails at once with "database is locked" instead.
+   * `durability` is set before it begins (SQLite refuses to change it inside one). Every
+   * write goes through here: a bare statement would commit at whichever level the last
+   * transaction left.
    */
-  private write<T>(op: () => T): T {
-    return this.run(() => this.db.transaction(op).immediate());
+  private write<T>(op: () => T, durability: Durability = 'full'): T {
+    return this.run(() => {
+      if (this.durability !== durability) {
+        // Not a prepared statement: SQLite applies this pragma when it compiles it, so a
+        // prepared one would take effect once, at prepare time, and never again.
+        this.db.exec(durability === 'full' ? 'PRAGMA synchronous = FULL' : 'PRAGMA synchronous = NORMAL');
+        this.durability = durability;
+      }
+      return this.inTransaction(this.tx.beginImmediate, op);
+    });
   }
 
   /** A consistent read-only snapshot across several statements. */
   private readOnly<T>(op: () => T): T {
-    return this.run(() => this.db.transaction(op).deferred());
+    return this.run(() => this.inTransaction(this.tx.begin, op));
+  }
+
+  /** BEGIN, op, COMMIT; ROLLBACK if op throws (statements prepared once, unlike `db.transaction`). */
+  private inTransaction<T>(begin: BetterSqlite3.Statement, op: () => T): T {
+    begin.run();
+    try {
+      const out = op();
+      this.tx.commit.run();
+      return out;
+    } catch (e) {
+      if (this.db.inTransaction) this.tx.rollback.run();
+      throw e;
+    }
   }
 
   /** Every failure (including a closed database) becomes StoreUnavailableError. */
@@ -325,6 +449,7 @@ export class SqliteStore implements SessionStore {
     try {
       return op();
     } catch (cause) {
+      if (cause === NOT_EXPIRED) throw cause;
       throw new StoreUnavailableError({ cause: new Error(cause instanceof Error ? `${cause.name}: ${cause.message.split('\n')[0]}` : 'unknown') });
     }
   }
