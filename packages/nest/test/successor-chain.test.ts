@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { MemoryStore, SessionEngine, resolveKeywardOptions, type StoredSession } from '../src/index.js';
-import { MAX_SUCCESSOR_HOPS, liveEndOf } from '../src/session/id-rotation.js';
+import { MemoryStore, SessionEngine, SqliteStore, resolveKeywardOptions, type SessionStore, type StoredSession } from '../src/index.js';
+import { MAX_PREVIOUS, MAX_SUCCESSOR_HOPS, liveEndOf, previousKeysOf } from '../src/session/id-rotation.js';
 import { findSessionCookie } from '../src/session/session-cookie.js';
 import { FakeClock } from './support/fake-clock.js';
 
@@ -79,6 +79,60 @@ describe('successor chain: reuse of an ID many rotations old (engine, memory sto
     assert.deepEqual(ended, ['reuse']);
     assert.deepEqual(await engine.resolve(cookie), { state: 'invalid' });
   });
+});
+
+describe('rotated-out IDs: a short list in the record, older tombstones expire by themselves', () => {
+  // The list of tombstones rides in the record every request loads: it held up to 256 store
+  // keys (~11 KB) and its end took them one call each.
+  for (const kind of ['memory', 'sqlite'] as const) {
+    it(`${kind}: 40 rotations list the last ${MAX_PREVIOUS}; the end takes them in one call; the older go at their keepUntil`, async () => {
+      const clock = new FakeClock();
+      const store: SessionStore = kind === 'memory' ? new MemoryStore() : new SqliteStore({ file: ':memory:' });
+      const batches: number[] = [];
+      const singles: string[] = [];
+      const take = store.take.bind(store);
+      store.take = async (key) => (singles.push(key), take(key));
+      if (store.takeMany) {
+        const takeMany = store.takeMany.bind(store);
+        store.takeMany = async (keys) => (batches.push(keys.length), takeMany(keys));
+      }
+      const engine = new SessionEngine(
+        resolveKeywardOptions({ session: { secrets: [SECRET], store, clock, sweepIntervalMs: 0, rotateEveryMs: 2 * SEC, rotateGraceMs: SEC } }).session,
+      );
+      const issued = await engine.create({ id: 'alice' });
+      const keys = [issued.record.key];
+      let cookie = issued.signedValue;
+      let live = issued.record;
+      for (let i = 0; i < 40; i++) {
+        clock.advance(2 * SEC);
+        const r = await engine.resolve(cookie);
+        assert.ok(r.state === 'active' && r.rotated, `rotation ${i + 1}`);
+        keys.push(r.record.key);
+        cookie = r.signedValue;
+        live = r.record;
+      }
+      // keys[0..39] are tombstones now, keys[40] the live record.
+      assert.deepEqual(previousKeysOf(live), keys.slice(40 - MAX_PREVIOUS, 40));
+      const early = { now: clock.now(), touchAfterMs: 60 * SEC, idleMs: 60 * SEC };
+      const unlisted = keys[40 - MAX_PREVIOUS - 1]!;
+      assert.ok((await store.load(unlisted, early))?.movedTo, 'an unlisted tombstone is still in the store');
+
+      singles.length = 0;
+      assert.equal(await engine.end(live.key, 'logout'), true);
+      if (store.takeMany) {
+        assert.deepEqual(batches, [MAX_PREVIOUS], 'the listed tombstones go in one call');
+        assert.deepEqual(singles, [live.key]);
+      } else assert.equal(singles.length, 1 + MAX_PREVIOUS);
+      for (const k of keys.slice(40 - MAX_PREVIOUS, 40)) assert.equal(await store.load(k, early), null);
+
+      // The rest stay until their keepUntil (the absolute deadline plus the grace), then the
+      // store's own cleanup drops them: read afterwards with the early clock, they are gone.
+      assert.ok((await store.load(unlisted, early))?.movedTo);
+      await store.expiredKeys(live.absoluteExpiresAt + 2 * SEC, 100);
+      for (const k of keys.slice(0, 40 - MAX_PREVIOUS)) assert.equal(await store.load(k, early), null, 'purged at keepUntil');
+      await store.close();
+    });
+  }
 });
 
 describe('findSessionCookie walks the header in place', () => {

@@ -11,15 +11,23 @@ import type { SessionEndReason } from './session.types.js';
 export const ID_ISSUED_FIELD = 'kw.idAt';
 /** Data field listing the store keys of the session's rotated-out IDs (their tombstones), removed when the session ends. */
 export const PREVIOUS_KEYS_FIELD = 'kw.prev';
-/** Tombstones remembered per session (a 12-hour session rotated every 15 minutes has 48). */
-const MAX_PREVIOUS = 256;
+/**
+ * Tombstones a session's record lists, newest last, so that they go at once when the
+ * session ends (8 hours of rotations at the default 15 minutes). The list rides in the
+ * record, which every request loads, so it is kept short: older tombstones are not
+ * forgotten by the chain (reuse detection still walks them), they just stay in the store
+ * until their own `keepUntil` (the session's absolute deadline plus the grace), when every
+ * store drops them by itself.
+ */
+export const MAX_PREVIOUS = 32;
 /**
  * The most links any walk along a session's chain of rotated-out IDs follows (a request
- * with an old ID, a regenerate racing a rotation, the end of a session, reuse detection):
- * as many as the tombstones a session remembers. A longer chain was not made by this engine
- * for one session, and a walk that reaches the bound finds nothing.
+ * with an old ID, a regenerate racing a rotation, the end of a session, reuse detection).
+ * A 30-day session (the production bound) rotated every 15 minutes would make 2,880; past
+ * this bound a walk finds nothing, so an ID that old is refused as unknown rather than
+ * reported as reuse.
  */
-export const MAX_SUCCESSOR_HOPS = MAX_PREVIOUS;
+export const MAX_SUCCESSOR_HOPS = 256;
 const SEAL_CONTEXT = 'keyward-successor-v1';
 
 /** When the record's current ID was issued: a field already loaded with the record, so the due check costs no store call. */

@@ -288,7 +288,11 @@ export class SessionEngine {
     if (!live) return false;
     await this.notifyEnded(live, reason);
     // The session's rotated-out IDs have nothing left to protect: their tombstones go with it.
-    await Promise.all(previousKeysOf(live).map((k) => this.store.take(k).catch(() => null)));
+    // One store call where the store can take several (SQLite: one transaction; Redis: one script).
+    const previous = previousKeysOf(live);
+    if (previous.length === 0) return true;
+    if (this.store.takeMany) await this.store.takeMany(previous).catch(() => null);
+    else await Promise.all(previous.map((k) => this.store.take(k).catch(() => null)));
     return true;
   }
 
