@@ -453,8 +453,12 @@ try {
       log(`  ${kind} in-process: ended ${inProcess.ended} in ${inProcess.sweepMs} ms; longest synchronous stretch ${inProcess.longestStretchMs.toFixed(1)} ms (on a CPU ${inProcess.longestStretchCpuMs.toFixed(1)}, waiting for one ${inProcess.longestStretchWaitMs.toFixed(1)}); longest on a CPU ${inProcess.longestCpuStretchMs.toFixed(1)} ms`);
 
       // 3. Under load. Without a sweep: the same chunks of load.
-      await addExpired();
       const base = [];
+      const during = [];
+      let done = null;
+      let sweepCall;
+      try {
+      await addExpired();
       await probeCall(s, 'GET', '/eld?reset=1');
       for (let k = 0; k < (QUICK ? 2 : 5); k++) {
         const r = await chunk(CHUNK);
@@ -464,9 +468,6 @@ try {
       // With the sweep: start it, keep loading in chunks until it is done.
       // The first chunk starts before the sweep (a synchronous store can hold the event loop
       // for the whole sweep: the load must already be running to see it).
-      const during = [];
-      let done = null;
-      let sweepCall;
       await probeCall(s, 'GET', '/eld?reset=1');
       while (!done) {
         const pending = chunk(CHUNK);
@@ -480,6 +481,11 @@ try {
         if (during.length > 300) break;
       }
       await sweepCall;
+      } catch (e) {
+        // What the server wrote says why (a crash, a refusal): the run's log keeps it.
+        log(`  ${kind} server output (last 3 KB):\n${s.output().slice(-3000)}`);
+        throw e;
+      }
       client?.disconnect();
       const entry = {
         kind,

@@ -4,7 +4,7 @@ import { Agent, request } from 'node:http';
 
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
 
-export function httpCall(port, method, path, headers = {}, body, timeoutMs = 10_000) {
+export function httpCall(port, method, path, headers = {}, body, timeoutMs = 10_000, retried = false) {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     const req = request(
@@ -17,7 +17,13 @@ export function httpCall(port, method, path, headers = {}, body, timeoutMs = 10_
       },
     );
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path} timed out`)));
-    req.on('error', reject);
+    req.on('error', (err) => {
+      // A kept-alive socket the server closed (its keep-alive timeout) just as this request
+      // went out on it: the server never read the request, so it is sent once more on a new
+      // socket (the race Node's documentation describes for `request.reusedSocket`).
+      if (!retried && req.reusedSocket && err.code === 'ECONNRESET') resolve(httpCall(port, method, path, headers, body, timeoutMs, true));
+      else reject(err);
+    });
     req.end(data);
   });
 }

@@ -55,6 +55,7 @@ export function renderScale(r, { svgName, command }) {
   parts.push(`- Machine: ${m.nproc} cores, ${m.cpu}, ${m.memGiB} GiB RAM; Node ${m.node}; ${m.redis}; ${m.tool}`);
   parts.push(`- Load average (1/5/15 min): at start ${m.loadStart}, at end ${m.loadEnd}${busy ? ' (**busy machine: other jobs were running; absolute numbers are noisy, ratios from interleaved rounds less so**)' : ''}`);
   parts.push(`- Versions: ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+  for (const sp of r.spliced ?? []) parts.push(`**Section "${sp.section}" is from a later run** (${sp.date}, Keyward at ${sp.keyward}, \`${sp.command}\`): ${sp.why}\n`);
   if (r.errors) parts.push(`**Sections that failed in this run:** ${Object.entries(r.errors).map(([k, v]) => `${k} (${v})`).join('; ')}\n`);
   parts.push(`![Scale curve and ratios](${svgName})\n`);
 
