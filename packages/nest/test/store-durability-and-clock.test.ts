@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -168,6 +168,19 @@ describe('SqliteStore: WAL checkpoints run on a thread of their own', () => {
 });
 
 describe('SqliteCheckpointer', () => {
+  it('never creates a database whose file was removed before its thread opened it', async () => {
+    // A test's after-hook removed a temporary folder while the thread, starting, created
+    // the file again in it (ENOTEMPTY).
+    const dir = mkdtempSync(join(tmpdir(), 'kw-ckpt-gone-'));
+    const file = join(dir, 'gone.sqlite');
+    const store = new SqliteStore({ file });
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(existsSync(file), false, 'the thread created the removed file again');
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('closes even when its thread has already failed (a driver that cannot load)', { timeout: 10_000 }, async () => {
     const file = sqliteFile();
     const seed = new SqliteStore({ file });

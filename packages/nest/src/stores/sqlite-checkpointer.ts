@@ -57,7 +57,9 @@ const CLOSE_TIMEOUT_MS = 2000;
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-const db = new Database(workerData.file);
+// fileMustExist: the thread starts a moment after the store; if the file is gone by then
+// (a test's temporary folder removed), it ends rather than creating an empty database.
+const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma('busy_timeout = 50');
 db.pragma('synchronous = FULL');
 db.pragma('wal_autocheckpoint = 0');
