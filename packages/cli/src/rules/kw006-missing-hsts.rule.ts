@@ -11,9 +11,8 @@ export const missingHsts: Rule = {
     'Without HSTS, the first request a browser makes to the site can go over plain HTTP, where a ' +
     'network attacker can strip TLS and read or set cookies.',
   fix: 'Send `Strict-Transport-Security: max-age=31536000; includeSubDomains` on every HTTPS response (helmet does).',
-  example: ["import helmet from 'helmet';", 'app.use(helmet({ hsts: { maxAge: 31_536_000, includeSubDomains: true } }));'].join(
-    '\n',
-  ),
+  // The helmet package (npm install helmet), registered before the routes:
+  example: 'app.use(helmet({ hsts: { maxAge: 31_536_000, includeSubDomains: true } }));',
   sources: ['probe'],
 },
 };

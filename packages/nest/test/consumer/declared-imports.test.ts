@@ -70,6 +70,31 @@ describe('published packages declare what they import (issue 14)', () => {
     });
   }
 
+  // Tools that check a package without parsing it (registry scanners, bundler pre-passes) read
+  // import statements from the text line by line: a string like the name of Buffer's factory
+  // followed by a quote read to them as an import of a package named ", " (found in the CLI).
+  for (const dir of PACKAGES) {
+    it(`${dir}: no line of its published files or sources reads as an undeclared import to a text scan`, () => {
+      const pkg = JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')) as { name: string; files: string[]; dependencies?: object; peerDependencies?: object };
+      const declared = new Set([pkg.name, ...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})]);
+      const files = [...pkg.files, 'src'].flatMap((f) => walk(join(ROOT, dir, f))).filter((f) => /\.(c?[jt]s|mjs|mts)$/.test(f));
+      const patterns = [/\bfrom\s*['"]([^'"\n]*)['"]/g, /\bimport\s*\(\s*['"]([^'"\n]*)['"]/g, /\brequire\s*\(\s*['"]([^'"\n]*)['"]/g, /\bimport\s+['"]([^'"\n]*)['"]/g];
+      const misread: string[] = [];
+      for (const file of files) {
+        for (const line of readFileSync(file, 'utf8').split('\n')) {
+          for (const re of patterns) {
+            for (const m of line.matchAll(re)) {
+              const spec = m[1]!;
+              if (spec.startsWith('.') || spec.startsWith('node:') || builtinModules.includes(spec) || declared.has(packageOf(spec))) continue;
+              misread.push(`${file.slice(ROOT.length)}: ${JSON.stringify(spec)}`);
+            }
+          }
+        }
+      }
+      assert.deepEqual(misread, [], `${dir}: lines a text scan reads as imports of undeclared packages`);
+    });
+  }
+
   it('the scan sees require(), import() and an optional peer loaded by name, but not a comment or a string', () => {
     const tmp = join(ROOT, 'packages/nest/dist/test/consumer/declared-imports.fixture.js');
     // Written at run time so the fixture is exactly what the parser reads.

@@ -5,6 +5,7 @@ import { isSecretConfigName, isSecretName, matchProvider } from '../../secrets/s
 import type { SessionKind } from '../session-kind.js';
 import type { BranchCondition } from './conditions.js';
 import {
+  LITERAL_KEEPING_CALLS,
   PASSTHROUGH_CALLS,
   REQUEST_OBJECT_NAMES,
   SANITIZER_CALLS,
@@ -975,7 +976,7 @@ export class AnalysisContext {
     if (ts.isArrayLiteralExpression(e)) return e.elements.flatMap((el) => this.literalCandidates(el as ts.Expression, d, fallbackFor));
     if (ts.isCallExpression(e)) {
       const name = calleeName(e);
-      if (name === 'from' || name === 'String' || name === 'trim') return this.literalCandidates(e.arguments[0], d, fallbackFor);
+      if (name !== undefined && LITERAL_KEEPING_CALLS.has(name)) return this.literalCandidates(e.arguments[0], d, fallbackFor);
       if ((name === 'get' || name === 'getOrThrow') && e.arguments[1] && this.configReadName(e)) {
         return this.literalCandidates(e.arguments[1], d, this.configReadName(e));
       }
