@@ -85,7 +85,18 @@ describe('SqliteStore: a commit that ends or rotates a session waits for the dis
       assert.deepEqual((await store.takeMany!(expired.map((r) => r.key))).map((r) => r?.key), expired.map((r) => r.key));
       assert.equal(syncOf(store), NORMAL, 'removing records that already expired');
 
-      // A batch holding a live record (or a tombstone) is an end that must last: FULL.
+      // Tombstones alone (a session's end takes its rotated-out IDs): NORMAL, whatever their
+      // deadline, since one brought back leads nowhere.
+      const rotatedOut = record();
+      await store.create(rotatedOut);
+      const heir = record({ userId: rotatedOut.userId });
+      const heirLink: SessionLink = { key: heir.key, sealedId: 'sealed', rotatedAt: Date.now(), graceUntil: Date.now() + MIN, keepUntil: rotatedOut.absoluteExpiresAt };
+      assert.deepEqual(await store.rotate({ key: rotatedOut.key, version: rotatedOut.version }, heir, heirLink), { state: 'rotated' });
+      assert.equal(syncOf(store), FULL, 'a rotation');
+      assert.equal((await store.takeMany!([rotatedOut.key]))[0]?.movedTo?.key, heir.key);
+      assert.equal(syncOf(store), NORMAL, 'removing a tombstone');
+
+      // A batch holding a live record is an end that must last: FULL.
       const mixed = [record({ idleExpiresAt: Date.now() - 1000 }), record()];
       for (const r of mixed) await store.create(r);
       await store.load(mixed[1]!.key, { now: Date.now() + 2 * MIN, touchAfterMs: MIN, idleMs: 30 * MIN });

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createClient } from 'redis';
-import { RedisStore, type StoredSession } from '../src/index.js';
+import { RedisStore, type SessionLink, type StoredSession } from '../src/index.js';
 import { RedisServer, redisSuite } from './support/redis-server.js';
 
 let redis: RedisServer;
@@ -79,3 +79,24 @@ for (const [name, open] of clients) {
     });
   });
 }
+
+describe('RedisStore: a rotated-out ID\'s tombstone is judged by the engine\'s clock', () => {
+  // The memory and SQLite stores stop answering with a tombstone once keepUntil has passed by
+  // the now they are given; Redis answered until its own clock passed the key's expiry.
+  it('before keepUntil the tombstone leads on, from it there is none', async () => {
+    const store = new RedisStore({ url: redis.url, prefix: `kw-tomb-${randomBytes(4).toString('hex')}:` });
+    try {
+      const old = record('u-tomb');
+      const next = record('u-tomb');
+      await store.create(old);
+      const keepUntil = Date.now() + 3_600_000;
+      const link: SessionLink = { key: next.key, sealedId: 'sealed', rotatedAt: Date.now(), graceUntil: Date.now() + 60_000, keepUntil };
+      assert.deepEqual(await store.rotate({ key: old.key, version: old.version }, next, link), { state: 'rotated' });
+      const at = (now: number) => store.load(old.key, { now, touchAfterMs: 60_000, idleMs: 60_000 });
+      assert.equal((await at(keepUntil - 1))?.movedTo?.key, next.key);
+      assert.equal(await at(keepUntil), null, 'a clock moved past keepUntil sees no tombstone');
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -162,7 +162,10 @@ export class RedisStore implements SessionStore {
     const flat = flatHash(await this.run(() => this.cmd('HGETALL', rk)));
     if (flat.length === 0) return null;
     const s = this.decode(key, flat);
-    if (s.movedTo || !touchDue(s, t)) return s;
+    // A tombstone is kept until its keepUntil by the engine's clock, as in every store (Redis'
+    // own expiry of the key, by its clock, only cleans up after it).
+    if (s.movedTo) return s.movedTo.keepUntil <= t.now ? null : s;
+    if (!touchDue(s, t)) return s;
     const touched = flatHash(await this.run(() => this.conn.script(SCRIPT.load, rk, [t.now, t.touchAfterMs, t.idleMs, this.graceMs])));
     if (touched.length === 0) return null;
     const out = this.decode(key, touched);

@@ -86,6 +86,7 @@ CREATE TABLE IF NOT EXISTS kw_session_moves (
   handle TEXT NOT NULL, user_id TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,
   idle_expires_at INTEGER NOT NULL, absolute_expires_at INTEGER NOT NULL, version INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS kw_session_moves_keep ON kw_session_moves (keep_until);
 CREATE TABLE IF NOT EXISTS kw_leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until INTEGER NOT NULL) WITHOUT ROWID;
 `;
 
@@ -208,8 +209,10 @@ export class SqliteStore implements SessionStore {
     const seen = this.run(() => this.readJoined(key) ?? this.tombstone(key, touch.now));
     if (!seen || seen.movedTo || !applyTouch(cloneSession(seen), touch)) return seen;
     return this.write(() => {
+      // Another process may have rotated it since the read: its tombstone answers then.
       const s = this.read(key);
-      if (s && applyTouch(s, touch)) this.q.touch.run(s.lastSeenAt, s.idleExpiresAt, s.version, key);
+      if (!s) return this.tombstone(key, touch.now);
+      if (applyTouch(s, touch)) this.q.touch.run(s.lastSeenAt, s.idleExpiresAt, s.version, key);
       return s;
     }, 'normal');
   }
@@ -242,9 +245,10 @@ export class SqliteStore implements SessionStore {
 
   /**
    * Several takes in one write transaction. The sweeper's batches hold only records that
-   * expired, and those are deleted without waiting for the disk ({@link Durability}): if
-   * the transaction meets anything else (a live record, a rotated-out ID's tombstone), it
-   * rolls back and runs again with a full sync. "Expired" is judged by this machine's
+   * expired, and those are deleted without waiting for the disk ({@link Durability}), as are
+   * rotated-out IDs' tombstones (the end of a session takes its own: one brought back by a
+   * power loss leads to a successor that is gone, so it opens nothing). If the transaction
+   * meets a live record, it rolls back and runs again with a full sync. "Expired" is judged by this machine's
    * clock: an engine whose clock runs ahead (tests) just gets the full sync.
    */
   async takeMany(keys: readonly string[]): Promise<Array<StoredSession | null>> {
@@ -254,7 +258,7 @@ export class SqliteStore implements SessionStore {
         () =>
           keys.map((key) => {
             const s = this.takeOne(key);
-            if (s && (s.movedTo || expiryOf(s) > wallNow)) throw NOT_EXPIRED;
+            if (s && !s.movedTo && expiryOf(s) > wallNow) throw NOT_EXPIRED;
             return s;
           }),
         'normal',
