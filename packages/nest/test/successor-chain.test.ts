@@ -81,6 +81,27 @@ describe('successor chain: reuse of an ID many rotations old (engine, memory sto
   });
 });
 
+describe('ending a session through a rotated-out ID (a logout from a tab still in its grace)', () => {
+  it('ends the live successor, with the reason given, and neither cookie works after', async () => {
+    const clock = new FakeClock();
+    const store = new MemoryStore();
+    const ended: string[] = [];
+    const engine = new SessionEngine(
+      resolveKeywardOptions({ session: { secrets: [SECRET], store, clock, sweepIntervalMs: 0, rotateEveryMs: 20 * SEC, rotateGraceMs: 10 * SEC } }).session,
+    );
+    engine.addListener({ onSessionEnded: async (record, reason) => void ended.push(`${record.key}:${reason}`) });
+    const issued = await engine.create({ id: 'alice' });
+    clock.advance(20 * SEC);
+    const r = await engine.resolve(issued.signedValue);
+    assert.ok(r.state === 'active' && r.rotated);
+    assert.equal(await engine.end(issued.record.key, 'logout'), true, 'the old key ends the session');
+    assert.deepEqual(ended, [`${r.record.key}:logout`], 'the live record ended, once, as a logout');
+    assert.deepEqual(await store.listByUser('alice'), []);
+    assert.deepEqual(await engine.resolve(r.signedValue), { state: 'invalid' });
+    assert.deepEqual(await engine.resolve(issued.signedValue), { state: 'invalid' });
+  });
+});
+
 describe('rotated-out IDs: a short list in the record, older tombstones expire by themselves', () => {
   // The list of tombstones rides in the record every request loads: it held up to 256 store
   // keys (~11 KB) and its end took them one call each.

@@ -1,8 +1,6 @@
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
-import { HttpsRequiredError } from '../keyward.errors.js';
 import { SEEN_AT_EDGE } from '../keyward.internal-constants.js';
-import { isPlainHttpProbe } from '../transport/transport-policy.js';
 import { CorsStep } from './cors.step.js';
 import { HostStep } from './host.step.js';
 import { ProxyRoute } from './proxy.step.js';
@@ -31,13 +29,7 @@ export class EdgePipeline implements NestMiddleware {
   ) {}
 
   use(req: EdgeRequest, res: ServerResponse, next: () => void): void {
-    if (req[SEEN_AT_EDGE]) return next();
-    this.run(req, res, next);
-  }
-
-  /** The whole layer for one request; `next` hands it on to the framework. */
-  run(req: EdgeRequest, res: ServerResponse, next: () => void): void {
-    if (this.pass(req, res)) next();
+    if (req[SEEN_AT_EDGE] || this.pass(req, res)) next();
   }
 
   /**
@@ -48,8 +40,6 @@ export class EdgePipeline implements NestMiddleware {
   pass(req: EdgeRequest, res: ServerResponse): boolean {
     if (!(this.context.admit(req, res) && this.hosts.admit(req) && this.transport.admit(req, res) && this.cors.admit(req, res))) return false;
     if (!this.proxy.handles(req)) return true;
-    // A probe path over plain HTTP is never a way to a key.
-    if (isPlainHttpProbe(req)) throw new HttpsRequiredError();
     // forward() answers every failure itself; this only guards against a failure to answer.
     this.proxy.forward(req, res).catch(() => res.destroy());
     return false;

@@ -6,6 +6,9 @@ import type { ResolvedKeywardOptions } from '../options/keyward-options.interfac
 import { hostPolicyOf, isHostAllowed, type HostPolicy } from '../origin/host-policy.js';
 import { requestHost, type TransportRequest } from '../transport/transport-policy.js';
 
+/** Host values whose verdict is remembered (a real app sees a handful). */
+const VERDICT_CACHE_SIZE = 256;
+
 /**
  * The Host allowlist, the edge's check after the request id: a request (or a WebSocket
  * upgrade) addressed to a host name the app does not serve is refused with 421
@@ -13,9 +16,6 @@ import { requestHost, type TransportRequest } from '../transport/transport-polic
  * (`http://evil.example`, re-pointed at the app) is same-origin in the browser's eyes,
  * passes the origin check, and spends the user's session. The policy is `origin/host-policy.ts`.
  */
-/** Host values whose verdict is remembered (a real app sees a handful). */
-const VERDICT_CACHE_SIZE = 256;
-
 @Injectable()
 export class HostStep {
   private readonly policy: HostPolicy;

@@ -1,13 +1,13 @@
 import { KeywardEvents } from '../events/keyward-events.js';
 import { Inject, Optional, Injectable } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
-import { OriginRefusedError, ProxyError, ProxyErrorCode } from '../keyward.errors.js';
+import { HttpsRequiredError, OriginRefusedError, ProxyError, ProxyErrorCode } from '../keyward.errors.js';
 import { PROXY_PATH, RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
 import { checkOrigin } from '../origin/origin-policy.js';
 import { ProxyService } from '../proxy/proxy.service.js';
 import { SessionEngine } from '../session/session.engine.js';
-import { requestOrigin, type TransportRequest } from '../transport/transport-policy.js';
+import { isPlainHttpProbe, requestOrigin, type TransportRequest } from '../transport/transport-policy.js';
 import { writeError } from './error-writer.js';
 import { sendRaw } from './http-bridge.js';
 import type { AnyRequest, EdgeRequest } from './request.types.js';
@@ -71,6 +71,8 @@ export class ProxyRoute {
     const url = req.originalUrl ?? req.url ?? '';
     const prefix = this.prefix ?? '/';
     try {
+      // A probe path over plain HTTP is never a way to a key: checked here, where the key is attached.
+      if (isPlainHttpProbe(req)) throw new HttpsRequiredError();
       const afterPrefix = url.slice(prefix.length);
       const slash = afterPrefix.indexOf('/');
       const service = slash < 0 ? afterPrefix.split('?')[0]! : afterPrefix.slice(0, slash);

@@ -147,8 +147,7 @@ export class IdRotation {
       absoluteExpiresAt: record.absoluteExpiresAt,
       version: 1,
       data: {
-        ...this.host.moveData(record.data, record.key, nextKey),
-        [ID_ISSUED_FIELD]: String(now),
+        ...this.host.moveData(record.data, record.key, nextKey), // stamps the new ID's issue time
         [PREVIOUS_KEYS_FIELD]: JSON.stringify([...previousKeysOf(record), record.key].slice(-MAX_PREVIOUS)),
       },
     };

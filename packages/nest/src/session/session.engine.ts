@@ -89,8 +89,6 @@ export class SessionEngine {
       touchPolicy: (now) => this.touchPolicy(now),
       end: (key, reason) => this.end(key, reason),
     });
-    // Whatever moves a session to a new ID (a regenerate, a timed rotation) restarts its ID's clock.
-    this.listeners.push({ onSessionMoving: (data) => ({ ...data, [ID_ISSUED_FIELD]: String(this.now()) }) });
   }
 
   get store(): SessionStore {
@@ -143,14 +141,8 @@ export class SessionEngine {
     const key = verified.key;
     const local = this.options.clock.now();
     const now = local + this.storeLeadMs;
-    let record: StoredSession | null;
-    try {
-      record = await this.store.load(key, this.touchPolicy(now));
-    } catch (e) {
-      throw this.storeFailed(e);
-    }
-    // The one read every request makes: reported as a recovery only when the store had been failing.
-    if (this.storeDown) this.storeRecovered();
+    // The one read every request makes: a recovery is reported only when the store had been failing.
+    const record = await this.watchStore(this.store.load(key, this.touchPolicy(now)));
     if (!record) {
       this.forget(key);
       return { state: 'invalid' };
@@ -268,7 +260,8 @@ export class SessionEngine {
   private moveData(data: Record<string, string>, fromKey: string, toKey: string): Record<string, string> {
     let moved = data;
     for (const l of this.listeners) if (l.onSessionMoving) moved = l.onSessionMoving(moved, fromKey, toKey);
-    return moved;
+    // Whatever moves a session to a new ID (a regenerate, a timed rotation) restarts its ID's clock.
+    return { ...moved, [ID_ISSUED_FIELD]: String(this.now()) };
   }
 
   /** Ends one session (idempotent) and runs the lifecycle listeners. */
