@@ -69,6 +69,12 @@ describe('demo password hashing', () => {
     assert.equal(await users.verify('alice', 'alice-password-1'), 'alice');
     assert.equal(await users.verify('alice', 'wrong-password-1'), null);
     assert.equal(await users.verify('nobody', 'alice-password-1'), null);
+    // Its bounds are the hasher's: with one running and none allowed to wait, a second
+    // login at the same time is refused at once (the controller's 503 KW_LOGIN_BUSY).
+    const tight = await DemoUsers.create(new Map([['alice', 'alice-password-1']]), { concurrent: 1, waiting: 0 });
+    const first = tight.verify('alice', 'alice-password-1');
+    await assert.rejects(tight.verify('alice', 'wrong-password-1'), PasswordHashBusyError);
+    assert.equal(await first, 'alice', 'the login under way is not disturbed');
   });
 
   it('the test-only cheap hashing is refused in production and off by default', () => {

@@ -39,26 +39,31 @@ export class AuthController {
     const username = credential(input.username, 'username');
     const password = credential(input.password, 'password');
     const client = ip || 'unknown';
-    const wait = await this.limit.retryAfter(username, client);
-    if (wait > 0) {
-      this.events.loginFailed({ username, reason: 'rate-limited', requestId: requestIdOf(req) });
-      res.header('Retry-After', String(wait));
-      throw new HttpException({ error: 'Too many failed logins. Try again later.', code: 'KW_LOGIN_RATE_LIMITED' }, 429);
-    }
-    let name: string | null;
-    try {
-      name = await this.users.verify(username, password);
-    } catch (e) {
-      if (!(e instanceof PasswordHashBusyError)) throw e;
-      // Password hashing is bounded (memory and pool threads): a full wait line answers at once.
-      res.header('Retry-After', '1');
-      throw new HttpException({ error: e.message, code: e.code }, 503);
-    }
-    if (!name) {
-      this.events.loginFailed({ username, reason: 'bad-credentials', requestId: requestIdOf(req) });
-      await this.limit.failed(username, client);
-      throw new UnauthorizedException(LOGIN_FAILED);
-    }
+    // Checked and counted one at a time per username and per client: a burst of guesses cannot
+    // all pass the check before the first failure is counted.
+    const name = await this.limit.serial(username, client, async () => {
+      const wait = this.limit.retryAfter(username, client);
+      if (wait > 0) {
+        this.events.loginFailed({ username, reason: 'rate-limited', requestId: requestIdOf(req) });
+        res.header('Retry-After', String(wait));
+        throw new HttpException({ error: 'Too many failed logins. Try again later.', code: 'KW_LOGIN_RATE_LIMITED' }, 429);
+      }
+      let verified: string | null;
+      try {
+        verified = await this.users.verify(username, password);
+      } catch (e) {
+        if (!(e instanceof PasswordHashBusyError)) throw e;
+        // Password hashing is bounded (memory and pool threads): a full wait line answers at once.
+        res.header('Retry-After', '1');
+        throw new HttpException({ error: e.message, code: e.code }, 503);
+      }
+      if (!verified) {
+        this.events.loginFailed({ username, reason: 'bad-credentials', requestId: requestIdOf(req) });
+        await this.limit.failed(username, client);
+        throw new UnauthorizedException(LOGIN_FAILED);
+      }
+      return verified;
+    });
     const info = await session.login({ id: name, name });
     // Sessions this login ended to stay within KEYWARD_MAX_SESSIONS_PER_USER (public handles only); absent when none.
     if (info.endedSessions.length === 0) return { user: { name } };

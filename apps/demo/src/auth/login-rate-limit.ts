@@ -17,7 +17,6 @@ export const DEFAULT_LOGIN_LIMITS: LoginLimits = { windowMs: 5 * 60_000, blockMs
 export const LOGIN_LIMITS = Symbol('demo.loginLimits');
 
 const FAILURES = 'login-failures';
-const CHECK = 'login-check';
 
 /**
  * Login throttling on @nestjs/throttler's storage: failed logins are counted per username
@@ -25,31 +24,72 @@ const CHECK = 'login-check';
  * from that client is refused for `blockMs`, with `Retry-After`. Successful logins are not
  * counted (the throttler's guard would count every attempt, so the demo calls its storage
  * directly).
+ *
+ * Two things the storage alone does not give:
+ * - the check must not write: a block is known from the answer of the failure that caused
+ *   it, kept here until it ends, so checking an attempt costs no storage entry (counting
+ *   every check grew one list per client with each request, however many were refused);
+ * - the check and the count must not race: attempts for one username, and from one client,
+ *   run one at a time ({@link serial}). Without that, a burst of guesses sent together all
+ *   passed the check before the first failure was counted (up to the hasher's 66 in flight
+ *   instead of 5).
  */
 @Injectable()
 export class LoginRateLimit {
+  /** Key -> when its block ends (ms). An entry is dropped once read after its end. */
+  private readonly blockedUntil = new Map<string, number>();
+  /** Key -> the end of the last attempt queued for it. */
+  private readonly tails = new Map<string, Promise<void>>();
+
   constructor(
     @Inject(ThrottlerStorage) private readonly storage: ThrottlerStorage,
     @Inject(LOGIN_LIMITS) private readonly limits: LoginLimits,
   ) {}
 
-  /** Seconds until this username and client may try again (0: now). Counts no failure. */
-  async retryAfter(username: string, client: string): Promise<number> {
+  /** Runs one login attempt after the earlier ones for this username and from this client. */
+  async serial<T>(username: string, client: string, attempt: () => Promise<T>): Promise<T> {
+    const releases: Array<() => void> = [];
+    try {
+      // Always in the same order (username, then client), so two attempts never wait on each other.
+      for (const key of this.keys(username, client)) releases.push(await this.lock(key.key));
+      return await attempt();
+    } finally {
+      for (const release of releases.reverse()) release();
+    }
+  }
+
+  /** Seconds until this username and client may try again (0: now). Writes nothing. */
+  retryAfter(username: string, client: string): number {
+    const now = Date.now();
     let wait = 0;
-    for (const key of this.keys(username, client)) {
-      // A limit nobody reaches: the record only reports the block that failures set on the key.
-      const r = await this.storage.increment(key.key, this.limits.windowMs, Number.MAX_SAFE_INTEGER, this.limits.blockMs, CHECK);
-      if (r.isBlocked) wait = Math.max(wait, r.timeToBlockExpire, 1);
+    for (const { key } of this.keys(username, client)) {
+      const until = this.blockedUntil.get(key);
+      if (until === undefined) continue;
+      if (until <= now) this.blockedUntil.delete(key);
+      else wait = Math.max(wait, Math.ceil((until - now) / 1000));
     }
     return wait;
   }
 
-  /** Counts a failed login for the username and the client. */
+  /** Counts a failed login for the username and the client; a count past its limit starts a block. */
   async failed(username: string, client: string): Promise<void> {
     for (const key of this.keys(username, client)) {
-      // The throttler blocks once hits exceed its limit: limit - 1 blocks the attempt after the limit-th failure.
-      await this.storage.increment(key.key, this.limits.windowMs, key.limit - 1, this.limits.blockMs, FAILURES);
+      const r = await this.storage.increment(key.key, this.limits.windowMs, key.limit - 1, this.limits.blockMs, FAILURES);
+      if (r.isBlocked) this.blockedUntil.set(key.key, Date.now() + Math.max(r.timeToBlockExpire, 1) * 1000);
     }
+  }
+
+  private async lock(key: string): Promise<() => void> {
+    const before = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = before.then(() => mine);
+    this.tails.set(key, tail);
+    await before;
+    return () => {
+      release();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    };
   }
 
   private keys(username: string, client: string): Array<{ key: string; limit: number }> {
