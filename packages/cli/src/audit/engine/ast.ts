@@ -1,4 +1,5 @@
 import ts from 'typescript5';
+import { secretWeakness } from '@keyward/core';
 import { isPlaceholder, looksRandom, matchProvider } from '../../secrets/secret-detector.js';
 import { isWellKnownWeakSecret } from '../../secrets/weak-secrets.js';
 
@@ -130,7 +131,9 @@ export function capitalise(s: string): string {
  */
 export function fallbackMatters(source: string, literal: string): boolean {
   if (isWellKnownWeakSecret(literal) || matchProvider(literal) || looksRandom(literal)) return true;
-  if (isPlaceholderKeyword(literal)) return false;
+  // A placeholder the library itself refuses (`'your-secret-key-here'`) is what a deployment
+  // without the variable runs with: judged by @keyward/core, as Keyward judges it at startup.
+  if (isPlaceholderKeyword(literal)) return literal.length >= 8 && secretWeakness(literal) !== null;
   return /secret|passw|signing|jwt|session|cookie|salt|encryption|private|hmac/i.test(source);
 }
 
