@@ -3,7 +3,7 @@
  * secret is, how much of one may be shown. Pure functions of their arguments; depends on
  * nothing but `node:buffer`.
  */
-export { WEAK_SECRETS, KNOWN_WEAK_SECRETS, isWellKnownWeakSecret, secretWeakness } from './weak-secrets.js';
+export { WEAK_SECRETS, KNOWN_WEAK_SECRETS, isPlaceholderSecret, isWellKnownWeakSecret, secretWeakness } from './weak-secrets.js';
 export {
   MIN_SECRET_BITS,
   ENGLISH_BITS_PER_LETTER,

@@ -114,6 +114,16 @@ function isDressedPlaceholder(value: string, minBits: number): boolean {
 }
 
 /**
+ * True for a known placeholder: exactly, with small changes, or hex/base64-encoded (the
+ * cases {@link secretWeakness} names as placeholders).
+ */
+export function isPlaceholderSecret(value: string, minBits: number = MIN_SECRET_BITS): boolean {
+  if (isPlaceholder(value) || isDressedPlaceholder(value, minBits)) return true;
+  const decoded = secretStrength(value).decodedText;
+  return decoded !== undefined && (isPlaceholder(decoded) || isDressedPlaceholder(decoded, minBits));
+}
+
+/**
  * Why a secret is weak, or null if it is acceptable. The message never contains the
  * secret. Refused: a known placeholder (exactly, or with small changes, or hex/base64-
  * encoded), fewer than 32 bytes, or less than `minBits` of estimated entropy

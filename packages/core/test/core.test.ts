@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { KNOWN_WEAK_SECRETS, REDACTED, WEAK_SECRETS, isWellKnownWeakSecret, maskHead, maskTail, secretWeakness, visibleChars } from '../src/index.js';
+import { KNOWN_WEAK_SECRETS, REDACTED, WEAK_SECRETS, isPlaceholderSecret, isWellKnownWeakSecret, maskHead, maskTail, secretWeakness, visibleChars } from '../src/index.js';
 
 describe('@keyward/core', () => {
   it('one weak-secret list: every entry is refused by the audit and flagged by the CLI, whatever its case', () => {
@@ -22,5 +22,13 @@ describe('@keyward/core', () => {
     assert.equal(maskTail('short'), '••••');
     assert.equal(maskHead('short'), '…(5 chars)');
     assert.equal(REDACTED, '[REDACTED]');
+  });
+
+  it('isPlaceholderSecret: a placeholder exactly, dressed up, or encoded; never random bytes', () => {
+    assert.ok(isPlaceholderSecret('keyboard cat'));
+    assert.ok(isPlaceholderSecret('change-this-to-a-secure-random-value-2026'));
+    assert.ok(isPlaceholderSecret(Buffer.from('change-this-to-a-secure-random-value').toString('base64')));
+    assert.ok(!isPlaceholderSecret(randomBytes(32).toString('base64')));
+    assert.ok(!isPlaceholderSecret('Tr0ub4dor&3-correct-horse-battery'), 'weak is not the same as a placeholder');
   });
 });

@@ -3,7 +3,7 @@ import type { SessionStore } from '../stores/session-store.interface.js';
 import { parseVaultKeys } from '../vault/key-ring.js';
 import type { ResolvedKeywardOptions } from './keyward-options.interface.js';
 import { show } from '../util/option-checks.js';
-import { MIN_SECRET_BITS, estimateBytesBits, printableText, secretWeakness } from '@keyward/core';
+import { MIN_SECRET_BITS, estimateBytesBits, isPlaceholderSecret, printableText, secretWeakness } from '@keyward/core';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -55,7 +55,7 @@ function duration(ms: number): string {
 export function keyMaterialWeakness(key: Uint8Array): string | null {
   const text = printableText(key);
   if (text !== null) {
-    const placeholder = /placeholder/.test(secretWeakness(text) ?? '');
+    const placeholder = isPlaceholderSecret(text);
     return `is the base64 of a ${[...text].length}-character ${placeholder ? 'placeholder ' : ''}text, not ${key.length} random bytes`;
   }
   const bits = Math.floor(estimateBytesBits(key));
