@@ -22,22 +22,50 @@ import { parseArgs } from 'node:util';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 
-const { values: opt } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    rounds: { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    connections: { type: 'string', default: '50' },
-    only: { type: 'string' },
-    scenario: { type: 'string' },
-    tool: { type: 'string' },
-    profile: { type: 'string' },
-    'no-build': { type: 'boolean', default: false },
-    sessions: { type: 'string' },
-    compare: { type: 'string' },
-  },
-});
+const USAGE = `node bench/run.mjs [options]   Keyward against the advisory's own stack (bench/README.md)
+
+  --quick                 smoke run (< 60 s), writes bench/results/quick.md only
+  --rounds N              interleaved rounds per target (default 5, quick 1)
+  --duration S            seconds per round (default 5, quick 1)
+  --warmup S              seconds of warm-up per target (default 3, quick 1)
+  --connections N         concurrent connections (default 50)
+  --only id,id            run only these stacks
+  --scenario session|proxy
+  --tool wrk|autocannon   load generator (default wrk, installed from Debian when missing)
+  --profile <stack id>    write a --cpu-prof profile of that stack to bench/.prof/
+  --no-build              bench the existing dist/ as it is
+  --sessions N            sessions for the memory measurement (default 200, quick 20)
+  --compare <build>/dist/src/index.js   add Keyward rows running that build (A/B of a fix)
+  -h, --help              this text`;
+
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      help: { type: 'boolean', short: 'h', default: false },
+      quick: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string', default: '50' },
+      only: { type: 'string' },
+      scenario: { type: 'string' },
+      tool: { type: 'string' },
+      profile: { type: 'string' },
+      'no-build': { type: 'boolean', default: false },
+      sessions: { type: 'string' },
+      compare: { type: 'string' },
+    },
+  });
+} catch (err) {
+  console.error(`${err.message}\n\n${USAGE}`);
+  process.exit(2);
+}
+const opt = parsed.values;
+if (opt.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const QUICK = opt.quick;
 const ROUNDS = Number(opt.rounds ?? (QUICK ? 1 : 5));
 const SECONDS = Number(opt.duration ?? (QUICK ? 1 : 5));
@@ -92,6 +120,8 @@ function buildIfStale() {
   return 'built';
 }
 
+// A fresh clone has no node_modules: install as `npm start` and `npm test` do.
+if (spawnSync(process.execPath, [join(root, 'scripts/ensure-install.mjs')], { cwd: root, stdio: 'inherit' }).status !== 0) process.exit(1);
 ensureWrk();
 const buildState = buildIfStale();
 
