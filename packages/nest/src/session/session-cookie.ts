@@ -11,8 +11,11 @@ const AMBIGUOUS: CookieLookup = Object.freeze({ kind: 'ambiguous' });
  * Finds the session cookie in a Cookie request header. A name sent twice (cookie
  * tossing from a sibling domain or path) is ambiguous and is not trusted.
  *
- * Runs on every request: it walks the header in place (a pair whose name part does not
- * even contain the cookie's name is skipped without copying it) instead of splitting it.
+ * Runs on every request, on headers a client chooses, so it is linear in the header's
+ * length (and the header is bounded): it walks the header in place instead of splitting
+ * it, and each search (`;`, `=`, the cookie's name) resumes where its last hit lies
+ * instead of scanning the rest of the header again for every pair. A pair whose name part
+ * does not contain the cookie's name is skipped without copying it.
  */
 export function findSessionCookie(header: string | string[] | undefined, name: string): CookieLookup {
   if (header === undefined) return NONE;
@@ -20,15 +23,19 @@ export function findSessionCookie(header: string | string[] | undefined, name: s
   if (text.length > MAX_COOKIE_HEADER) return AMBIGUOUS;
   let found: string | undefined;
   let count = 0;
+  // The next '=' and the next occurrence of the name at or after the current pair (-1: none left).
+  let nextEq = -2;
+  let nextName = -2;
   for (let start = 0; start <= text.length; ) {
     let end = text.indexOf(';', start);
     if (end < 0) end = text.length;
-    const eq = text.indexOf('=', start);
-    if (eq >= 0 && eq < end) {
-      const at = name.length > 0 ? text.indexOf(name, start) : start;
-      if (at >= 0 && at + name.length <= eq && text.slice(start, eq).trim() === name) {
+    if (nextEq !== -1 && nextEq < start) nextEq = text.indexOf('=', start);
+    if (nextEq >= 0 && nextEq < end) {
+      if (name.length === 0) nextName = start;
+      else if (nextName !== -1 && nextName < start) nextName = text.indexOf(name, start);
+      if (nextName >= 0 && nextName + name.length <= nextEq && text.slice(start, nextEq).trim() === name) {
         count++;
-        let value = text.slice(eq + 1, end).trim();
+        let value = text.slice(nextEq + 1, end).trim();
         if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
         found = value;
       }
