@@ -13,11 +13,15 @@
  * - a string repeated (`'abc'.repeat(20)`), a substring seen before, runs of neighbouring
  *   characters (`abcdef`, `123456`, `aaaa`) and far fewer distinct characters than random
  *   text of that length would have, add next to nothing;
+ * - keyboard walks (`1qaz2wsx`, `qwertyuiop`, shifted or not) are worth 1 bit a key, and a
+ *   date or time (`new Date().toString()`, ISO 8601, ...) what the moment it names is worth
+ *   (`predictable-patterns.ts`);
  * - a string that is valid hex, base64 or base64url is judged on its decoded bytes too
  *   (the base64 of `changeme...` looks random as text), and the weaker verdict counts.
  */
 
 import { Buffer } from 'node:buffer';
+import { capSpans, dateSpans, keyboardStepPatterns, keyboardWalks } from './predictable-patterns.js';
 
 /** Bits a secret must be estimated to hold: what 16 random bytes give (e.g. 32 hex characters). */
 export const MIN_SECRET_BITS = 128;
@@ -219,6 +223,10 @@ export function estimateTextBits(value: string): number {
     seen.add(w.word);
     for (let i = w.start; i < w.end; i++) values[i] = v;
   }
+  // Keys walked on the keyboard, and dates and times, are worth what choosing them is worth.
+  capSpans(values, keyboardWalks(chars));
+  capSpans(values, keyboardStepPatterns(chars));
+  capSpans(values, dateSpans(text));
   // A separator repeated (the spaces or dashes between words) is worth 1 bit.
   const separators = new Set<string>();
   chars.forEach((c, i) => {
