@@ -8,7 +8,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
-const { LiveSecrets } = await import(pathToFileURL(join(root, 'packages/nest/dist/src/index.js')).href);
+const { LiveSecrets } = await import(pathToFileURL(join(root, 'packages/nest/dist/src/redaction/live-secrets.js')).href);
 const N = Number(process.argv[2] ?? 20_000);
 const length = Number(process.argv[3] ?? 43);
 const heap = () => {

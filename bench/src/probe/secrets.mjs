@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { join, dirname } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
-const { LiveSecrets } = await import(pathToFileURL(join(root, 'packages/nest/dist/src/index.js')).href);
+const { LiveSecrets } = await import(pathToFileURL(join(root, 'packages/nest/dist/src/redaction/live-secrets.js')).href);
 const N = Number(process.argv[2] ?? 20_000);
 
 // A request log line as KeywardLogger writes it (pino JSON), and a 2 KB JSON body line.

@@ -27,8 +27,9 @@ import { CredentialService } from './vault/credential.service.js';
 import { Vault } from './vault/vault.js';
 import { KeywardEvents } from './events/keyward-events.js';
 
-/** Every secret the options hold goes into the redaction registry at startup. */
+/** The redaction registry takes its bounds, and every secret the options hold, at startup. */
 function registerLiveSecrets(o: ResolvedKeywardOptions): ResolvedKeywardOptions {
+  liveSecrets.configure(o.redaction);
   for (const s of o.session.secrets) liveSecrets.add(s, { pinned: true });
   for (const key of o.keyRing?.material() ?? []) liveSecrets.add(key, { pinned: true });
   for (const p of o.credentials.values()) for (const s of p.liveSecrets?.() ?? []) liveSecrets.add(s, { pinned: true });

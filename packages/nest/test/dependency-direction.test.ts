@@ -24,7 +24,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   // The edge: entry points, steps, Nest guards and filter, the one error writer.
   'http/': ['events/', 'options/', 'origin/', 'proxy/', 'redaction/', 'session/', 'transport/', 'keyward.errors', 'keyward.constants', 'keyward.internal-constants'],
   // Option validation and the production self-audit, over every capability's options.
-  'options/': ['origin/', 'proxy/', 'session/', 'stores/', 'transport/', 'vault/', 'util/', 'keyward.errors'],
+  'options/': ['origin/', 'proxy/', 'redaction/', 'session/', 'stores/', 'transport/', 'vault/', 'util/', 'keyward.errors'],
   // The capabilities.
   'proxy/': ['origin/', 'redaction/', 'stores/', 'vault/', 'util/', 'keyward.errors'],
   'session/': ['events/', 'stores/', 'util/', 'keyward.errors'],

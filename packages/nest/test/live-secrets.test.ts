@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { LiveSecrets, RedactionCapacityError, encodedForms, logId } from '../src/index.js';
+import { RedactionCapacityError, encodedForms, logId } from '../src/index.js';
+import { LiveSecrets } from '../src/redaction/live-secrets.js';
 import { neutraliseControls } from '../src/redaction/stdio-redaction.js';
 
 describe('LiveSecrets', () => {
@@ -97,7 +98,7 @@ describe('LiveSecrets', () => {
 
   it('user pool: past perUser a user is refused (KW_KEY_LIMIT); a full pool forgets only idle entries, else refuses (KW_REDACTION_CAPACITY)', () => {
     let now = 0;
-    const l = new LiveSecrets({ perUser: 2, userCapacity: 3, userIdleMs: 1000, now: () => now });
+    const l = new LiveSecrets({ perUser: 2, userCapacity: 3, userIdleMs: 1000 }, () => now);
     l.hold('u1/a', 'u1', 'user-one-key-aaaa');
     l.hold('u1/b', 'u1', 'user-one-key-bbbb');
     assert.throws(() => l.hold('u1/c', 'u1', 'user-one-key-cccc'), (e: RedactionCapacityError) => e.code === 'KW_KEY_LIMIT' && !e.message.includes('cccc'));

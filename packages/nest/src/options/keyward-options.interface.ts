@@ -1,3 +1,4 @@
+import type { RedactionOptions, ResolvedRedactionOptions } from '../redaction/redaction-options.js';
 import type { Clock } from '../util/clock.js';
 import type { ResolvedSessionOptions } from '../session/session-options.js';
 import type { SessionStore } from '../stores/session-store.interface.js';
@@ -137,6 +138,13 @@ export interface KeywardModuleOptions {
   proxy?: ProxyOptions;
   /** Log one line per request (method, path without query, status, duration, request id). @default false */
   logRequests?: boolean;
+  /**
+   * Bounds of the redaction registry, the process's one list of live secrets that every log
+   * line, error and upstream echo is scrubbed of (see docs/memory.md).
+   * @example { capacity: 50_000, perUser: 16 }
+   * @default { capacity: 20_000, maxBytes: 64 MiB, userCapacity: 20_000, userMaxBytes: 64 MiB, perUser: 32, perUserBytes: 1 MiB, userIdleMs: 900_000 }
+   */
+  redaction?: RedactionOptions;
 }
 
 /** Options of the credential vault. */
@@ -165,6 +173,7 @@ export interface ResolvedKeywardOptions {
   transport: ResolvedTransport;
   proxy: ReadonlyMap<string, ResolvedProxyService>;
   logRequests: boolean;
+  redaction: ResolvedRedactionOptions;
   /**
    * Development only: what production would refuse about secrets and vault keys (weak,
    * placeholder, duplicated), by position, never the value. Logged once at startup.

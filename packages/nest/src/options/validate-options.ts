@@ -1,3 +1,4 @@
+import { resolveRedactionOptions } from '../redaction/redaction-options.js';
 import { KeywardConfigError, KeywardErrorCode } from '../keyward.errors.js';
 import type { SessionStore } from '../stores/session-store.interface.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -11,7 +12,7 @@ import { resolveProxyOptions } from '../proxy/proxy-options.js';
 import { resolveTransport } from '../transport/transport-policy.js';
 import { resolveLifecycleOptions } from '../session/lifecycle-options.js';
 
-const TOP_KEYS = ['production', 'session', 'demoUsers', 'vault', 'credentials', 'origin', 'cors', 'transport', 'proxy', 'logRequests'] as const;
+const TOP_KEYS = ['production', 'session', 'demoUsers', 'vault', 'credentials', 'origin', 'cors', 'transport', 'proxy', 'logRequests', 'redaction'] as const;
 const CREDENTIAL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const SESSION_KEYS = [
   'secrets', 'store', 'cookie', 'idleTimeoutMs', 'absoluteTimeoutMs', 'touchIntervalMs',
@@ -100,6 +101,7 @@ export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: 
   view.requireHttps = transport.requireHttps;
   const proxy = resolveProxyOptions(raw.proxy, new Set(credentials.keys()), origin.csrfHeader.name, problems);
   view.proxy = proxy;
+  const redaction = resolveRedactionOptions(raw.redaction, problems);
 
   const findings = production ? productionFindings(view) : [];
   if (problems.length > 0 || findings.length > 0 || !session) {
@@ -118,6 +120,7 @@ export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: 
     transport,
     proxy,
     logRequests: raw.logRequests === true,
+    redaction,
     warnings: production ? [] : secretFindings(view).map((w) => `${w} (Production refuses it; development only warns.)`),
   };
 }

@@ -1,88 +1,14 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { REDACTED } from '@keyward/core';
 import { KeywardErrorCode, RedactionCapacityError } from '../keyward.errors.js';
+import { MIN_SCRUBBABLE_LENGTH, encodedForms, registryEntryBytes } from './encoded-forms.js';
+import { FormIndex } from './form-index.js';
+import { REDACTION_DEFAULTS, type RedactionOptions, type ResolvedRedactionOptions } from './redaction-options.js';
 
-const MARK = REDACTED;
-/**
- * The shortest value the registry can scrub reliably: every encoded form of an 8-character
- * value is at least 8 characters long, and the scan indexes forms by their first 8. Keys
- * shorter than this are refused wherever Keyward accepts a key (server keys at startup,
- * minted keys when issued, user keys when submitted), never accepted unscrubbed.
- */
-export const MIN_SCRUBBABLE_LENGTH = 8;
+// What users of the registry match and refuse by, with it.
+export { MIN_SCRUBBABLE_LENGTH, encodedForms } from './encoded-forms.js';
+
 const MIN_LENGTH = MIN_SCRUBBABLE_LENGTH;
-
-/** Base64 characters of `b` at byte offset `shift` inside a larger base64 value (those that depend on `b` alone). */
-function base64Core(b: Buffer, shift: 0 | 1 | 2): string {
-  const text = Buffer.concat([Buffer.alloc(shift), b, Buffer.alloc(3)]).toString('base64');
-  return text.slice(Math.ceil((shift * 8) / 6), Math.floor(((shift + b.length) * 8) / 6));
-}
-
-/** The forms a secret may take in text: raw, base64 (padded or not), base64url, hex, URL-encoded. */
-export function encodedForms(secret: string | Buffer): string[] {
-  const b = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
-  const forms = new Set<string>([b.toString('base64'), b.toString('base64').replace(/=+$/, ''), b.toString('base64url'), b.toString('hex'), b.toString('hex').toUpperCase()]);
-  // Also inside a larger base64 value (e.g. Basic auth of "user:key", a base64 JSON document).
-  for (const shift of [0, 1, 2] as const) {
-    const core = base64Core(b, shift);
-    forms.add(core);
-    forms.add(core.replace(/\+/g, '-').replace(/\//g, '_'));
-  }
-  if (typeof secret === 'string') {
-    forms.add(secret);
-    forms.add(encodeURIComponent(secret));
-    forms.add(JSON.stringify(secret).slice(1, -1)); // as it appears inside a JSON string
-  }
-  return [...forms].filter((f) => f.length >= MIN_LENGTH);
-}
-
-/** Bounds of a {@link LiveSecrets} registry. Every bound is per pool: one pool never evicts another's entries. */
-export interface LiveSecretsLimits {
-  /**
-   * Run-time secrets (minted keys, values opened from the vault, `liveSecrets.add()`):
-   * at most this many; past it the least recently used are forgotten.
-   * @default 20_000
-   */
-  capacity?: number;
-  /**
-   * Run-time secrets: at most this many bytes of V8 heap (as {@link registryEntryBytes}
-   * counts them; least recently used forgotten past it). The default holds `capacity`
-   * (20,000) keys of up to 64 characters (about 2.9 KB each), so for ordinary keys the entry
-   * count is the bound that applies; this one caps long values.
-   * @default 64 MiB
-   */
-  maxBytes?: number;
-  /**
-   * Users' own keys (all users): at most this many.
-   * @default 20_000
-   */
-  userCapacity?: number;
-  /**
-   * Users' own keys (all users): at most this many bytes of V8 heap (as for `maxBytes`).
-   * @default 64 MiB
-   */
-  userMaxBytes?: number;
-  /**
-   * Keys one user may hold at a time (one per credential name, plus one being replaced).
-   * @default 32
-   */
-  perUser?: number;
-  /**
-   * Bytes one user (or session) may hold, counted as for `maxBytes` (a value being replaced is not counted).
-   * @default 1 MiB
-   */
-  perUserBytes?: number;
-  /**
-   * A user's key not stored or opened for this long may be forgotten to make room for
-   * another user's (its plaintext is then no longer in memory: the vault holds only
-   * ciphertext, and opening it registers it again before it is revealed). A key used
-   * more recently than this is never pushed out: the new one is refused instead.
-   * @default 900_000 (15 minutes)
-   */
-  userIdleMs?: number;
-  /** Clock (tests). */
-  now?: () => number;
-}
+const sizeOf = registryEntryBytes;
 
 interface Entry {
   forms: string[];
@@ -98,24 +24,14 @@ interface UserEntry extends Entry {
 }
 
 interface Slot {
-  user: string;
+  /** Who ends the slot: a user (their own keys) or a session (its values), released together by {@link LiveSecrets.releaseOwner}. */
+  owner: string;
+  /** Whose bounds the slot counts against: always the user, also for a value stored in one of their sessions. */
+  account: string;
   /** Ids held by the slot, oldest first (at most two: the current value and one replacing it). */
   ids: string[];
 }
 
-/**
- * Size of an entry on the V8 heap, as measured (bench/src/probe/mem-registry.mjs, Node 20):
- * about 512 bytes for the entry, 200 per form (the string's header, its place in the form
- * map, its prefix and prefix set) and one per character (forms are ASCII or one-byte
- * strings). A 43-character key: 8 forms, 503 characters, measured 2,586 bytes (this counts
- * 2,615); a 200-character key: measured 4,267 (counts 4,445). The earlier count (two bytes
- * per character, 96 per form) said 1,838 and 5,498: 30% low for ordinary keys, so the byte
- * bound allowed more heap than it said.
- */
-export function registryEntryBytes(forms: readonly string[]): number {
-  return forms.reduce((n, f) => n + f.length + 200, 512);
-}
-const sizeOf = registryEntryBytes;
 
 /**
  * Every secret the process holds live (server keys, minted keys, user keys, session
@@ -130,49 +46,63 @@ const sizeOf = registryEntryBytes;
  *   entry is forgotten (a key in use is registered again each time it is opened);
  * - **user** ({@link hold}): the keys users bring. Only values actually stored, one slot
  *   per user and credential name; replaced and deleted values leave at once. At most
- *   `perUser` per user; when the pool is full, an idle entry may be forgotten, else the
- *   new key is refused: a user can never evict another user's key in use, a session's
- *   key, or a configuration secret.
+ *   `perUser` per user, counted over the user's own keys and the values of all their
+ *   sessions (so logging in again and again gains nothing); when the pool is full, an idle
+ *   entry may be forgotten, else the new key is refused: a user can never evict another
+ *   user's key in use, a session's key, or a configuration secret.
+ *
+ * There is one registry per process, {@link liveSecrets}: the vault, the providers, the
+ * logger and the stdio scrubber all use it. Its bounds are set with
+ * `KeywardModule.forRoot({ redaction })` ({@link LiveSecrets.configure}).
  *
  * Values shared by several pools or slots are counted per holder: releasing one never
  * stops the others being scrubbed.
  */
 export class LiveSecrets {
-  private readonly forms = new Map<string, number>(); // form -> refcount
-  /** Forms indexed by their first MIN_LENGTH characters: a scan costs one map lookup per position, whatever the number of secrets. */
-  private readonly byPrefix = new Map<string, Set<string>>();
+  /** Every tracked form, where scans look. */
+  private readonly index = new FormIndex();
   private readonly config = new Map<string, Entry>();
   /** Insertion order is recency: the first entry is the least recently used. */
   private readonly runtime = new Map<string, Entry>();
   private readonly user = new Map<string, UserEntry>();
   private readonly slots = new Map<string, Slot>();
-  private readonly slotsPerUser = new Map<string, number>();
+  /** Slots and counted bytes per account (user): the per-user bounds. */
+  private readonly slotsOfAccount = new Map<string, Set<string>>();
+  private readonly bytesPerUser = new Map<string, number>();
   /** Slots of each owner, so an owner that ends (a session) releases them all at once. */
   private readonly slotsOfOwner = new Map<string, Set<string>>();
-  private readonly bytesPerUser = new Map<string, number>();
   /** Tag -> run-time id, so a holder can forget a value it no longer has (a revoked key, by its id). */
   private readonly tags = new Map<string, string>();
   /** Told each value the registry no longer tracks in a pool (caches of derived forms drop theirs). */
   private readonly forgetListeners = new Set<(secret: string) => void>();
   private runtimeBytes = 0;
   private userBytes = 0;
-  private longest = 0;
-  private readonly limits: Required<Omit<LiveSecretsLimits, 'now'>>;
+  private limits: ResolvedRedactionOptions = REDACTION_DEFAULTS;
   private readonly now: () => number;
 
-  /** @param limits bounds of each pool, or (as before) the run-time capacity alone. */
-  constructor(limits: LiveSecretsLimits | number = {}) {
-    const l = typeof limits === 'number' ? { capacity: limits } : limits;
-    this.limits = {
-      capacity: l.capacity ?? 20_000,
-      maxBytes: l.maxBytes ?? 64 * 1024 * 1024,
-      userCapacity: l.userCapacity ?? 20_000,
-      userMaxBytes: l.userMaxBytes ?? 64 * 1024 * 1024,
-      perUser: l.perUser ?? 32,
-      perUserBytes: l.perUserBytes ?? 1024 * 1024,
-      userIdleMs: l.userIdleMs ?? 900_000,
-    };
-    this.now = l.now ?? Date.now;
+  /**
+   * Internal: the process has one registry, {@link liveSecrets}; a registry made here is
+   * filled by nothing Keyward does (tests make their own to look inside one).
+   * @param limits bounds of each pool, or the run-time capacity alone.
+   */
+  constructor(limits: RedactionOptions | number = {}, now: () => number = Date.now) {
+    this.configure(typeof limits === 'number' ? { capacity: limits } : limits);
+    this.now = now;
+  }
+
+  /**
+   * Sets the bounds (validated by `KeywardModule`'s option check; unset ones take their
+   * default). A run-time pool over a new bound forgets its least recently used entries; the
+   * user pool keeps what it holds and refuses new keys until it is under its bounds again.
+   */
+  configure(limits: RedactionOptions): void {
+    this.limits = { ...REDACTION_DEFAULTS, ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) };
+    this.trimRuntime();
+  }
+
+  /** The bounds in force. */
+  get bounds(): ResolvedRedactionOptions {
+    return this.limits;
   }
 
   /** Number of secrets tracked (all pools). */
@@ -187,7 +117,7 @@ export class LiveSecrets {
 
   /** Length of the longest form tracked so far (the stdio scrubber holds back this much of an unfinished line). */
   get longestForm(): number {
-    return this.longest;
+    return this.index.longestForm;
   }
 
   /**
@@ -222,10 +152,14 @@ export class LiveSecrets {
       entry.tag = options.tag;
       this.tags.set(options.tag, id);
     }
+    this.trimRuntime();
+    return true;
+  }
+
+  private trimRuntime(): void {
     while ((this.runtime.size > this.limits.capacity || this.runtimeBytes > this.limits.maxBytes) && this.runtime.size > 1) {
       this.forgetRuntime(this.runtime.keys().next().value as string);
     }
-    return true;
   }
 
   /**
@@ -272,12 +206,15 @@ export class LiveSecrets {
   }
 
   /**
-   * Scrubs a user's own key on behalf of `slot` (one per user and credential name) until
-   * {@link release}d. Returns true if the slot did not hold this value yet. Throws a
-   * {@link RedactionCapacityError} (and registers nothing) when the user already holds
-   * `perUser` slots or the pool is full of keys in use.
+   * Scrubs a user-supplied value on behalf of `slot` (one per owner and credential name)
+   * until {@link release}d or its `owner` ends ({@link releaseOwner}). The owner is the user
+   * for their own keys, or the session a value was stored in; `account` (default: the
+   * owner) is the user whose bounds it counts against, whichever session holds it. Returns
+   * true if the slot did not hold this value yet. Throws a {@link RedactionCapacityError}
+   * (and registers nothing) when the account already holds `perUser` slots or
+   * `perUserBytes`, or the pool is full of keys in use.
    */
-  hold(slot: string, user: string, secret: string): boolean {
+  hold(slot: string, owner: string, secret: string, account: string = owner): boolean {
     const id = idOf(secret);
     if (id === null) throw new TypeError(`A user key must be at least ${MIN_LENGTH} characters to be scrubbed.`);
     const now = this.now();
@@ -288,13 +225,13 @@ export class LiveSecrets {
       this.touchUser(id, existing!);
       return false;
     }
-    if (!s && (this.slotsPerUser.get(user) ?? 0) >= this.limits.perUser) {
+    if (!s && (this.slotsOfAccount.get(account)?.size ?? 0) >= this.limits.perUser && !this.forgetIdleOf(account, now)) {
       throw new RedactionCapacityError(KeywardErrorCode.KeyLimit, `You already hold ${this.limits.perUser} keys; delete one before adding another.`);
     }
     const forms = existing ? existing.forms : encodedForms(secret);
     const bytes = existing ? existing.bytes : sizeOf(forms);
     const replaced = (s?.ids ?? []).reduce((n, x) => n + (this.user.get(x)?.bytes ?? 0), 0);
-    if ((this.bytesPerUser.get(user) ?? 0) - replaced + bytes > this.limits.perUserBytes) {
+    if ((this.bytesPerUser.get(account) ?? 0) - replaced + bytes > this.limits.perUserBytes) {
       throw new RedactionCapacityError(KeywardErrorCode.KeyLimit, 'Your keys are too large in total to keep out of logs; delete one before adding another.');
     }
     let entry = existing;
@@ -308,14 +245,16 @@ export class LiveSecrets {
     this.touchUser(id, entry);
     entry.holders.add(slot);
     if (!s) {
-      this.slots.set(slot, (s = { user, ids: [] }));
-      this.slotsPerUser.set(user, (this.slotsPerUser.get(user) ?? 0) + 1);
-      let owned = this.slotsOfOwner.get(user);
-      if (!owned) this.slotsOfOwner.set(user, (owned = new Set()));
+      this.slots.set(slot, (s = { owner, account, ids: [] }));
+      let counted = this.slotsOfAccount.get(account);
+      if (!counted) this.slotsOfAccount.set(account, (counted = new Set()));
+      counted.add(slot);
+      let owned = this.slotsOfOwner.get(owner);
+      if (!owned) this.slotsOfOwner.set(owner, (owned = new Set()));
       owned.add(slot);
     }
     s.ids.push(id);
-    this.bytesPerUser.set(user, (this.bytesPerUser.get(user) ?? 0) + entry.bytes);
+    this.bytesPerUser.set(account, (this.bytesPerUser.get(account) ?? 0) + entry.bytes);
     // A slot holds its current value and at most one replacing it.
     while (s.ids.length > 2) this.unhold(slot, s, s.ids[0]!);
     return true;
@@ -345,19 +284,12 @@ export class LiveSecrets {
 
   /** True if the text contains any tracked secret in any form. */
   contains(text: string): boolean {
-    return this.find(text, 0) !== null;
+    return this.index.find(text, 0) !== null;
   }
 
   /** The text with every tracked secret replaced by `[REDACTED]`. */
   scrub(text: string): string {
-    if (this.forms.size === 0 || text.length < MIN_LENGTH) return text;
-    let out = '';
-    let from = 0;
-    for (let hit = this.find(text, 0); hit !== null; hit = this.find(text, from)) {
-      out += text.slice(from, hit.at) + MARK;
-      from = hit.at + hit.form.length;
-    }
-    return from === 0 ? text : out + text.slice(from);
+    return this.index.scrub(text);
   }
 
   /**
@@ -365,49 +297,16 @@ export class LiveSecrets {
    * end of a form that spans it (for writers that emit a long text in pieces).
    */
   safeCut(text: string, at: number): number {
-    let cut = Math.max(0, Math.min(at, text.length));
-    for (let i = Math.max(0, cut - this.longest + 1); i < cut; i++) {
-      const bucket = this.byPrefix.get(text.slice(i, i + MIN_LENGTH));
-      if (!bucket) continue;
-      for (const f of bucket) if (i + f.length > cut && text.startsWith(f, i)) cut = i + f.length;
-    }
-    return cut;
-  }
-
-  private find(text: string, start: number): { at: number; form: string } | null {
-    for (let i = start; i <= text.length - MIN_LENGTH; i++) {
-      const bucket = this.byPrefix.get(text.slice(i, i + MIN_LENGTH));
-      if (!bucket) continue;
-      let best: string | undefined;
-      for (const f of bucket) if ((!best || f.length > best.length) && text.startsWith(f, i)) best = f;
-      if (best) return { at: i, form: best };
-    }
-    return null;
+    return this.index.safeCut(text, at);
   }
 
   private create(secret: string | Buffer, forms = encodedForms(secret)): Entry {
-    for (const f of forms) {
-      this.forms.set(f, (this.forms.get(f) ?? 0) + 1);
-      const prefix = f.slice(0, MIN_LENGTH);
-      let bucket = this.byPrefix.get(prefix);
-      if (!bucket) this.byPrefix.set(prefix, (bucket = new Set()));
-      bucket.add(f);
-      if (f.length > this.longest) this.longest = f.length;
-    }
+    this.index.add(forms);
     return { forms, bytes: sizeOf(forms) };
   }
 
   private drop(entry: Entry): void {
-    for (const f of entry.forms) {
-      const n = (this.forms.get(f) ?? 1) - 1;
-      if (n > 0) this.forms.set(f, n);
-      else {
-        this.forms.delete(f);
-        const bucket = this.byPrefix.get(f.slice(0, MIN_LENGTH));
-        bucket?.delete(f);
-        if (bucket?.size === 0) this.byPrefix.delete(f.slice(0, MIN_LENGTH));
-      }
-    }
+    this.index.remove(entry.forms);
   }
 
   private touchUser(id: string, entry: UserEntry): void {
@@ -430,20 +329,38 @@ export class LiveSecrets {
     }
   }
 
+  /**
+   * Makes room in one account: forgets the slot of its values used longest ago, if that is
+   * longer than `userIdleMs` (a value left in a session the user no longer uses; opening it
+   * again registers it again). False when every slot is in use.
+   */
+  private forgetIdleOf(account: string, now: number): boolean {
+    let oldest: { slot: string; s: Slot; lastUsed: number } | undefined;
+    for (const slot of this.slotsOfAccount.get(account) ?? []) {
+      const s = this.slots.get(slot);
+      if (!s) continue;
+      const lastUsed = Math.max(...s.ids.map((id) => this.user.get(id)?.lastUsed ?? 0));
+      if (!oldest || lastUsed < oldest.lastUsed) oldest = { slot, s, lastUsed };
+    }
+    if (!oldest || now - oldest.lastUsed < this.limits.userIdleMs) return false;
+    for (const id of [...oldest.s.ids]) this.unhold(oldest.slot, oldest.s, id);
+    return true;
+  }
+
   private unhold(slot: string, s: Slot, id: string): void {
     if (!s.ids.includes(id)) return;
     s.ids = s.ids.filter((x) => x !== id);
-    const held = (this.bytesPerUser.get(s.user) ?? 0) - (this.user.get(id)?.bytes ?? 0);
-    if (held > 0) this.bytesPerUser.set(s.user, held);
-    else this.bytesPerUser.delete(s.user);
+    const held = (this.bytesPerUser.get(s.account) ?? 0) - (this.user.get(id)?.bytes ?? 0);
+    if (held > 0) this.bytesPerUser.set(s.account, held);
+    else this.bytesPerUser.delete(s.account);
     if (s.ids.length === 0) {
       this.slots.delete(slot);
-      const owned = this.slotsOfOwner.get(s.user);
+      const owned = this.slotsOfOwner.get(s.owner);
       owned?.delete(slot);
-      if (owned?.size === 0) this.slotsOfOwner.delete(s.user);
-      const n = (this.slotsPerUser.get(s.user) ?? 1) - 1;
-      if (n > 0) this.slotsPerUser.set(s.user, n);
-      else this.slotsPerUser.delete(s.user);
+      if (owned?.size === 0) this.slotsOfOwner.delete(s.owner);
+      const counted = this.slotsOfAccount.get(s.account);
+      counted?.delete(slot);
+      if (counted?.size === 0) this.slotsOfAccount.delete(s.account);
     }
     const entry = this.user.get(id);
     if (!entry) return;
@@ -461,7 +378,11 @@ function idOf(secret: string | Buffer): string | null {
   return Buffer.isBuffer(secret) && secret.length > 0 ? `b:${secret.toString('base64')}` : null;
 }
 
-/** The process-wide registry: the vault, the providers and `Secret` add to it. */
+/**
+ * The process's one registry: the vault, the providers and `Secret` add to it, the
+ * redacting logger, the stdio scrubber and the proxy's echo scrubber read it. Bounds:
+ * `KeywardModule.forRoot({ redaction })`.
+ */
 export const liveSecrets = new LiveSecrets();
 
 const logKey = randomBytes(32);

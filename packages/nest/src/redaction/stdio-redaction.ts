@@ -180,13 +180,13 @@ let installed = false;
  * @example
  * installStdioRedaction(); // first line of main.ts
  */
-export function installStdioRedaction(registry: LiveSecrets = liveSecrets): void {
+export function installStdioRedaction(): void {
   if (installed) return;
   installed = true;
   const scrubbers: StreamScrubber[] = [];
   for (const stream of [process.stdout, process.stderr]) {
     const original = stream.write.bind(stream) as Write;
-    const scrubber = new StreamScrubber(original, registry, stream.isTTY === true);
+    const scrubber = new StreamScrubber(original, liveSecrets, stream.isTTY === true);
     scrubbers.push(scrubber);
     (stream as { write: Write }).write = (chunk: unknown, ...rest: unknown[]): boolean => {
       const encoding = typeof rest[0] === 'string' ? (rest[0] as BufferEncoding) : undefined;

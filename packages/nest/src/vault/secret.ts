@@ -116,10 +116,10 @@ function serialised<T>(slot: string, fn: () => Promise<T>): Promise<T> {
  * this process, so the registry ends up holding the value stored last. Throws
  * `RedactionCapacityError` (nothing written) if the registry cannot take it.
  */
-function storeHeld(group: string, name: string, value: string, write: () => Promise<void>): Promise<void> {
+function storeHeld(group: string, account: string, name: string, value: string, write: () => Promise<void>): Promise<void> {
   const slot = slotOf(group, name);
   return serialised(slot, async () => {
-    const added = liveSecrets.hold(slot, group, value);
+    const added = liveSecrets.hold(slot, group, value, account);
     try {
       await write();
     } catch (e) {
@@ -140,28 +140,34 @@ function removeHeld<T>(group: string, name: string, remove: () => Promise<T>): P
 }
 
 /** A value just opened from the vault, as a `Secret` held by its slot (a different value the slot held was replaced elsewhere and is released). */
-function openedHeld(group: string, name: string, value: string): Secret {
+function openedHeld(group: string, account: string, name: string, value: string): Secret {
   // A value stored before values had a minimum length: refuse to use it rather than leak it.
   if (value.length < MIN_SCRUBBABLE_LENGTH) throw new VaultError(VaultErrorCode.CredentialMissing, `The stored key for "${name}" is too short to be kept out of logs; store a new one.`);
   const slot = slotOf(group, name);
-  liveSecrets.hold(slot, group, value);
+  liveSecrets.hold(slot, group, value, account);
   // While a replacement is being stored here, both stay scrubbed; the put settles the slot.
   if (!pending.has(slot)) liveSecrets.release(slot, { keep: value });
   return new Secret(value, HELD);
 }
 
+/** The session a value is stored in, and its user. */
+type SessionHolder = { readonly handle: string; readonly userId: string };
+
 /** A user's key: see {@link storeHeld}. @internal */
-export const storeUserKey = (userId: string, name: string, value: string, write: () => Promise<void>): Promise<void> => storeHeld(userGroup(userId), name, value, write);
+export const storeUserKey = (userId: string, name: string, value: string, write: () => Promise<void>): Promise<void> => storeHeld(userGroup(userId), userGroup(userId), name, value, write);
 /** Deletes a user's key with `remove`, then stops scrubbing it (other holders of the value keep it scrubbed). @internal */
 export const removeUserKey = (userId: string, name: string, remove: () => Promise<boolean>): Promise<boolean> => removeHeld(userGroup(userId), name, remove);
 /** A user's key just opened. @internal */
-export const openedUserKey = (userId: string, name: string, value: string): Secret => openedHeld(userGroup(userId), name, value);
-/** A value stored in a session (bounded per session, like a user's keys): see {@link storeHeld}. @internal */
-export const storeSessionValue = (sessionHandle: string, name: string, value: string, write: () => Promise<void>): Promise<void> => storeHeld(sessionGroup(sessionHandle), name, value, write);
+export const openedUserKey = (userId: string, name: string, value: string): Secret => openedHeld(userGroup(userId), userGroup(userId), name, value);
+/**
+ * A value stored in a session: held by the session (released when it ends), counted against
+ * its user's bounds with the user's own keys, so opening more sessions gains no room. See {@link storeHeld}. @internal
+ */
+export const storeSessionValue = (session: SessionHolder, name: string, value: string, write: () => Promise<void>): Promise<void> => storeHeld(sessionGroup(session.handle), userGroup(session.userId), name, value, write);
 /** Removes a session value with `remove`, then stops scrubbing it. @internal */
 export const removeSessionValue = (sessionHandle: string, name: string, remove: () => Promise<void>): Promise<void> => removeHeld(sessionGroup(sessionHandle), name, remove);
 /** A session value just opened. @internal */
-export const openedSessionValue = (sessionHandle: string, name: string, value: string): Secret => openedHeld(sessionGroup(sessionHandle), name, value);
+export const openedSessionValue = (session: SessionHolder, name: string, value: string): Secret => openedHeld(sessionGroup(session.handle), userGroup(session.userId), name, value);
 
 /** A session ended: every value it held stops counting against the registry (and is no longer scrubbed unless held elsewhere). @internal */
 export const releaseSessionValues = (sessionHandle: string): void => liveSecrets.releaseOwner(sessionGroup(sessionHandle));

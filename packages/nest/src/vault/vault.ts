@@ -81,14 +81,14 @@ export class Vault {
     checkName(name);
     checkSecret(plaintext);
     // Registered for redaction only once it is stored (and released if the write fails).
-    await storeSessionValue(record.handle, name, plaintext, () => this.sealInto(record, name, plaintext));
+    await storeSessionValue(record, name, plaintext, () => this.sealInto(record, name, plaintext));
   }
 
   /** Opens a session credential, or undefined if the session has none of that name. */
   async openSession(record: StoredSession, name: string): Promise<Secret | undefined> {
     checkName(name);
     const plain = await this.openPlain(record, name);
-    return plain === undefined ? undefined : openedSessionValue(record.handle, name, plain);
+    return plain === undefined ? undefined : openedSessionValue(record, name, plain);
   }
 
   /** Removes a session credential. */
