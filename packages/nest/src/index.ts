@@ -44,7 +44,8 @@ export type { SessionStore, StoredSession, TouchPolicy, UserEntry, SessionLink, 
 export { MemoryStore } from './stores/memory.store.js';
 export { RedisStore, type RedisStoreOptions } from './stores/redis.store.js';
 export { SqliteStore, type SqliteStoreOptions } from './stores/sqlite.store.js';
-export { SessionEngine, type ResolveResult, type IssuedSession } from './session/session.engine.js';
+export { SessionEngine } from './session/session.engine.js';
+export type { ResolveResult, IssuedSession } from './session/session-outcomes.js';
 export { SecretRing, generateSessionId } from './session/session-id.js';
 export { RequestSession, type ListedSession, type HeaderWriter, type LoginInfo } from './session/request-session.js';
 export { SessionService } from './session/session.service.js';

@@ -4,7 +4,7 @@ import { sessionRef, userRef, type SecurityEventSink } from '../events/security-
 import type { SessionLink, SessionStore, StoredSession, TouchPolicy } from '../stores/session-store.interface.js';
 import { expiryOf } from '../stores/store-record.js';
 import { generateSessionId, storeKeyOf } from './session-id.js';
-import type { ResolveResult } from './session.engine.js';
+import type { ResolveResult } from './session-outcomes.js';
 import type { SessionEndReason } from './session.types.js';
 
 /** Data field holding when the session's current ID was issued (ms); absent means at creation. */

@@ -1,7 +1,8 @@
 import { SessionRequiredError } from '../keyward.errors.js';
 import type { StoredSession } from '../stores/session-store.interface.js';
 import { serializeClearingCookie, serializeSessionCookie } from './session-cookie.js';
-import { checkFieldName, userOf, type SessionEngine } from './session.engine.js';
+import type { SessionEngine } from './session.engine.js';
+import { checkFieldName, userOf } from './session-fields.js';
 import type { SessionInfo, SessionUser } from './session.types.js';
 
 /**

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, KeywardErrorCode, NotFoundError, StoreCorruptError, StoreUnavailableError } from '../keyward.errors.js';
+import { KeywardErrorCode, NotFoundError, StoreUnavailableError } from '../keyward.errors.js';
 import { NO_EVENTS, sessionRef, userRef, type SecurityEventSink, type SessionEndedReason } from '../events/security-event.js';
 import { absoluteLifetime, type ResolvedSessionOptions } from './session-options.js';
 import type { SessionStore, StoredSession, TouchPolicy } from '../stores/session-store.interface.js';
@@ -8,47 +8,16 @@ import type { SessionEndReason, SessionInfo, SessionLifecycleListener, SessionUs
 import { ID_ISSUED_FIELD, IdRotation, idIssuedAt, liveEndOf, previousKeysOf } from './id-rotation.js';
 import { trimToCap } from './session-cap.js';
 import { EventLoopSlice } from './event-loop-slice.js';
+import { checkFieldName, checkUser, userOf, USER_FIELD } from './session-fields.js';
+import type { IssuedSession, ResolveResult } from './session-outcomes.js';
+import { StoreClock } from './store-clock.js';
+import { VerifiedCookies } from './verified-cookies.js';
 
-/** Data field holding the user; fields starting with `kw.` are reserved for Keyward. */
-export const USER_FIELD = 'kw.user';
-const RESERVED_PREFIX = 'kw.';
-const FIELD_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
-const MAX_USER_ID = 256;
-/**
- * Clock differences between this instance and the store (or another instance) up to this
- * many milliseconds are treated as noise (round trip, scheduling); beyond it, the later
- * clock is believed.
- */
-export const MAX_CLOCK_SKEW_MS = 2_000;
-/** Verified cookie values remembered per process (about 250 bytes each). */
-const VERIFIED_CACHE_SIZE = 10_000;
+
 /** Expired sessions the sweeper reads per batch. */
 export const SWEEP_BATCH = 100;
 /** Expired sessions the sweeper ends at once (and takes from the store in one call). */
 export const SWEEP_CONCURRENCY = 25;
-
-/** What a well-signed cookie value proves: its session ID and where that session is stored. */
-interface VerifiedCookie {
-  sessionId: string;
-  key: string;
-  signedWithOldSecret: boolean;
-}
-
-/** Outcome of reading the session cookie of one request. */
-export type ResolveResult =
-  | { state: 'none' }
-  | { state: 'invalid'; reused?: boolean }
-  | { state: 'expired' }
-  /** `rotated`: this request moved the session to a new ID (`signedValue` is the new cookie). */
-  | { state: 'active'; record: StoredSession; refreshCookie: boolean; signedValue: string; rotated?: boolean };
-
-/** A session just created or moved to a new ID, with the cookie value to send. */
-export interface IssuedSession {
-  record: StoredSession;
-  signedValue: string;
-  /** Sessions of the same user that this login ended to stay within `session.maxPerUser`. */
-  endedByCap?: StoredSession[];
-}
 
 /**
  * The session engine: IDs, signatures, expiry and lifecycle over a {@link SessionStore}.
@@ -57,20 +26,10 @@ export interface IssuedSession {
 export class SessionEngine {
   private readonly ring: SecretRing;
   private readonly listeners: SessionLifecycleListener[] = [];
-  /**
-   * Cookie value -> what verifying it proved. Verification is a pure function of the value
-   * and the secret ring (fixed for the engine's life), so remembering it is safe: only
-   * values that verified are kept, the store is still read on every request, and an ended
-   * session stays ended. Saves one HMAC and one SHA-256 per request of a returning client.
-   * Bounded ({@link VERIFIED_CACHE_SIZE}, least recently used first out); the entry of a
-   * session that ends or moves to a new ID is dropped at once ({@link forget}).
-   */
-  private readonly verified = new Map<string, VerifiedCookie>();
-  /** Store key -> its remembered cookie value, so an ended session is forgotten at once. */
-  private readonly verifiedByKey = new Map<string, string>();
-  /** How far this instance's clock has been seen to lag the store's (0 when in sync). */
-  private storeLeadMs = 0;
-  private warnedSkew = false;
+  /** Cookie values already verified, so a returning client costs no HMAC. */
+  private readonly cookies: VerifiedCookies;
+  /** This instance's clock, moved forward when the store shows it lags. */
+  private readonly clock: StoreClock;
   private readonly rotation: IdRotation;
   /** True while the store is failing (one `store.unavailable` event per outage). */
   private storeDown = false;
@@ -80,6 +39,8 @@ export class SessionEngine {
     readonly events: SecurityEventSink = NO_EVENTS,
   ) {
     this.ring = new SecretRing(options.secrets);
+    this.cookies = new VerifiedCookies(this.ring);
+    this.clock = new StoreClock(options.clock, options.store);
     this.rotation = new IdRotation({
       options,
       store: options.store,
@@ -95,38 +56,9 @@ export class SessionEngine {
     return this.options.store;
   }
 
-  /**
-   * The time by which this instance judges sessions: its clock, moved forward when the
-   * store has shown that this clock lags (see {@link observeClocks}); never backward.
-   */
+  /** The time by which this instance judges sessions (see {@link StoreClock}). */
   now(): number {
-    return this.options.clock.now() + this.storeLeadMs;
-  }
-
-  /**
-   * Learns how far this instance's clock lags, from evidence that costs no round trip: the
-   * store's clock, which Redis reports on every touch (authoritative: replaces what was
-   * learned), and a record last seen later than this clock's now (another instance's
-   * write: can only raise the lead). Differences up to {@link MAX_CLOCK_SKEW_MS} are noise.
-   */
-  private observeClocks(record: StoredSession, local: number): void {
-    if (record.storeNow !== undefined) {
-      const lead = record.storeNow - local;
-      this.setLead(lead > MAX_CLOCK_SKEW_MS ? lead : 0);
-    } else if (record.lastSeenAt - local - this.storeLeadMs > MAX_CLOCK_SKEW_MS) {
-      this.setLead(record.lastSeenAt - local);
-    }
-  }
-
-  private setLead(lead: number): void {
-    if (lead > 0 && !this.warnedSkew) {
-      this.warnedSkew = true;
-      process.emitWarning(
-        `Keyward: this instance's clock is about ${Math.round(lead / 1000)} s behind the session store's; sessions are judged by the store's time. Fix the time sync (NTP) of this host.`,
-        { code: 'KW_CLOCK_SKEW' },
-      );
-    }
-    this.storeLeadMs = lead;
+    return this.clock.now();
   }
 
   /** Registers something to run when sessions end (the vault, key minting). */
@@ -136,68 +68,41 @@ export class SessionEngine {
 
   /** Reads a cookie value: one store round trip, expiry checked server-side. */
   async resolve(cookieValue: string): Promise<ResolveResult> {
-    const verified = this.verify(cookieValue);
+    const verified = this.cookies.verify(cookieValue);
     if (!verified) return { state: 'invalid' };
     const key = verified.key;
-    const local = this.options.clock.now();
-    const now = local + this.storeLeadMs;
+    const asking = this.clock.sync();
+    if (asking) await asking;
+    const local = this.clock.local();
+    const now = local + this.clock.lead;
     // The one read every request makes: a recovery is reported only when the store had been failing.
     const record = await this.watchStore(this.store.load(key, this.touchPolicy(now)));
     if (!record) {
-      this.forget(key);
+      this.cookies.forget(key);
       return { state: 'invalid' };
     }
     if (record.movedTo) {
       // A rotated-out ID: its cookie is no longer remembered as verified (the tombstone decides what it leads to).
-      this.forget(key);
+      this.cookies.forget(key);
       return this.watchStore(this.rotation.follow(verified.sessionId, record, now));
     }
-    this.observeClocks(record, local);
+    this.clock.observe(record, local);
     // Judged by the later of this clock and the store's: a lagging clock never keeps an
     // expired session alive (and the store refuses to extend one, see the touch script).
-    if (expiryOf(record) <= Math.max(now, local + this.storeLeadMs)) {
+    if (expiryOf(record) <= Math.max(now, local + this.clock.lead)) {
       await this.end(key, 'expired');
       return { state: 'expired' };
     }
     if (this.rotation.due(record, now)) {
       const rotated = await this.watchStore(this.rotation.rotate(verified.sessionId, record, now));
       // The ID this request came with is now rotated out: forget its cookie, as an ended session's is.
-      if (rotated.state !== 'active' || rotated.record.key !== key) this.forget(key);
+      if (rotated.state !== 'active' || rotated.record.key !== key) this.cookies.forget(key);
       return rotated;
     }
     // A touch sets lastSeenAt to now and bumps the version past the creating write.
     const touched = record.lastSeenAt === now && record.version > 1;
     const signedValue = verified.signedWithOldSecret ? this.ring.sign(verified.sessionId) : cookieValue;
     return { state: 'active', record, refreshCookie: touched || verified.signedWithOldSecret, signedValue };
-  }
-
-  private verify(cookieValue: string): VerifiedCookie | null {
-    const known = this.verified.get(cookieValue);
-    if (known) {
-      // Least recently used goes first: a Map iterates in insertion order, so re-insert on use.
-      this.verified.delete(cookieValue);
-      this.verified.set(cookieValue, known);
-      return known;
-    }
-    const v = this.ring.verify(cookieValue);
-    if (!v) return null;
-    const entry = { sessionId: v.sessionId, key: storeKeyOf(v.sessionId), signedWithOldSecret: v.signedWithOldSecret };
-    if (this.verified.size >= VERIFIED_CACHE_SIZE) {
-      const [oldest, old] = this.verified.entries().next().value!;
-      this.verified.delete(oldest);
-      this.verifiedByKey.delete(old.key);
-    }
-    this.verified.set(cookieValue, entry);
-    this.verifiedByKey.set(entry.key, cookieValue);
-    return entry;
-  }
-
-  /** Drops the remembered cookie of a session that no longer exists. */
-  private forget(key: string): void {
-    const cookieValue = this.verifiedByKey.get(key);
-    if (cookieValue === undefined) return;
-    this.verifiedByKey.delete(key);
-    this.verified.delete(cookieValue);
   }
 
   /** Starts a new session for a user (call on login). */
@@ -237,7 +142,7 @@ export class SessionEngine {
       if (!(await this.end(record.key, 'replaced'))) return null;
       return this.create(user);
     }
-    this.forget(record.key);
+    this.cookies.forget(record.key);
     // The ID rotated since this request read it: move the live successor instead.
     const old = await liveEndOf(await this.store.take(record.key), (link) => this.store.take(link.key));
     if (!old) return null;
@@ -266,7 +171,7 @@ export class SessionEngine {
 
   /** Ends one session (idempotent) and runs the lifecycle listeners. */
   async end(key: string, reason: SessionEndReason): Promise<boolean> {
-    this.forget(key);
+    this.cookies.forget(key);
     const record = await this.store.take(key);
     if (!record) return false;
     return this.finish(record, reason);
@@ -275,7 +180,7 @@ export class SessionEngine {
   /** Runs the end of a record just taken from the store; a rotated-out ID's tombstone ends its successor. */
   private async finish(record: StoredSession, reason: SessionEndReason): Promise<boolean> {
     const live = await liveEndOf(record, (link) => {
-      this.forget(link.key);
+      this.cookies.forget(link.key);
       return this.store.take(link.key);
     });
     if (!live) return false;
@@ -355,7 +260,7 @@ export class SessionEngine {
     for (let i = 0; i < keys.length; i += SWEEP_CONCURRENCY) {
       await slice.pause();
       const chunk = keys.slice(i, i + SWEEP_CONCURRENCY);
-      for (const k of chunk) this.forget(k);
+      for (const k of chunk) this.cookies.forget(k);
       const records = this.store.takeMany ? await this.store.takeMany(chunk) : await Promise.all(chunk.map((k) => this.store.take(k)));
       const done = await Promise.all(records.map((r) => (r ? this.finish(r, 'expired') : false)));
       ended += done.filter(Boolean).length;
@@ -430,30 +335,4 @@ export class SessionEngine {
 function endedReason(record: StoredSession, reason: SessionEndReason): SessionEndedReason {
   if (reason !== 'expired') return reason;
   return record.absoluteExpiresAt <= record.idleExpiresAt ? 'absolute' : 'idle';
-}
-
-/** The user stored in a record. */
-export function userOf(record: StoredSession): SessionUser {
-  const raw = record.data[USER_FIELD];
-  if (raw === undefined) return { id: record.userId };
-  try {
-    const user = JSON.parse(raw) as SessionUser;
-    if (user && typeof user === 'object' && user.id === record.userId) return user;
-  } catch {
-    // fall through
-  }
-  throw new StoreCorruptError('session user');
-}
-
-function checkUser(user: SessionUser): void {
-  if (!user || typeof user !== 'object' || typeof user.id !== 'string' || user.id.length === 0 || user.id.length > MAX_USER_ID || /[\0-\x1f\x7f{}]/.test(user.id)) {
-    throw new InvalidArgumentError('The session user needs an `id`: a non-empty string of at most 256 characters without control characters or braces.');
-  }
-}
-
-/** Field names are plain tokens; `kw.` names are Keyward's own. */
-export function checkFieldName(name: string, allowReserved = false): void {
-  if (typeof name !== 'string' || !FIELD_NAME.test(name) || (!allowReserved && name.startsWith(RESERVED_PREFIX))) {
-    throw new InvalidArgumentError('Session field names are 1-128 characters of letters, digits and _ . : - and may not start with "kw.".');
-  }
 }

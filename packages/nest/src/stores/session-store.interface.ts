@@ -170,6 +170,13 @@ export interface SessionStore {
   /** Throws {@link StoreUnavailableError} when the store cannot answer. */
   ping(): Promise<void>;
 
+  /**
+   * The store's own clock (ms since the epoch), for stores that have one (Redis `TIME`). The
+   * engine then judges time by it alone (asked every few seconds, off the request path) and
+   * never by another instance's `lastSeenAt`.
+   */
+  time?(): Promise<number>;
+
   /** Closes connections and files. Called on application shutdown. */
   close(): Promise<void>;
 }
