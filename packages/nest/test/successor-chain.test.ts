@@ -81,6 +81,43 @@ describe('successor chain: reuse of an ID many rotations old (engine, memory sto
   });
 });
 
+describe('reuse of an ID rotated out more than MAX_SUCCESSOR_HOPS times ago (issue 23, point 7)', () => {
+  // Regression: a rotated-out cookie cost one store read per rotation since (up to 256 a
+  // request, sequential and repeatable), and past 256 rotations its reuse was neither
+  // detected nor reported. The live session is now found by its handle.
+  it(`ends the live session (reuse) when the first of ${MAX_SUCCESSOR_HOPS + 44} IDs comes back, with at most 2 store reads, and again costs as little`, async () => {
+    const clock = new FakeClock();
+    const store = new MemoryStore();
+    const ended: string[] = [];
+    const engine = new SessionEngine(
+      resolveKeywardOptions({ session: { secrets: [SECRET], store, clock, sweepIntervalMs: 0, rotateEveryMs: 2 * SEC, rotateGraceMs: SEC } }).session,
+    );
+    engine.addListener({ onSessionEnded: async (_record, reason) => void ended.push(reason) });
+    const first = (await engine.create({ id: 'alice' })).signedValue;
+    let cookie = first;
+    for (let i = 0; i < MAX_SUCCESSOR_HOPS + 44; i++) {
+      clock.advance(2 * SEC);
+      const r = await engine.resolve(cookie);
+      assert.ok(r.state === 'active' && r.rotated, `rotation ${i + 1}`);
+      cookie = r.signedValue;
+    }
+    // Reads only: the end that follows takes the live record and its listed tombstones.
+    let reads = 0;
+    for (const op of ['load', 'listByUser'] as const) {
+      const original = (store[op] as (...a: unknown[]) => Promise<unknown>).bind(store);
+      (store as unknown as Record<string, unknown>)[op] = (...a: unknown[]) => (reads++, original(...a));
+    }
+    const theft = await engine.resolve(first);
+    assert.deepEqual(theft, { state: 'invalid', reused: true });
+    assert.deepEqual(ended, ['reuse']);
+    assert.ok(reads <= 2, `${reads} store reads (the tombstone, the user's sessions)`);
+    reads = 0;
+    assert.deepEqual(await engine.resolve(first), { state: 'invalid' });
+    assert.ok(reads <= 2, `${reads} store reads for the same stale cookie again`);
+    assert.deepEqual(await engine.resolve(cookie), { state: 'invalid' });
+  });
+});
+
 describe('ending a session through a rotated-out ID (a logout from a tab still in its grace)', () => {
   it('ends the live successor, with the reason given, and neither cookie works after', async () => {
     const clock = new FakeClock();

@@ -22,10 +22,9 @@ export const PREVIOUS_KEYS_FIELD = 'kw.prev';
 export const MAX_PREVIOUS = 32;
 /**
  * The most links any walk along a session's chain of rotated-out IDs follows (a request
- * with an old ID, a regenerate racing a rotation, the end of a session, reuse detection).
- * A 30-day session (the production bound) rotated every 15 minutes would make 2,880; past
- * this bound a walk finds nothing, so an ID that old is refused as unknown rather than
- * reported as reuse.
+ * with an ID still in its grace, a regenerate racing a rotation, the end of a session
+ * through an old key). Reuse detection does not walk: it finds the live session by its
+ * handle, so an ID rotated out any number of times ago is still reported.
  */
 export const MAX_SUCCESSOR_HOPS = 256;
 const SEAL_CONTEXT = 'keyward-successor-v1';
@@ -192,7 +191,7 @@ export class IdRotation {
     const policy = this.host.touchPolicy(now);
     const next = await liveEndOf(tombstone, async (link, from) => {
       if (now > link.graceUntil) {
-        ended = await this.reused(link.key, now);
+        ended = await this.reused(from, now);
         return null;
       }
       const nextId = openSuccessor(id, from.key, link.sealedId);
@@ -210,13 +209,15 @@ export class IdRotation {
   }
 
   /**
-   * A previous ID used after its grace: the live end of the chain ends with reason `reuse`
-   * (token theft). A session that had expired anyway is only expired: an old cookie of a
-   * session nobody used since is not a theft signal.
+   * A previous ID used after its grace: the live session ends with reason `reuse` (token
+   * theft). A session that had expired anyway is only expired: an old cookie of a session
+   * nobody used since is not a theft signal. The live session is found by the handle every
+   * ID of a session shares, among its user's sessions: one store call, however many
+   * rotations ago the ID was rotated out (walking the chain cost a read per rotation, up to
+   * 256 a request, and an ID older than that went unreported).
    */
-  private async reused(key: string, now: number): Promise<ResolveResult> {
-    const look: TouchPolicy = { now, touchAfterMs: Number.MAX_SAFE_INTEGER, idleMs: this.host.options.idleTimeoutMs };
-    const s = await liveEndOf(await this.host.store.load(key, look), (link) => this.host.store.load(link.key, look));
+  private async reused(tombstone: StoredSession, now: number): Promise<ResolveResult> {
+    const s = (await this.host.store.listByUser(tombstone.userId)).find((r) => r.handle === tombstone.handle && !r.movedTo);
     if (!s) return { state: 'invalid' };
     if (expiryOf(s) <= now) {
       await this.host.end(s.key, 'expired');
