@@ -7,7 +7,7 @@ import { dirname, join, relative, sep } from 'node:path';
  * project made of them. Used by `doc-snippets.test.ts` (every TypeScript block compiles
  * against the built packages) and `quick-start.e2e.test.ts` (the quick start, run).
  *
- * Conventions a doc may use (documented in docs/README.md, "Code blocks are tested"):
+ * Conventions a doc may use (documented in DEVELOPERS.md, "Docs are tested"):
  * - A block whose first line is a path comment alone (`// src/app.module.ts`) is that file
  *   of the doc's project, so the doc's other files can import it (`./auth.controller.js`).
  *   Other blocks (`// main.ts: ...` with more text included) are files of their own.
