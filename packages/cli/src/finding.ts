@@ -17,7 +17,10 @@ export function isSeverity(value: string): value is Severity {
 /** Stable identifiers of the rules; the same ids are used by the static audit and the live probe. */
 export type RuleId = `KW${string}`;
 
-/** One problem found in source code (`file`, `line`, `column`) or in a running app (`url`). */
+/**
+ * One problem found in source code (`file`, `line`, `column`), in a running app (`url`) or in a
+ * session store (`record`, `field`).
+ */
 export interface Finding {
   ruleId: RuleId;
   severity: Severity;
@@ -32,6 +35,12 @@ export interface Finding {
   endColumn?: number;
   /** URL the probe requested when it saw the problem. */
   url?: string;
-  /** Masked evidence (first characters and length of a secret), never the secret itself. */
+  /** Masked evidence (a few characters and the length of a secret), never the secret itself. */
   evidence?: string;
+  /** Session store: the record's key, its session ID masked (`sess:AbCd…(32 chars)`). */
+  record?: string;
+  /** Session store: the member of the record that holds the secret (`passport.user.accessToken`). */
+  field?: string;
+  /** Session store: seconds the record has left; null when it never expires. */
+  ttlSeconds?: number | null;
 }

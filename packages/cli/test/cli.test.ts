@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import AjvModule from 'ajv-draft-04';
 import { runCli, type CliIo } from '../src/cli.js';
+import { sarifValidator } from './support/sarif-schema.js';
 
 const repo = fileURLToPath(new URL('../../../../', import.meta.url));
 const vulnerable = fileURLToPath(new URL('../../../../apps/vulnerable/src', import.meta.url));
@@ -16,16 +14,6 @@ async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code:
   const io: CliIo = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, env, cwd: repo };
   const code = await runCli(args, io);
   return { code, stdout, stderr };
-}
-
-function sarifValidator() {
-  // The official SARIF 2.1.0 JSON schema (draft-04), as bundled by @microsoft/jest-sarif.
-  const require = createRequire(import.meta.url);
-  const schemaPath = require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json');
-  const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as Record<string, unknown>;
-  const Ajv = (AjvModule as unknown as { default: typeof AjvModule.default }).default ?? AjvModule;
-  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, unicodeRegExp: false });
-  return ajv.compile(schema);
 }
 
 describe('keyward audit', () => {

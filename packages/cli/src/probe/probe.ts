@@ -10,8 +10,19 @@ export interface ProbeOptions {
   url: string;
   /** More paths (or same-origin URLs) to request with the session, e.g. `/api/me`. */
   paths?: readonly string[];
-  /** A login request that yields session cookies: POSTed as JSON before anything else. */
+  /**
+   * A login request that yields session cookies: sent as JSON before anything else, as the app's
+   * own page would send it (`Origin` of the target, `Sec-Fetch-Site: same-origin`, the CSRF
+   * header). When it fails (no answer, not 2xx, or no cookie set) the probe stops and says why in
+   * {@link ProbeResult.loginFailure}: checks without the session would pass for a clean bill.
+   */
   login?: { path: string; body: unknown; method?: 'POST' | 'PUT' };
+  /**
+   * The custom header an origin/CSRF guard asks of the app's own requests, sent with the login
+   * and the session's requests (not with the foreign-origin CORS checks); `false` sends none.
+   * @default { name: 'x-csrf', value: '1' } (what Keyward's guard asks by default)
+   */
+  csrfHeader?: { name: string; value: string } | false;
   /** Extra request headers sent with every request, e.g. `{ 'x-csrf': '1' }` for an origin guard. */
   headers?: Readonly<Record<string, string>>;
   /** Cookies to send from the start (`name=value`), e.g. a session copied from a browser. */
@@ -36,7 +47,12 @@ export interface ProbeResult {
   target: string;
   /** Checks that could not run (time-out, connection refused, budget spent). */
   notes: string[];
+  /** Why the login failed, when it did; no check ran then. Never holds the login body. */
+  loginFailure?: string;
 }
+
+/** The default login path: Keyward's (and its demo's) login route. */
+export const DEFAULT_LOGIN_PATH = '/api/auth/login';
 
 const FOREIGN_ORIGIN = 'https://keyward-probe.invalid';
 const MAX_BODY_BYTES = 1_048_576;
@@ -145,16 +161,19 @@ export async function probe(options: ProbeOptions): Promise<ProbeResult> {
     }
   };
 
+  // the app's own page: same origin, and the custom header an origin/CSRF guard asks for
+  const csrf = options.csrfHeader === undefined ? { name: 'x-csrf', value: '1' } : options.csrfHeader;
+  const ownPage: Record<string, string> = { 'sec-fetch-site': 'same-origin', ...(csrf ? { [csrf.name.toLowerCase()]: csrf.value } : {}) };
   const exchanges: Exchange[] = [];
   if (loginUrl && options.login) {
-    const ex = await send(options.login.method ?? 'POST', loginUrl, { headers: { 'content-type': 'application/json' }, body: JSON.stringify(options.login.body) });
-    if (ex) {
-      exchanges.push(ex);
-      if (ex.status >= 400) notes.push(`login ${loginUrl.pathname} answered ${ex.status}; checks ran without a session`);
-    }
+    const method = options.login.method ?? 'POST';
+    const ex = await send(method, loginUrl, { headers: { ...ownPage, origin: base.origin, 'content-type': 'application/json' }, body: JSON.stringify(options.login.body) });
+    const failure = loginFailure(method, loginUrl, ex, notes);
+    if (failure) return { findings, requests: budget.count, durationMs: Date.now() - started, target: base.href, notes, loginFailure: failure };
+    exchanges.push(ex!);
   }
   for (const t of targets) {
-    const ex = await send('GET', t);
+    const ex = await send('GET', t, { headers: ownPage });
     if (ex) exchanges.push(ex);
   }
   if (exchanges.length === 0) {
@@ -218,6 +237,40 @@ export async function probe(options: ProbeOptions): Promise<ProbeResult> {
     }
   }
   return { findings, requests: budget.count, durationMs: Date.now() - started, target: base.href, notes };
+}
+
+/** Why a login exchange failed, or undefined when it answered 2xx and set a cookie. Names the app's error code, never its body. */
+function loginFailure(method: string, url: URL, ex: Exchange | undefined, notes: readonly string[]): string | undefined {
+  const what = `${method} ${url.pathname}`;
+  if (!ex) return `${what} got no answer (${notes[notes.length - 1] ?? 'no response'})`;
+  if (ex.status < 200 || ex.status > 299) {
+    let code = '';
+    try {
+      const c = (JSON.parse(ex.body) as { code?: unknown }).code;
+      if (typeof c === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(c)) code = ` ${c}`;
+    } catch {
+      // not JSON
+    }
+    const hint =
+      ex.status === 401
+        ? 'check the user name and password'
+        : ex.status === 403
+          ? "the app's origin/CSRF guard refused it: give the header it asks for with --csrf-header 'Name: value'"
+          : ex.status === 404 || ex.status === 405
+            ? 'is --login-path the login route?'
+            : ex.status === 429
+              ? 'too many failed logins: wait for the Retry-After time'
+              : ex.status >= 300 && ex.status < 400
+                ? 'the login redirected; give the JSON login route'
+                : 'see the app log';
+    return `${what} answered ${ex.status}${code}: ${hint}`;
+  }
+  const setCookie = ex.headers.getSetCookie().some((raw) => {
+    const c = parseSetCookie(raw);
+    return c !== undefined && !isDeletion(c);
+  });
+  if (!setCookie) return `${what} answered ${ex.status} but set no cookie, so there is no session to probe with; is --login-path the login route?`;
+  return undefined;
 }
 
 async function readLimited(res: Response): Promise<string> {

@@ -4,7 +4,12 @@ import { countBySeverity, rulesSeen, sortFindings, type Report } from './report.
 
 /** Machine-readable report: findings (secrets masked), rule texts and a summary. */
 export function formatJson(report: Report): string {
-  const findings = sortFindings(report.findings).map(({ maskRanges: _m, ...f }) => ({ ...f, rule: RULES[f.ruleId].name, fix: RULES[f.ruleId].fix }));
+  const findings = sortFindings(report.findings).map(({ maskRanges: _m, ...f }) => ({
+    ...f,
+    rule: RULES[f.ruleId].name,
+    fix: RULES[f.ruleId].fix,
+    ...(RULES[f.ruleId].guide ? { guide: RULES[f.ruleId].guide } : {}),
+  }));
   const body = {
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
     command: report.command,
@@ -14,6 +19,7 @@ export function formatJson(report: Report): string {
       bySeverity: countBySeverity(report.findings),
       ...(report.filesScanned !== undefined ? { filesScanned: report.filesScanned, linesScanned: report.linesScanned } : {}),
       ...(report.requests !== undefined ? { requests: report.requests } : {}),
+      ...(report.records ? { records: report.records } : {}),
       durationMs: Math.round(report.durationMs),
     },
     findings,

@@ -19,6 +19,7 @@ export function formatSarif(report: Report): string {
     name: r.name,
     shortDescription: { text: r.title },
     fullDescription: { text: r.why },
+    ...(r.guide ? { helpUri: r.guide } : {}),
     help: { text: `${r.fix}\n\nExample:\n${r.example}`, markdown: `${r.fix}\n\n**Example**\n\n\`\`\`ts\n${r.example}\n\`\`\`` },
     defaultConfiguration: { level: level(r.severity) },
     properties: { tags: ['security'], 'security-severity': SECURITY_SEVERITY[r.severity], precision: 'high' },
@@ -41,7 +42,7 @@ export function formatSarif(report: Report): string {
       ruleIndex,
       level: level(f.severity),
       message: { text: f.evidence ? `${f.message} [${f.evidence}]` : f.message },
-      locations: [{ physicalLocation }],
+      locations: [{ physicalLocation, ...(f.record ? { logicalLocations: [{ fullyQualifiedName: `${f.record} ${f.field ?? ''}`.trim(), kind: 'member' }] } : {}) }],
       properties: { severity: f.severity, 'security-severity': SECURITY_SEVERITY[f.severity] },
     };
   });

@@ -27,7 +27,7 @@ export function formatText(report: Report, c: Colors): string {
   const out: string[] = [];
   for (const f of sortFindings(report.findings)) {
     const rule = RULES[f.ruleId];
-    const where = f.file ? `${f.file}:${f.line}:${f.column}` : (f.url ?? '');
+    const where = f.file ? `${f.file}:${f.line}:${f.column}` : f.record ? `${report.target ?? ''} ${f.record} ${f.field ?? ''}`.trim() : (f.url ?? '');
     out.push(`${severityLabel(f.severity, c)} ${c.bold(f.ruleId)} ${c.gray(rule.name)}  ${c.magenta(where)}`);
     out.push(`  ${f.message}${f.evidence ? c.gray(` [${f.evidence}]`) : ''}`);
     const text = f.file ? report.sources?.get(f.file) : undefined;
@@ -53,6 +53,7 @@ export function formatText(report: Report, c: Colors): string {
       out.push(`${c.bold(`${r.id} ${r.title}`)} (${r.severity})`);
       out.push(`  ${c.bold('why:')} ${r.why}`);
       out.push(`  ${c.bold('fix:')} ${r.fix}`);
+      if (r.guide) out.push(`  ${c.bold('guide:')} ${r.guide}`);
       out.push(c.gray(r.example.replace(/^/gm, '    ')));
       out.push('');
     }
@@ -71,8 +72,18 @@ export function summaryLine(report: Report, c: Colors): string {
   const scanned =
     report.command === 'audit'
       ? `${report.filesScanned ?? 0} files (${report.linesScanned ?? 0} lines) scanned in ${Math.round(report.durationMs)} ms`
-      : `${report.target ?? ''}: ${report.requests ?? 0} requests in ${Math.round(report.durationMs)} ms`;
+      : report.command === 'legacy-sessions'
+        ? recordsLine(report)
+        : `${report.target ?? ''}: ${report.requests ?? 0} requests in ${Math.round(report.durationMs)} ms`;
   if (total === 0) return `${c.green('✔ no problems found')}${counts.info > 0 ? ` (${counts.info} info note${counts.info === 1 ? '' : 's'})` : ''} · ${scanned}`;
   const head = `✖ ${total} problem${total === 1 ? '' : 's'} (${parts.join(', ')})`;
   return `${counts.high + counts.critical > 0 ? c.bold(c.red(head)) : c.yellow(head)} · ${scanned}`;
+}
+
+function recordsLine(report: Report): string {
+  const r = report.records ?? { pattern: '', scanned: 0, withSecrets: 0 };
+  const what = `${report.target ?? ''}: ${r.scanned} record${r.scanned === 1 ? '' : 's'} matching "${r.pattern}" read in ${Math.round(report.durationMs)} ms, ${r.withSecrets} holding secrets`;
+  if (r.dryRun) return `${what}; dry run: ${r.withSecrets} would be deleted, none was`;
+  if (r.deleted === undefined) return what;
+  return `${what}; ${r.deleted} deleted${r.kept ? `, ${r.kept} kept (see the notes)` : ''}`;
 }

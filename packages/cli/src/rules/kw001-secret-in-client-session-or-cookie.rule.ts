@@ -4,6 +4,7 @@ import { capitalise } from '../audit/engine/ast.js';
 import { sessionWrites } from '../audit/engine/session-writes.js';
 import { maskSecret } from '../secrets/secret-detector.js';
 import type { Rule } from './rule.js';
+import { MIGRATION_GUIDE, docUrl } from './guides.js';
 
 /*
  * KW001: a key or a provider's token written where the client can read it: a cookie value
@@ -47,19 +48,27 @@ export const secretInClientSessionOrCookie: Rule = {
     'observer when Secure is missing) decodes it and reads the key. cookie-session and JWT cookies ' +
     'put the whole session object into the cookie, so a key stored "in the session" is in the cookie.',
   fix:
-    'Keep the key on the server: store it in a server-side session store (Redis) or a vault keyed ' +
-    'by the session id, and put only an opaque random session id in the cookie. Attach the key to ' +
-    'upstream calls on the server (backend-for-frontend).',
+    'Keep the key on the server and put only an opaque, signed, random session ID in the cookie. ' +
+    'With @keyward/nest, `KeywardModule.forRoot({ session: { secrets, store } })` issues that cookie; ' +
+    "a user's key goes into the encrypted vault with `Vault.putSession` (or `Vault.putUser` for a key " +
+    'the user brings, read by a `UserKeyProvider`), the app\'s own key comes from a `ServerKeyProvider`, ' +
+    'and the proxy (`proxy.services`) attaches it to upstream calls, so the browser never holds it. ' +
+    'Moving from express-session: see the migration guide.',
   example: [
-    '// main.ts: the cookie carries only a signed random id; data lives in Redis',
-    "app.use(session({ store: new RedisStore({ client: redis }), secret: config.getOrThrow('SESSION_SECRET'),",
-    "  name: '__Host-sid', resave: false, saveUninitialized: false,",
-    "  cookie: { httpOnly: true, secure: true, sameSite: 'lax', maxAge: 30 * 60_000, path: '/' } }));",
-    '// controller: the key never leaves the server',
-    "@Post('keys') async save(@Session() s: SessionData, @Body() dto: KeyDto) {",
-    '  await this.vault.put(s.id, dto.apiKey); // encrypted server-side, bound to the session',
+    "import { CurrentSession, KeywardModule, RedisStore, RequestSession, SessionKeyProvider, Vault } from '@keyward/nest';",
+    '// app.module.ts: the cookie carries a signed random ID; the key is sealed in the vault',
+    'KeywardModule.forRoot({',
+    "  session: { secrets: process.env.KEYWARD_SESSION_SECRETS!.split(','), store: new RedisStore({ url: process.env.REDIS_URL! }) },",
+    "  vault: { keys: process.env.KEYWARD_VAULT_KEYS!.split(',') },",
+    '  credentials: { partner: new SessionKeyProvider() },',
+    "  proxy: { services: { partner: { baseUrl: 'https://api.partner.example/', credential: 'partner' } } },",
+    '});',
+    '// keys.controller.ts (constructor(private readonly vault: Vault)): the browser then calls /api/proxy/partner/...',
+    "@Post('keys') async save(@CurrentSession() session: RequestSession, @Body() dto: KeyDto) {",
+    "  await this.vault.putSession(session.storedRecord!, 'partner', dto.apiKey); // encrypted, bound to the session",
     '}',
   ].join('\n'),
+  guide: MIGRATION_GUIDE,
   sources: ['audit', 'probe'],
 },
   visit(node, ctx) {

@@ -3,6 +3,7 @@ import type { AnalysisContext } from '../audit/engine/analysis-context.js';
 import { LONG_LIFETIME_MS, NON_SENSITIVE_COOKIE_NAME, SENSITIVE_COOKIE_NAME, calleeName, capitalise, unwrap } from '../audit/engine/ast.js';
 import { conditionText, developmentOnly } from '../audit/engine/conditions.js';
 import type { Rule } from './rule.js';
+import { MIGRATION_GUIDE, docUrl } from './guides.js';
 
 /*
  * KW002: cookie and session options that expose a session cookie: flags disabled or missing,
@@ -188,15 +189,25 @@ export const insecureCookieOptions: Rule = {
   fix:
     'Set httpOnly: true, secure: true in production (or `secure: isProd`), sameSite: "lax" or ' +
     '"strict", a short maxAge, a custom cookie name (`__Host-` prefix with path "/"), ' +
-    'resave: false, saveUninitialized: false and a real store such as Redis.',
+    'resave: false, saveUninitialized: false and a real store such as Redis. @keyward/nest does ' +
+    'all of this by default: `KeywardModule.forRoot({ session: { secrets, store, cookie } })` sets a ' +
+    '`__Host-sid` cookie, HttpOnly, Secure, SameSite=Strict, Path=/, with idle and absolute timeouts ' +
+    '(`idleTimeoutMs`, `absoluteTimeoutMs`) enforced on the server and a `RedisStore` or `SqliteStore`; ' +
+    'in production it refuses to start with an insecure setting. Moving from express-session: see ' +
+    'the migration guide.',
   example: [
-    'const isProd = config.get(\'NODE_ENV\') === \'production\';',
-    'app.use(session({',
-    "  name: '__Host-sid', store: new RedisStore({ client: redis }),",
-    "  secret: config.getOrThrow('SESSION_SECRET'), resave: false, saveUninitialized: false,",
-    "  cookie: { httpOnly: true, secure: isProd, sameSite: 'lax', maxAge: 30 * 60_000, path: '/' },",
-    '}));',
+    "import { KeywardModule, RedisStore } from '@keyward/nest';",
+    'KeywardModule.forRoot({',
+    '  session: {',
+    "    secrets: config.getOrThrow<string>('KEYWARD_SESSION_SECRETS').split(','),",
+    "    store: new RedisStore({ url: config.getOrThrow<string>('REDIS_URL') }),",
+    "    cookie: { sameSite: 'lax' },          // __Host-sid, HttpOnly, Secure, Path=/ by default",
+    '    idleTimeoutMs: 30 * 60_000,           // 30 min idle',
+    '    absoluteTimeoutMs: 12 * 3_600_000,    // 12 h at most',
+    '  },',
+    '});',
   ].join('\n'),
+  guide: MIGRATION_GUIDE,
   sources: ['audit', 'probe'],
 },
   visit(node, ctx) {

@@ -4,6 +4,7 @@ import { COOKIE_PARSER_MODULES, SIGNING_SECRET_OPTIONS, calleeName, fallbackMatt
 import { isSecretConfigName, isSecretName, looksLikeProse, looksRandom, maskSecret, matchProvider } from '../secrets/secret-detector.js';
 import { isWellKnownWeakSecret } from '../secrets/weak-secrets.js';
 import type { Rule } from './rule.js';
+import { MIGRATION_GUIDE, docUrl } from './guides.js';
 
 /* KW003: a literal signing secret or key in the source, or a literal fallback for one. */
 
@@ -130,13 +131,26 @@ export const hardcodedOrFallbackSecret: Rule = {
     'the first values an attacker tries.',
   fix:
     'Read the secret from the environment or a secret manager and fail at startup when it is ' +
-    'missing or weak; rotate any key that was ever committed.',
+    'missing or weak; rotate any key that was ever committed. @keyward/nest does the startup check: ' +
+    '`KeywardModule.forRoot({ session: { secrets } })` refuses a missing, placeholder or weak secret in ' +
+    'production (`secretWeakness` says why), takes a ring of secrets (newest first) so they rotate ' +
+    "without logging users out, and reads an upstream's key from the environment or a mounted secret " +
+    'file with a `ServerKeyProvider`, never from the source.',
   example: [
-    '// main.ts',
-    "const secret = config.getOrThrow<string>('SESSION_SECRET'); // throws when missing",
-    "if (secret.length < 32) throw new Error('SESSION_SECRET must be at least 32 random characters');",
-    'app.use(session({ secret, /* ... */ }));',
+    "import { KeywardModule, RedisStore, ServerKeyProvider } from '@keyward/nest';",
+    'KeywardModule.forRootAsync({',
+    '  imports: [ConfigModule],',
+    '  inject: [ConfigService],',
+    '  useFactory: (config: ConfigService) => ({',
+    '    session: {',
+    "      secrets: config.getOrThrow<string>('KEYWARD_SESSION_SECRETS').split(','), // refused when weak",
+    "      store: new RedisStore({ url: config.getOrThrow<string>('REDIS_URL') }),",
+    '    },',
+    "    credentials: { partner: new ServerKeyProvider({ env: 'PARTNER_API_KEY' }) },",
+    '  }),',
+    '});',
   ].join('\n'),
+  guide: docUrl('packages/nest/README.md', 'async-configuration'),
   sources: ['audit', 'probe'],
 },
   visit(node, ctx) {

@@ -3,6 +3,7 @@ import type { AnalysisContext } from '../audit/engine/analysis-context.js';
 import { HTTP_METHOD_DECORATORS, LOG_METHODS, RESPONSE_OBJECT_NAMES, capitalise, decoratorName, decoratorsOf, enclosingFunction, objectName, unwrap } from '../audit/engine/ast.js';
 import { maskSecret } from '../secrets/secret-detector.js';
 import type { Rule } from './rule.js';
+import { MIGRATION_GUIDE, docUrl } from './guides.js';
 
 /*
  * KW004: a key or a token written to a log (any token: the app's own too), or sent in a response
@@ -89,13 +90,20 @@ export const secretLoggedOrReturned: Rule = {
   fix:
     'Never log or return the key. Log a masked form (last 4 characters) or a keyed hash, configure ' +
     'logger redaction (pino `redact`), and return only what the client needs (for example ' +
-    '`{ configured: true, last4 }`).',
+    '`{ configured: true, last4 }`). With @keyward/nest a key is handed out as a `Secret`, which ' +
+    'prints `[REDACTED]`; `Vault.listUser` returns stored keys masked (`MaskedCredential`); ' +
+    '`KeywardLogger` (or `createRedactingLogger`) redacts key-like fields and scrubs every key the ' +
+    'vault knows is live, and `installStdioRedaction` does the same for stray console output.',
   example: [
-    "this.logger.log(`stored key for user ${userId} (…${apiKey.slice(-4)})`);",
-    "@Get('key') status(@Session() s: SessionData) {",
-    '  return { configured: this.vault.has(s.id) }; // never the key itself',
+    "import { CurrentSession, KeywardLogger, RequestSession, Vault } from '@keyward/nest';",
+    '// main.ts: every log line goes through redaction',
+    'const app = await NestFactory.create(AppModule, { logger: new KeywardLogger() });',
+    '// keys.controller.ts (constructor(private readonly vault: Vault))',
+    "@Get('keys') list(@CurrentSession() session: RequestSession) {",
+    "  return this.vault.listUser(session.user!.id); // [{ name, masked: '••••a1b2', updatedAt }], never a key",
     '}',
   ].join('\n'),
+  guide: docUrl('docs/leak-prevention.md'),
   sources: ['audit', 'probe'],
 },
   visit(node, ctx) {

@@ -3,6 +3,7 @@ import type { AnalysisContext } from '../audit/engine/analysis-context.js';
 import { CORS_MODULES, calleeName, objectName, unwrap } from '../audit/engine/ast.js';
 import { type BranchCondition, branchConditions, conditionText, developmentOnly, environmentText } from '../audit/engine/conditions.js';
 import type { Rule } from './rule.js';
+import { MIGRATION_GUIDE, docUrl } from './guides.js';
 
 /*
  * KW005: CORS that lets any origin read responses with the user's cookies. Options are followed
@@ -111,13 +112,20 @@ export const corsReflectsAnyOriginWithCredentials: Rule = {
     'With `origin: true` (or a callback that allows every origin) and `credentials: true`, any ' +
     'website the user visits can send requests with the user\'s session cookie and read the ' +
     'responses, including keys and personal data.',
-  fix: 'Allow an explicit list of trusted origins, or do not allow credentials cross-origin.',
+  fix:
+    'Allow an explicit list of trusted origins, or do not allow credentials cross-origin. With ' +
+    '@keyward/nest, `KeywardModule.forRoot({ cors: { origins: [...] } })` takes exact origins only ' +
+    "(`*` and `null` are refused), and its origin guard refuses a cookie's request from any other " +
+    'site (`origin.allowedOrigins`, the `X-CSRF: 1` header).',
   example: [
-    'app.enableCors({',
-    "  origin: ['https://app.example.com'], // explicit allowlist",
-    '  credentials: true,',
+    "import { KeywardModule } from '@keyward/nest';",
+    'KeywardModule.forRoot({',
+    '  session: { secrets, store },',
+    "  cors: { origins: ['https://app.example.com'] }, // exact origins; credentials only for them",
     '});',
+    "// without Keyward: app.enableCors({ origin: ['https://app.example.com'], credentials: true });",
   ].join('\n'),
+  guide: docUrl('packages/nest/README.md'),
   sources: ['audit', 'probe'],
 },
   visit(node, ctx) {

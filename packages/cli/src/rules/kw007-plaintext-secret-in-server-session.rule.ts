@@ -3,6 +3,7 @@ import { sessionWrites } from '../audit/engine/session-writes.js';
 import { capitalise } from '../audit/engine/ast.js';
 import { maskSecret } from '../secrets/secret-detector.js';
 import type { Rule } from './rule.js';
+import { MIGRATION_GUIDE, docUrl } from './guides.js';
 
 /*
  * KW007: a key or a provider's token kept in plain text in a server-side session. Not readable by
@@ -21,13 +22,21 @@ export const plaintextSecretInServerSession: Rule = {
     fix:
       'Keep keys in a vault: encrypted at rest (envelope encryption with a key-encryption key outside ' +
       'the store), bound to the session id, removed when the session ends. Keep only a reference in ' +
-      'the session.',
+      'the session. With @keyward/nest, `Vault.putSession` seals the key (AES-256-GCM, bound to the ' +
+      'session), a `SessionKeyProvider` hands it to the proxy (`proxy.services`) or to ' +
+      '`CredentialService.use`, and logout and expiry delete it. Moving from express-session: the ' +
+      'migration guide ends with `keyward legacy-sessions`, which finds and deletes the old records ' +
+      'that still hold keys.',
     example: [
-      "@Post('keys') async save(@Session() s: SessionData, @Body() dto: KeyDto) {",
-      '  await this.vault.put(s.id, dto.apiKey); // encrypted, bound to the session, deleted on logout',
-      '  s.hasKey = true;                        // the session holds a flag, not the key',
+      "import { CurrentSession, RequestSession, SessionKeyProvider, Vault } from '@keyward/nest';",
+      '// keys.controller.ts (constructor(private readonly vault: Vault))',
+      "@Post('keys') async save(@CurrentSession() session: RequestSession, @Body() dto: KeyDto) {",
+      "  await this.vault.putSession(session.storedRecord!, 'partner', dto.apiKey); // sealed, deleted on logout",
+      "  await session.set('hasPartnerKey', true);                                  // the session holds a flag",
       '}',
+      "// app.module.ts: credentials: { partner: new SessionKeyProvider() }",
     ].join('\n'),
+    guide: MIGRATION_GUIDE,
     sources: ['audit'],
   },
   visit(node, ctx) {

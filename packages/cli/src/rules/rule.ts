@@ -15,10 +15,12 @@ export interface RuleMeta {
   why: string;
   /** How to fix it. */
   fix: string;
-  /** A NestJS example of the fixed code. */
+  /** A NestJS example of the fixed code, with `@keyward/nest` where it does the fix. */
   example: string;
-  /** Whether `keyward audit`, `keyward probe` or both report it. */
-  sources: readonly ('audit' | 'probe')[];
+  /** Where the fix is explained at length (a page of Keyward's docs), when one is. */
+  guide?: string;
+  /** Which commands report it: `keyward audit`, `keyward probe`, `keyward legacy-sessions`. */
+  sources: readonly ('audit' | 'probe' | 'legacy-sessions')[];
 }
 
 /**

@@ -6,6 +6,7 @@ import { secretLoggedOrReturned } from './kw004-secret-logged-or-returned.rule.j
 import { corsReflectsAnyOriginWithCredentials } from './kw005-cors-reflects-any-origin-with-credentials.rule.js';
 import { missingHsts } from './kw006-missing-hsts.rule.js';
 import { plaintextSecretInServerSession } from './kw007-plaintext-secret-in-server-session.rule.js';
+import { plaintextSecretInSessionStore } from './kw008-plaintext-secret-in-session-store.rule.js';
 import type { Rule, RuleMeta } from './rule.js';
 
 export type { Rule, RuleMeta } from './rule.js';
@@ -23,6 +24,7 @@ export const ALL_RULES: readonly Rule[] = [
   corsReflectsAnyOriginWithCredentials,
   missingHsts,
   plaintextSecretInServerSession,
+  plaintextSecretInSessionStore,
 ];
 
 /** The rules `keyward audit` runs (those with a visitor). */

@@ -200,7 +200,7 @@ export function findSecretsInText(text: string): { label: string; value: string 
   const trimmed = text.trim();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     try {
-      walkJson(JSON.parse(trimmed) as unknown, '', found, 0);
+      for (const f of findSecretFields(JSON.parse(trimmed) as unknown, false)) found.push({ label: f.label, value: f.value });
     } catch {
       // not JSON
     }
@@ -209,19 +209,67 @@ export function findSecretsInText(text: string): { label: string; value: string 
   return found.filter((f) => (seen.has(f.value) ? false : (seen.add(f.value), true)));
 }
 
-function walkJson(value: unknown, name: string, out: { label: string; value: string }[], depth: number): void {
+/** A secret found in a parsed JSON value: where it is, what it looks like, and the value (to mask, never to print). */
+export interface SecretField {
+  /** Path of the member: `apiKey`, `passport.user.tokens.access_token`, `keys[0]`. */
+  path: string;
+  /** The member's own name (the last named segment of the path). */
+  name: string;
+  /** A provider format (`Stripe secret key`) or `value of "<name>"`. */
+  label: string;
+  value: string;
+}
+
+/**
+ * Secrets in a parsed JSON value, with their paths: string members in a provider key format, and
+ * members named like a secret ({@link isSecretName}) holding a non-trivial value (8+ characters,
+ * no spaces, not a placeholder). Strings holding JSON (`'{"token":…}'`, cookie-parser's `j:{…}`)
+ * are searched too. The judgement of the probe's cookie and body checks.
+ *
+ * @param tokens also count members named like a token (`access_token`, `refreshToken`): yes for
+ *   what a server keeps (a session record), no for cookies and bodies, where a token is usually the
+ *   app's own session token.
+ * @example
+ * findSecretFields({ user: 'ann', apiKey: 'sk_live_…' }, false); // [{ path: 'apiKey', label: 'Stripe secret key', … }]
+ */
+export function findSecretFields(value: unknown, tokens: boolean): SecretField[] {
+  const out: SecretField[] = [];
+  walkJson(value, '', '', out, 0, tokens);
+  return out;
+}
+
+function pathSegment(name: string): string {
+  const shown = matchProvider(name) ? maskSecret(name) : name;
+  return /^[A-Za-z_$][\w$-]*$/.test(shown) ? `.${shown}` : `[${JSON.stringify(shown)}]`;
+}
+
+function walkJson(value: unknown, name: string, path: string, out: SecretField[], depth: number, tokens: boolean): void {
   if (depth > 20) return;
   if (typeof value === 'string') {
-    if (name && isSecretName(name, false) && value.length >= 8 && !isPlaceholder(value) && !/\s/.test(value)) {
-      out.push({ label: `value of "${name}"`, value });
+    const provider = matchProvider(value);
+    if (provider) {
+      out.push({ path, name, label: provider, value });
+      return;
+    }
+    if (name && isSecretName(name, tokens) && value.length >= 8 && !isPlaceholder(value) && !/\s/.test(value)) {
+      out.push({ path, name, label: `value of "${name}"`, value });
+      return;
+    }
+    const json = value.startsWith('j:') ? value.slice(2) : value;
+    if (/^\s*[[{]/.test(json) && json.length <= 1_048_576) {
+      try {
+        walkJson(JSON.parse(json) as unknown, name, path, out, depth + 1, tokens);
+      } catch {
+        // not JSON
+      }
     }
     return;
   }
   if (Array.isArray(value)) {
-    for (const v of value) walkJson(v, name, out, depth + 1);
+    value.forEach((v, i) => walkJson(v, name, `${path}[${i}]`, out, depth + 1, tokens));
     return;
   }
   if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) walkJson(v, k, out, depth + 1);
+    for (const [k, v] of Object.entries(value)) walkJson(v, k, path ? `${path}${pathSegment(k)}` : pathSegment(k).replace(/^\./, ''), out, depth + 1, tokens);
   }
 }
