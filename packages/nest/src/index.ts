@@ -40,7 +40,7 @@ export type {
 export { resolveKeywardOptions } from './options/validate-options.js';
 export { auditProduction } from './options/production-audit.js';
 export { KNOWN_WEAK_SECRETS, secretWeakness } from '@keyward/core';
-export type { SessionStore, StoredSession, TouchPolicy, UserEntry, SessionLink, RotateOutcome } from './stores/session-store.interface.js';
+export type { SessionStore, StoredSession, TouchPolicy, UserEntry, SessionLink, RotateOutcome, PatchOptions } from './stores/session-store.interface.js';
 export { MemoryStore } from './stores/memory.store.js';
 export { RedisStore, type RedisStoreOptions } from './stores/redis.store.js';
 export { SqliteStore, type SqliteStoreOptions } from './stores/sqlite.store.js';

@@ -65,6 +65,10 @@ function lifecycleContract(name: string, open: () => Promise<SessionStore>): voi
       assert.equal(after?.data.late, '1');
       assert.equal(after?.data.theme, undefined);
       assert.equal(await store.setIfAbsent(r.key, 'kw.dek', 'x'), null, 'set-if-absent never lands on a tombstone');
+      // A value bound to the old key itself (the vault's data key) is not carried over (issue 23, point 5).
+      assert.equal(await store.patch(r.key, { 'kw.dek': 'bound-to-the-old-key' }, [], { followMoved: false }), false);
+      assert.equal((await store.load(next.key, noTouch(Date.now())))?.data['kw.dek'], undefined);
+      assert.equal(await store.patch(next.key, { own: '1' }, [], { followMoved: false }), true, 'the live record itself is written');
       const listed = await store.listByUser(r.userId);
       assert.deepEqual(listed.map((s) => s.key), [next.key], 'tombstones are not listed');
       assert.ok(!(await store.expiredKeys(Date.now() + DAY, 100)).includes(r.key), 'tombstones are never swept as sessions');

@@ -228,6 +228,31 @@ for (const kind of ['sqlite', 'redis'] as const) {
       assert.equal(await vault.openSession(await reload(store, s), 'maps'), undefined);
     });
 
+    // Issue 23, point 5: after a KEK rotation, a request holding the record from before an ID
+    // rotation re-wrapped the data key for the old store key, and the write landed on the
+    // successor: the session's vault entries stopped opening.
+    it('a stale record re-wrapping its data key after a KEK rotation leaves the rotated session\'s entries openable', async () => {
+      const { store } = fresh('rewrap-stale');
+      const k1: [string, Buffer] = ['k1', kek()];
+      const before = new Vault(ring(k1), store);
+      const s = await newSession(store);
+      const a = apiKey('a');
+      await before.putSession(s, 'openai', a);
+      const stale = await reload(store, s);
+      // The KEK rotates (k2 newest), then another instance rotates the session's ID: its data
+      // key is re-wrapped for the new store key on the way, as the engine's listener does.
+      const after = new Vault(ring(['k2', kek()], k1), store);
+      const nextKey = randomBytes(32).toString('base64url');
+      const successor: StoredSession = { ...stale, key: nextKey, version: 1, data: after.rebindSession(stale.data, stale.key, nextKey) };
+      const now = Date.now();
+      const link = { key: nextKey, sealedId: randomBytes(40).toString('base64url'), rotatedAt: now, graceUntil: now + 60_000, keepUntil: s.absoluteExpiresAt + 60_000 };
+      assert.deepEqual(await store.rotate!({ key: stale.key, version: stale.version }, successor, link), { state: 'rotated' });
+      // The request that read the record before the rotation opens its entry (and finds its data key wrapped with k1).
+      assert.equal((await after.openSession(stale, 'openai'))!.reveal(), a);
+      // The rotated session still opens its entries.
+      assert.equal((await after.openSession(await reload(store, successor), 'openai'))!.reveal(), a);
+    });
+
     it('hostile names and values are refused with KW_INVALID_ARGUMENT, the value never echoed', async () => {
       const { store } = fresh('hostile');
       const vault = new Vault(ring(['k1', kek()]), store);

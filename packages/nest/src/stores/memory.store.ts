@@ -1,4 +1,4 @@
-import type { RotateOutcome, SessionLink, SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
+import type { PatchOptions, RotateOutcome, SessionLink, SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
 import { applyTouch, cloneSession, expiryOf, tombstoneOf } from './store-record.js';
 
 /**
@@ -28,8 +28,8 @@ export class MemoryStore implements SessionStore {
     return cloneSession(s);
   }
 
-  async patch(key: string, set: Readonly<Record<string, string>>, unset: readonly string[]): Promise<boolean> {
-    const s = this.sessions.get(this.follow(key));
+  async patch(key: string, set: Readonly<Record<string, string>>, unset: readonly string[], options?: PatchOptions): Promise<boolean> {
+    const s = this.sessions.get(options?.followMoved === false ? key : this.follow(key));
     if (!s) return false;
     for (const name of unset) delete s.data[name];
     // Spread defines own properties, so a field named `__proto__` is kept as data

@@ -1,7 +1,7 @@
 import type { ClusterOptions, RedisOptions } from 'ioredis';
 import { StoreCorruptError, StoreUnavailableError } from '../keyward.errors.js';
 import { loadOptionalPeer } from '../util/optional-peer.js';
-import type { RotateOutcome, SessionLink, SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
+import type { PatchOptions, RotateOutcome, SessionLink, SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
 import { expiryOf, touchDue } from './store-record.js';
 import { LEASE, LOAD, PATCH, ROTATE_CLAIM, SET_IF_ABSENT, SWAP_MEMBER, TAKE, TAKE_MANY, TRIM_USER } from './redis.scripts.js';
 import {
@@ -183,13 +183,14 @@ export class RedisStore implements SessionStore {
     return Number(reply[0]) * 1000 + Math.floor(Number(reply[1]) / 1000);
   }
 
-  async patch(key: string, set: Readonly<Record<string, string>>, unset: readonly string[]): Promise<boolean> {
+  async patch(key: string, set: Readonly<Record<string, string>>, unset: readonly string[], options?: PatchOptions): Promise<boolean> {
     const entries = Object.entries(set);
     const args = [String(entries.length), ...entries.flatMap(([k, v]) => [DATA + k, v]), ...unset.map((k) => DATA + k)];
     // A record that moved to a new ID answers with its successor's key: the write lands there.
     for (let hop = 0; hop < 8; hop++) {
       const reply = await this.run(() => this.conn.script(SCRIPT.patch, this.recordKey(key), args));
       if (typeof reply !== 'string' && !Buffer.isBuffer(reply)) return Number(reply) === 1;
+      if (options?.followMoved === false) return false;
       key = String(reply);
     }
     return false;

@@ -70,6 +70,16 @@ export interface TouchPolicy {
   idleMs: number;
 }
 
+/** How {@link SessionStore.patch} treats a rotated-out ID. */
+export interface PatchOptions {
+  /**
+   * True (the default): the write lands on the live successor. False: only the record at
+   * this very key is written, for values bound to the key itself (the vault's data key,
+   * wrapped with the store key as additional data).
+   */
+  followMoved?: boolean;
+}
+
 /** A named per-user value (for example, a user's own encrypted API key). */
 export interface UserEntry {
   value: string;
@@ -94,10 +104,12 @@ export interface SessionStore {
 
   /**
    * Sets and deletes named data fields of an existing record atomically, leaving every
-   * other field alone (two requests writing different fields both win).
-   * Returns false when the record no longer exists.
+   * other field alone (two requests writing different fields both win). A write to a
+   * rotated-out ID lands on its live successor (a request that read the record before the
+   * rotation), unless `options.followMoved` is false: then it is not written. Returns false
+   * when nothing was written (the record no longer exists, or moved and is not followed).
    */
-  patch(key: string, set: Readonly<Record<string, string>>, unset: readonly string[]): Promise<boolean>;
+  patch(key: string, set: Readonly<Record<string, string>>, unset: readonly string[], options?: PatchOptions): Promise<boolean>;
 
   /**
    * Sets one data field only if it is absent (and the record exists), atomically.

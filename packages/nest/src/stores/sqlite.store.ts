@@ -5,7 +5,7 @@ import { StoreUnavailableError } from '../keyward.errors.js';
 import { loadOptionalPeer } from '../util/optional-peer.js';
 import { peerRequire } from '../util/peer-require.cjs';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
-import type { RotateOutcome, SessionLink, SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
+import type { PatchOptions, RotateOutcome, SessionLink, SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
 import { applyTouch, cloneSession, expiryOf, tombstoneOf } from './store-record.js';
 import { resolveSqliteStoreOptions, type SqliteStoreOptions } from './sqlite-options.js';
 
@@ -217,11 +217,11 @@ export class SqliteStore implements SessionStore {
     }, 'normal');
   }
 
-  async patch(key: string, set: Readonly<Record<string, string>>, unset: readonly string[]): Promise<boolean> {
+  async patch(key: string, set: Readonly<Record<string, string>>, unset: readonly string[], options?: PatchOptions): Promise<boolean> {
     return this.write(() => {
-      // A record that moved to a new ID takes its writes at the successor (in-flight requests).
+      // A record that moved to a new ID takes its writes at the successor (in-flight requests), unless told not to.
       for (let i = 0; i < 8 && this.q.bump.run(key).changes === 0; i++) {
-        const next = this.q.move.get(key)?.successor;
+        const next = options?.followMoved === false ? undefined : this.q.move.get(key)?.successor;
         if (next === undefined) return false;
         key = next;
       }

@@ -267,7 +267,10 @@ export class Vault {
     const { vid, dataKey, stale } = this.unwrap(stored, 's', record.key);
     if (!stale) return { dataKey, vid, rewrapped: false };
     const rewrapped = this.wrap(dataKey, vid, 's', record.key);
-    if (await this.store.patch(record.key, { [DEK_FIELD]: rewrapped }, [])) record.data[DEK_FIELD] = rewrapped;
+    // Bound to this store key: written only to the record at this key. A request that read the
+    // record before an ID rotation must not write it onto the successor, whose data key the
+    // rotation already re-wrapped for its own key (the session's entries would stop opening).
+    if (await this.store.patch(record.key, { [DEK_FIELD]: rewrapped }, [], { followMoved: false })) record.data[DEK_FIELD] = rewrapped;
     return { dataKey, vid, rewrapped: true };
   }
 
