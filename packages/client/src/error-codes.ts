@@ -3,6 +3,9 @@
  * `@keyward/nest`'s `ERROR_CATALOGUE` (every code whose status is not null). A test of this
  * package compares this table with the catalogue and with `docs/errors.md`, so the two cannot
  * drift. Codes that are never an answer (startup errors, process warnings) are not here.
+ *
+ * @example
+ * KEYWARD_ERROR_STATUS.KW_CSRF_HEADER_MISSING // 403
  */
 export const KEYWARD_ERROR_STATUS = Object.freeze({
   // Sessions and stores.
@@ -58,6 +61,9 @@ export const KEYWARD_ERROR_CODES: readonly KeywardErrorCode[] = Object.freeze(Ob
  * The 401 codes that mean "this browser has no session any more": none was sent, it was
  * tampered with, it expired, was logged out or revoked, or its record cannot be read. A 401
  * with another code (an app's own `KW_LOGIN_FAILED`, say) is not a session end.
+ *
+ * @example
+ * if (SESSION_ENDED_CODES.includes(body.code)) showLogin();
  */
 export const SESSION_ENDED_CODES: readonly KeywardErrorCode[] = Object.freeze(
   KEYWARD_ERROR_CODES.filter((c) => KEYWARD_ERROR_STATUS[c] === 401),
@@ -81,7 +87,13 @@ export type ClientOnlyCode = 'NETWORK_ERROR' | 'INVALID_JSON' | `HTTP_${number}`
  */
 export type ClientErrorCode = KeywardErrorCode | KeywardFrameworkCode | ClientOnlyCode | (string & {});
 
-/** True when `code` is one of Keyward's own answer codes. */
+/**
+ * True when `code` is one of Keyward's own answer codes.
+ *
+ * @example
+ * isKeywardErrorCode('KW_SESSION_EXPIRED') // true
+ * isKeywardErrorCode('KW_LOGIN_FAILED')    // false: an app's own
+ */
 export function isKeywardErrorCode(code: unknown): code is KeywardErrorCode {
   return typeof code === 'string' && Object.hasOwn(KEYWARD_ERROR_STATUS, code);
 }
