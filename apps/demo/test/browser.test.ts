@@ -3,12 +3,13 @@
 // app and demo upstream as child processes.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { SESSION_ENDED_CODES } from '@keyward/client';
 import type { Browser, BrowserContext, Cookie, Page } from 'playwright-core';
 import { ATTEMPTS, AttackerSite, type AttemptResult } from './browser-support/attacker-site.js';
 import { launchChromium } from './browser-support/chromium.js';
@@ -17,6 +18,10 @@ import { NetworkCapture } from './browser-support/network-capture.js';
 import { Child, DEMO_MAIN, UPSTREAM_MAIN, answers200, cleanEnv, freePort } from './support/processes.js';
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
+/** The published build of @keyward/client, which the app serves to the page. */
+const CLIENT_DIST = join(REPO, 'packages', 'client', 'dist', 'src');
+/** The client module that calls fetch: every API request of the page must start there. */
+const CLIENT_FETCHER = '/assets/keyward-client/keyward-client.js';
 const SHOTS = join(REPO, 'test-output', 'screenshots');
 const VIEWPORT = { width: 1280, height: 900 };
 
@@ -330,6 +335,40 @@ describe('demo page in real Chromium', () => {
     figures.flows.push('login error');
   });
 
+  test('login limiter (429): the page shows the code and the Retry-After the client read; the POST is not retried', async () => {
+    const page = a.page;
+    const error = page.getByTestId('login-error');
+    const submit = page.getByTestId('login-submit');
+    let code: string | null = null;
+    let attempts = 0;
+    // Unknown user: the failures count for this username (5 allowed), then logins for it are refused.
+    while (code !== 'KW_LOGIN_RATE_LIMITED' && attempts < 8) {
+      attempts++;
+      await page.getByLabel('Username').fill('mallory');
+      await page.getByLabel('Password').fill(`guess-${attempts}`);
+      await submit.click();
+      await page.locator('[data-testid="login-submit"]:not([aria-busy])').waitFor();
+      code = await error.getAttribute('data-code');
+    }
+    assert.equal(code, 'KW_LOGIN_RATE_LIMITED', `after ${attempts} attempts`);
+    assert.equal(attempts, 6, 'five failures are allowed, the sixth attempt is refused');
+    const seconds = Number(await error.getAttribute('data-retry-after'));
+    assert.ok(seconds > 0 && seconds <= 300, `Retry-After ${seconds}`);
+    assert.match((await error.textContent())!, /KW_LOGIN_RATE_LIMITED.*Too many failed logins.*Try again in \d+ (s|min)\./s);
+    assert.equal(await page.getByTestId('retry-after').getAttribute('data-seconds'), String(seconds));
+    await shot(page, '02b-login-rate-limited');
+    await capture.settle();
+    const logins = capture.all().filter((e) => e.page === 'A' && e.method === 'POST' && new URL(e.url).pathname === '/api/auth/login');
+    await check('the refused login was sent once: the client never retries a POST by itself', () => {
+      assert.equal(logins.length, 1 + attempts, 'one wrong password in the first test, then these attempts');
+      assert.deepEqual(logins.map((e) => e.status), [401, 401, 401, 401, 401, 401, 429]);
+      assert.equal(logins.at(-1)!.responseHeaders['retry-after'], String(seconds));
+    });
+    await page.getByLabel('Username').fill('');
+    await page.getByLabel('Password').fill('');
+    figures.flows.push('login rate limited (429, Retry-After)');
+  });
+
   test('login (keyboard only); a second browser shows up in my sessions', async () => {
     const page = a.page;
     await page.getByLabel('Username').fill('');
@@ -443,6 +482,35 @@ describe('demo page in real Chromium', () => {
     await capture.settle();
     await c.context.close();
     figures.flows.push('revoke from another session');
+  });
+
+  test('session ended outside the browser: the next session read gets a 401 and the client\'s onSessionEnded signs the page out', async () => {
+    const d = await openApp('D');
+    await login(d.page, 'alice');
+    const cookie = (await sessionCookie(d.context))!;
+    // Ended by a request that is not this page's (a script replaying the cookie logs it out).
+    const out = await fetch(`${appUrl}/api/auth/logout`, { method: 'POST', headers: { cookie: `sid=${cookie.value}`, 'x-csrf': '1', origin: appUrl } });
+    assert.equal(out.status, 204);
+    await sleep(100);
+    const before = capture.all().filter((e) => e.page === 'D').length;
+    // Coming back to the tab: the page reads its sessions and the session (probe, slide=false).
+    await d.page.evaluate(() => (globalThis as any).document.dispatchEvent(new (globalThis as any).Event('visibilitychange')));
+    await d.page.locator('[data-testid="signed-out-notice"][data-reason="ended"]').waitFor();
+    assert.equal(await d.page.getByTestId('auth-state').getAttribute('data-state'), 'signed-out');
+    await capture.settle();
+    const after = capture.all().filter((e) => e.page === 'D').slice(before);
+    await check('the 401s that ended it carried a session code and were sent by @keyward/client with X-CSRF', () => {
+      const refused = after.filter((e) => e.status === 401);
+      assert.ok(refused.length >= 1, 'a 401 was seen');
+      for (const e of refused) {
+        assert.ok((SESSION_ENDED_CODES as readonly string[]).includes(JSON.parse(e.body!).code), e.body);
+        assert.equal(e.requestHeaders['x-csrf'], '1');
+        assert.ok(e.initiatorScripts?.[0]?.endsWith(CLIENT_FETCHER), `${e.url} from ${e.initiatorScripts?.[0]}`);
+      }
+    });
+    await assertCleanState(d.page, 'ended outside the browser');
+    await d.context.close();
+    figures.flows.push('session ended outside the browser');
   });
 
   test('cross-site attacker page (another site, same browser, victim signed in): everything refused, nothing learned', async () => {
@@ -598,6 +666,53 @@ describe('demo page in real Chromium', () => {
     await m.page.getByTestId('logout').click();
     await m.page.getByTestId('login-panel').waitFor();
     figures.flows.push('phone layout and keyboard');
+  });
+
+  test('the page talks to the API only through @keyward/client: served from its build, X-CSRF on every call, session reads never slide', async () => {
+    await check('the app serves the client\'s published modules as they are built, as JavaScript, and nothing else under that path', async () => {
+      const built = readdirSync(CLIENT_DIST).filter((f) => f.endsWith('.js'));
+      assert.ok(built.includes('index.js') && built.includes('keyward-client.js'), built.join(', '));
+      for (const f of built) {
+        const res = await fetch(`${appUrl}/assets/keyward-client/${f}`);
+        assert.equal(res.status, 200, f);
+        assert.equal(res.headers.get('content-type'), 'text/javascript; charset=utf-8');
+        assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+        assert.equal(await res.text(), readFileSync(join(CLIENT_DIST, f), 'utf8'), `${f} is the built file`);
+      }
+      for (const f of ['index.js.map', 'index.d.ts', 'nope.js', 'INDEX.JS', '..%2F..%2Fpackage.json', '%2e%2e']) {
+        assert.equal((await fetch(`${appUrl}/assets/keyward-client/${f}`)).status, 404, f);
+      }
+    });
+    await check('app.js imports the client and calls no fetch of its own', async () => {
+      const js = await (await fetch(`${appUrl}/app.js`)).text();
+      assert.match(js, /^import \{ createKeywardClient \} from '\/assets\/keyward-client\/index\.js';$/m);
+      assert.doesNotMatch(js, /\bfetch\(|XMLHttpRequest|sendBeacon|\bapi\(/);
+    });
+    await capture.settle();
+    const calls = capture.all().filter((e) => new URL(e.url).pathname.startsWith('/api/'));
+    await check('every API request of every page was made by the client module, with X-CSRF: 1 and no Authorization', () => {
+      assert.ok(calls.length >= 50, `${calls.length} API requests captured`);
+      const bad = calls.filter((e) => e.requestHeaders['x-csrf'] !== '1' || 'authorization' in e.requestHeaders || !e.initiatorScripts?.[0]?.endsWith(CLIENT_FETCHER));
+      assert.deepEqual(bad.map((e) => `${e.page} ${e.method} ${e.url} from ${e.initiatorScripts?.[0]}`), []);
+    });
+    await check('every session read of the pages asked with slide=false (reading it never extends it)', () => {
+      const reads = calls.filter((e) => new URL(e.url).pathname === '/api/auth/session');
+      assert.ok(reads.length >= 10, `${reads.length} session reads`);
+      assert.deepEqual(reads.filter((e) => new URL(e.url).search !== '?slide=false').map((e) => e.url), []);
+    });
+    await check('the client leaves nothing on window', async () => {
+      const { context, page } = await openApp('G');
+      // The same origin without a script (a JSON answer) shows the browser's own globals.
+      const bare = await context.newPage();
+      await bare.goto(`${appUrl}/healthz`);
+      const own = new Set(await bare.evaluate(() => Object.keys(globalThis)));
+      const added = await page.evaluate(() => Object.keys(globalThis));
+      assert.ok(own.size > 50 && added.length > 50, 'the globals were read');
+      assert.deepEqual(added.filter((k) => !own.has(k)), []);
+      await capture.settle();
+      await context.close();
+    });
+    figures.flows.push('client module checks');
   });
 
   test('no key reached the browser: every response body and header, every request, the console', async () => {

@@ -1,10 +1,24 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Header, NotFoundException, Param } from '@nestjs/common';
 import { AllowAnonymous } from '@keyward/nest';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const assets = fileURLToPath(new URL('../../../src/page/assets/', import.meta.url));
 const read = (name: string) => readFileSync(assets + name, 'utf8');
+
+/** Where the page imports the browser client from: `/assets/keyward-client/index.js`. */
+export const CLIENT_ASSETS = '/assets/keyward-client/';
+
+/**
+ * The built modules of `@keyward/client` (its `dist/src/*.js`, which import only each other),
+ * read once at startup: the page imports them as they are published, nothing copied.
+ */
+function clientModules(): ReadonlyMap<string, string> {
+  const dir = dirname(fileURLToPath(import.meta.resolve('@keyward/client')));
+  const names = readdirSync(dir).filter((f) => /^[a-z][a-z0-9-]*\.js$/.test(f));
+  return new Map(names.map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
+}
 
 /**
  * Strict policy: no inline script or style, nothing from other origins, no framing, no
@@ -18,8 +32,9 @@ export const PAGE_CSP =
 const PERMISSIONS_POLICY = 'camera=(), microphone=(), geolocation=(), payment=(), usb=()';
 
 /**
- * Serves the demo's browser page and its static files (`src/page/assets/`). The page
- * talks to the API only through its fetch wrapper, which sends `X-CSRF: 1`.
+ * Serves the demo's browser page, its static files (`src/page/assets/`) and the modules of
+ * `@keyward/client` under {@link CLIENT_ASSETS}. The page talks to the API only through that
+ * client, which sends `X-CSRF: 1` on every request.
  */
 @Controller()
 @AllowAnonymous()
@@ -28,6 +43,7 @@ export class PageController {
   private readonly js = read('app.js');
   private readonly css = read('app.css');
   private readonly icon = read('favicon.svg');
+  private readonly client = clientModules();
 
   @Get()
   @Header('Content-Type', 'text/html; charset=utf-8')
@@ -50,6 +66,16 @@ export class PageController {
   @Header('Cache-Control', 'no-cache')
   style(): string {
     return this.css;
+  }
+
+  /** The browser client's modules; only the files found at startup, by exact name. */
+  @Get('assets/keyward-client/:file')
+  @Header('Content-Type', 'text/javascript; charset=utf-8')
+  @Header('Cache-Control', 'no-cache')
+  clientModule(@Param('file') file: string): string {
+    const body = this.client.get(file);
+    if (body === undefined) throw new NotFoundException();
+    return body;
   }
 
   @Get('favicon.svg')

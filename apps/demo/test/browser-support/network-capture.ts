@@ -15,6 +15,11 @@ export interface Exchange {
   body?: string;
   bodyError?: string;
   failed?: string;
+  /**
+   * The script URLs on the stack that made the request, innermost first (CDP's
+   * `initiator.stack`, async parents included): for a fetch, the first is the file that called it.
+   */
+  initiatorScripts?: string[];
 }
 
 type Headers = Record<string, string>;
@@ -52,6 +57,9 @@ export class NetworkCapture {
       const ex = get(e.requestId);
       ex.method = e.request.method;
       ex.url = e.request.url;
+      const frames: string[] = [];
+      for (let st = e.initiator.stack; st; st = st.parent) frames.push(...st.callFrames.map((f) => f.url).filter(Boolean));
+      if (frames.length > 0) ex.initiatorScripts = frames;
       Object.assign(ex.requestHeaders, lower(e.request.headers as Headers));
       if (e.request.postData !== undefined) ex.postData = e.request.postData;
       else if (e.request.hasPostData) {

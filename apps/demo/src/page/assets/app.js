@@ -5,7 +5,10 @@
 // What it never does: read or write a cookie, keep anything in localStorage,
 // sessionStorage or IndexedDB, or hold a key after it has been sent. The only secret it
 // ever touches is the key the user types into the write-only field, which is cleared as
-// soon as it is sent.
+// soon as it is sent. Every request goes through @keyward/client (imported below from this
+// origin); the page never calls fetch itself.
+
+import { createKeywardClient } from '/assets/keyward-client/index.js';
 
 const byId = (id) => {
   const el = document.getElementById(id);
@@ -13,57 +16,23 @@ const byId = (id) => {
   return el;
 };
 
-// ---------------------------------------------------------------------- fetch wrapper
-
-/** An API error: HTTP status plus the server's `{ error, code, requestId }`. */
-class ApiError extends Error {
-  constructor(status, body, fallback) {
-    super((body && typeof body.error === 'string' && body.error) || fallback || `Request failed (${status}).`);
-    this.name = 'ApiError';
-    this.status = status;
-    this.code = (body && typeof body.code === 'string' && body.code) || (status === 0 ? 'NETWORK_ERROR' : `HTTP_${status}`);
-    this.requestId = body && typeof body.requestId === 'string' ? body.requestId : undefined;
-  }
-}
+// ---------------------------------------------------------------------- the API client
 
 /**
- * The page's one way to call the server: same origin, cookie sent by the browser,
- * `X-CSRF: 1` on every call. Resolves with the parsed JSON (or null), throws ApiError.
- * A 401 from anything but the login form means the session is gone: the page switches
- * to the signed-out view.
+ * The page's one way to call the server: @keyward/client, served by the app from its
+ * published build. It sends `X-CSRF: 1` on every request, sends the cookie to this origin
+ * only, never carries a token, and turns refusals into typed errors with Keyward's codes.
+ * The first request that finds the session ended (401 with a session code) calls
+ * onSessionEnded once, whichever request it was; the page then switches to the signed-out
+ * view. A 429/503 on GET/PUT/DELETE is retried once when its Retry-After is short; longer
+ * waits are shown to the user. POST (login, logout) is never retried.
  */
-async function api(method, path, body) {
-  const headers = { 'X-CSRF': '1', Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  let res;
-  try {
-    res = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: 'same-origin',
-      cache: 'no-store',
-      redirect: 'error',
-    });
-  } catch {
-    throw new ApiError(0, { error: 'The server could not be reached.', code: 'NETWORK_ERROR' });
-  }
-  const text = await res.text();
-  let data = null;
-  if (text) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      data = null;
-    }
-  }
-  if (!res.ok) {
-    const err = new ApiError(res.status, data, res.statusText);
-    if (res.status === 401 && path !== '/api/auth/login' && state.signedIn) signedOut(endedReason());
-    throw err;
-  }
-  return data;
-}
+const kw = createKeywardClient({
+  onSessionEnded: () => {
+    if (state.signedIn) signedOut(endedReason());
+  },
+  retry: { attempts: 1, maxDelayMs: 2000 },
+});
 
 // ---------------------------------------------------------------------- page state
 
@@ -86,8 +55,20 @@ function showError(id, err) {
     el.textContent = '';
     return;
   }
-  el.replaceChildren(h('span', { class: 'code' }, err.code || 'ERROR'), ' ', err.message);
+  el.replaceChildren(h('span', { class: 'code', 'data-testid': 'error-code' }, err.code || 'ERROR'), ' ', err.message,
+    retryNote(err));
+  el.dataset.code = err.code || '';
+  if (err.retryAfterSeconds !== undefined) el.dataset.retryAfter = String(err.retryAfterSeconds);
+  else delete el.dataset.retryAfter;
   el.hidden = false;
+}
+
+/** "Try again in 5 min." for an error whose answer carried Retry-After, else nothing. */
+function retryNote(err) {
+  const s = err && err.retryAfterSeconds;
+  if (s === undefined || s === null) return null;
+  const text = s >= 90 ? `${Math.ceil(s / 60)} min` : `${s} s`;
+  return h('span', { class: 'retry-after', 'data-testid': 'retry-after', 'data-seconds': String(s) }, ` Try again in ${text}.`);
 }
 
 /** Tiny element builder: h('li', { class: 'x', 'data-testid': 'y' }, 'text', child). */
@@ -152,7 +133,7 @@ function tick() {
   idle.classList.toggle('soon', idleLeft < 60_000);
   abs.classList.toggle('soon', absLeft < 60_000);
   // At expiry ask the server (it decides, not this clock): a short grace absorbs clock skew.
-  // A 401 switches to the signed-out view inside api(); other failures retry after a pause.
+  // A 401 switches to the signed-out view (the client's onSessionEnded); other failures retry after a pause.
   if (Math.min(idleLeft, absLeft) <= 0 && !state.expiryCheck) {
     state.expiryCheck = setTimeout(() => {
       loadSession().then(
@@ -232,8 +213,13 @@ function signedOut(reason) {
 
 // ---------------------------------------------------------------------- session panel
 
+/**
+ * Reads the session with the client's probe (`?slide=false`): showing the time left, or
+ * checking at expiry, never extends the session itself.
+ */
 async function loadSession() {
-  const s = await api('GET', '/api/auth/session');
+  const s = await kw.session();
+  if (!s) throw new Error('No session.'); // the signed-out view is already up if there was one
   state.session = {
     user: s.user.name,
     expiresAt: Date.parse(s.expiresAt),
@@ -252,7 +238,7 @@ async function loadSession() {
 }
 
 async function loadSessions() {
-  const list = await api('GET', '/api/auth/sessions');
+  const list = await kw.get('/api/auth/sessions');
   list.sort((a, b) => Number(b.current) - Number(a.current) || Date.parse(b.createdAt) - Date.parse(a.createdAt));
   byId('sessions-count').textContent = `(${list.length})`;
   byId('sessions').replaceChildren(...list.map((s) => {
@@ -268,7 +254,7 @@ async function loadSessions() {
       const button = h('button', { type: 'button', class: 'danger small', 'data-testid': 'revoke-session', 'aria-label': `Revoke the session started ${started}` }, 'Revoke');
       button.addEventListener('click', () => busy(button, async () => {
         try {
-          await api('DELETE', `/api/auth/sessions/${encodeURIComponent(s.id)}`);
+          await kw.delete(`/api/auth/sessions/${encodeURIComponent(s.id)}`);
           setStatus('Session revoked: that browser is signed out.');
           await refreshAll();
         } catch (err) {
@@ -297,7 +283,7 @@ function renderKeys(keys) {
 }
 
 async function loadKeys() {
-  renderKeys(await api('GET', '/api/keys'));
+  renderKeys(await kw.get('/api/keys'));
 }
 
 // ---------------------------------------------------------------------- proxy calls
@@ -352,6 +338,7 @@ function renderCallResult(kind, path, outcome) {
       h('dl', { class: 'result-facts' },
         h('div', {}, h('dt', {}, 'Code'), h('dd', {}, h('code', { 'data-testid': 'result-error-code' }, e.code))),
         h('div', {}, h('dt', {}, 'Message'), h('dd', { 'data-testid': 'result-error-message' }, e.message)),
+        e.retryAfterSeconds !== undefined ? h('div', {}, h('dt', {}, 'Retry after'), h('dd', { 'data-testid': 'result-retry-after' }, `${e.retryAfterSeconds} s`)) : null,
         e.requestId ? h('div', {}, h('dt', {}, 'Request id'), h('dd', {}, h('code', {}, e.requestId))) : null));
   }
   const history = byId('call-history');
@@ -368,8 +355,9 @@ async function call(button) {
   await busy(button, async () => {
     let outcome;
     try {
-      const data = await api('GET', path);
-      outcome = { ok: true, status: 200, data };
+      // Through Keyward's proxy: /api/proxy/<service><upstream path>; the key is attached on the server.
+      const res = await kw.proxy(button.dataset.service, button.dataset.upstream, { headers: { Accept: 'application/json' } });
+      outcome = { ok: true, status: res.status, data: await res.json() };
     } catch (error) {
       if (!state.signedIn) return; // 401: the signed-out view says why
       outcome = { ok: false, error };
@@ -382,9 +370,8 @@ async function call(button) {
 
 // ---------------------------------------------------------------------- flows
 
-// Every request may slide the idle expiry, so the session is read last: the countdown then
-// shows the expiry the server will apply, and the check at zero does not come too early
-// (which would itself slide the expiry once more).
+// Every other request may slide the idle expiry, so the session is read last: the countdown
+// then shows the expiry the server will apply. The read itself is the probe (slide=false).
 async function refreshAll() {
   await Promise.all([loadSessions(), loadKeys()]);
   await loadSession();
@@ -409,7 +396,7 @@ async function onLogin(ev) {
   }
   await busy(byId('login-submit'), async () => {
     try {
-      const answer = await api('POST', '/api/auth/login', { username, password });
+      const answer = await kw.post('/api/auth/login', { username, password });
       form.reset();
       showCapNotice(answer && Array.isArray(answer.endedSessions) ? answer.endedSessions : []);
       byId('signed-out-notice').hidden = true;
@@ -437,7 +424,7 @@ function showCapNotice(ended) {
 async function onLogout(button, path, reason) {
   await busy(button, async () => {
     try {
-      await api('POST', path);
+      await kw.post(path);
       signedOut(reason); // its notice is an alert: announced without a status message
     } catch (err) {
       if (state.signedIn) setStatus(`Could not log out: ${err.message}`);
@@ -460,7 +447,7 @@ async function onSaveKey(ev) {
     const key = input.value;
     input.value = '';
     try {
-      await api('PUT', '/api/keys/demo-byok', { key });
+      await kw.put('/api/keys/demo-byok', { key });
       await loadKeys();
       setStatus(replacing ? 'Key replaced. Only its mask is shown from now on.' : 'Key saved. Only its mask is shown from now on.');
     } catch (err) {
@@ -474,7 +461,7 @@ async function onDeleteKey() {
   showError('byok-error', null);
   await busy(button, async () => {
     try {
-      await api('DELETE', '/api/keys/demo-byok');
+      await kw.delete('/api/keys/demo-byok');
       await loadKeys();
       setStatus('Key deleted.');
       byId('byok-key').focus();
@@ -499,14 +486,14 @@ function init() {
   byId('byok-delete').addEventListener('click', onDeleteKey);
   byId('byok-trial').addEventListener('click', async () => {
     try {
-      await api('POST', '/api/demo/trial-key');
+      await kw.post('/api/demo/trial-key');
       await loadKeys();
       setStatus('A trial key from the demo upstream was stored for you; only its mask is shown.');
     } catch (err) {
       if (state.signedIn) showError('byok-error', err);
     }
   });
-  api('GET', '/api/demo/info').then((info) => {
+  kw.get('/api/demo/info').then((info) => {
     byId('demo-users').hidden = !info.showDemoUsers;
     byId('byok-trial').hidden = !info.trialKeys;
   }, () => {});
