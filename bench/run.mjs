@@ -302,8 +302,9 @@ async function probe(st, sc) {
   for (let i = 0; i < PROBE_REQUESTS; i++) await check(st, sc);
   await new Promise((r) => setTimeout(r, 150));
   mon.close();
-  // Only lines about this session (the other servers' sweepers share the Redis).
-  const mine = keys ? mon.lines.filter((l) => l.args.some((a) => typeof a === 'string' && a.includes(keys.id))) : [];
+  // Only lines about this session (the other servers' sweepers share the Redis), and the
+  // proxy's call counters (`<prefix>rl:{<user or session>}:...`, issue 22), which only requests write.
+  const mine = keys ? mon.lines.filter((l) => l.args.some((a) => typeof a === 'string' && (a.includes(keys.id) || a.startsWith('kw:rl:{')))) : [];
   const outer = {};
   const inner = new Set();
   let outerCount = 0;

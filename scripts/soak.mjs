@@ -97,6 +97,9 @@ const env = {
   // login rate limit (5 per username, 20 per client by default), which has its own tests.
   KEYWARD_LOGIN_FAILURES_PER_USERNAME: '1000000',
   KEYWARD_LOGIN_FAILURES_PER_CLIENT: '1000000',
+  // Each worker proxies as fast as it can with one session: lift the per-session call limit
+  // (600 a minute by default), which has its own tests (proxy-rate-limit.e2e).
+  KEYWARD_PROXY_CALLS_PER_MINUTE: '1000000',
 };
 start(process.execPath, [join(root, 'apps/demo-upstream/dist/src/main.js')], env);
 const memFile = join(dir, 'mem.jsonl');

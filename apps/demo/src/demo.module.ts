@@ -68,7 +68,11 @@ export class DemoModule {
             'demo-session': new MintedKeyProvider({ issuer, rotateEveryMs: config.mintRotateMs, graceMs: config.mintGraceMs }),
             'demo-byok': new UserKeyProvider(),
           },
-          proxy: { services: { demo: service('demo'), 'demo-session': service('demo-session'), 'demo-byok': service('demo-byok') } },
+          proxy: {
+            services: { demo: service('demo'), 'demo-session': service('demo-session'), 'demo-byok': service('demo-byok') },
+            // KEYWARD_PROXY_CALLS_PER_MINUTE: one session's calls per minute, all services together (429 with Retry-After beyond).
+            limits: [{ per: 'session', max: config.proxyCallsPerMinute, windowMs: 60_000 }],
+          },
           // GET/HEAD /healthz also answers over plain HTTP in production, for local readiness probes (no session, no cookie).
           transport: { plainHttpPaths: ['/healthz'], ...(config.production ? { trustProxy: config.trustProxy } : {}) },
           logRequests: true,

@@ -50,6 +50,28 @@ export const STACKS = [
     env: { ADAPTER: 'fastify', CREDENTIAL: 'server' },
     session: 'keyward',
   },
+  // Run only when named in --only (issue 22): the proxied call with call limits configured
+  // (one per session, one per user, never reached), counted in the Redis store.
+  {
+    id: 'kw-express-limit',
+    n: '3l',
+    label: 'Keyward on Express (server key), proxy call limits per session and per user (extra row)',
+    short: 'Keyward Express, limits',
+    server: 'keyward.mjs',
+    env: { ADAPTER: 'express', CREDENTIAL: 'server', PROXY_LIMIT: '1' },
+    session: 'keyward',
+    optional: true,
+  },
+  {
+    id: 'kw-fastify-limit',
+    n: '4l',
+    label: 'Keyward on Fastify (server key), proxy call limits per session and per user (extra row)',
+    short: 'Keyward Fastify, limits',
+    server: 'keyward.mjs',
+    env: { ADAPTER: 'fastify', CREDENTIAL: 'server', PROXY_LIMIT: '1' },
+    session: 'keyward',
+    optional: true,
+  },
   {
     id: 'ceiling',
     n: '5',
@@ -95,7 +117,7 @@ export const SCENARIOS = [
     id: 'proxy',
     title: 'Proxied call: authenticated `GET /api/proxy/up/items` forwarded to the upstream with the key',
     path: '/api/proxy/up/items',
-    stacks: ['adv-fetch', 'adv-undici', 'kw-express', 'kw-express-vault', 'kw-fastify', 'ceiling'],
+    stacks: ['adv-fetch', 'adv-undici', 'kw-express', 'kw-express-vault', 'kw-express-limit', 'kw-fastify', 'kw-fastify-limit', 'ceiling'],
   },
 ];
 

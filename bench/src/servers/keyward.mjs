@@ -3,7 +3,10 @@
 // Env: PORT, REDIS_URL, UPSTREAM_URL, API_KEY, SESSION_SECRET, VAULT_KEY,
 //      ADAPTER=express|fastify, CREDENTIAL=server|minted,
 //      KEYWARD_DIST (optional: another build's dist/src/index.js, for an A/B of a fix),
-//      REDIS_OPTIONS (optional JSON: extra ioredis options for the store, e.g. {"enableAutoPipelining":false}).
+//      REDIS_OPTIONS (optional JSON: extra ioredis options for the store, e.g. {"enableAutoPipelining":false}),
+//      PROXY_LIMIT=1 (issue 22): proxy call limits per session and per user (proxy.limits, counted in the
+//        store: one more round trip per proxied call), high enough never to refuse a call of the bench;
+//        ignored by a build without call limits (the --compare twin of an older build), which says so.
 //   Opt-in, for bench/scale.mjs (issue 18); none of them is set by bench/run.mjs:
 //      STORE=redis|sqlite (default redis), SQLITE_FILE (with STORE=sqlite),
 //      SWEEP_MS (session.sweepIntervalMs; 0 turns the sweeper's timer off),
@@ -29,8 +32,16 @@ import { klass, method } from '../lib/decorate.mjs';
 import { meBody, serve } from '../lib/serve.mjs';
 
 const dist = process.env.KEYWARD_DIST ? pathToFileURL(process.env.KEYWARD_DIST) : new URL('../../../packages/nest/dist/src/index.js', import.meta.url);
-const { AllowAnonymous, CurrentSession, KeywardModule, KeywardLogger, MintedKeyProvider, RedisStore, ServerKeyProvider, SessionService, SqliteStore, liveSecrets } =
+const { AllowAnonymous, CurrentSession, ERROR_CATALOGUE, KeywardModule, KeywardLogger, MintedKeyProvider, RedisStore, ServerKeyProvider, SessionService, SqliteStore, liveSecrets } =
   await import(dist.href);
+
+// PROXY_LIMIT=1: a per-session and a per-user limit that the bench never reaches (both counted in one round trip).
+const hasLimits = Object.hasOwn(ERROR_CATALOGUE ?? {}, 'KW_PROXY_RATE_LIMITED');
+if (process.env.PROXY_LIMIT === '1' && !hasLimits) console.log('PROXY_LIMIT=1 ignored: this build has no proxy call limits');
+const proxyLimits =
+  process.env.PROXY_LIMIT === '1' && hasLimits
+    ? { limits: [{ per: 'session', max: 1_000_000_000, windowMs: 60_000 }, { per: 'user', max: 1_000_000_000, windowMs: 86_400_000 }] }
+    : {};
 
 const ADAPTER = process.env.ADAPTER === 'fastify' ? 'fastify' : 'express';
 const API_KEY = process.env.API_KEY;
@@ -111,6 +122,7 @@ klass(AppModule, [
               // wrk drives every connection with one session: give it the whole pool, as the advisory's stack has.
               maxConcurrentPerSession: 64 },
           },
+          ...proxyLimits,
         },
       }),
     ],

@@ -40,7 +40,7 @@ export type {
 export { resolveKeywardOptions } from './options/validate-options.js';
 export { auditProduction } from './options/production-audit.js';
 export { KNOWN_WEAK_SECRETS, secretWeakness } from '@keyward/core';
-export type { SessionStore, StoredSession, TouchPolicy, UserEntry, SessionLink, RotateOutcome, PatchOptions } from './stores/session-store.interface.js';
+export type { SessionStore, StoredSession, TouchPolicy, UserEntry, SessionLink, RotateOutcome, PatchOptions, CounterHit, CounterVerdict } from './stores/session-store.interface.js';
 export { MemoryStore } from './stores/memory.store.js';
 export { RedisStore, type RedisStoreOptions } from './stores/redis.store.js';
 export { SqliteStore, type SqliteStoreOptions } from './stores/sqlite.store.js';
@@ -67,6 +67,7 @@ export { UserKeyProvider } from './vault/providers/user-key.provider.js';
 export { SessionKeyProvider, type SessionKeyOptions } from './vault/providers/session-key.provider.js';
 export { ProxyService, type ProxyCall, type ProxyResult, type ProxySettings } from './proxy/proxy.service.js';
 export type { ProxyOptions, ProxyServiceOptions, KeyPlacement } from './proxy/proxy-options.js';
+export type { ProxyCallLimit, ProxyLimitStorage, ProxyLimitRecord } from './proxy/proxy-limits.js';
 export { normalizeProxyPath, type PathVerdict } from './proxy/proxy-path.js';
 export { checkOrigin, checkUpgradeOrigin, originOf, type OriginPolicy, type OriginVerdict } from './origin/origin-policy.js';
 export type { OriginOptions, CorsOptions } from './origin/origin-options.js';

@@ -53,6 +53,8 @@ export const ProxyErrorCode = {
   Busy: 'KW_UPSTREAM_BUSY',
   /** One session has its share of the service's calls in flight (`maxConcurrentPerSession`). */
   SessionBusy: 'KW_PROXY_SESSION_BUSY',
+  /** A call limit or quota of `proxy.limits` is used up for this session or user until its window ends. */
+  RateLimited: 'KW_PROXY_RATE_LIMITED',
   Unavailable: 'KW_UPSTREAM_UNAVAILABLE',
   Timeout: 'KW_UPSTREAM_TIMEOUT',
   Failed: 'KW_UPSTREAM_ERROR',
@@ -276,6 +278,7 @@ export const ERROR_CATALOGUE: Readonly<Record<string, CatalogueEntry>> = Object.
   KW_PROXY_BODY_TOO_LARGE: row('ProxyError', 413),
   KW_UPSTREAM_BUSY: row('ProxyError', 503),
   KW_PROXY_SESSION_BUSY: row('ProxyError', 429),
+  KW_PROXY_RATE_LIMITED: row('ProxyError', 429),
   KW_UPSTREAM_UNAVAILABLE: row('ProxyError', 502),
   KW_UPSTREAM_TIMEOUT: row('ProxyError', 504),
   KW_UPSTREAM_ERROR: row('ProxyError', 502),

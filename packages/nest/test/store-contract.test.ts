@@ -362,6 +362,70 @@ function storeContract(name: string, open: () => Promise<SessionStore>): void {
     it('ping answers while the store is up', async () => {
       await store.ping();
     });
+
+    // hitCounters (issue 22): the proxy's call limits, counted in the session store.
+    const group = () => `u:counter-${randomBytes(6).toString('hex')}`;
+
+    it('hitCounters: allows max hits per window, then refuses with the time left; all or nothing', async () => {
+      const g = group();
+      const t0 = Date.now();
+      const pair = [{ name: 'a', max: 3, windowMs: 10_000 }, { name: 'b', max: 5, windowMs: 60_000 }];
+      for (let i = 0; i < 3; i++) assert.deepEqual(await store.hitCounters!(g, pair, t0 + i), { allowed: true });
+      assert.deepEqual(await store.hitCounters!(g, pair, t0 + 4000), { allowed: false, refusedBy: 0, retryAfterMs: 6000 });
+      // The refused hit counted nowhere: b has 3 of 5, so two more pass on b alone, then it is full.
+      const b = [pair[1]!];
+      assert.deepEqual(await store.hitCounters!(g, b, t0 + 5000), { allowed: true });
+      assert.deepEqual(await store.hitCounters!(g, b, t0 + 5001), { allowed: true });
+      assert.deepEqual(await store.hitCounters!(g, b, t0 + 5002), { allowed: false, refusedBy: 0, retryAfterMs: 54_998 });
+      // Both full: the verdict names the one that frees up last.
+      assert.deepEqual(await store.hitCounters!(g, pair, t0 + 9000), { allowed: false, refusedBy: 1, retryAfterMs: 51_000 });
+    });
+
+    it('hitCounters: a window that ended starts over at the next hit (judged by the caller\'s clock)', async () => {
+      const g = group();
+      const t0 = Date.now();
+      const one = [{ name: 'w', max: 2, windowMs: 1000 }];
+      await store.hitCounters!(g, one, t0);
+      await store.hitCounters!(g, one, t0 + 1);
+      assert.equal((await store.hitCounters!(g, one, t0 + 999)).allowed, false);
+      assert.deepEqual(await store.hitCounters!(g, one, t0 + 1000), { allowed: true }, 'window over: fresh count');
+      assert.deepEqual(await store.hitCounters!(g, one, t0 + 1500), { allowed: true });
+      assert.deepEqual(await store.hitCounters!(g, one, t0 + 1600), { allowed: false, refusedBy: 0, retryAfterMs: 400 }, 'the new window ends 1000 ms after its first hit');
+    });
+
+    it('hitCounters: 60 concurrent hits against a limit of 7 give exactly 7 passes', async () => {
+      const g = group();
+      const now = Date.now();
+      const limits = [{ name: 'c', max: 7, windowMs: 60_000 }, { name: 'd', max: 100, windowMs: 60_000 }];
+      const verdicts = await Promise.all(Array.from({ length: 60 }, () => store.hitCounters!(g, limits, now)));
+      assert.equal(verdicts.filter((v) => v.allowed).length, 7);
+      // d counted only the 7 passes: 93 left.
+      const d = [limits[1]!];
+      const more = await Promise.all(Array.from({ length: 100 }, () => store.hitCounters!(g, d, now)));
+      assert.equal(more.filter((v) => v.allowed).length, 93);
+    });
+
+    it('hitCounters: groups and names are separate counters; hostile names round-trip', async () => {
+      const now = Date.now();
+      const names = ['x', 'x|y', 'ünï©ødé', 'line\r\nbreak', '__proto__', `${'n'.repeat(300)}`];
+      const [g1, g2] = [group(), group()];
+      for (const g of [g1, g2]) {
+        for (const name of names) {
+          assert.deepEqual(await store.hitCounters!(g, [{ name, max: 1, windowMs: 60_000 }], now), { allowed: true }, `${g} ${name}`);
+          assert.equal((await store.hitCounters!(g, [{ name, max: 1, windowMs: 60_000 }], now)).allowed, false, `${g} ${name} full`);
+        }
+      }
+    });
+
+    it('hitCounters: expiredKeys (the sweep) is not disturbed by counters, and ended windows start over after it', async () => {
+      const g = group();
+      const t0 = Date.now();
+      const one = [{ name: 'sweep', max: 1, windowMs: 1000 }];
+      await store.hitCounters!(g, one, t0);
+      const listed = await store.expiredKeys(t0 + 5000, 1000);
+      assert.ok(listed.every((k) => !k.includes('sweep')), 'counters are never listed as sessions');
+      assert.deepEqual(await store.hitCounters!(g, one, t0 + 5000), { allowed: true });
+    });
   });
 }
 
@@ -412,6 +476,19 @@ describe('RedisStore with a node-redis client', () => {
 });
 
 describe('SqliteStore specifics', () => {
+  it('call counters whose window ended are deleted by the sweep (expiredKeys), live ones kept', async () => {
+    const file = join(tmp, 'counters', 'c.sqlite');
+    const store = new SqliteStore({ file });
+    const t0 = Date.now();
+    await store.hitCounters('u:old', [{ name: 'n', max: 5, windowMs: 1000 }], t0);
+    await store.hitCounters('u:live', [{ name: 'n', max: 5, windowMs: 3_600_000 }], t0);
+    const rows = () => new Database(file, { readonly: true }).prepare('SELECT grp FROM kw_counters ORDER BY grp').all().map((r) => (r as { grp: string }).grp);
+    assert.deepEqual(rows(), ['u:live', 'u:old']);
+    await store.expiredKeys(t0 + 1000, 100);
+    assert.deepEqual(rows(), ['u:live']);
+    await store.close();
+  });
+
   it('keeps sessions and user entries across close and reopen, in a private file', async () => {
     const file = join(tmp, 'persist', 'nested', 'keyward.sqlite');
     const r = newRecord();
@@ -538,6 +615,23 @@ describe('SqliteStore specifics', () => {
 });
 
 describe('RedisStore specifics', () => {
+  it('call counters: one key per counter under the prefix, hash-tagged by group, expiring with its window', async () => {
+    const store = new RedisStore({ url: redis.url, prefix: 'ctr:' });
+    try {
+      const now = Date.now();
+      await store.hitCounters('u:ann', [{ name: '*|u|60000', max: 5, windowMs: 60_000 }, { name: 'svc|s|1000|h1', max: 5, windowMs: 1000 }], now);
+      const r = raw(store);
+      const keys = ((await r.keys('ctr:rl:*')) as string[]).sort();
+      assert.deepEqual(keys, ['ctr:rl:{u:ann}:*|u|60000', 'ctr:rl:{u:ann}:svc|s|1000|h1']);
+      const ttl = Number(await r.pttl(keys[0]!));
+      assert.ok(ttl > 55_000 && ttl <= 60_000, `expires with its window (${ttl} ms)`);
+      assert.ok(Number(await r.pttl(keys[1]!)) <= 1000);
+      assert.deepEqual(await r.hgetall(keys[0]!), { c: '1', r: String(now + 60_000) });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('namespaces every key with its prefix and never stores the raw session ID or cookie value', async () => {
     const store = new RedisStore({ url: redis.url, prefix: 'ns-test:' });
     const other = new RedisStore({ url: redis.url, prefix: 'ns-other:' });

@@ -35,6 +35,8 @@ export interface DemoConfig {
   loginFailuresPerUsername: number;
   /** KEYWARD_LOGIN_FAILURES_PER_CLIENT (default 20): failed logins from one client before 429. */
   loginFailuresPerClient: number;
+  /** KEYWARD_PROXY_CALLS_PER_MINUTE (default 600): proxied calls one session may make per minute, all services together, before 429. */
+  proxyCallsPerMinute: number;
   /** Test-only route that leaks a key past the redaction (proves the canary suite catches leaks). Never in production. */
   canaryLeakRoute: boolean;
   /**
@@ -70,11 +72,14 @@ function rotateMs(env: NodeJS.ProcessEnv, problems: string[]): number | false | 
   return optionalMs(env, 'KEYWARD_ID_ROTATE_MS', problems);
 }
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number, problems: string[]): number {
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number, problems: string[], meaning?: string): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!/^[0-9]+$/.test(raw) || !Number.isInteger(n) || n < 1 || n > max) problems.push(`${name}: expected a whole number between 1 and ${max}, got ${JSON.stringify(raw.slice(0, 20))}.`);
+  if (!/^[0-9]+$/.test(raw) || !Number.isInteger(n) || n < 1 || n > max) {
+    const what = meaning ? ` (${meaning}; unset for ${fallback})` : '';
+    problems.push(`${name}: expected a whole number between 1 and ${max}${what}, got ${JSON.stringify(raw.slice(0, 20))}.`);
+  }
   return n;
 }
 
@@ -172,6 +177,7 @@ export function loadDemoConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig
     maxSessionsPerUser: positiveInt(env, 'KEYWARD_MAX_SESSIONS_PER_USER', 10, 10_000, problems),
     loginFailuresPerUsername: positiveInt(env, 'KEYWARD_LOGIN_FAILURES_PER_USERNAME', 5, 1_000_000, problems),
     loginFailuresPerClient: positiveInt(env, 'KEYWARD_LOGIN_FAILURES_PER_CLIENT', 20, 1_000_000, problems),
+    proxyCallsPerMinute: positiveInt(env, 'KEYWARD_PROXY_CALLS_PER_MINUTE', 600, 1_000_000, problems, 'proxied calls one session may make per minute'),
   };
   if (production && config.canaryLeakRoute) problems.push('KEYWARD_DEMO_LEAK_ROUTE: a test-only route; refused in production.');
   if (production && config.testPasswordHash) problems.push('KEYWARD_DEMO_TEST_PASSWORD_HASH: test-only password hashing below the OWASP minimum; refused in production.');

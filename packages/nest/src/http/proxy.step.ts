@@ -5,6 +5,7 @@ import { HttpsRequiredError, OriginRefusedError, ProxyError, ProxyErrorCode } fr
 import { PROXY_PATH, RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
 import { checkOrigin } from '../origin/origin-policy.js';
+import { ProxyLimiter } from '../proxy/proxy-limiter.js';
 import { ProxyService } from '../proxy/proxy.service.js';
 import { SessionEngine } from '../session/session.engine.js';
 import { isPlainHttpProbe, requestOrigin, type TransportRequest } from '../transport/transport-policy.js';
@@ -44,12 +45,16 @@ async function readBody(req: RawRequest, limit: number): Promise<Buffer | undefi
  * proxied calls, on the raw Node request, so it reads the exact bytes of the URL and body
  * on both adapters. It checks the origin, reads the session (one store round trip), then
  * hands plain values to {@link ProxyService}, which checks the Host and the origin again
- * where the key is attached. Every failure is answered by the one error writer.
+ * where the key is attached, and, where the service has call limits, asks the route's
+ * {@link ProxyLimiter} right before the key is fetched (one more round trip). Every
+ * failure is answered by the one error writer.
  */
 @Injectable()
 export class ProxyRoute {
   /** `/<proxy path>/`, or null when the app turned the proxy route off (`proxyPath: false`). */
   private readonly prefix: string | null;
+  /** Counts calls against `proxy.limits` in the session store (or `proxy.limitStorage`), on the engine's clock. */
+  private readonly limiter: ProxyLimiter;
 
   constructor(
     @Inject(ProxyService) private readonly proxy: ProxyService,
@@ -59,6 +64,7 @@ export class ProxyRoute {
     @Optional() @Inject(KeywardEvents) private readonly events?: KeywardEvents,
   ) {
     this.prefix = proxyPath === false ? null : `/${proxyPath.replace(/^\/+|\/+$/g, '')}/`;
+    this.limiter = new ProxyLimiter(options.session.store, options.session.clock);
   }
 
   /** True if the request is for the proxy (it must then go to {@link ProxyRoute.forward}). */
@@ -101,6 +107,8 @@ export class ProxyRoute {
         body: await readBody(req, svc.maxRequestBytes),
         session: record,
         selfOrigin,
+        // No limit, no cost: the store is asked only for a service that has one.
+        admit: svc.limits.rules.length > 0 ? () => this.limiter.admit(record, svc) : undefined,
       });
       // The service decides Cache-Control (no-store unless the service is cacheable), except on
       // an answer that also refreshes or rotates the session cookie: that one is never stored.

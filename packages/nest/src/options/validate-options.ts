@@ -99,7 +99,7 @@ export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: 
   // transport/ validates its own section (not an object, unknown keys, types, the hsts sub-object), as origin/ and proxy/ do theirs.
   const transport = resolveTransport(raw.transport, production, problems);
   view.requireHttps = transport.requireHttps;
-  const proxy = resolveProxyOptions(raw.proxy, new Set(credentials.keys()), origin.csrfHeader.name, problems);
+  const proxy = resolveProxyOptions(raw.proxy, new Set(credentials.keys()), origin.csrfHeader.name, problems, view.store);
   view.proxy = proxy;
   const redaction = resolveRedactionOptions(raw.redaction, problems);
 

@@ -1,4 +1,6 @@
+import type { SessionStore } from '../stores/session-store.interface.js';
 import { didYouMean, duration, isPlainObject, show, unknownKeys } from '../util/option-checks.js';
+import { resolveLimitList, resolveLimitStorage, type ProxyCallLimit, type ProxyLimitStorage, type ResolvedProxyLimits } from './proxy-limits.js';
 
 /** How the key is attached to the upstream request. */
 export interface KeyPlacement {
@@ -57,6 +59,13 @@ export interface ProxyServiceOptions {
    * @default false
    */
   cacheable?: boolean;
+  /**
+   * Call limits and quotas of this service alone, on top of `proxy.limits` (which count
+   * every service's calls). See {@link ProxyOptions.limits}.
+   * @default [] (only the global limits)
+   * @example [{ per: 'user', max: 1000, windowMs: 86_400_000 }] // this paid API: 1,000 calls per user per day
+   */
+  limits?: ProxyCallLimit[];
   /** Allow `http://` to a loopback address (127.0.0.0/8, ::1, localhost). Never other hosts. @default false */
   allowHttpToLoopback?: boolean;
   /** Skip TLS certificate checks. Reported by the self-audit and refused in production. @default false */
@@ -66,6 +75,27 @@ export interface ProxyServiceOptions {
 /** Options of the proxy. */
 export interface ProxyOptions {
   services: Record<string, ProxyServiceOptions>;
+  /**
+   * Call limits and quotas over every service's calls: each `{ per, max, windowMs }`
+   * allows `max` proxied calls per window to each session (`per: 'session'`) or to each
+   * user over all their sessions (`per: 'user'`; a session without a user ID is counted on
+   * its own). A call must pass every limit that applies (these and its service's `limits`);
+   * a refused call answers 429 `KW_PROXY_RATE_LIMITED` with `Retry-After` and costs nothing
+   * upstream. Counted in the session store (one round trip per call for all its limits,
+   * shared by every instance on that store), or in `limitStorage`. If the counter cannot be
+   * reached the call fails closed (503 `KW_STORE_UNAVAILABLE`). Without limits, no cost.
+   * @default [] (no limit)
+   * @example [{ per: 'session', max: 600, windowMs: 60_000 }, { per: 'user', max: 10_000, windowMs: 86_400_000 }]
+   */
+  limits?: ProxyCallLimit[];
+  /**
+   * Counts the limits in a `@nestjs/throttler` storage instead of the session store (for
+   * an app that already shares one between its instances). Keyward calls its `increment`
+   * once per limit, in parallel; a call refused by one limit still counts against the others.
+   * @default undefined (the session store counts)
+   * @example app.get(ThrottlerStorage)
+   */
+  limitStorage?: ProxyLimitStorage;
 }
 
 export interface ResolvedProxyService {
@@ -85,11 +115,13 @@ export interface ResolvedProxyService {
   cacheable: boolean;
   plainHttp: boolean;
   insecureTls: boolean;
+  /** The limits its calls must pass (`proxy.limits` first, then its own) and where they are counted. */
+  limits: ResolvedProxyLimits;
 }
 
 const SERVICE_KEYS = [
   'baseUrl', 'credential', 'key', 'methods', 'forwardHeaders', 'responseHeaders', 'timeoutMs', 'maxRequestBytes',
-  'maxResponseBytes', 'maxConcurrent', 'maxConcurrentPerSession', 'cacheable', 'allowHttpToLoopback', 'dangerouslyDisableTlsVerification',
+  'maxResponseBytes', 'maxConcurrent', 'maxConcurrentPerSession', 'cacheable', 'limits', 'allowHttpToLoopback', 'dangerouslyDisableTlsVerification',
 ] as const;
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const SERVICE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -133,12 +165,16 @@ function perSessionLimit(v: unknown, maxConcurrent: number | undefined, path: st
   return v;
 }
 
-/** Validates the proxy options; reports every problem. */
+/**
+ * Validates the proxy options; reports every problem. `store` is the session store (to
+ * check that it can count call limits), undefined if it was reported as wrong already.
+ */
 export function resolveProxyOptions(
   raw: unknown,
   credentials: ReadonlySet<string>,
   csrfHeader: string,
   problems: string[],
+  store?: SessionStore,
 ): Map<string, ResolvedProxyService> {
   const out = new Map<string, ResolvedProxyService>();
   if (raw === undefined) return out;
@@ -146,7 +182,9 @@ export function resolveProxyOptions(
     problems.push(`proxy: expected { services: { <name>: { baseUrl, credential, ... } } }, got ${show(raw)}.`);
     return out;
   }
-  unknownKeys(raw, ['services'], 'proxy.', problems);
+  unknownKeys(raw, ['services', 'limits', 'limitStorage'], 'proxy.', problems);
+  const globalLimits = resolveLimitList(raw.limits, 'proxy.limits', null, problems);
+  let anyLimit = globalLimits.length > 0;
   for (const [name, svc] of Object.entries(raw.services)) {
     const at = `proxy.services.${name}`;
     if (!SERVICE_NAME.test(name)) problems.push(`${at}: service names are lower-case letters, digits, _ and - (they appear in URLs).`);
@@ -214,6 +252,8 @@ export function resolveProxyOptions(
     const maxRes = svc.maxResponseBytes === undefined ? 10_485_760 : duration(svc.maxResponseBytes, `${at}.maxResponseBytes`, problems, 1, 1 << 30);
     const maxConc = svc.maxConcurrent === undefined ? 64 : duration(svc.maxConcurrent, `${at}.maxConcurrent`, problems, 1, 10_000);
     const perSession = perSessionLimit(svc.maxConcurrentPerSession, maxConc, `${at}.maxConcurrentPerSession`, problems);
+    const ownLimits = resolveLimitList(svc.limits, `${at}.limits`, name, problems);
+    anyLimit ||= ownLimits.length > 0;
     for (const flag of ['cacheable', 'allowHttpToLoopback', 'dangerouslyDisableTlsVerification'] as const) {
       if (svc[flag] !== undefined && typeof svc[flag] !== 'boolean') problems.push(`${at}.${flag}: expected a boolean, got ${show(svc[flag])}.`);
     }
@@ -235,8 +275,11 @@ export function resolveProxyOptions(
         cacheable: svc.cacheable === true,
         plainHttp: base.protocol === 'http:',
         insecureTls: svc.dangerouslyDisableTlsVerification === true,
+        limits: { rules: [...globalLimits, ...ownLimits], storage: undefined },
       });
     }
   }
+  const storage = resolveLimitStorage(raw.limitStorage, anyLimit, store, problems);
+  for (const svc of out.values()) svc.limits = { rules: svc.limits.rules, storage };
   return out;
 }

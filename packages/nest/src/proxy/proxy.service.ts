@@ -21,6 +21,12 @@ export interface ProxyCall {
   session: StoredSession;
   /** The app's own origin as this request addressed it. */
   selfOrigin: string | null;
+  /**
+   * Runs once the call has passed every check and holds its in-flight slot, right before
+   * the key is fetched: the proxy route counts the call against its limits here (it throws
+   * to refuse). Absent when the service has no limit.
+   */
+  admit?: () => Promise<void>;
 }
 
 export interface ProxyResult {
@@ -158,6 +164,8 @@ export class ProxyService implements OnApplicationShutdown {
     this.inflight.set(svc.name, busy + 1);
     perSession.set(sessionKey, mine + 1);
     try {
+      // The call limits, at the point of use: after every check, before the key or the upstream.
+      if (call.admit) await call.admit();
       const key = await this.credentials.acquire(call.session, svc.credential);
       const forms = secretForms(key.reveal());
       const keyValue = keyHeaderValue(svc.keyFormat, key.reveal());

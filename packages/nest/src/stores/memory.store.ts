@@ -1,4 +1,5 @@
-import type { PatchOptions, RotateOutcome, SessionLink, SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
+import { decideHits, type CounterWindow } from './counter-window.js';
+import type { CounterHit, CounterVerdict, PatchOptions, RotateOutcome, SessionLink, SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
 import { applyTouch, cloneSession, expiryOf, tombstoneOf } from './store-record.js';
 
 /**
@@ -16,6 +17,8 @@ export class MemoryStore implements SessionStore {
   private readonly leases = new Map<string, { owner: string; until: number }>();
   /** Rotated-out IDs' tombstones, by their old store key. */
   private readonly moved = new Map<string, StoredSession>();
+  /** Call counters (`hitCounters`), by group and name. */
+  private readonly counters = new Map<string, CounterWindow>();
 
   async create(session: StoredSession): Promise<void> {
     this.sessions.set(session.key, cloneSession(session));
@@ -111,6 +114,7 @@ export class MemoryStore implements SessionStore {
     // Tombstones of rotated-out IDs are kept to the session's deadline, then dropped here
     // (the sweep is the one call that runs whether or not anyone presents the old ID).
     for (const [key, t] of this.moved) if (t.movedTo!.keepUntil <= now) this.moved.delete(key);
+    for (const [key, w] of this.counters) if (w.resetAt <= now) this.counters.delete(key);
     return [...this.sessions.values()]
       .filter((s) => expiryOf(s) <= now)
       .sort((a, b) => expiryOf(a) - expiryOf(b))
@@ -157,6 +161,14 @@ export class MemoryStore implements SessionStore {
     if (lease && lease.until > now && lease.owner !== owner) return false;
     this.leases.set(name, { owner, until: now + ttlMs });
     return true;
+  }
+
+  async hitCounters(group: string, counters: readonly CounterHit[], now: number): Promise<CounterVerdict> {
+    // Synchronous from read to write: atomic within this process, which is all this store serves.
+    const keys = counters.map((c) => `${group}\0${c.name}`);
+    const { verdict, next } = decideHits(keys.map((k) => this.counters.get(k)), counters, now);
+    next.forEach((w, i) => this.counters.set(keys[i]!, w));
+    return verdict;
   }
 
   async ping(): Promise<void> {}

@@ -24,11 +24,16 @@ export interface NodeRedisClientLike {
 /** A Redis client you created and own: ioredis or node-redis. */
 export type RedisClientLike = IoRedisClientLike | NodeRedisClientLike;
 
-/** A Lua script; with one key unless `manyKeys` (then the caller gives the keys). */
+/**
+ * A Lua script; with one key unless `manyKeys` (any number, given by the caller) or `keys`
+ * (exactly that many). Prefer `keys` on a Redis Cluster: ioredis' auto-pipelining finds
+ * the slot of a command by its first argument, which for `manyKeys` is the key count.
+ */
 export interface RedisScript {
   readonly name: string;
   readonly lua: string;
   readonly manyKeys?: boolean;
+  readonly keys?: number;
 }
 
 /** A raw command and its raw reply (RESP2 shapes, except that HGETALL may come back as a map). */
@@ -99,13 +104,13 @@ export function isIoRedis(client: unknown): client is IoRedisClientLike {
 /** Wraps an ioredis client; its scripts become custom commands (EVALSHA, EVAL on NOSCRIPT). */
 export function ioRedisConnection(given: IoRedisClientLike, scripts: readonly RedisScript[]): RedisConnection {
   const client = given as IoRedis;
-  for (const s of scripts) client.defineCommand(s.name, s.manyKeys ? { lua: s.lua } as { numberOfKeys: number; lua: string } : { numberOfKeys: 1, lua: s.lua });
+  for (const s of scripts) client.defineCommand(s.name, s.manyKeys ? { lua: s.lua } as { numberOfKeys: number; lua: string } : { numberOfKeys: s.keys ?? 1, lua: s.lua });
   const sendVia = (c: IoRedis): Send => (args) => c.call(String(args[0]), ...args.slice(1));
   return {
     client: given,
     cluster: typeof client.nodes === 'function',
     // Without numberOfKeys, ioredis takes the key count as the first argument.
-    scriptKeys: (s, keys, args) => (client[s.name] as (...a: Array<string | number>) => Promise<unknown>)(keys.length, ...keys, ...args),
+    scriptKeys: (s, keys, args) => (client[s.name] as (...a: Array<string | number>) => Promise<unknown>)(...(s.keys ? [] : [keys.length]), ...keys, ...args),
     get ready() {
       return client.status === 'ready';
     },

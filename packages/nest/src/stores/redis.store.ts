@@ -1,7 +1,8 @@
 import type { ClusterOptions, RedisOptions } from 'ioredis';
 import { StoreCorruptError, StoreUnavailableError } from '../keyward.errors.js';
 import { loadOptionalPeer } from '../util/optional-peer.js';
-import type { PatchOptions, RotateOutcome, SessionLink, SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
+import type { CounterHit, CounterVerdict, PatchOptions, RotateOutcome, SessionLink, SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
+import { HIT_COUNTERS_SCRIPTS, hitRedisCounters } from './redis-counters.js';
 import { expiryOf, touchDue } from './store-record.js';
 import { LEASE, LOAD, PATCH, ROTATE_CLAIM, SET_IF_ABSENT, SWAP_MEMBER, TAKE, TAKE_MANY, TRIM_USER } from './redis.scripts.js';
 import {
@@ -98,7 +99,7 @@ export class RedisStore implements SessionStore {
     this.prefix = options.prefix ?? 'kw:';
     this.graceMs = options.sweepGraceMs ?? 3_600_000;
     this.connectTimeoutMs = options.commandTimeoutMs ?? 2000;
-    const scripts = Object.values(SCRIPT);
+    const scripts = [...Object.values(SCRIPT), ...HIT_COUNTERS_SCRIPTS];
     if (options.client) {
       this.conn = isIoRedis(options.client)
         ? ioRedisConnection(options.client, scripts)
@@ -373,6 +374,11 @@ export class RedisStore implements SessionStore {
 
   async releaseLease(name: string): Promise<void> {
     await this.run(() => this.cmd('DEL', `${this.prefix}lease:${name}`));
+  }
+
+  /** One script over the group's counters (`redis-counters.ts`), one round trip. */
+  async hitCounters(group: string, counters: readonly CounterHit[], now: number): Promise<CounterVerdict> {
+    return this.run(() => hitRedisCounters(this.conn, this.prefix, group, counters, now));
   }
 
   async ping(): Promise<void> {

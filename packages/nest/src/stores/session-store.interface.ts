@@ -80,6 +80,29 @@ export interface PatchOptions {
   followMoved?: boolean;
 }
 
+/**
+ * One fixed-window counter that {@link SessionStore.hitCounters} counts a hit on (a rate
+ * limit or a quota: a quota is a long window).
+ */
+export interface CounterHit {
+  /** The counter's name within its group; the store adds its namespace. */
+  name: string;
+  /** Hits allowed per window, at least 1. */
+  max: number;
+  /** Length of a window (ms). A window starts at the first hit after the previous one ended. */
+  windowMs: number;
+}
+
+/** What {@link SessionStore.hitCounters} decided. */
+export type CounterVerdict =
+  /** Every counter had room: each counted the hit. */
+  | { allowed: true }
+  /**
+   * At least one counter was full: none counted the hit. `refusedBy` is the index (in the
+   * list given) of the full counter whose window ends last, `retryAfterMs` the time until then.
+   */
+  | { allowed: false; refusedBy: number; retryAfterMs: number };
+
 /** A named per-user value (for example, a user's own encrypted API key). */
 export interface UserEntry {
   value: string;
@@ -178,6 +201,21 @@ export interface SessionStore {
 
   /** Drops a lease whoever holds it (the thing it guarded is gone, e.g. its session ended). */
   releaseLease?(name: string): Promise<void>;
+
+  /**
+   * Counts one hit on several fixed-window counters of one group, all or nothing, in one
+   * atomic step (one round trip): if every counter has room (fewer than `max` hits in its
+   * current window), each counts the hit; otherwise none does and the verdict says when the
+   * fullest one frees up. A window whose end is at or before `now` (the engine's clock)
+   * starts over at `now`. The counters of one group share a Redis Cluster hash slot, so a
+   * group is one subject (a user, or a session). Expired windows are dropped by the store
+   * (Redis key expiry; SQLite and memory in {@link expiredKeys}, the sweep).
+   * Used by the proxy's call limits (`proxy.limits`); a store without it cannot have them.
+   *
+   * @example
+   * await store.hitCounters('u:alice', [{ name: 'all|u|60000', max: 600, windowMs: 60_000 }], Date.now());
+   */
+  hitCounters?(group: string, counters: readonly CounterHit[], now: number): Promise<CounterVerdict>;
 
   /** Throws {@link StoreUnavailableError} when the store cannot answer. */
   ping(): Promise<void>;

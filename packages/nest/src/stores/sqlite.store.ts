@@ -5,7 +5,8 @@ import { StoreUnavailableError } from '../keyward.errors.js';
 import { loadOptionalPeer } from '../util/optional-peer.js';
 import { peerRequire } from '../util/peer-require.cjs';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
-import type { PatchOptions, RotateOutcome, SessionLink, SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
+import { SqliteCounters } from './sqlite-counters.js';
+import type { CounterHit, CounterVerdict, PatchOptions, RotateOutcome, SessionLink, SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
 import { applyTouch, cloneSession, expiryOf, tombstoneOf } from './store-record.js';
 import { resolveSqliteStoreOptions, type SqliteStoreOptions } from './sqlite-options.js';
 
@@ -116,6 +117,7 @@ export class SqliteStore implements SessionStore {
   private durability: Durability = 'full';
   /** Checkpoints the WAL on a thread of its own (a file on disk only). */
   private readonly checkpointer: SqliteCheckpointer | undefined;
+  private readonly counters: SqliteCounters;
 
   constructor(options: SqliteStoreOptions) {
     const o = resolveSqliteStoreOptions(options);
@@ -131,6 +133,7 @@ export class SqliteStore implements SessionStore {
     this.db.pragma(`cache_size = ${-Math.floor(o.cacheSizeBytes / 1024)}`);
     this.db.pragma(`mmap_size = ${o.mmapSizeBytes}`);
     this.db.exec(SCHEMA);
+    this.counters = new SqliteCounters(this.db);
     if (!this.volatile) {
       // The copying and the syncing of checkpoints leave the event loop (see
       // SqliteCheckpointer); this connection keeps SQLite's own autocheckpoint, which then
@@ -311,7 +314,11 @@ export class SqliteStore implements SessionStore {
   async expiredKeys(now: number, limit: number): Promise<string[]> {
     // Tombstones of rotated-out IDs are kept to the session's deadline (by the engine's
     // clock), then dropped here; they had expired, so without waiting for the disk.
-    this.write(() => this.q.purgeMoves.run(now), 'normal');
+    // Ended windows of call counters go in the same transaction.
+    this.write(() => {
+      this.q.purgeMoves.run(now);
+      this.counters.purge(now);
+    }, 'normal');
     return this.run(() => this.q.expired.all(now, limit).map((r) => r.key));
   }
 
@@ -357,6 +364,14 @@ export class SqliteStore implements SessionStore {
 
   async releaseLease(name: string): Promise<void> {
     this.write(() => this.q.delLease.run(name), 'normal');
+  }
+
+  /**
+   * One write transaction; not synced to disk ({@link Durability} `normal`): a count lost to
+   * a power loss only gives a subject a fresh window, which no attacker can cause at will.
+   */
+  async hitCounters(group: string, counters: readonly CounterHit[], now: number): Promise<CounterVerdict> {
+    return this.write(() => this.counters.hit(group, counters, now), 'normal');
   }
 
   async ping(): Promise<void> {
