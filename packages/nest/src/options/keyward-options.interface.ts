@@ -135,8 +135,20 @@ export interface KeywardModuleOptions {
   transport?: TransportOptions;
   /** The backend-for-frontend proxy. */
   proxy?: ProxyOptions;
-  /** Log one line per request (method, path without query, status, duration, request id). @default false */
-  logRequests?: boolean;
+  /**
+   * Keyward's request log, through Nest's `Logger` (so through whatever logger the app
+   * installed, e.g. nestjs-pino's, whose pino-http never sees proxied calls: Keyward answers
+   * them before Nest).
+   * - `'proxied'`: one line per proxied call (context `KeywardProxy`): `service`, `method`,
+   *   `path` (without its query), `status`, `ms`, `bytes` (response body, when known),
+   *   `requestId`, `outcome` (`forwarded`, `refused`, `failed`, `aborted`) and, for a
+   *   refusal or failure, its `code`. Never a key, cookie, session ID, query or header value.
+   * - `true`: that, plus one line for every other request (context `KeywardHttp`).
+   * - `false`: no request log.
+   * @default 'proxied'
+   * @example logRequests: true // every request, e.g. when nothing else logs requests
+   */
+  logRequests?: boolean | 'proxied';
 }
 
 /** Options of the credential vault. */
@@ -164,7 +176,8 @@ export interface ResolvedKeywardOptions {
   cors: ResolvedCors | null;
   transport: ResolvedTransport;
   proxy: ReadonlyMap<string, ResolvedProxyService>;
-  logRequests: boolean;
+  /** Which requests get a log line: `all`, `proxied` (calls to the proxy route) or `none`. */
+  logRequests: 'all' | 'proxied' | 'none';
   /**
    * Development only: what production would refuse about secrets and vault keys (weak,
    * placeholder, duplicated), by position, never the value. Logged once at startup.
