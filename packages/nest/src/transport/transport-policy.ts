@@ -85,7 +85,10 @@ export interface SecurityHeader {
   value: string | null;
 }
 
-/** The security headers every response gets unless `transport.securityHeaders` says otherwise. */
+/**
+ * The security headers every response gets unless `transport.securityHeaders` says otherwise.
+ * @example DEFAULT_SECURITY_HEADERS['X-Frame-Options'] // 'DENY'
+ */
 export const DEFAULT_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
@@ -121,7 +124,11 @@ const SECURITY_HEADER_RULES: ReadonlyMap<string, { name: string; values: readonl
   ).map(([name, values, list]) => [name.toLowerCase(), { name, values, ...(list ? { list } : {}) }]),
 );
 
-/** The headers `transport.securityHeaders` accepts (the defaults and those it may add). */
+/**
+ * The headers `transport.securityHeaders` accepts: the defaults and those it may add
+ * (helmet's other headers except HSTS, which is `transport.hsts`).
+ * @example SECURITY_HEADER_NAMES.includes('Content-Security-Policy') // true
+ */
 export const SECURITY_HEADER_NAMES: readonly string[] = [...SECURITY_HEADER_RULES.values()].map((r) => r.name);
 
 /** Timeouts Keyward puts on the app's HTTP server; null leaves the server's own value. */
