@@ -71,11 +71,11 @@ export type { ProxyCallLimit, ProxyLimitStorage, ProxyLimitRecord } from './prox
 export { normalizeProxyPath, type PathVerdict } from './proxy/proxy-path.js';
 export { checkOrigin, checkUpgradeOrigin, originOf, type OriginPolicy, type OriginVerdict } from './origin/origin-policy.js';
 export type { OriginOptions, CorsOptions } from './origin/origin-options.js';
-export type { TransportOptions } from './transport/transport-policy.js';
+export { DEFAULT_SECURITY_HEADERS, SECURITY_HEADER_NAMES, type TransportOptions } from './transport/transport-policy.js';
 export { liveSecrets, logId, encodedForms, MIN_SCRUBBABLE_LENGTH, type LiveSecrets } from './redaction/live-secrets.js';
 export type { RedactionOptions, LiveSecretsLimits } from './redaction/redaction-options.js';
 export { installStdioRedaction } from './redaction/stdio-redaction.js';
-export { KeywardLogger, createRedactingLogger, REDACT_PATHS, type RedactingLoggerOptions, type RedactingLogger, type RedactingLogFn } from './redaction/keyward.logger.js';
+export { KeywardLogger, createRedactingLogger, forNestLogger, REDACT_PATHS, type RedactingLoggerOptions, type RedactingLogger, type RedactingLogFn } from './redaction/keyward.logger.js';
 export { StartupReport, type RouteReport } from './keyward.startup-report.js';
 // The HTTP edge's Nest face: guards, decorators, the exception filter.
 export { AllowAnonymous, CurrentSession } from './http/session.decorators.js';
@@ -84,7 +84,7 @@ export { OriginGuard, USES_CREDENTIALS, verifyOrigin } from './http/origin.guard
 export { SkipOriginCheck, SKIP_ORIGIN_CHECK } from './http/skip-origin-check.decorator.js';
 export { KeyBodyLimit, KeyBodyLimitGuard, DEFAULT_KEY_BODY_LIMIT } from './http/key-body-limit.guard.js';
 export { KeywardExceptionFilter, type ErrorBody } from './http/keyward-exception.filter.js';
-export { requestIdOf } from './http/request-context.step.js';
+export { requestIdOf, type ProxiedCallLine } from './http/request-context.step.js';
 export { UpgradeCheck } from './http/upgrade.check.js';
 /** @deprecated Renamed {@link UpgradeCheck} (it is not a Nest guard); this alias goes in 1.0. */
 export { UpgradeCheck as UpgradeGuard } from './http/upgrade.check.js';

@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
 import type { SecurityEvent, SecurityEventName, SecurityEventSink } from './security-event.js';
 import { userRef } from './security-event.js';
+import { forNestLogger } from '../redaction/keyward.logger.js';
 
 const DEFAULT_SEVERITY: Record<SecurityEventName, SecurityEvent['severity']> = {
   'session.created': 'info',
@@ -23,8 +24,9 @@ const MAX_LISTENERS = 64;
 export type SecurityEventListener = (event: SecurityEvent) => void;
 
 /**
- * Keyward's security events: one structured log line each (through the app's logger, so
- * the redacting `KeywardLogger` when the app uses it) and a stream an app can forward to
+ * Keyward's security events: one log line each, through the app's logger (its fields with a
+ * structured logger such as nestjs-pino or the redacting `KeywardLogger`; one compact JSON
+ * string with Nest's default console logger, see `forNestLogger`), and a stream an app can forward to
  * its SIEM, metrics or alerting. Inject it anywhere (the module is global).
  *
  * @example
@@ -65,7 +67,8 @@ export class KeywardEvents implements SecurityEventSink, OnModuleDestroy {
 
   emit(input: Parameters<SecurityEventSink['emit']>[0]): void {
     const event: SecurityEvent = Object.freeze({ ...clean(input), at: new Date().toISOString(), severity: input.severity ?? DEFAULT_SEVERITY[input.event] });
-    this.logger.log(event);
+    // One line with any logger: fields for a structured one (nestjs-pino), compact JSON for Nest's console logger.
+    this.logger.log(forNestLogger(event));
     for (const l of this.listeners) {
       try {
         l(event);

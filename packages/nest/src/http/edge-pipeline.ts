@@ -5,14 +5,14 @@ import { CorsStep } from './cors.step.js';
 import { HostStep } from './host.step.js';
 import { ProxyRoute } from './proxy.step.js';
 import type { EdgeRequest } from './request.types.js';
-import { RequestContextStep } from './request-context.step.js';
+import { noteRefusal, RequestContextStep } from './request-context.step.js';
 import { TransportStep } from './transport.step.js';
 
 export type { EdgeRequest } from './request.types.js';
 
 /**
- * The edge's steps, in a fixed order: request id and log, the Host allowlist, HTTPS and
- * security headers, CORS, then the proxy route for requests under its path. A step that
+ * The edge's steps, in a fixed order: request id and log, the security headers, the Host
+ * allowlist, HTTPS, CORS, then the proxy route for requests under its path. A step that
  * refuses throws a `KeywardError`, answered by the one error writer. It runs once per
  * request, before the framework, from `KeywardEdge`; on Fastify, requests that bypass the
  * HTTP server (`inject`, serverless adapters) get it as a Nest middleware instead
@@ -29,17 +29,31 @@ export class EdgePipeline implements NestMiddleware {
   ) {}
 
   use(req: EdgeRequest, res: ServerResponse, next: () => void): void {
-    if (req[SEEN_AT_EDGE] || this.pass(req, res)) next();
+    if (req[SEEN_AT_EDGE]) {
+      next();
+      return;
+    }
+    let handOn: boolean;
+    try {
+      handOn = this.pass(req, res);
+    } catch (e) {
+      // The exception filter answers it; the proxied call's log line needs its code.
+      noteRefusal(res, e);
+      throw e;
+    }
+    if (handOn) next();
   }
 
   /**
    * The whole layer for one request: true when the request goes on to the framework (the
    * caller hands it on, with no callback allocated per request); false when it has been
-   * answered here (a proxied call, a preflight, a redirect). A refusal throws.
+   * answered here (a proxied call, a preflight, a redirect). A refusal throws (the caller
+   * notes it with `noteRefusal` before answering it).
    */
   pass(req: EdgeRequest, res: ServerResponse): boolean {
-    if (!(this.context.admit(req, res) && this.hosts.admit(req) && this.transport.admit(req, res) && this.cors.admit(req, res))) return false;
-    if (!this.proxy.handles(req)) return true;
+    const proxied = this.proxy.handles(req);
+    if (!(this.context.admit(req, res, proxied) && this.transport.secure(res) && this.hosts.admit(req) && this.transport.admit(req, res) && this.cors.admit(req, res))) return false;
+    if (!proxied) return true;
     // forward() answers every failure itself; this only guards against a failure to answer.
     this.proxy.forward(req, res).catch(() => res.destroy());
     return false;

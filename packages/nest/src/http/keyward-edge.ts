@@ -8,6 +8,7 @@ import type { ResolvedKeywardOptions } from '../options/keyward-options.interfac
 import { EdgePipeline } from './edge-pipeline.js';
 import { writeError } from './error-writer.js';
 import type { EdgeRequest } from './request.types.js';
+import { noteRefusal } from './request-context.step.js';
 import { tightenServerTimeouts } from './server-timeouts.js';
 import { UpgradeCheck } from './upgrade.check.js';
 
@@ -94,6 +95,7 @@ export class KeywardEdge implements OnApplicationBootstrap {
         handOn = http.pass(req, res);
       } catch (e) {
         // Only Keyward's own layer is answered here; what the framework throws (below) stays its own.
+        noteRefusal(res, e);
         writeError(req, res, e, events);
         return undefined;
       }

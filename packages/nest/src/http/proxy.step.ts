@@ -12,6 +12,7 @@ import { isPlainHttpProbe, requestOrigin, type TransportRequest } from '../trans
 import { writeError } from './error-writer.js';
 import { sendRaw } from './http-bridge.js';
 import type { AnyRequest, EdgeRequest } from './request.types.js';
+import { noteRefusal } from './request-context.step.js';
 import { attachSession, refusalFor } from './session.guard.js';
 
 type RawRequest = EdgeRequest;
@@ -116,6 +117,7 @@ export class ProxyRoute {
       for (const [name, value] of result.headers) if (!(setsCookie && name === 'cache-control')) res.setHeader(name, value);
       sendRaw(res, result.status, result.body);
     } catch (e) {
+      noteRefusal(res, e); // the request log's code for this call (logRequests; owned by http/request-context.step.ts)
       writeError(req, res, e, this.events);
     }
   }

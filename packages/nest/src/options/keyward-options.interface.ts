@@ -136,8 +136,20 @@ export interface KeywardModuleOptions {
   transport?: TransportOptions;
   /** The backend-for-frontend proxy. */
   proxy?: ProxyOptions;
-  /** Log one line per request (method, path without query, status, duration, request id). @default false */
-  logRequests?: boolean;
+  /**
+   * Keyward's request log, through Nest's `Logger` (so through whatever logger the app
+   * installed, e.g. nestjs-pino's, whose pino-http never sees proxied calls: Keyward answers
+   * them before Nest).
+   * - `'proxied'`: one line per proxied call (context `KeywardProxy`): `service`, `method`,
+   *   `path` (without its query), `status`, `ms`, `bytes` (response body, when known),
+   *   `requestId`, `outcome` (`forwarded`, `refused`, `failed`, `aborted`) and, for a
+   *   refusal or failure, its `code`. Never a key, cookie, session ID, query or header value.
+   * - `true`: that, plus one line for every other request (context `KeywardHttp`).
+   * - `false`: no request log.
+   * @default 'proxied'
+   * @example logRequests: true // every request, e.g. when nothing else logs requests
+   */
+  logRequests?: boolean | 'proxied';
   /**
    * Bounds of the redaction registry, the process's one list of live secrets that every log
    * line, error and upstream echo is scrubbed of (see docs/memory.md).
@@ -172,7 +184,8 @@ export interface ResolvedKeywardOptions {
   cors: ResolvedCors | null;
   transport: ResolvedTransport;
   proxy: ReadonlyMap<string, ResolvedProxyService>;
-  logRequests: boolean;
+  /** Which requests get a log line: `all`, `proxied` (calls to the proxy route) or `none`. */
+  logRequests: 'all' | 'proxied' | 'none';
   redaction: ResolvedRedactionOptions;
   /**
    * Development only: what production would refuse about secrets and vault keys (weak,

@@ -88,6 +88,9 @@ export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: 
     } else production = raw.production;
   }
   if (raw.demoUsers !== undefined && typeof raw.demoUsers !== 'boolean') problems.push(`demoUsers: expected a boolean, got ${show(raw.demoUsers)}.`);
+  if (raw.logRequests !== undefined && typeof raw.logRequests !== 'boolean' && raw.logRequests !== 'proxied') {
+    problems.push(`logRequests: expected 'proxied' (one line per proxied call, the default), true (every request) or false (none), got ${show(raw.logRequests)}.`);
+  }
 
   // What the self-audit judges, filled in with every part that is valid, so production
   // findings are reported together with the other problems, in one error.
@@ -119,7 +122,7 @@ export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: 
     cors,
     transport,
     proxy,
-    logRequests: raw.logRequests === true,
+    logRequests: raw.logRequests === true ? 'all' : raw.logRequests === false ? 'none' : 'proxied',
     redaction,
     warnings: production ? [] : secretFindings(view).map((w) => `${w} (Production refuses it; development only warns.)`),
   };

@@ -1,8 +1,8 @@
-import type { LoggerService } from '@nestjs/common';
+import { ConsoleLogger, Logger, type LoggerService } from '@nestjs/common';
 import type { LoggerOptions } from 'pino';
 import { REDACTED } from '@keyward/core';
 import { loadOptionalPeer } from '../util/optional-peer.js';
-import { liveSecrets, type LiveSecrets } from './live-secrets.js';
+import { liveSecrets } from './live-secrets.js';
 
 /** Paths pino removes from every log object, whatever their value. */
 export const REDACT_PATHS: readonly string[] = [
@@ -20,8 +20,6 @@ export interface RedactingLoggerOptions {
   extraHeaders?: string[];
   /** @default 'info' */
   level?: string;
-  /** Registry of live secrets scrubbed from every line. @default the process-wide one */
-  registry?: LiveSecrets;
   /** Where lines go. @default stdout */
   destination?: NodeJS.WritableStream;
 }
@@ -58,12 +56,11 @@ type Pino = typeof import('pino');
  */
 export function createRedactingLogger(options: RedactingLoggerOptions = {}): RedactingLogger {
   const { pino } = loadOptionalPeer<Pino>('pino', 'The Keyward logger (KeywardLogger, createRedactingLogger)');
-  const registry = options.registry ?? liveSecrets;
   const extra = (options.extraHeaders ?? []).flatMap((h) => [`req.headers["${h.toLowerCase()}"]`, `headers["${h.toLowerCase()}"]`]);
   const config: LoggerOptions = {
     level: options.level ?? 'info',
     redact: { paths: [...REDACT_PATHS, ...extra], censor: REDACTED },
-    hooks: { streamWrite: (line: string) => registry.scrub(line) },
+    hooks: { streamWrite: (line: string) => liveSecrets.scrub(line) },
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
@@ -84,9 +81,12 @@ export class KeywardLogger implements LoggerService {
   constructor(readonly pino: RedactingLogger = createRedactingLogger()) {}
 
   log(message: unknown, ...params: unknown[]): void {
-    // A security event (KeywardEvents) is logged as fields, so the line has a top-level `event`.
-    if (isEvent(message)) this.pino.info({ context: context(params), ...message }, message.event);
-    else this.pino.info({ context: context(params) }, text(message));
+    // A record (a security event, a proxied call) is logged as fields: the line has a top-level
+    // `event` or `service`; an event's name is the message, a record's own `msg` otherwise.
+    if (isRecord(message)) {
+      if (typeof message.event === 'string') this.pino.info({ context: context(params), ...message }, message.event);
+      else this.pino.info({ context: context(params), ...message });
+    } else this.pino.info({ context: context(params) }, text(message));
   }
   error(message: unknown, ...params: unknown[]): void {
     const stack = params.length > 1 && typeof params[0] === 'string' ? params[0] : undefined;
@@ -106,8 +106,42 @@ export class KeywardLogger implements LoggerService {
   }
 }
 
-function isEvent(message: unknown): message is { event: string } {
-  return typeof message === 'object' && message !== null && !Array.isArray(message) && typeof (message as { event?: unknown }).event === 'string';
+function isRecord(message: unknown): message is Record<string, unknown> {
+  if (typeof message !== 'object' || message === null) return false;
+  const proto = Object.getPrototypeOf(message) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** Reads the logger `app.useLogger()` installed: Nest keeps it in a protected static of `Logger`. */
+class InstalledLogger extends Logger {
+  static get current(): LoggerService | undefined {
+    return Logger.staticInstanceRef;
+  }
+}
+
+/**
+ * What to hand Nest's `Logger` for a structured record (a security event, a proxied call),
+ * so that it is ONE line whatever logger the app installed:
+ * - Nest's own `ConsoleLogger` (the default, or one the app made) prints an object message
+ *   with `util.inspect`, over several lines: it gets the record as one compact JSON string
+ *   (JSON also escapes CR/LF, so no value can start a line of its own). With its `json`
+ *   option it prints one JSON line per message: it gets the record, nested as `message`.
+ * - Any other logger (nestjs-pino's `Logger`, `KeywardLogger`, winston ...) gets the record
+ *   itself, so its fields become the line's fields.
+ *
+ * Nest keeps the installed logger in `Logger`'s static instance (set by `app.useLogger()` or
+ * the `logger` option of `NestFactory.create`), so this asks it at each call: a logger
+ * installed after Keyward started is followed. A plain `Logger` installed as the app's
+ * logger prints through a `ConsoleLogger` too.
+ *
+ * @example
+ * new Logger('KeywardEvents').log(forNestLogger({ event: 'request.refused', code }));
+ */
+export function forNestLogger(record: object): object | string {
+  const installed = InstalledLogger.current;
+  if (installed instanceof ConsoleLogger) return (installed as unknown as { options?: { json?: unknown } }).options?.json === true ? record : JSON.stringify(record);
+  if (installed !== undefined && Object.getPrototypeOf(installed) === Logger.prototype) return JSON.stringify(record);
+  return record;
 }
 
 function context(params: unknown[]): string | undefined {

@@ -62,7 +62,74 @@ export interface TransportOptions {
    * @default 5_000
    */
   keepAliveTimeoutMs?: number | null;
+  /**
+   * The security headers of every response: Nest routes, proxied calls, Keyward's own error
+   * answers and 404s alike. Keyward sets them at the edge and sets them again just before a
+   * response's headers are written, so a value the app's middleware (helmet) set differently
+   * is replaced, with a warning once per header naming both values. Give a header another
+   * value, `false` to send it on no response, or add one of the headers listed in
+   * `SECURITY_HEADER_NAMES` (e.g. your helmet `Content-Security-Policy`) to send it on every
+   * response. `Strict-Transport-Security` is `hsts`.
+   * @default { 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'same-origin', 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Resource-Policy': 'same-origin' }
+   * @example securityHeaders: { 'X-Frame-Options': 'SAMEORIGIN', 'Referrer-Policy': 'no-referrer' } // helmet's values
+   * @example securityHeaders: { 'Cross-Origin-Resource-Policy': false } // on no response
+   */
+  securityHeaders?: Record<string, string | false>;
 }
+
+/** One header of `transport.securityHeaders`, resolved: `value` null means "on no response". */
+export interface SecurityHeader {
+  name: string;
+  /** The name in lower case, as Node and Fastify key headers. */
+  lower: string;
+  value: string | null;
+}
+
+/**
+ * The security headers every response gets unless `transport.securityHeaders` says otherwise.
+ * @example DEFAULT_SECURITY_HEADERS['X-Frame-Options'] // 'DENY'
+ */
+export const DEFAULT_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'same-origin',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+});
+
+const REFERRER_POLICIES = [
+  'no-referrer', 'no-referrer-when-downgrade', 'origin', 'origin-when-cross-origin', 'same-origin', 'strict-origin', 'strict-origin-when-cross-origin', 'unsafe-url',
+];
+/** A header value with no control character (no CR/LF), bounded. */
+const FIELD_VALUE = /^[\x20-\x7e]{1,4096}$/;
+/** Every header `transport.securityHeaders` may name, by lower-case name: its canonical name and the values it accepts (null: any field value). */
+const SECURITY_HEADER_RULES: ReadonlyMap<string, { name: string; values: readonly string[] | null; list?: true }> = new Map(
+  (
+    [
+      ['X-Content-Type-Options', ['nosniff']],
+      ['X-Frame-Options', ['DENY', 'SAMEORIGIN']],
+      ['Referrer-Policy', REFERRER_POLICIES, true],
+      ['Cross-Origin-Opener-Policy', ['same-origin', 'same-origin-allow-popups', 'noopener-allow-popups', 'unsafe-none']],
+      ['Cross-Origin-Resource-Policy', ['same-origin', 'same-site', 'cross-origin']],
+      ['Cross-Origin-Embedder-Policy', ['require-corp', 'credentialless', 'unsafe-none']],
+      ['Content-Security-Policy', null],
+      ['Content-Security-Policy-Report-Only', null],
+      ['Permissions-Policy', null],
+      ['Origin-Agent-Cluster', ['?1', '?0']],
+      ['X-DNS-Prefetch-Control', ['off', 'on']],
+      ['X-Download-Options', ['noopen']],
+      ['X-Permitted-Cross-Domain-Policies', ['none', 'master-only', 'by-content-type', 'all']],
+      ['X-XSS-Protection', ['0']],
+    ] as Array<[string, readonly string[] | null, true?]>
+  ).map(([name, values, list]) => [name.toLowerCase(), { name, values, ...(list ? { list } : {}) }]),
+);
+
+/**
+ * The headers `transport.securityHeaders` accepts: the defaults and those it may add
+ * (helmet's other headers except HSTS, which is `transport.hsts`).
+ * @example SECURITY_HEADER_NAMES.includes('Content-Security-Policy') // true
+ */
+export const SECURITY_HEADER_NAMES: readonly string[] = [...SECURITY_HEADER_RULES.values()].map((r) => r.name);
 
 /** Timeouts Keyward puts on the app's HTTP server; null leaves the server's own value. */
 export interface ServerTimeouts {
@@ -94,10 +161,13 @@ export interface ResolvedTransport {
   /** A proxy is trusted to say https (`trustProxy` is 'loopback' or a non-empty address list). */
   trustsProxy: boolean;
   httpsServedElsewhere: boolean;
+  /** Every header of `transport.securityHeaders`, defaults first: set (or removed, value null) on every response. */
+  securityHeaders: readonly SecurityHeader[];
 }
 
 const TRANSPORT_KEYS = [
   'trustProxy', 'requireHttps', 'redirectHttp', 'httpsServedElsewhere', 'publicOrigin', 'hsts', 'plainHttpPaths', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs',
+  'securityHeaders',
 ] as const;
 const TIMEOUT_DEFAULTS: ServerTimeouts = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000 };
 /** An exact absolute path: no query, fragment, wildcard, `.`/`..` segment, empty segment or %-escape. */
@@ -134,6 +204,8 @@ export function resolveTransport(raw: unknown, production: boolean, problems: st
     'trust proxy': "Did you mean `transport.trustProxy` (false, 'loopback' or the proxy's IP addresses)?",
     plainhttp: 'Use `transport.plainHttpPaths: [\'/healthz\']` (exact paths).',
     timeout: 'Use `transport.requestTimeoutMs`, `transport.headersTimeoutMs` or `transport.keepAliveTimeoutMs`.',
+    headers: 'Did you mean `transport.securityHeaders`?',
+    helmet: "Use `transport.securityHeaders` (e.g. { 'X-Frame-Options': 'SAMEORIGIN' }) so every response, proxied or not, carries the same values.",
   });
   for (const flag of ['requireHttps', 'redirectHttp', 'httpsServedElsewhere'] as const) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') problems.push(`transport.${flag}: expected a boolean, got ${show(o[flag])}.`);
@@ -176,7 +248,56 @@ export function resolveTransport(raw: unknown, production: boolean, problems: st
     timeouts: resolveTimeouts(o, problems),
     trustsProxy: o.trustProxy === 'loopback' || (Array.isArray(o.trustProxy) && o.trustProxy.length > 0),
     httpsServedElsewhere: o.httpsServedElsewhere === true,
+    securityHeaders: resolveSecurityHeaders(o.securityHeaders, problems),
   };
+}
+
+function resolveSecurityHeaders(v: unknown, problems: string[]): readonly SecurityHeader[] {
+  const values = new Map<string, SecurityHeader>();
+  for (const [name, value] of Object.entries(DEFAULT_SECURITY_HEADERS)) values.set(name.toLowerCase(), { name, lower: name.toLowerCase(), value });
+  if (v === undefined) return [...values.values()];
+  if (!isPlainObject(v)) {
+    problems.push(`transport.securityHeaders: expected an object of header names to values (or false), such as { 'X-Frame-Options': 'SAMEORIGIN' }, got ${show(v)}.`);
+    return [...values.values()];
+  }
+  const seen = new Set<string>();
+  for (const [given, value] of Object.entries(v)) {
+    const lower = given.toLowerCase();
+    const at = `transport.securityHeaders[${show(given)}]`;
+    const rule = SECURITY_HEADER_RULES.get(lower);
+    if (seen.has(lower)) {
+      problems.push(`${at}: the same header is named twice (header names ignore case); name it once.`);
+      continue;
+    }
+    seen.add(lower);
+    if (!rule) {
+      const hint = lower === 'strict-transport-security' ? 'Strict-Transport-Security is set by `transport.hsts`.' : `Accepted: ${SECURITY_HEADER_NAMES.join(', ')}.`;
+      problems.push(`${at}: not a security header Keyward sends. ${hint}`);
+      continue;
+    }
+    if (value === false) {
+      values.set(lower, { name: rule.name, lower, value: null });
+      continue;
+    }
+    const checked = typeof value === 'string' ? checkHeaderValue(rule, value) : null;
+    if (checked === null) {
+      const accepted = rule.values ? `${rule.list ? 'one or more (comma-separated) of ' : ''}${rule.values.map((x) => `'${x}'`).join(', ')}` : 'a header value (printable ASCII, at most 4096 characters)';
+      problems.push(`${at}: expected ${accepted}, or false to send it on no response; got ${show(value)}.`);
+      continue;
+    }
+    values.set(lower, { name: rule.name, lower, value: checked });
+  }
+  return [...values.values()];
+}
+
+/** The value to send (canonical case for a token), or null when the header does not accept it. */
+function checkHeaderValue(rule: { values: readonly string[] | null; list?: true }, value: string): string | null {
+  if (!FIELD_VALUE.test(value) || value.trim() !== value) return null;
+  if (rule.values === null) return value;
+  const canonical = (token: string): string | undefined => rule.values!.find((x) => x.toLowerCase() === token.toLowerCase());
+  if (!rule.list) return canonical(value) ?? null;
+  const tokens = value.split(',').map((t) => canonical(t.trim()));
+  return tokens.every((t) => t !== undefined) ? tokens.join(', ') : null;
 }
 
 function resolvePublicOrigin(v: unknown, problems: string[]): string | null {
