@@ -47,7 +47,7 @@ export { SqliteStore, type SqliteStoreOptions } from './stores/sqlite.store.js';
 export { SessionEngine } from './session/session.engine.js';
 export type { ResolveResult, IssuedSession } from './session/session-outcomes.js';
 export { SecretRing, generateSessionId } from './session/session-id.js';
-export { RequestSession, type ListedSession, type HeaderWriter, type LoginInfo } from './session/request-session.js';
+export { RequestSession, type AuthenticatedSession, type ListedSession, type HeaderWriter, type LoginInfo } from './session/request-session.js';
 export { SessionService } from './session/session.service.js';
 export { KeywardEvents, type SecurityEventListener } from './events/keyward-events.js';
 export type { SecurityEvent, SecurityEventName, SecurityEventSink, SessionEndedReason } from './events/security-event.js';
@@ -78,12 +78,15 @@ export { installStdioRedaction } from './redaction/stdio-redaction.js';
 export { KeywardLogger, createRedactingLogger, forNestLogger, REDACT_PATHS, type RedactingLoggerOptions, type RedactingLogger, type RedactingLogFn } from './redaction/keyward.logger.js';
 export { StartupReport, type RouteReport } from './keyward.startup-report.js';
 // The HTTP edge's Nest face: guards, decorators, the exception filter.
-export { AllowAnonymous, CurrentSession } from './http/session.decorators.js';
+export { AllowAnonymous, CurrentSession, CurrentUser, type CurrentSessionOptions } from './http/session.decorators.js';
 export { SessionGuard } from './http/session.guard.js';
 export { OriginGuard, USES_CREDENTIALS, verifyOrigin } from './http/origin.guard.js';
 export { SkipOriginCheck, SKIP_ORIGIN_CHECK } from './http/skip-origin-check.decorator.js';
 export { KeyBodyLimit, KeyBodyLimitGuard, DEFAULT_KEY_BODY_LIMIT } from './http/key-body-limit.guard.js';
 export { KeywardExceptionFilter, type ErrorBody } from './http/keyward-exception.filter.js';
+// What an app's own exception filter receives for a Keyward refusal.
+export { KeywardHttpException, isKeywardHttpException } from './http/keyward-http.exception.js';
+export { KeywardErrorInterceptor } from './http/keyward-error.interceptor.js';
 export { requestIdOf, type ProxiedCallLine } from './http/request-context.step.js';
 export { UpgradeCheck } from './http/upgrade.check.js';
 /** @deprecated Renamed {@link UpgradeCheck} (it is not a Nest guard); this alias goes in 1.0. */

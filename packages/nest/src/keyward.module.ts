@@ -1,9 +1,11 @@
 import { Inject, Module, RequestMethod, type MiddlewareConsumer, type NestModule, type Provider } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { CorsStep } from './http/cors.step.js';
 import { EdgePipeline } from './http/edge-pipeline.js';
+import { FrameworkCorsCheck } from './http/framework-cors.check.js';
 import { HostStep } from './http/host.step.js';
 import { KeywardEdge } from './http/keyward-edge.js';
+import { KeywardErrorInterceptor } from './http/keyward-error.interceptor.js';
 import { KeywardExceptionFilter } from './http/keyward-exception.filter.js';
 import { KeywardGuard } from './http/keyward.guard.js';
 import { OriginGuard } from './http/origin.guard.js';
@@ -64,11 +66,13 @@ const providers: Provider[] = [
       new ProxyService({ services: o.proxy, origin: o.origin, hosts: hostPolicyOf(o.origin, o.transport.publicOrigin) }, credentials),
   },
   StartupReport,
-  // The edge: its steps, its entry points, its Nest guard and its Nest error filter.
+  // The edge: its steps, its entry points, its Nest guard, its Nest error filter, and the
+  // interceptor that hands a handler's KeywardError to the filters as an HttpException.
   RequestContextStep,
   HostStep,
   TransportStep,
   CorsStep,
+  FrameworkCorsCheck,
   ProxyRoute,
   EdgePipeline,
   UpgradeCheck,
@@ -78,6 +82,7 @@ const providers: Provider[] = [
   SessionGuard,
   { provide: APP_GUARD, useClass: KeywardGuard },
   { provide: APP_FILTER, useClass: KeywardExceptionFilter },
+  { provide: APP_INTERCEPTOR, useClass: KeywardErrorInterceptor },
 ];
 
 /**

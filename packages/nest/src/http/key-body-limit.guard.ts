@@ -1,5 +1,6 @@
 import { UseGuards, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { BodyTooLargeError } from '../keyward.errors.js';
+import { intoNest } from './keyward-http.exception.js';
 
 /**
  * Body limit of a key route: a JSON `{ "key": "..." }` with the longest key accepted
@@ -41,7 +42,8 @@ export class KeyBodyLimitGuard implements CanActivate {
     if (context.getType() !== 'http') return true;
     const req = context.switchToHttp().getRequest<{ headers?: Record<string, unknown>; rawBody?: unknown; body?: unknown }>();
     if (bodySize(req) > this.maxBytes) {
-      throw new BodyTooLargeError(`A key request may carry at most ${this.maxBytes} bytes; send only JSON { "key": "<your key>" }.`);
+      // As a KeywardHttpException (413, Keyward's body), so an app's own exception filter answers it too.
+      throw intoNest(new BodyTooLargeError(`A key request may carry at most ${this.maxBytes} bytes; send only JSON { "key": "<your key>" }.`), req, context.switchToHttp().getResponse());
     }
     return true;
   }

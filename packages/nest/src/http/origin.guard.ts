@@ -1,9 +1,11 @@
-import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { KeywardEvents } from '../events/keyward-events.js';
 import { OriginRefusedError } from '../keyward.errors.js';
 import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
 import { checkOrigin, isUnsafeMethod, type OriginVerdict } from '../origin/origin-policy.js';
 import { requestOrigin, type TransportRequest } from '../transport/transport-policy.js';
+import { refusingIntoNest } from './keyward-http.exception.js';
 import type { AnyRequest } from './request.types.js';
 import { RoutePolicies, type RoutePolicy } from './route-policy.js';
 
@@ -20,11 +22,15 @@ export class OriginGuard implements CanActivate {
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions,
     @Inject(RoutePolicies) private readonly routes: RoutePolicies,
+    @Optional() @Inject(KeywardEvents) private readonly events?: KeywardEvents,
   ) {}
 
+  /** Refuses with a `KeywardHttpException` (403 and Keyward's body), which an app's own exception filter can answer. */
   canActivate(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
-    return this.admit(context.getArgByIndex<AnyRequest>(0), this.routes.of(context.getClass(), context.getHandler()));
+    const req = context.getArgByIndex<AnyRequest>(0);
+    const route = this.routes.of(context.getClass(), context.getHandler());
+    return refusingIntoNest(() => this.admit(req, route), req, context.getArgByIndex(1), this.events) as boolean;
   }
 
   /** The check itself, for a request of a route: true, or throws {@link OriginRefusedError}. */

@@ -2,7 +2,8 @@ import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestj
 import { ALLOW_ANONYMOUS } from '../keyward.constants.js';
 import { REQUEST_SESSION } from '../keyward.internal-constants.js';
 import { SessionRequiredError } from '../keyward.errors.js';
-import type { RequestSession } from '../session/request-session.js';
+import type { AuthenticatedSession, RequestSession } from '../session/request-session.js';
+import type { SessionUser } from '../session/session.types.js';
 
 /**
  * Lets a route (or every route of a controller) run without a session. Every other route
@@ -13,15 +14,52 @@ import type { RequestSession } from '../session/request-session.js';
  */
 export const AllowAnonymous = (): MethodDecorator & ClassDecorator => SetMetadata(ALLOW_ANONYMOUS, true);
 
-/**
- * Injects the {@link RequestSession} of the current request.
- *
- * @example
- * @Get('me') me(@CurrentSession() session: RequestSession) { return session.user; }
- */
-export const CurrentSession = createParamDecorator((_: unknown, ctx: ExecutionContext): RequestSession => {
+/** Options of {@link CurrentSession}. */
+export interface CurrentSessionOptions {
+  /**
+   * Refuse (401 `KW_SESSION_REQUIRED`) when the request has no logged-in session, and type
+   * the parameter as {@link AuthenticatedSession} (`user`, `info` without `undefined`).
+   * @default false
+   */
+  authenticated?: boolean;
+}
+
+function sessionOf(ctx: ExecutionContext): RequestSession {
   const session = ctx.getArgByIndex<Record<symbol, unknown>>(0)?.[REQUEST_SESSION] as RequestSession | undefined;
   // Only reachable if the Keyward guard did not run for this route (e.g. a guard-less context).
   if (!session) throw new SessionRequiredError();
   return session;
+}
+
+/**
+ * Injects the {@link RequestSession} of the current request. With
+ * `{ authenticated: true }` it is an {@link AuthenticatedSession}: a request without a
+ * logged-in user is refused with 401 (on a route the guard protects, it never gets there).
+ *
+ * @default options { authenticated: false }
+ * @example
+ * @Get('me') me(@CurrentSession() session: RequestSession) { return session.user; }
+ * @example
+ * @Get('me') me(@CurrentSession({ authenticated: true }) session: AuthenticatedSession) { return session.user.name; }
+ */
+export const CurrentSession = createParamDecorator((options: CurrentSessionOptions | undefined, ctx: ExecutionContext): RequestSession | AuthenticatedSession => {
+  const session = sessionOf(ctx);
+  if (options?.authenticated === true && !session.isAuthenticated) throw new SessionRequiredError();
+  return session;
+});
+
+/**
+ * Injects the logged-in user of the current request, never `undefined`: the type of the
+ * parameter can be `SessionUser` (or your own type extending it). A request without a
+ * logged-in user is refused with 401 `KW_SESSION_REQUIRED`, also on an
+ * `@AllowAnonymous()` route.
+ *
+ * @example
+ * interface AppUser extends SessionUser { name: string; role: 'user' | 'admin' }
+ * @Get('me') me(@CurrentUser() user: AppUser) { return { name: user.name, role: user.role }; }
+ */
+export const CurrentUser = createParamDecorator((_: unknown, ctx: ExecutionContext): SessionUser => {
+  const user = sessionOf(ctx).user;
+  if (!user) throw new SessionRequiredError();
+  return user;
 });

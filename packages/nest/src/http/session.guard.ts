@@ -1,4 +1,5 @@
-import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { KeywardEvents } from '../events/keyward-events.js';
 import { IncomingMessage } from 'node:http';
 import { HttpsRequiredError, KeywardErrorCode, SessionRequiredError } from '../keyward.errors.js';
 import { REQUEST_SESSION } from '../keyward.internal-constants.js';
@@ -7,6 +8,7 @@ import { findSessionCookie } from '../session/session-cookie.js';
 import { SessionEngine } from '../session/session.engine.js';
 import { isPlainHttpProbe } from '../transport/transport-policy.js';
 import { RESPONSE_HEADERS, setHeader } from './http-bridge.js';
+import { refusingIntoNest } from './keyward-http.exception.js';
 import type { AnyRequest } from './request.types.js';
 import { RoutePolicies } from './route-policy.js';
 
@@ -28,12 +30,16 @@ export class SessionGuard implements CanActivate {
   constructor(
     @Inject(SessionEngine) private readonly engine: SessionEngine,
     @Inject(RoutePolicies) private readonly routes: RoutePolicies,
+    @Optional() @Inject(KeywardEvents) private readonly events?: KeywardEvents,
   ) {}
 
+  /** Refuses with a `KeywardHttpException` (401, or 503 when the store is down), which an app's own exception filter can answer. */
   canActivate(context: ExecutionContext): Promise<boolean> | boolean {
     if (context.getType() !== 'http') return true;
     const allowAnonymous = this.routes.of(context.getClass(), context.getHandler()).allowAnonymous;
-    return this.admit(context.getArgByIndex<AnyRequest>(0), context.getArgByIndex(1), allowAnonymous);
+    const req = context.getArgByIndex<AnyRequest>(0);
+    const res: unknown = context.getArgByIndex(1);
+    return refusingIntoNest(() => this.admit(req, res, allowAnonymous), req, res, this.events);
   }
 
   /**

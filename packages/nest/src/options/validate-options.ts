@@ -7,7 +7,7 @@ import { duration, isPlainObject, show, showType, unknownKeys } from '../util/op
 import { productionFindings, secretFindings, type AuditView } from './production-audit.js';
 import { KeyRing, parseVaultKeys } from '../vault/key-ring.js';
 import type { CredentialProvider } from '../vault/credential-provider.interface.js';
-import { resolveCors, resolveOrigin } from '../origin/origin-options.js';
+import { resolveCrossOrigin } from '../origin/origin-options.js';
 import { resolveProxyOptions } from '../proxy/proxy-options.js';
 import { resolveTransport } from '../transport/transport-policy.js';
 import { resolveLifecycleOptions } from '../session/lifecycle-options.js';
@@ -97,8 +97,9 @@ export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: 
   const view: AuditView = { demoUsers: raw.demoUsers === true };
   const session = resolveSession(raw.session, production, problems, view);
   const { keyRing, credentials } = resolveVault(raw, problems, view);
-  const origin = resolveOrigin(raw.origin, problems);
-  const cors = resolveCors(raw.cors, origin.csrfHeader.name, problems);
+  // One list of cross-origin front ends: cors.origins (origin.allowedOrigins is its deprecated alias).
+  const deprecations: string[] = [];
+  const { origin, cors } = resolveCrossOrigin(raw.origin, raw.cors, problems, deprecations);
   // transport/ validates its own section (not an object, unknown keys, types, the hsts sub-object), as origin/ and proxy/ do theirs.
   const transport = resolveTransport(raw.transport, production, problems);
   view.requireHttps = transport.requireHttps;
@@ -124,7 +125,7 @@ export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: 
     proxy,
     logRequests: raw.logRequests === true ? 'all' : raw.logRequests === false ? 'none' : 'proxied',
     redaction,
-    warnings: production ? [] : secretFindings(view).map((w) => `${w} (Production refuses it; development only warns.)`),
+    warnings: [...deprecations, ...(production ? [] : secretFindings(view).map((w) => `${w} (Production refuses it; development only warns.)`))],
   };
 }
 

@@ -4,8 +4,11 @@ import { originOf, type OriginPolicy } from './origin-policy.js';
 /** Options of the origin/CSRF guard. */
 export interface OriginOptions {
   /**
-   * Origins allowed besides the app's own (a separate front end, for example). The app's
-   * own origin (scheme and Host of the request) is always allowed. `null` is never allowed.
+   * @deprecated An alias of {@link CorsOptions.origins} (`cors: { origins: [...] }`), the
+   * one setting for a front end on another origin: the origins listed there pass the
+   * origin/CSRF check and get CORS. This alias turns CORS on for its origins like
+   * `cors.origins` (a startup warning says so); listed with a different `cors.origins`, or
+   * with `cors: false`, it is refused. The app's own origin is always allowed; `null` never.
    * @default []
    */
   allowedOrigins?: string[];
@@ -31,7 +34,16 @@ export interface OriginOptions {
   allowedHosts?: string[];
 }
 
-/** Options of CORS: off unless configured; credentials only to allowlisted origins. */
+/**
+ * A front end on another origin: the one setting. Off unless configured. The origins
+ * listed get credentialed CORS (exact origins only, never a reflected one) and pass the
+ * origin/CSRF check of the guard, the proxy and WebSocket upgrades; their hosts pass the
+ * Host allowlist. Do not also call `app.enableCors()`: Keyward answers CORS ahead of the
+ * framework, and refuses to start when both are used.
+ *
+ * @example
+ * KeywardModule.forRoot({ session: {...}, cors: { origins: ['https://app.example.com'] } })
+ */
 export interface CorsOptions {
   /** Exact origins, e.g. `https://app.example.com`. No wildcards, no `null`. */
   origins: string[];
@@ -112,6 +124,33 @@ function hosts(list: unknown, problems: string[]): string[] {
     problems.push(`${path}: ${show(h)} is not a host name. Use ${fix}.`);
   }
   return out;
+}
+
+/**
+ * The origin policy and CORS, resolved together so that one list decides both:
+ * `cors.origins` also allows those origins through the origin/CSRF check, and the
+ * deprecated `origin.allowedOrigins` is read as `cors.origins` (a warning), refused when it
+ * disagrees with a `cors.origins` given beside it or comes with `cors: false`.
+ */
+export function resolveCrossOrigin(rawOrigin: unknown, rawCors: unknown, problems: string[], warnings: string[]): { origin: OriginPolicy; cors: ResolvedCors | null } {
+  const origin = resolveOrigin(rawOrigin, problems);
+  let cors = resolveCors(rawCors, origin.csrfHeader.name, problems);
+  const legacy = isPlainObject(rawOrigin) && rawOrigin.allowedOrigins !== undefined ? [...origin.allowedOrigins] : [];
+  if (legacy.length > 0) {
+    const fix = `cors: { origins: ${JSON.stringify([...new Set([...legacy, ...(cors?.origins ?? [])])])} }`;
+    if (rawCors === false) {
+      problems.push(`origin.allowedOrigins: a deprecated alias of cors.origins, which turns CORS on for those origins; it cannot be used with cors: false. Set ${fix}, or remove origin.allowedOrigins.`);
+    } else if (cors === null && rawCors === undefined) {
+      cors = resolveCors({ origins: legacy }, origin.csrfHeader.name, problems);
+      warnings.push(`origin.allowedOrigins is deprecated: it is read as cors.origins (these origins get CORS and pass the origin check). Write ${fix} instead.`);
+    } else if (cors !== null) {
+      const same = cors.origins.size === legacy.length && legacy.every((o) => cors!.origins.has(o));
+      if (!same) problems.push(`origin.allowedOrigins and cors.origins list different origins; one list decides both CORS and the origin check. Keep only ${fix}.`);
+      else warnings.push(`origin.allowedOrigins is deprecated and repeats cors.origins: remove it.`);
+    }
+  }
+  if (cors !== null) origin.allowedOrigins = new Set([...origin.allowedOrigins, ...cors.origins]);
+  return { origin, cors };
 }
 
 export function resolveCors(raw: unknown, csrfHeader: string, problems: string[]): ResolvedCors | null {
