@@ -88,6 +88,7 @@ export { KeywardExceptionFilter, type ErrorBody } from './http/keyward-exception
 export { KeywardHttpException, isKeywardHttpException } from './http/keyward-http.exception.js';
 export { KeywardErrorInterceptor } from './http/keyward-error.interceptor.js';
 export { requestIdOf, type ProxiedCallLine } from './http/request-context.step.js';
+export { ClientAddress } from './http/client-address.js';
 export { UpgradeCheck } from './http/upgrade.check.js';
 /** @deprecated Renamed {@link UpgradeCheck} (it is not a Nest guard); this alias goes in 1.0. */
 export { UpgradeCheck as UpgradeGuard } from './http/upgrade.check.js';

@@ -1,3 +1,4 @@
+import { ClientAddress } from './http/client-address.js';
 import { Inject, Module, RequestMethod, type MiddlewareConsumer, type NestModule, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { CorsStep } from './http/cors.step.js';
@@ -66,6 +67,7 @@ const providers: Provider[] = [
       new ProxyService({ services: o.proxy, origin: o.origin, hosts: hostPolicyOf(o.origin, o.transport.publicOrigin) }, credentials),
   },
   StartupReport,
+  ClientAddress,
   // The edge: its steps, its entry points, its Nest guard, its Nest error filter, and the
   // interceptor that hands a handler's KeywardError to the filters as an HttpException.
   RequestContextStep,
@@ -102,7 +104,7 @@ const providers: Provider[] = [
  *   useFactory: (c: ConfigService) => ({ session: { secrets: c.get('SESSION_SECRETS').split(','), store: ... } }),
  * })
  */
-@Module({ imports: [DiscoveryModule], providers, exports: [SessionEngine, SessionService, KeywardEvents, Vault, CredentialService, ProxyService, StartupReport, RESOLVED_OPTIONS, RoutePolicies] })
+@Module({ imports: [DiscoveryModule], providers, exports: [SessionEngine, SessionService, KeywardEvents, Vault, CredentialService, ProxyService, StartupReport, ClientAddress, RESOLVED_OPTIONS, RoutePolicies] })
 export class KeywardModule extends KeywardConfigurableModule implements NestModule {
   constructor(@Inject(KeywardEdge) private readonly edge: KeywardEdge) {
     super();

@@ -85,7 +85,7 @@ describe('reuse of an ID rotated out more than MAX_SUCCESSOR_HOPS times ago (iss
   // Regression: a rotated-out cookie cost one store read per rotation since (up to 256 a
   // request, sequential and repeatable), and past 256 rotations its reuse was neither
   // detected nor reported. The live session is now found by its handle.
-  it(`ends the live session (reuse) when the first of ${MAX_SUCCESSOR_HOPS + 44} IDs comes back, with at most 2 store reads, and again costs as little`, async () => {
+  it(`ends the live session (reuse) when the first of ${MAX_SUCCESSOR_HOPS + 44} IDs comes back, with at most 3 store reads, and again costs as little`, async () => {
     const clock = new FakeClock();
     const store = new MemoryStore();
     const ended: string[] = [];
@@ -110,11 +110,71 @@ describe('reuse of an ID rotated out more than MAX_SUCCESSOR_HOPS times ago (iss
     const theft = await engine.resolve(first);
     assert.deepEqual(theft, { state: 'invalid', reused: true });
     assert.deepEqual(ended, ['reuse']);
-    assert.ok(reads <= 2, `${reads} store reads (the tombstone, the user's sessions)`);
+    assert.ok(reads <= 3, `${reads} store reads (the tombstone, its successor, the user's sessions)`);
     reads = 0;
     assert.deepEqual(await engine.resolve(first), { state: 'invalid' });
-    assert.ok(reads <= 2, `${reads} store reads for the same stale cookie again`);
+    assert.ok(reads <= 3, `${reads} store reads for the same stale cookie again`);
     assert.deepEqual(await engine.resolve(cookie), { state: 'invalid' });
+  });
+});
+
+describe('a rotation whose answer never reached the client (issue 23, point 11)', () => {
+  // Regression: the client that lost the answer carrying its new cookie came back with the
+  // previous ID after the grace, and the session ended as a critical reuse.
+  it('the previous ID is taken once more while the successor was never used, and the session moves on; a second use is reuse', async () => {
+    const clock = new FakeClock();
+    const store = new MemoryStore();
+    const ended: string[] = [];
+    const engine = new SessionEngine(
+      resolveKeywardOptions({ session: { secrets: [SECRET], store, clock, sweepIntervalMs: 0, rotateEveryMs: 20 * SEC, rotateGraceMs: 10 * SEC } }).session,
+    );
+    engine.addListener({ onSessionEnded: async (_record, reason) => void ended.push(reason) });
+    const issued = await engine.create({ id: 'alice' });
+    clock.advance(20 * SEC);
+    const lost = await engine.resolve(issued.signedValue);
+    assert.ok(lost.state === 'active' && lost.rotated, 'rotated; its answer is lost');
+    clock.advance(30 * SEC); // past the grace
+    const back = await engine.resolve(issued.signedValue);
+    assert.ok(back.state === 'active', `served, not ended: ${back.state}`);
+    assert.equal(back.rotated, true, 'moved on to a fresh ID at once');
+    assert.notEqual(back.signedValue, lost.signedValue);
+    assert.deepEqual(ended, []);
+    assert.equal((await engine.resolve(back.signedValue)).state, 'active');
+    clock.advance(30 * SEC);
+    // The same previous ID again (an attacker who kept it, or a replay): the successor was used since.
+    assert.deepEqual(await engine.resolve(issued.signedValue), { state: 'invalid', reused: true });
+    assert.deepEqual(ended, ['reuse']);
+  });
+
+  it('a successor that was used makes the previous ID reuse, as before', async () => {
+    const clock = new FakeClock();
+    const store = new MemoryStore();
+    const engine = new SessionEngine(
+      resolveKeywardOptions({ session: { secrets: [SECRET], store, clock, sweepIntervalMs: 0, rotateEveryMs: 20 * SEC, rotateGraceMs: 10 * SEC, touchIntervalMs: 0 } }).session,
+    );
+    const issued = await engine.create({ id: 'alice' });
+    clock.advance(20 * SEC);
+    const r = await engine.resolve(issued.signedValue);
+    assert.ok(r.state === 'active' && r.rotated);
+    clock.advance(SEC);
+    assert.equal((await engine.resolve(r.signedValue)).state, 'active', 'the client has its new cookie and uses it');
+    clock.advance(30 * SEC);
+    assert.deepEqual(await engine.resolve(issued.signedValue), { state: 'invalid', reused: true });
+  });
+});
+
+describe("SessionEngine.patch refuses Keyward's own kw. fields (issue 23, point 11)", () => {
+  it("a written kw.prev can not make one session's end take another session", async () => {
+    const store = new MemoryStore();
+    const engine = new SessionEngine(resolveKeywardOptions({ session: { secrets: [SECRET], store, sweepIntervalMs: 0 } }).session);
+    const mine = await engine.create({ id: 'mallory' });
+    const victim = await engine.create({ id: 'victim' });
+    for (const name of ['kw.prev', 'kw.user', 'kw.idAt', 'kw.dek']) {
+      await assert.rejects(engine.patch(mine.record.key, { [name]: JSON.stringify([victim.record.key]) }), { code: 'KW_INVALID_ARGUMENT' }, name);
+      await assert.rejects(engine.patch(mine.record.key, {}, [name]), { code: 'KW_INVALID_ARGUMENT' }, name);
+    }
+    await engine.end(mine.record.key, 'logout');
+    assert.equal((await engine.resolve(victim.signedValue)).state, 'active');
   });
 });
 

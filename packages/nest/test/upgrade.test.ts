@@ -6,9 +6,10 @@ import { ADAPTERS } from './support/adapters.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
 
 /** Sends a WebSocket handshake and resolves with the status line the server answered, or 'closed'. */
-function handshake(url: string, origin: string | undefined): Promise<string> {
+function handshake(url: string, origin: string | undefined, extra: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve) => {
     const headers: Record<string, string> = {
+      ...extra,
       connection: 'Upgrade',
       upgrade: 'websocket',
       'sec-websocket-version': '13',
@@ -56,6 +57,30 @@ for (const adapter of ADAPTERS) {
 
     it('lets a same-origin handshake through to the gateway', async () => {
       assert.equal(await handshake(app.url, app.url), 'HTTP 101');
+    });
+  });
+}
+
+// Issue 23, point 11: WebSocket handshakes skipped transport.requireHttps (a cookie-bearing
+// handshake over plain ws:// was let through where every HTTP request is refused).
+for (const adapter of ADAPTERS) {
+  describe(`WebSocket upgrade where HTTPS is required (${adapter})`, () => {
+    let app: RunningApp;
+    before(async () => {
+      app = await startTestApp(adapter, {
+        session: { secrets: ['w'.repeat(16) + 'x9Qz!kP2#vL7@mN4$rT8'], store: new MemoryStore() },
+        transport: { requireHttps: true, trustProxy: 'loopback' },
+      });
+      app.app.getHttpServer().on('upgrade', (_req: unknown, socket: import('node:net').Socket) => {
+        socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+      });
+    });
+    after(() => app.close());
+
+    it('refuses a same-origin handshake over plain HTTP (403), lets one through that the trusted proxy says came over HTTPS', async () => {
+      const httpsOrigin = app.url.replace('http:', 'https:');
+      assert.equal(await handshake(app.url, httpsOrigin), 'HTTP 403');
+      assert.equal(await handshake(app.url, httpsOrigin, { 'x-forwarded-proto': 'https' }), 'HTTP 101');
     });
   });
 }

@@ -86,6 +86,20 @@ export function refusalFor(req: AnyRequest): SessionRequiredError {
 }
 
 /**
+ * A read that asks not to extend the session: `GET`/`HEAD` with `slide=false` in its query
+ * (a page polling its session's time left, `@keyward/client`'s `session()`). Honoured on
+ * every route: it can only shorten a session, never lengthen it.
+ */
+function asksNotToSlide(req: AnyRequest): boolean {
+  const method = (req as { method?: string }).method;
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  const url = (req as { originalUrl?: string }).originalUrl ?? (req as { url?: string }).url ?? '';
+  const q = url.indexOf('?');
+  return q >= 0 && SLIDE_FALSE.test(url.slice(q));
+}
+const SLIDE_FALSE = /[?&]slide=false(?:&|$)/;
+
+/**
  * Reads the session cookie once per request (one store round trip), attaches a
  * {@link RequestSession}, clears a bad cookie. Shared by the guard and the proxy.
  */
@@ -101,7 +115,7 @@ export async function attachSession(engine: SessionEngine, req: AnyRequest, res:
     session = new RequestSession(engine, res, null, RESPONSE_HEADERS);
     failure = 'invalid';
   } else {
-    const result = await engine.resolve(lookup.value);
+    const result = await engine.resolve(lookup.value, { slide: !asksNotToSlide(req) });
     if (result.state === 'active') {
       session = new RequestSession(engine, res, result.record, RESPONSE_HEADERS);
       if (result.refreshCookie) session.refreshCookie(result.signedValue);

@@ -1,77 +1,11 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpsRequiredError } from '../keyward.errors.js';
 import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
 import type { EdgeRequest } from './request.types.js';
-import { PLAIN_HTTP_PROBE, requestScheme, type SecurityHeader, type TransportRequest } from '../transport/transport-policy.js';
-
-/**
- * The security headers of `transport.securityHeaders` on every response, whoever answers it:
- * set at the edge, and set again just before the response's headers are written (each
- * response's `writeHead` goes through {@link SecurityHeaders.guard} first), because the
- * app's middleware (helmet) runs after the edge and may set its own values. A different
- * value is replaced, with a warning once per header.
- */
-class SecurityHeaders {
-  private readonly warned = new Set<string>();
-  private readonly logger = new Logger('Keyward');
-  /** The one `writeHead` every response gets (no closure per response). */
-  readonly guard: ServerResponse['writeHead'];
-
-  constructor(private readonly headers: readonly SecurityHeader[]) {
-    const self = this;
-    this.guard = function (this: ServerResponse, ...args: unknown[]): ServerResponse {
-      if (!this.headersSent) self.settle(this, args);
-      // The response's own writeHead (Node's, under Express's or Fastify's prototype): this one is an own property.
-      return Reflect.apply(Object.getPrototypeOf(this).writeHead as ServerResponse['writeHead'], this, args) as ServerResponse;
-    } as ServerResponse['writeHead'];
-  }
-
-  /** Sets every header of the set on `res` (removes those turned off) and guards its `writeHead`. */
-  apply(res: ServerResponse): void {
-    for (const h of this.headers) {
-      if (h.value !== null) res.setHeader(h.name, h.value);
-      else if (res.hasHeader(h.lower)) res.removeHeader(h.lower);
-    }
-    res.writeHead = this.guard;
-  }
-
-  /** Just before the headers are written: the set's values win, on `res` and in headers handed to `writeHead` (Fastify's). */
-  private settle(res: ServerResponse, args: unknown[]): void {
-    const given = typeof args[1] === 'string' ? args[2] : args[1];
-    const inline = typeof given === 'object' && given !== null && !Array.isArray(given) ? (given as Record<string, unknown>) : undefined;
-    for (const h of this.headers) {
-      const current = res.getHeader(h.lower);
-      if (current !== h.value) {
-        if (current !== undefined) this.differs(h, current);
-        if (h.value !== null) res.setHeader(h.name, h.value);
-        else if (current !== undefined) res.removeHeader(h.lower);
-      }
-      if (inline === undefined) continue;
-      // Node lets headers passed to writeHead override those set before; Fastify passes its reply's, lower-cased.
-      for (const key of [h.lower, h.name]) {
-        const v = inline[key];
-        if (v === undefined) continue;
-        if (v !== h.value) this.differs(h, v);
-        if (h.value !== null) inline[key] = h.value;
-        else delete inline[key];
-      }
-    }
-  }
-
-  private differs(h: SecurityHeader, found: unknown): void {
-    if (this.warned.has(h.lower)) return;
-    this.warned.add(h.lower);
-    const theirs = JSON.stringify(String(found).slice(0, 100));
-    const ours = h.value === null ? `no ${h.name} (transport.securityHeaders turns it off)` : `${h.name}: ${JSON.stringify(h.value)}`;
-    this.logger.warn(
-      `A response was about to carry ${h.name}: ${theirs}, set by the app (its middleware, e.g. helmet) or a proxied upstream; ` +
-        `Keyward sends ${ours} on every response and replaced it (warned once). To send ${theirs} on every response instead, ` +
-        `set transport.securityHeaders: { '${h.name}': ${theirs.replace(/^"|"$/g, "'")} } in KeywardModule's options.`,
-    );
-  }
-}
+import { PLAIN_HTTP_PROBE, requestScheme, type TransportRequest } from '../transport/transport-policy.js';
+import { FinalHeaders } from './final-headers.js';
 
 /**
  * The edge's transport step: security headers on every response, HTTPS enforcement, on
@@ -84,10 +18,10 @@ class SecurityHeaders {
  */
 @Injectable()
 export class TransportStep {
-  private readonly securityHeaders: SecurityHeaders;
+  private readonly finalHeaders: FinalHeaders;
 
   constructor(@Inject(RESOLVED_OPTIONS) private readonly options: ResolvedKeywardOptions) {
-    this.securityHeaders = new SecurityHeaders(options.transport.securityHeaders);
+    this.finalHeaders = new FinalHeaders(options.transport.securityHeaders, options.session.cookie.name);
   }
 
   /**
@@ -96,7 +30,7 @@ export class TransportStep {
    * Always lets the request on (returns true).
    */
   secure(res: ServerResponse): boolean {
-    this.securityHeaders.apply(res);
+    this.finalHeaders.apply(res);
     return true;
   }
 

@@ -6,13 +6,14 @@ import type { Duplex } from 'node:stream';
 import { RESOLVED_OPTIONS } from '../keyward.internal-constants.js';
 import type { ResolvedKeywardOptions } from '../options/keyward-options.interface.js';
 import { checkUpgradeOrigin } from '../origin/origin-policy.js';
-import { requestOrigin, type TransportRequest } from '../transport/transport-policy.js';
+import { requestOrigin, requestScheme, type TransportRequest } from '../transport/transport-policy.js';
 import { HostStep } from './host.step.js';
 
 /**
  * The edge's entry for WebSocket upgrades: checks every upgrade of the app's HTTP server
  * before any gateway sees it. A handshake addressed to a host the app does not serve (DNS
- * rebinding) is answered 421, a cross-site handshake (cross-site WebSocket hijacking) 403,
+ * rebinding) is answered 421, a plain-HTTP one where HTTPS is required 403, a cross-site
+ * handshake (cross-site WebSocket hijacking) 403,
  * and the socket closed. Called by `KeywardEdge` for each `upgrade` event. (Named
  * `UpgradeGuard` before 0.3.0; it is not a Nest guard.)
  */
@@ -26,9 +27,15 @@ export class UpgradeCheck {
     @Optional() @Inject(KeywardEvents) private readonly events?: KeywardEvents,
   ) {}
 
-  /** Refuses (421 or 403, socket closed) a handshake to a foreign host or from a foreign or missing origin; returns true if it did. */
+  /**
+   * Refuses (421 or 403, socket closed) a handshake to a foreign host, over plain HTTP where
+   * HTTPS is required (`transport.requireHttps`: a cookie-bearing WebSocket over `ws://` is
+   * sniffable like any request), or from a foreign or missing origin; returns true if it did.
+   */
   refuse(req: IncomingMessage, socket: Duplex): boolean {
     if (!this.hosts.allows(req)) return this.refuseWith(socket, KeywardErrorCode.HostNotAllowed, '421 Misdirected Request');
+    const t = this.options.transport;
+    if (t.requireHttps && requestScheme(req as unknown as TransportRequest, t) !== 'https') return this.refuseWith(socket, KeywardErrorCode.HttpsRequired, '403 Forbidden');
     const verdict = checkUpgradeOrigin(req.headers, requestOrigin(req as unknown as TransportRequest, this.options.transport), this.options.origin);
     return verdict.ok ? false : this.refuseWith(socket, verdict.code, '403 Forbidden');
   }

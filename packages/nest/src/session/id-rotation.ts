@@ -183,22 +183,30 @@ export class IdRotation {
   /**
    * A request with a rotated-out ID. Within the grace period it is served as the successor
    * (and given the successor's cookie); after it, the ID was kept by someone who should not
-   * have it: the whole session ends (`reuse`).
+   * have it: the whole session ends (`reuse`). One exception: a successor nobody ever used
+   * (the answer that carried its cookie never reached the client: a dropped connection, a
+   * tab closed mid-request) takes the previous ID once more, and the session moves on to a
+   * fresh ID at once, so the same previous ID is reuse from then on.
    */
   async follow(sessionId: string, tombstone: StoredSession, now: number): Promise<ResolveResult> {
     let id = sessionId;
     let ended: ResolveResult | undefined;
+    let unused: { id: string; record: StoredSession } | undefined;
     const policy = this.host.touchPolicy(now);
     const next = await liveEndOf(tombstone, async (link, from) => {
-      if (now > link.graceUntil) {
-        ended = await this.reused(from, now);
-        return null;
-      }
       const nextId = openSuccessor(id, from.key, link.sealedId);
       if (nextId === null || storeKeyOf(nextId) !== link.key) return null;
+      if (now > link.graceUntil) {
+        const successor = await this.host.store.load(link.key, { ...policy, touchAfterMs: Number.MAX_SAFE_INTEGER });
+        // Version 1: no touch, no write since the rotation stored it (every one bumps the version).
+        if (successor && !successor.movedTo && successor.version === 1 && expiryOf(successor) > now) unused = { id: nextId, record: successor };
+        else ended = await this.reused(from, now);
+        return null;
+      }
       id = nextId;
       return this.host.store.load(link.key, policy);
     });
+    if (unused) return this.rotate(unused.id, unused.record, now);
     if (ended) return ended;
     if (!next) return { state: 'invalid' };
     if (expiryOf(next) <= now) {

@@ -66,8 +66,13 @@ export class SessionEngine {
     this.listeners.push(listener);
   }
 
-  /** Reads a cookie value: one store round trip, expiry checked server-side. */
-  async resolve(cookieValue: string): Promise<ResolveResult> {
+  /**
+   * Reads a cookie value: one store round trip, expiry checked server-side. With
+   * `slide: false` the session is only looked at: its idle deadline does not move and its ID
+   * does not rotate (a page polling its time left must not keep itself signed in).
+   */
+  async resolve(cookieValue: string, options?: { slide?: boolean }): Promise<ResolveResult> {
+    const slide = options?.slide !== false;
     const verified = this.cookies.verify(cookieValue);
     if (!verified) return { state: 'invalid' };
     const key = verified.key;
@@ -76,7 +81,7 @@ export class SessionEngine {
     const local = this.clock.local();
     const now = local + this.clock.lead;
     // The one read every request makes: a recovery is reported only when the store had been failing.
-    const record = await this.watchStore(this.store.load(key, this.touchPolicy(now)));
+    const record = await this.watchStore(this.store.load(key, slide ? this.touchPolicy(now) : this.lookPolicy(now)));
     if (!record) {
       this.cookies.forget(key);
       return { state: 'invalid' };
@@ -93,7 +98,7 @@ export class SessionEngine {
       await this.end(key, 'expired');
       return { state: 'expired' };
     }
-    if (this.rotation.due(record, now)) {
+    if (slide && this.rotation.due(record, now)) {
       const rotated = await this.watchStore(this.rotation.rotate(verified.sessionId, record, now));
       // The ID this request came with is now rotated out: forget its cookie, as an ended session's is.
       if (rotated.state !== 'active' || rotated.record.key !== key) this.cookies.forget(key);
@@ -242,9 +247,14 @@ export class SessionEngine {
     }
   }
 
-  /** Writes named fields of one session without touching the others. False if it ended. */
+  /**
+   * Writes named fields of one session without touching the others. False if it ended.
+   * Keyward's own `kw.` fields are refused (`KW_INVALID_ARGUMENT`): they are written only by
+   * the engine and the vault, which keep what they mean (a written `kw.prev` would make one
+   * session's end delete other sessions without their lifecycle).
+   */
   async patch(key: string, set: Record<string, string>, unset: string[] = []): Promise<boolean> {
-    for (const name of [...Object.keys(set), ...unset]) checkFieldName(name, true);
+    for (const name of [...Object.keys(set), ...unset]) checkFieldName(name);
     return this.store.patch(key, set, unset);
   }
 
@@ -313,6 +323,11 @@ export class SessionEngine {
 
   private touchPolicy(now: number): TouchPolicy {
     return { now, touchAfterMs: this.options.touchIntervalMs, idleMs: this.options.idleTimeoutMs };
+  }
+
+  /** A load that never extends the session. */
+  private lookPolicy(now: number): TouchPolicy {
+    return { now, touchAfterMs: Number.MAX_SAFE_INTEGER, idleMs: this.options.idleTimeoutMs };
   }
 
   private async notifyEnded(record: StoredSession, reason: SessionEndReason): Promise<void> {

@@ -1,6 +1,7 @@
 import { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { duration, isPlainObject, show, unknownKeys } from '../util/option-checks.js';
+import { lastValue, stripMapped } from './forwarded.js';
 
 /** Options of HTTPS enforcement. */
 export interface TransportOptions {
@@ -11,6 +12,13 @@ export interface TransportOptions {
    * @default false
    */
   trustProxy?: false | 'loopback' | string[];
+  /**
+   * Believe a trusted proxy's `X-Forwarded-Host` as the host the client addressed. Only when
+   * your proxy sets (overwrites) it: a proxy that passes the client's on would let any client
+   * choose its Host. Most proxies forward `Host` itself, which needs nothing.
+   * @default false
+   */
+  trustForwardedHost?: boolean;
   /** Refuse plain-HTTP requests. @default true in production */
   requireHttps?: boolean;
   /**
@@ -151,6 +159,8 @@ export function isPlainHttpProbe(req: unknown): boolean {
 
 export interface ResolvedTransport {
   trust: (address: string | undefined) => boolean;
+  /** `X-Forwarded-Host` of a trusted proxy is believed (`trustForwardedHost`). */
+  forwardedHost: boolean;
   requireHttps: boolean;
   redirectHttp: boolean;
   /** Canonical `scheme://host[:port]`, or null. */
@@ -166,7 +176,7 @@ export interface ResolvedTransport {
 }
 
 const TRANSPORT_KEYS = [
-  'trustProxy', 'requireHttps', 'redirectHttp', 'httpsServedElsewhere', 'publicOrigin', 'hsts', 'plainHttpPaths', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs',
+  'trustProxy', 'trustForwardedHost', 'requireHttps', 'redirectHttp', 'httpsServedElsewhere', 'publicOrigin', 'hsts', 'plainHttpPaths', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs',
   'securityHeaders',
 ] as const;
 const TIMEOUT_DEFAULTS: ServerTimeouts = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000 };
@@ -184,16 +194,6 @@ export interface TransportRequest {
   socket?: { encrypted?: boolean; remoteAddress?: string } | null;
 }
 
-function lastValue(v: string | string[] | undefined): string | undefined {
-  const s = Array.isArray(v) ? v.join(',') : v;
-  if (!s) return undefined;
-  const parts = s.split(',').map((p) => p.trim()).filter(Boolean);
-  return parts[parts.length - 1];
-}
-
-function stripMapped(address: string): string {
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
-}
 
 export function resolveTransport(raw: unknown, production: boolean, problems: string[]): ResolvedTransport {
   const given: unknown = raw ?? {};
@@ -207,7 +207,7 @@ export function resolveTransport(raw: unknown, production: boolean, problems: st
     headers: 'Did you mean `transport.securityHeaders`?',
     helmet: "Use `transport.securityHeaders` (e.g. { 'X-Frame-Options': 'SAMEORIGIN' }) so every response, proxied or not, carries the same values.",
   });
-  for (const flag of ['requireHttps', 'redirectHttp', 'httpsServedElsewhere'] as const) {
+  for (const flag of ['requireHttps', 'redirectHttp', 'httpsServedElsewhere', 'trustForwardedHost'] as const) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') problems.push(`transport.${flag}: expected a boolean, got ${show(o[flag])}.`);
   }
   let trust: (a: string | undefined) => boolean = () => false;
@@ -247,6 +247,7 @@ export function resolveTransport(raw: unknown, production: boolean, problems: st
     plainHttpPaths: resolvePlainHttpPaths(o.plainHttpPaths, problems),
     timeouts: resolveTimeouts(o, problems),
     trustsProxy: o.trustProxy === 'loopback' || (Array.isArray(o.trustProxy) && o.trustProxy.length > 0),
+    forwardedHost: o.trustForwardedHost === true,
     httpsServedElsewhere: o.httpsServedElsewhere === true,
     securityHeaders: resolveSecurityHeaders(o.securityHeaders, problems),
   };
@@ -361,7 +362,7 @@ const ORIGIN_CACHE_SIZE = 256;
  * undefined when missing, repeated or not host syntax.
  */
 export function requestHost(req: TransportRequest, t: ResolvedTransport): string | undefined {
-  const forwardedHost = t.trust(req.socket?.remoteAddress) ? lastValue(req.headers['x-forwarded-host']) : undefined;
+  const forwardedHost = t.forwardedHost && t.trust(req.socket?.remoteAddress) ? lastValue(req.headers['x-forwarded-host']) : undefined;
   const host = forwardedHost ?? (Array.isArray(req.headers.host) ? undefined : req.headers.host);
   return host && HOST.test(host) ? host : undefined;
 }
