@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import {
-  KeywardModule, MintedKeyProvider, RedisStore, ServerKeyProvider, SqliteStore, UserKeyProvider, registerStatus, type ProxyServiceOptions, type SessionStore,
+  KeywardModule, MintedKeyProvider, RedisStore, ServerKeyProvider, SqliteStore, registerStatus, type ProxyServiceOptions, type SessionStore,
 } from '@keyward/nest';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { HealthController } from './health/health.controller.js';
 import { PageController } from './page/page.controller.js';
 import { DemoKeyIssuer } from './keys/demo-key-issuer.js';
 import { KeysController } from './keys/keys.controller.js';
+import { DemoByokProvider } from './keys/demo-byok.provider.js';
 import { DEMO_INFO, DemoInfoController } from './demo-info/demo-info.controller.js';
 import { LeakForTestsController } from './health/leak-for-tests.controller.js';
 import { ThrottlerModule } from '@nestjs/throttler';
@@ -66,7 +67,7 @@ export class DemoModule {
           credentials: {
             demo: new ServerKeyProvider({ keys: serverKey.split(',') }),
             'demo-session': new MintedKeyProvider({ issuer, rotateEveryMs: config.mintRotateMs, graceMs: config.mintGraceMs }),
-            'demo-byok': new UserKeyProvider(),
+            'demo-byok': new DemoByokProvider(issuer),
           },
           proxy: {
             services: { demo: service('demo'), 'demo-session': service('demo-session'), 'demo-byok': service('demo-byok') },

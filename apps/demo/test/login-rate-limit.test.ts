@@ -42,6 +42,51 @@ describe('LoginRateLimit (demo): checked and counted one at a time', () => {
     }
   });
 
+  it('regression 23: a login refused as busy counts like a failure, for the client and the username', async () => {
+    const storage = new ThrottlerStorageService();
+    const limit = new LoginRateLimit(storage, DEFAULT_LOGIN_LIMITS);
+    try {
+      // One address refused as busy over and over (the hasher kept full): counted out at the limit.
+      let refusals = 0;
+      while (limit.retryAfter(`flood-${refusals}`, '10.3.3.3') === 0) {
+        await limit.refused(`flood-${refusals}`, '10.3.3.3');
+        refusals++;
+        assert.ok(refusals <= 100, 'busy refusals are never counted');
+      }
+      assert.equal(refusals, DEFAULT_LOGIN_LIMITS.perClient);
+      // One username refused as busy from many addresses: counted out at its limit.
+      for (let i = 0; i < DEFAULT_LOGIN_LIMITS.perUsername; i++) await limit.refused('dave', `10.4.0.${i}`);
+      assert.ok(limit.retryAfter('dave', '10.4.9.9') > 0, 'the username is blocked');
+      // Failures and refusals add up.
+      for (let i = 0; i < DEFAULT_LOGIN_LIMITS.perClient / 2; i++) await limit.failed(`mixed-a-${i}`, '10.5.5.5');
+      for (let i = 0; i < DEFAULT_LOGIN_LIMITS.perClient / 2; i++) await limit.refused(`mixed-b-${i}`, '10.5.5.5');
+      assert.ok(limit.retryAfter('anyone', '10.5.5.5') > 0);
+    } finally {
+      storage.onApplicationShutdown();
+    }
+  });
+
+  it('regression 23: a client is clean (the hasher\'s first lane) until a failure or a busy refusal is counted in the window', async () => {
+    const storage = new ThrottlerStorageService();
+    const limit = new LoginRateLimit(storage, { ...DEFAULT_LOGIN_LIMITS, windowMs: 40 });
+    try {
+      assert.equal(limit.clean('10.6.6.1'), true);
+      await limit.failed('erin', '10.6.6.1');
+      await limit.refused('erin', '10.6.6.2');
+      assert.equal(limit.clean('10.6.6.1'), false, 'after a failure');
+      assert.equal(limit.clean('10.6.6.2'), false, 'after a busy refusal');
+      assert.equal(limit.clean('10.6.6.3'), true, 'another client');
+      assert.equal(storage.storage.size, 3, 'clean() wrote nothing');
+      await sleep(60);
+      assert.equal(limit.clean('10.6.6.1'), true, 'clean again once its count left the window');
+      // Counting again drops the expired entries (the map holds one entry per client counted in the window).
+      await limit.failed('erin', '10.6.6.9');
+      assert.equal((limit as unknown as { countedUntil: Map<string, number> }).countedUntil.size, 1);
+    } finally {
+      storage.onApplicationShutdown();
+    }
+  });
+
   it('checking writes nothing to the storage (refused attempts leave no entries)', async () => {
     const storage = new ThrottlerStorageService();
     const limit = new LoginRateLimit(storage, DEFAULT_LOGIN_LIMITS);

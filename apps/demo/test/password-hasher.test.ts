@@ -36,11 +36,11 @@ describe('demo password hashing', () => {
       peak = Math.max(peak, hasher.load.running);
       return h;
     });
-    assert.deepEqual(hasher.load, { running: 2, waiting: 4 });
+    assert.deepEqual(hasher.load, { running: 2, waiting: 4, waitingFirst: 0 });
     const keys = await Promise.all(runs);
     assert.equal(peak, 2);
     assert.equal(new Set(keys.map((k) => k.toString('hex'))).size, 6, 'each password has its own hash');
-    assert.deepEqual(hasher.load, { running: 0, waiting: 0 }, 'every slot returned');
+    assert.deepEqual(hasher.load, { running: 0, waiting: 0, waitingFirst: 0 }, 'every slot returned');
   });
 
   it('refuses at once when the waiting line is full (no unbounded queue), and keeps working after', async () => {
@@ -53,15 +53,40 @@ describe('demo password hashing', () => {
     assert.equal((await hasher.hash('password-a', salt)).equals(await a), true, 'same password, same salt, same hash');
   });
 
+  it('regression 23: the first lane has places of its own and is served before the common line', async () => {
+    // One running, two waiting in the common line, one place kept for the first lane.
+    const hasher = new PasswordHasher({ concurrent: 1, waiting: 2, reserved: 1 }, TEST_ONLY_SCRYPT_PARAMS);
+    const salt = randomBytes(16);
+    const order: string[] = [];
+    const run = (name: string, first = false) => hasher.hash(name, salt, first).then(() => order.push(name));
+    const common = [run('common-1'), run('common-2'), run('common-3')];
+    await assert.rejects(hasher.hash('common-4', salt), PasswordHashBusyError, 'the common line is full');
+    const first = run('first-1', true);
+    assert.deepEqual(hasher.load, { running: 1, waiting: 2, waitingFirst: 1 }, 'a first-lane hash waits although the common line is full');
+    await assert.rejects(hasher.hash('first-2', salt, true), PasswordHashBusyError, 'both lines full: refused');
+    await Promise.all([...common, first]);
+    assert.deepEqual(order, ['common-1', 'first-1', 'common-2', 'common-3'], 'the first lane takes the next free slot');
+    assert.deepEqual(hasher.load, { running: 0, waiting: 0, waitingFirst: 0 });
+    // With its places taken, a first-lane hash joins the common line while that has room.
+    const again = new PasswordHasher({ concurrent: 1, waiting: 1, reserved: 0 }, TEST_ONLY_SCRYPT_PARAMS);
+    const a = again.hash('a', salt);
+    const b = again.hash('b', salt, true);
+    assert.deepEqual(again.load, { running: 1, waiting: 1, waitingFirst: 0 });
+    await Promise.all([a, b]);
+  });
+
   it('a failing hash returns its slot', async () => {
     const hasher = new PasswordHasher({ concurrent: 1, waiting: 0 });
     await assert.rejects(hasher.hash(123 as unknown as string, randomBytes(16)), TypeError);
-    assert.deepEqual(hasher.load, { running: 0, waiting: 0 });
+    assert.deepEqual(hasher.load, { running: 0, waiting: 0, waitingFirst: 0 });
     assert.equal((await hasher.hash('pw-after', randomBytes(16))).length, 32, 'the next hash runs');
   });
 
   it('validates its bounds once, naming each problem and the default', () => {
-    assert.throws(() => new PasswordHasher({ concurrent: 0, waiting: -1 }), /concurrent must be a positive integer \(got 0\).*waiting must be a non-negative integer \(got -1\)/);
+    assert.throws(
+      () => new PasswordHasher({ concurrent: 0, waiting: -1, reserved: 1.5 }),
+      /concurrent must be a positive integer \(got 0\).*waiting must be a non-negative integer \(got -1\).*reserved must be a non-negative integer \(got 1.5\); the default is 16/,
+    );
   });
 
   it('DemoUsers checks passwords through the bounded hasher (right, wrong, unknown user)', async () => {

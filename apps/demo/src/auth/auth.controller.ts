@@ -50,10 +50,15 @@ export class AuthController {
       }
       let verified: string | null;
       try {
-        verified = await this.users.verify(username, password);
+        // A client with nothing counted against it in the window waits in the hasher's first
+        // lane: addresses flooding the common line with wrong passwords cannot keep it out.
+        verified = await this.users.verify(username, password, this.limit.clean(client));
       } catch (e) {
         if (!(e instanceof PasswordHashBusyError)) throw e;
-        // Password hashing is bounded (memory and pool threads): a full wait line answers at once.
+        // Password hashing is bounded (memory and pool threads): a full wait line answers at
+        // once, and the refusal counts like a failure, so a flood is soon answered 429 unhashed.
+        this.events.loginFailed({ username, reason: 'busy', requestId: requestIdOf(req) });
+        await this.limit.refused(username, client);
         res.header('Retry-After', '1');
         throw new HttpException({ error: e.message, code: e.code }, 503);
       }

@@ -19,20 +19,22 @@ export const LOGIN_LIMITS = Symbol('demo.loginLimits');
 const FAILURES = 'login-failures';
 
 /**
- * Login throttling on @nestjs/throttler's storage: failed logins are counted per username
- * and per client; once either passes its limit, every login attempt for that username or
- * from that client is refused for `blockMs`, with `Retry-After`. Successful logins are not
- * counted (the throttler's guard would count every attempt, so the demo calls its storage
- * directly).
+ * Login throttling on @nestjs/throttler's storage: failed logins, and logins refused because
+ * the password hasher was full, are counted per username and per client; once either passes
+ * its limit, every login attempt for that username or from that client is refused for
+ * `blockMs`, with `Retry-After`. Successful logins are not counted (the throttler's guard
+ * would count every attempt, so the demo calls its storage directly).
  *
- * Two things the storage alone does not give:
+ * Three things the storage alone does not give:
  * - the check must not write: a block is known from the answer of the failure that caused
  *   it, kept here until it ends, so checking an attempt costs no storage entry (counting
  *   every check grew one list per client with each request, however many were refused);
  * - the check and the count must not race: attempts for one username, and from one client,
  *   run one at a time ({@link serial}). Without that, a burst of guesses sent together all
  *   passed the check before the first failure was counted (up to the hasher's 66 in flight
- *   instead of 5).
+ *   instead of 5);
+ * - which clients are {@link clean} (nothing counted in the window): their logins take the
+ *   hasher's first lane, so addresses flooding it with wrong passwords cannot keep them out.
  */
 @Injectable()
 export class LoginRateLimit {
@@ -40,6 +42,13 @@ export class LoginRateLimit {
   private readonly blockedUntil = new Map<string, number>();
   /** Key -> the end of the last attempt queued for it. */
   private readonly tails = new Map<string, Promise<void>>();
+  /**
+   * Client key -> when its last counted attempt leaves the window (ms). Kept in that order
+   * (re-inserted on each count; the window is the same for all), so the expired ones are
+   * always at the front and are dropped as new counts come in: one entry per client counted
+   * in the window, as in the throttler's storage.
+   */
+  private readonly countedUntil = new Map<string, number>();
 
   constructor(
     @Inject(ThrottlerStorage) private readonly storage: ThrottlerStorage,
@@ -71,12 +80,37 @@ export class LoginRateLimit {
     return wait;
   }
 
+  /**
+   * True when nothing was counted against this client (no failed login, no login refused as
+   * busy) in the last `windowMs`. Writes nothing.
+   */
+  clean(client: string): boolean {
+    const until = this.countedUntil.get(clientKey(client));
+    return until === undefined || until <= Date.now();
+  }
+
   /** Counts a failed login for the username and the client; a count past its limit starts a block. */
   async failed(username: string, client: string): Promise<void> {
+    const now = Date.now();
+    const counted = clientKey(client);
+    this.countedUntil.delete(counted);
+    this.countedUntil.set(counted, now + this.limits.windowMs);
+    for (const [k, until] of this.countedUntil) {
+      if (until > now) break;
+      this.countedUntil.delete(k);
+    }
     for (const key of this.keys(username, client)) {
       const r = await this.storage.increment(key.key, this.limits.windowMs, key.limit - 1, this.limits.blockMs, FAILURES);
       if (r.isBlocked) this.blockedUntil.set(key.key, Date.now() + Math.max(r.timeToBlockExpire, 1) * 1000);
     }
+  }
+
+  /**
+   * Counts a login refused because the password hasher was full, exactly like a failure:
+   * otherwise a flood from many addresses keeps the hasher full at no cost to itself.
+   */
+  refused(username: string, client: string): Promise<void> {
+    return this.failed(username, client);
   }
 
   private async lock(key: string): Promise<() => void> {
@@ -96,7 +130,11 @@ export class LoginRateLimit {
     const user = createHash('sha256').update(username.normalize('NFC').toLowerCase()).digest('base64url');
     return [
       { key: `login:user:${user}`, limit: this.limits.perUsername },
-      { key: `login:client:${client}`, limit: this.limits.perClient },
+      { key: clientKey(client), limit: this.limits.perClient },
     ];
   }
+}
+
+function clientKey(client: string): string {
+  return `login:client:${client}`;
 }

@@ -28,14 +28,22 @@ export interface PasswordHashLimits {
    */
   concurrent: number;
   /**
-   * Hashes waiting for a turn, at most; past it a login is refused at once
-   * ({@link PasswordHashBusyError}: 503 with Retry-After) instead of queueing without end.
+   * Hashes waiting for a turn in the common line, at most; past it a login is refused at
+   * once ({@link PasswordHashBusyError}: 503 with Retry-After) instead of queueing without end.
    * @default 64
    */
   waiting: number;
+  /**
+   * Places kept, on top of `waiting`, for hashes asked with `first: true` (the demo: logins
+   * from clients without a failed or refused login in the window). That line is served
+   * before the common one, so a full common line delays such a login by at most the hashes
+   * running and the first-lane ones ahead of it. When it is full they join the common line.
+   * @default 16
+   */
+  reserved: number;
 }
 
-export const DEFAULT_HASH_LIMITS: Readonly<PasswordHashLimits> = Object.freeze({ concurrent: 2, waiting: 64 });
+export const DEFAULT_HASH_LIMITS: Readonly<PasswordHashLimits> = Object.freeze({ concurrent: 2, waiting: 64, reserved: 16 });
 
 /** Too many logins are being checked right now (the wait line is full). */
 export class PasswordHashBusyError extends Error {
@@ -49,11 +57,14 @@ export class PasswordHashBusyError extends Error {
 /**
  * Hashes passwords with scrypt, at most `concurrent` at a time: the memory password
  * hashing can take is `concurrent` x 8 MiB whatever the login rate, and a burst of logins
- * cannot occupy every libuv pool thread.
+ * cannot occupy every libuv pool thread. Two bounded wait lines: a first lane of
+ * `reserved` places, always served first, and the common line of `waiting` places.
  */
 export class PasswordHasher {
   private running = 0;
-  private readonly queue: Array<() => void> = [];
+  /** Waiting turns of the first lane (served before {@link common}). */
+  private readonly first: Array<() => void> = [];
+  private readonly common: Array<() => void> = [];
   private readonly limits: PasswordHashLimits;
 
   /** @param params scrypt parameters: {@link SCRYPT_PARAMS} unless a test asks for {@link TEST_ONLY_SCRYPT_PARAMS}. */
@@ -65,26 +76,34 @@ export class PasswordHasher {
     const problems: string[] = [];
     if (!Number.isInteger(l.concurrent) || l.concurrent < 1) problems.push(`concurrent must be a positive integer (got ${String(l.concurrent)}); the default is ${DEFAULT_HASH_LIMITS.concurrent}.`);
     if (!Number.isInteger(l.waiting) || l.waiting < 0) problems.push(`waiting must be a non-negative integer (got ${String(l.waiting)}); the default is ${DEFAULT_HASH_LIMITS.waiting}.`);
+    if (!Number.isInteger(l.reserved) || l.reserved < 0) problems.push(`reserved must be a non-negative integer (got ${String(l.reserved)}); the default is ${DEFAULT_HASH_LIMITS.reserved}.`);
     if (problems.length) throw new TypeError(`PasswordHasher: ${problems.join(' ')}`);
     this.limits = l;
   }
 
-  /** Hashes in flight and waiting (tests, health checks). */
-  get load(): { running: number; waiting: number } {
-    return { running: this.running, waiting: this.queue.length };
+  /** Hashes in flight, waiting in the common line, and waiting in the first lane (tests, health checks). */
+  get load(): { running: number; waiting: number; waitingFirst: number } {
+    return { running: this.running, waiting: this.common.length, waitingFirst: this.first.length };
   }
 
-  /** The scrypt hash of `password` with `salt`; rejects with {@link PasswordHashBusyError} when the wait line is full. */
-  async hash(password: BinaryLike, salt: Buffer): Promise<Buffer> {
+  /**
+   * The scrypt hash of `password` with `salt`; rejects with {@link PasswordHashBusyError}
+   * when its wait line is full.
+   * @param first wait in the first lane (while it has room), served before the common line.
+   * @example
+   * const key = await hasher.hash(password, salt, limit.clean(client));
+   */
+  async hash(password: BinaryLike, salt: Buffer, first = false): Promise<Buffer> {
     if (this.running >= this.limits.concurrent) {
-      if (this.queue.length >= this.limits.waiting) throw new PasswordHashBusyError();
-      await new Promise<void>((resolve) => this.queue.push(resolve));
+      const line = first && this.first.length < this.limits.reserved ? this.first : this.common.length < this.limits.waiting ? this.common : null;
+      if (!line) throw new PasswordHashBusyError();
+      await new Promise<void>((resolve) => line.push(resolve));
     } else this.running++;
     try {
       return await new Promise<Buffer>((resolve, reject) => scrypt(password, salt, KEY_LENGTH, this.params, (err, key) => (err ? reject(err) : resolve(key))));
     } finally {
-      // Hand the slot to the next in line (it stays counted as running), or free it.
-      const next = this.queue.shift();
+      // Hand the slot to the next in line, first lane first (it stays counted as running), or free it.
+      const next = this.first.shift() ?? this.common.shift();
       if (next) next();
       else this.running--;
     }
