@@ -75,7 +75,7 @@ export class DemoModule {
             limits: [{ per: 'session', max: config.proxyCallsPerMinute, windowMs: 60_000 }],
           },
           // GET/HEAD /healthz also answers over plain HTTP in production, for local readiness probes (no session, no cookie).
-          transport: { plainHttpPaths: ['/healthz'], ...(config.production ? { trustProxy: config.trustProxy } : {}) },
+          transport: { plainHttpPaths: ['/healthz'], ...(config.trustProxy ? { trustProxy: config.trustProxy } : {}) },
           logRequests: true,
         }),
         // Its storage counts failed logins per username and per client (see LoginRateLimit).

@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpException, Inject, Ip, Param, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
-import { AllowAnonymous, CurrentSession, InvalidArgumentError, KeywardEvents, RequestSession, requestIdOf } from '@keyward/nest';
+import { Body, Controller, Delete, Get, HttpCode, HttpException, Inject, Param, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
+import { AllowAnonymous, ClientAddress, CurrentSession, InvalidArgumentError, KeywardEvents, RequestSession, requestIdOf } from '@keyward/nest';
 import { DemoUsers } from './demo-users.service.js';
 import { PasswordHashBusyError } from './password-hasher.js';
 import { LoginRateLimit } from './login-rate-limit.js';
@@ -23,6 +23,7 @@ export class AuthController {
     @Inject(DemoUsers) private readonly users: DemoUsers,
     @Inject(KeywardEvents) private readonly events: KeywardEvents,
     @Inject(LoginRateLimit) private readonly limit: LoginRateLimit,
+    @Inject(ClientAddress) private readonly clients: ClientAddress,
   ) {}
 
   @Post('login')
@@ -31,14 +32,15 @@ export class AuthController {
   async login(
     @CurrentSession() session: RequestSession,
     @Body() body: unknown,
-    @Ip() ip: string,
     @Req() req: unknown,
     @Res({ passthrough: true }) res: { header(name: string, value: string): unknown },
   ) {
     const input = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
     const username = credential(input.username, 'username');
     const password = credential(input.password, 'password');
-    const client = ip || 'unknown';
+    // Behind the TLS proxy production requires (KEYWARD_TRUST_PROXY), the address it reports,
+    // not the proxy's own: counted by the peer, everyone would be one client.
+    const client = this.clients.of(req) ?? 'unknown';
     // Checked and counted one at a time per username and per client: a burst of guesses cannot
     // all pass the check before the first failure is counted.
     const name = await this.limit.serial(username, client, async () => {

@@ -105,7 +105,9 @@ function devSecrets(dataDir: string): { sessionSecrets: string[]; vaultKeys: str
 
 /**
  * KEYWARD_TRUST_PROXY: 'loopback' (a TLS-terminating proxy on this host sets
- * X-Forwarded-Proto) or 'off'. In production the default is 'loopback' when the demo binds a
+ * X-Forwarded-Proto and X-Forwarded-For: its word on the scheme and on the client's address,
+ * which the login limits count, is believed, in development too when set) or 'off'. In
+ * production the default is 'loopback' when the demo binds a
  * loopback address (its default, 127.0.0.1: only a local proxy can reach it); plain-HTTP
  * requests are still refused (403) unless that proxy says https, and /healthz answers for
  * probes. Bound elsewhere, the setting is required.
