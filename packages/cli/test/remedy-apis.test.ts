@@ -178,7 +178,7 @@ describe('the remedies name what @keyward/nest really exports', () => {
       'y: option `session.cookies` does not exist in KeywardModuleOptions',
       'y: option `proxy.services.a.baseURL` does not exist in KeywardModuleOptions',
     ]);
-    const fake: RuleMeta = { ...RULE_LIST[0]!, fix: 'Use `SessionVault`, `Vault.putKey`, `proxy.upstreams` and `@CurrentUser()`.' };
+    const fake: RuleMeta = { ...RULE_LIST[0]!, fix: 'Use `SessionVault`, `Vault.putKey`, `proxy.upstreams` and `@CurrentAccount()`.' };
     assert.equal(checkFix(api, fake).length, 4);
   });
 

@@ -83,7 +83,7 @@ export class ForbiddenError extends KeywardClientError {
   override readonly kind = 'forbidden' as const;
 }
 
-/** 429: too many requests (`KW_PROXY_SESSION_BUSY`, an app's login limit); wait `retryAfterSeconds`. */
+/** 429: too many requests (`KW_PROXY_RATE_LIMITED`, `KW_PROXY_SESSION_BUSY`, an app's login limit); wait `retryAfterSeconds`. */
 export class RateLimitedError extends KeywardClientError {
   override readonly name = 'RateLimitedError';
   override readonly kind = 'rate-limited' as const;

@@ -195,6 +195,11 @@ describe('rotation cost: store commands per request (Redis MONITOR, deterministi
     assert.ok(sidOf(rotating.reply));
     const followed = await commandsOf(() => c.get('/me', { cookie: `sid=${old}` }));
     assert.equal(followed.reply.status, 200);
+    // The first request with the new ID's own cookie marks it used (one write per rotation:
+    // an unused successor lets a lost rotation answer's client back in once), then one command again.
+    const first = await commandsOf(() => c.get('/me'));
+    assert.equal(first.commands[0], 'hgetall');
+    assert.equal(first.commands.length, 2, `first use of the new ID: ${first.commands.join(' ')}`);
     const after = await commandsOf(() => c.get('/me'));
     assert.deepEqual(after.commands, ['hgetall'], 'back to one command on the successor');
     t.diagnostic(`store commands: non-rotating ${plain.commands.length} (${plain.commands.join(' ')}); rotating ${rotating.commands.length} (${rotating.commands.join(' ')}); previous ID in grace ${followed.commands.length} (${followed.commands.join(' ')})`);

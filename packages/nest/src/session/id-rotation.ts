@@ -9,6 +9,12 @@ import type { SessionEndReason } from './session.types.js';
 
 /** Data field holding when the session's current ID was issued (ms); absent means at creation. */
 export const ID_ISSUED_FIELD = 'kw.idAt';
+/**
+ * Data field set on a successor when it is made and removed by the first request that comes
+ * with the successor's own ID: while it is there, nobody has used the new ID (the answer that
+ * carried its cookie may never have reached the client).
+ */
+export const UNUSED_FIELD = 'kw.new';
 /** Data field listing the store keys of the session's rotated-out IDs (their tombstones), removed when the session ends. */
 export const PREVIOUS_KEYS_FIELD = 'kw.prev';
 /**
@@ -148,6 +154,7 @@ export class IdRotation {
       data: {
         ...this.host.moveData(record.data, record.key, nextKey), // stamps the new ID's issue time
         [PREVIOUS_KEYS_FIELD]: JSON.stringify([...previousKeysOf(record), record.key].slice(-MAX_PREVIOUS)),
+        [UNUSED_FIELD]: '1',
       },
     };
     const graceUntil = now + options.rotateGraceMs;
@@ -198,8 +205,7 @@ export class IdRotation {
       if (nextId === null || storeKeyOf(nextId) !== link.key) return null;
       if (now > link.graceUntil) {
         const successor = await this.host.store.load(link.key, { ...policy, touchAfterMs: Number.MAX_SAFE_INTEGER });
-        // Version 1: no touch, no write since the rotation stored it (every one bumps the version).
-        if (successor && !successor.movedTo && successor.version === 1 && expiryOf(successor) > now) unused = { id: nextId, record: successor };
+        if (successor && !successor.movedTo && successor.data[UNUSED_FIELD] !== undefined && expiryOf(successor) > now) unused = { id: nextId, record: successor };
         else ended = await this.reused(from, now);
         return null;
       }

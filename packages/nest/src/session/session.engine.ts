@@ -5,7 +5,7 @@ import type { SessionStore, StoredSession, TouchPolicy } from '../stores/session
 import { expiryOf } from '../stores/store-record.js';
 import { SecretRing, generateSessionId, handleOf, storeKeyOf } from './session-id.js';
 import type { SessionEndReason, SessionInfo, SessionLifecycleListener, SessionUser } from './session.types.js';
-import { ID_ISSUED_FIELD, IdRotation, idIssuedAt, liveEndOf, previousKeysOf } from './id-rotation.js';
+import { ID_ISSUED_FIELD, IdRotation, UNUSED_FIELD, idIssuedAt, liveEndOf, previousKeysOf } from './id-rotation.js';
 import { trimToCap } from './session-cap.js';
 import { EventLoopSlice } from './event-loop-slice.js';
 import { checkFieldName, checkUser, userOf, USER_FIELD } from './session-fields.js';
@@ -104,10 +104,20 @@ export class SessionEngine {
       if (rotated.state !== 'active' || rotated.record.key !== key) this.cookies.forget(key);
       return rotated;
     }
-    // A touch sets lastSeenAt to now and bumps the version past the creating write.
-    const touched = record.lastSeenAt === now && record.version > 1;
+    // The first request with a new ID's own cookie: the client has it (one write per rotation).
+    if (record.data[UNUSED_FIELD] !== undefined) await this.markUsed(record);
+    // A touch sets lastSeenAt to now and bumps the version past the creating write; a record
+    // whose ID was issued at this very moment (a successor, marked used just now) was not touched.
+    const touched = record.lastSeenAt === now && record.version > 1 && record.lastSeenAt !== idIssuedAt(record);
     const signedValue = verified.signedWithOldSecret ? this.ring.sign(verified.sessionId) : cookieValue;
     return { state: 'active', record, refreshCookie: touched || verified.signedWithOldSecret, signedValue };
+  }
+
+  /** Removes the successor's "never used" mark (see `UNUSED_FIELD`), on this record only. */
+  private async markUsed(record: StoredSession): Promise<void> {
+    await this.watchStore(this.store.patch(record.key, {}, [UNUSED_FIELD], { followMoved: false }));
+    const { [UNUSED_FIELD]: _, ...rest } = record.data;
+    record.data = rest;
   }
 
   /** Starts a new session for a user (call on login). */
