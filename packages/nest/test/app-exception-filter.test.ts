@@ -285,3 +285,22 @@ describe('isKeywardHttpException', () => {
     assert.equal(isKeywardHttpException(undefined), false);
   });
 });
+
+// The Fastify fallback: requests that bypass the HTTP server (`inject()`, serverless
+// adapters) get the edge as a Nest middleware; its refusals reached the app's filter as a
+// plain KeywardError (500).
+describe("Fastify inject(): the edge's refusals reach the app's own filter with their status", () => {
+  let app: INestApplication;
+  before(async () => {
+    ({ app } = await startApp('fastify', 'useGlobalFilters', { session: { secrets: [secret()], store: new RedisStore({ url: redis.url, prefix: 'filters-inject:' }), sweepIntervalMs: 0 } }));
+  });
+  after(() => app?.close());
+
+  it('a foreign Host answers 421 KW_HOST_NOT_ALLOWED through the app filter, not 500', async () => {
+    const fastify = app.getHttpAdapter().getInstance() as { inject(o: object): Promise<{ statusCode: number; body: string; headers: Record<string, unknown> }> };
+    const r = await fastify.inject({ method: 'GET', url: '/me', headers: { host: 'evil.example' } });
+    assert.equal(r.statusCode, 421, r.body);
+    assert.equal((JSON.parse(r.body) as ErrorBody).code, 'KW_HOST_NOT_ALLOWED');
+    assert.equal(r.headers['x-app-filter'], 'KeywardHttpException');
+  });
+});

@@ -1,8 +1,10 @@
-import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import { Inject, Injectable, Optional, type NestMiddleware } from '@nestjs/common';
+import { KeywardEvents } from '../events/keyward-events.js';
 import type { ServerResponse } from 'node:http';
 import { SEEN_AT_EDGE } from '../keyward.internal-constants.js';
 import { CorsStep } from './cors.step.js';
 import { HostStep } from './host.step.js';
+import { intoNest } from './keyward-http.exception.js';
 import { ProxyRoute } from './proxy.step.js';
 import type { EdgeRequest } from './request.types.js';
 import { noteRefusal, RequestContextStep } from './request-context.step.js';
@@ -26,6 +28,7 @@ export class EdgePipeline implements NestMiddleware {
     @Inject(TransportStep) private readonly transport: TransportStep,
     @Inject(CorsStep) private readonly cors: CorsStep,
     @Inject(ProxyRoute) private readonly proxy: ProxyRoute,
+    @Optional() @Inject(KeywardEvents) private readonly events?: KeywardEvents,
   ) {}
 
   use(req: EdgeRequest, res: ServerResponse, next: () => void): void {
@@ -37,9 +40,9 @@ export class EdgePipeline implements NestMiddleware {
     try {
       handOn = this.pass(req, res);
     } catch (e) {
-      // The exception filter answers it; the proxied call's log line needs its code.
+      // The exception filters answer it (the app's own too: as an HttpException); the proxied call's log line needs its code.
       noteRefusal(res, e);
-      throw e;
+      throw intoNest(e, req, res, this.events);
     }
     if (handOn) next();
   }
