@@ -22,13 +22,19 @@ async function main(): Promise<void> {
 
   let handle;
   try {
-    handle = await startUpstream({ port: config.port, host: config.host, serverKeys: config.serverKeys, adminToken: config.adminToken });
+    handle = await startUpstream({
+      port: config.port,
+      host: config.host,
+      serverKeys: config.serverKeys,
+      adminToken: config.adminToken,
+      accessTokens: config.accessTokens,
+    });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     console.error(`demo-upstream: cannot listen on ${config.host}:${config.port}${code ? ` (${code})` : ''}`);
     process.exit(1);
   }
-  console.log(`demo-upstream listening on ${handle.url} (server keys: ${handle.serverKeyIds.join(', ')})`);
+  console.log(`demo-upstream listening on ${handle.url} (server keys: ${handle.serverKeyIds.join(', ')}; access tokens from ${config.accessTokens.issuer} for ${config.accessTokens.audience})`);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

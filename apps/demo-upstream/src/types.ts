@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+import type { AccessTokenSettings } from './access-tokens.js';
 
 /**
  * One of the application's own keys for the upstream. A bare string gets a
@@ -26,6 +27,12 @@ export interface UpstreamOptions {
   readonly adminToken: string;
   /** Lifetime of keys minted without an explicit `ttlMs`; defaults to 24 hours. */
   readonly mintedKeyTtlMs?: number | undefined;
+  /**
+   * Also accept, on `/v1/`, JWT access tokens from this identity provider for this
+   * audience (`Authorization: Bearer <jwt>`); off when omitted.
+   * @default undefined
+   */
+  readonly accessTokens?: AccessTokenSettings | undefined;
 }
 
 /** Options for minting a key, through the handle or `POST /admin/keys`. */

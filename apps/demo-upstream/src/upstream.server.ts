@@ -1,5 +1,6 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AccessTokenVerifier } from './access-tokens.js';
 import { headerNames, parseTarget, sendError } from './http-io.js';
 import { KeyRegistry } from './key-registry.js';
 import { handleAdmin } from './routes/admin.routes.js';
@@ -22,6 +23,16 @@ function validateOptions(options: UpstreamOptions): void {
   }
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError('port must be an integer in 0..65535');
+  const tokens = options.accessTokens;
+  if (tokens !== undefined) {
+    if (tokens === null || typeof tokens !== 'object') throw new TypeError('accessTokens must be {issuer, audience}');
+    for (const name of ['issuer', 'audience'] as const) {
+      if (typeof tokens[name] !== 'string' || tokens[name].length === 0) throw new TypeError(`accessTokens.${name} must be a non-empty string`);
+    }
+    if (tokens.algorithms !== undefined && (tokens.algorithms.length === 0 || tokens.algorithms.some((a) => !/^(RS|PS|ES)(256|384|512)$|^EdDSA$/.test(a)))) {
+      throw new TypeError('accessTokens.algorithms must list asymmetric JWS algorithms (RS*, PS*, ES*, EdDSA)');
+    }
+  }
   const ttl = options.mintedKeyTtlMs;
   if (ttl !== undefined && (!Number.isSafeInteger(ttl) || ttl < 1)) {
     throw new RangeError('mintedKeyTtlMs must be a positive integer');
@@ -32,7 +43,7 @@ function validateOptions(options: UpstreamOptions): void {
 async function dispatch(
   req: IncomingMessage,
   res: ServerResponse,
-  shared: Pick<RouteContext, 'registry' | 'stats' | 'adminToken'>,
+  shared: Pick<RouteContext, 'registry' | 'stats' | 'adminToken' | 'accessTokens'>,
 ): Promise<void> {
   const method = (req.method ?? 'GET').toUpperCase();
   const names = headerNames(req);
@@ -68,7 +79,8 @@ export async function startUpstream(options: UpstreamOptions): Promise<UpstreamH
     defaultTtlMs: options.mintedKeyTtlMs ?? DEFAULT_MINTED_KEY_TTL_MS,
   });
   const stats = new StatsRecorder();
-  const shared = { registry, stats, adminToken: options.adminToken };
+  const accessTokens = options.accessTokens === undefined ? null : new AccessTokenVerifier(options.accessTokens);
+  const shared = { registry, stats, adminToken: options.adminToken, accessTokens };
 
   const server: Server = createServer((req, res) => {
     res.on('error', () => {}); // a vanished client is not our problem

@@ -19,6 +19,7 @@ describe('loadUpstreamConfig', () => {
       host: '127.0.0.1',
       serverKeys: ['generated-secret-1'],
       adminToken: 'generated-secret-2',
+      accessTokens: { issuer: 'http://127.0.0.1:4100', audience: 'urn:keyward:demo-upstream' },
       generated: ['DEMO_UPSTREAM_KEY', 'DEMO_UPSTREAM_ADMIN_TOKEN'],
       production: false,
     });
@@ -41,6 +42,16 @@ describe('loadUpstreamConfig', () => {
     assert.equal(config.adminToken, 'tok');
     assert.deepEqual(config.generated, []);
     assert.equal(loadUpstreamConfig({ UPSTREAM_PORT: '0' }, fixed).port, 0);
+  });
+
+  it('reads whose access tokens to accept: DEMO_IDP_ISSUER, else the demo identity provider at DEMO_IDP_PORT', () => {
+    assert.deepEqual(loadUpstreamConfig({ DEMO_IDP_PORT: '4555' }, fixed).accessTokens, { issuer: 'http://127.0.0.1:4555', audience: 'urn:keyward:demo-upstream' });
+    assert.deepEqual(
+      loadUpstreamConfig({ DEMO_IDP_PORT: '4555', DEMO_IDP_ISSUER: 'https://login.example', DEMO_UPSTREAM_AUDIENCE: 'https://api.example/' }, fixed).accessTokens,
+      { issuer: 'https://login.example', audience: 'https://api.example/' },
+    );
+    assert.throws(() => loadUpstreamConfig({ DEMO_IDP_ISSUER: 'ftp://x' }, fixed), /DEMO_IDP_ISSUER/);
+    assert.throws(() => loadUpstreamConfig({ DEMO_IDP_PORT: 'x' }, fixed), /DEMO_IDP_PORT/);
   });
 
   it('refuses a bad port without echoing secrets', () => {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AccessTokenVerifier } from '../access-tokens.js';
 import type { KeyRegistry } from '../key-registry.js';
 import type { StatsRecorder } from '../stats-recorder.js';
 
@@ -15,6 +16,8 @@ export interface RouteContext {
   readonly registry: KeyRegistry;
   readonly stats: StatsRecorder;
   readonly adminToken: string;
+  /** Checks JWT access tokens on `/v1/`; null when bearer tokens are not accepted. */
+  readonly accessTokens: AccessTokenVerifier | null;
 }
 
 /** True for GET and HEAD. */

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { validateHeaderValue } from 'node:http';
 import { queryObject, readBody, sendEmpty, sendError, sendJson } from '../http-io.js';
+import { type TokenPrincipal, looksLikeJwt } from '../access-tokens.js';
 import type { Authenticated } from '../key-registry.js';
 import { type RouteContext, isRead } from './context.js';
 
@@ -28,16 +29,41 @@ export function presentedKey(req: IncomingMessage): string | null {
   return null;
 }
 
-/** Handles everything under `/v1/`: authenticates the key, then dispatches. */
-export async function handleV1(ctx: RouteContext): Promise<void> {
+/** How a `/v1/` request authenticated: with a key, or with an access token of the identity provider. */
+export type V1Auth =
+  | { readonly kind: 'key'; readonly key: Authenticated; readonly value: string }
+  | { readonly kind: 'bearer'; readonly principal: TokenPrincipal };
+
+/**
+ * Authenticates a `/v1/` request. `x-api-key` is always a key. A JWT-shaped bearer is an
+ * access token when access tokens are accepted (checked only as one: a forged or expired
+ * token never falls back to the key list); any other bearer is a key.
+ */
+async function authenticate(ctx: RouteContext): Promise<V1Auth | 'bad-token' | null> {
   const key = presentedKey(ctx.req);
-  const auth = key === null ? null : ctx.registry.authenticate(key);
-  if (auth === null || key === null) {
+  if (key === null) return null;
+  const viaHeader = typeof ctx.req.headers['x-api-key'] === 'string' && ctx.req.headers['x-api-key'].length > 0;
+  if (!viaHeader && ctx.accessTokens !== null && looksLikeJwt(key)) {
+    const principal = await ctx.accessTokens.verify(key);
+    return principal === null ? 'bad-token' : { kind: 'bearer', principal };
+  }
+  const auth = ctx.registry.authenticate(key);
+  return auth === null ? null : { kind: 'key', key: auth, value: key };
+}
+
+/** Handles everything under `/v1/`: authenticates the key or access token, then dispatches. */
+export async function handleV1(ctx: RouteContext): Promise<void> {
+  const auth = await authenticate(ctx);
+  if (auth === 'bad-token') {
+    sendError(ctx.res, 401, 'invalid access token', { 'www-authenticate': 'Bearer error="invalid_token"' });
+    return;
+  }
+  if (auth === null) {
     sendError(ctx.res, 401, 'invalid or missing api key');
     return;
   }
   const sub = ctx.routePath.slice('/v1'.length);
-  if (sub === '/echo') return echo(ctx, auth, key);
+  if (sub === '/echo') return echo(ctx, auth);
   const status = /^\/status\/([^/]*)$/.exec(sub);
   if (status !== null) return statusCode(ctx, status[1]!);
 
@@ -60,8 +86,12 @@ export async function handleV1(ctx: RouteContext): Promise<void> {
   handler(ctx);
 }
 
-/** `ANY /v1/echo`: what the upstream received (header names only, unless `?reflect=`). */
-async function echo(ctx: RouteContext, auth: Authenticated, key: string): Promise<void> {
+/**
+ * `ANY /v1/echo`: what the upstream received (header names only). With a key: `auth: "key"`,
+ * the `keyId`, and with `?reflect=` the key itself, as a careless upstream would. With an
+ * access token: `auth: "bearer"`, its `sub`, `clientId` and `scope`, never the token.
+ */
+async function echo(ctx: RouteContext, auth: V1Auth): Promise<void> {
   const body = await readBody(ctx.req);
   if (!body.ok) {
     if (body.reason === 'too-large') sendError(ctx.res, 413, 'request body too large');
@@ -72,10 +102,17 @@ async function echo(ctx: RouteContext, auth: Authenticated, key: string): Promis
     path: ctx.rawPath,
     query: queryObject(ctx.query),
     headerNames: ctx.headerNames,
-    keyId: auth.keyId,
+    auth: auth.kind,
+    keyId: auth.kind === 'key' ? auth.key.keyId : null,
+    ...(auth.kind === 'bearer' && { sub: auth.principal.sub, clientId: auth.principal.clientId, scope: auth.principal.scope }),
     bodyBytes: body.body.length,
   };
   const headers: Record<string, string> = {};
+  if (auth.kind === 'bearer') {
+    sendJson(ctx.res, 200, payload, headers);
+    return;
+  }
+  const key = auth.value;
   const reflect = ctx.query.get('reflect');
   const reflected =
     reflect === '1' ? key
