@@ -55,3 +55,12 @@ const session = await fetch(`${base}/api/auth/session`, { headers: { cookie: coo
 const sessionBody = await session.json().catch(() => null);
 if (session.status !== 200 || sessionBody?.user?.name !== 'alice') fail(`the session after login answered ${session.status}`);
 console.log('[start-check] /healthz 200, the page, login as alice and her session: ok');
+
+// 3. The demo identity provider, when npm start runs it (the line it prints after the ready line).
+const idp = /Demo identity provider: (http:\/\/[^\s]+)/.exec(readFileSync(values.log, 'utf8'))?.[1]?.replace(/\/$/, '');
+if (idp) {
+  const discovery = await fetch(`${idp}/.well-known/openid-configuration`);
+  const doc = await discovery.json().catch(() => null);
+  if (discovery.status !== 200 || doc?.issuer !== idp || typeof doc?.authorization_endpoint !== 'string') fail(`the identity provider's discovery answered ${discovery.status}, issuer ${doc?.issuer}`);
+  console.log(`[start-check] identity provider ${idp}: discovery ok`);
+} else if (!process.env.DEMO_IDP_ISSUER) fail('npm start printed no "Demo identity provider: <url>" line');
