@@ -260,7 +260,9 @@ for (const kind of STORES) {
       const victimKeyId = issuer.minted[0]!.id;
       // The attacker's app lets users name their own credentials; the attacker picks the provider's name.
       const attacker = await session('attacker');
-      await vault.putSession(attacker, 'mk.minted', JSON.stringify({ id: victimKeyId, key: 'whatever', mintedAt: 0 }));
+      // A planted JSON state is refused as a value since issue 23.1 (not a key's shape); a key-shaped value under the name is stored.
+      await assert.rejects(() => vault.putSession(attacker, 'mk.minted', JSON.stringify({ id: victimKeyId, key: 'whatever', mintedAt: 0 })), { code: 'KW_INVALID_ARGUMENT' });
+      await vault.putSession(attacker, 'mk.minted', `sk_${randomBytes(24).toString('base64url')}`);
       await provider.acquire({ name: 'minted', session: await reload(attacker), vault, now });
       const later = await reload(attacker);
       await provider.acquire({ name: 'minted', session: later, vault, now: now + 2 * MIN });

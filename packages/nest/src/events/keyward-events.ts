@@ -1,8 +1,11 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { REDACTED } from '@keyward/core';
 import { Observable, Subject } from 'rxjs';
 import type { SecurityEvent, SecurityEventName, SecurityEventSink } from './security-event.js';
 import { userRef } from './security-event.js';
+import { ContainedObservable, contained, onceReporter } from './contained-observable.js';
 import { forNestLogger } from '../redaction/keyward.logger.js';
+import { liveSecrets } from '../redaction/live-secrets.js';
 
 const DEFAULT_SEVERITY: Record<SecurityEventName, SecurityEvent['severity']> = {
   'session.created': 'info',
@@ -45,23 +48,26 @@ export type SecurityEventListener = (event: SecurityEvent) => void;
 export class KeywardEvents implements SecurityEventSink, OnModuleDestroy {
   private readonly logger = new Logger('KeywardEvents');
   private readonly subject = new Subject<SecurityEvent>();
-  private readonly listeners = new Set<SecurityEventListener>();
+  /** Each listener with its reporter (a failing listener is reported once). */
+  private readonly listeners = new Map<SecurityEventListener, (error: unknown) => void>();
 
   /**
-   * Every event, as an RxJS Observable. A subscriber that throws is reported by RxJS as
-   * an unhandled error; prefer {@link on} for handlers that may throw (their errors are
-   * contained).
+   * Every event, as an RxJS Observable. A subscriber (of the stream or of a `pipe()` of it)
+   * that throws, returns a rejected promise, or leaves an error unhandled is reported once,
+   * as a process warning with code `KW_LISTENER_FAILED` (its error's class, never the event),
+   * and keeps receiving events; the other subscribers and the request carry on.
    */
-  readonly events$: Observable<SecurityEvent> = this.subject.asObservable();
+  readonly events$: Observable<SecurityEvent> = new ContainedObservable<SecurityEvent>((subscriber) => this.subject.subscribe(subscriber));
 
   /**
    * Calls `listener` with every event from now on; returns the function that stops it.
-   * A listener that throws is reported once per event and never stops the request.
+   * A listener that throws (or rejects) is reported once, as for {@link events$}, and never
+   * stops the request or the other listeners.
    */
   on(listener: SecurityEventListener): () => void {
     if (typeof listener !== 'function') throw new TypeError('KeywardEvents.on() needs a function.');
     if (this.listeners.size >= MAX_LISTENERS) throw new TypeError(`KeywardEvents: at most ${MAX_LISTENERS} listeners; combine them into one.`);
-    this.listeners.add(listener);
+    this.listeners.set(listener, onceReporter('a KeywardEvents listener'));
     return () => void this.listeners.delete(listener);
   }
 
@@ -69,13 +75,7 @@ export class KeywardEvents implements SecurityEventSink, OnModuleDestroy {
     const event: SecurityEvent = Object.freeze({ ...clean(input), at: new Date().toISOString(), severity: input.severity ?? DEFAULT_SEVERITY[input.event] });
     // One line with any logger: fields for a structured one (nestjs-pino), compact JSON for Nest's console logger.
     this.logger.log(forNestLogger(event));
-    for (const l of this.listeners) {
-      try {
-        l(event);
-      } catch (e) {
-        this.logger.warn(`A security event listener failed (${e instanceof Error ? e.name : 'error'}); the event was still logged.`);
-      }
-    }
+    for (const [l, report] of this.listeners) contained(() => l(event), report);
     this.subject.next(event);
   }
 
@@ -112,7 +112,8 @@ function clean(input: Parameters<SecurityEventSink['emit']>[0]): Omit<SecurityEv
   for (const k of ['sessionRef', 'successorRef', 'userRef', 'reason', 'code', 'requestId', 'credentialName', 'keyRef', 'storeKind'] as const) {
     const v = input[k];
     if (v === undefined) continue;
-    out[k] = typeof v === 'string' && TOKEN.test(v) ? v : 'invalid';
+    // Each field on its own: a live secret in one is redacted there, and no other field moves.
+    out[k] = typeof v !== 'string' || !TOKEN.test(v) ? 'invalid' : liveSecrets.contains(v) ? REDACTED : v;
   }
   if (typeof input.count === 'number' && Number.isInteger(input.count) && input.count >= 0) out.count = input.count;
   return out as Omit<SecurityEvent, 'at' | 'severity'>;

@@ -10,7 +10,8 @@ import { logId } from '../redaction/live-secrets.js';
 import type { RequestSession } from '../session/request-session.js';
 import type { EdgeRequest } from './request.types.js';
 
-const SAFE_ID = /^[A-Za-z0-9._-]{8,64}$/;
+/** A request id taken from a trusted proxy: a UUID or 8-64 letters, digits, `-` and `_` (nothing a log line or a header could be bent by). */
+const REQUEST_ID_FORMAT = /^[A-Za-z0-9_-]{8,64}$/;
 const SERVICE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** The request id of a request (set by the edge's first step, {@link RequestContextStep}). */
@@ -90,7 +91,9 @@ function logProxiedCall(this: LoggedResponse): void {
 
 /**
  * The edge's first step: gives every request an id (echoed as `X-Request-Id`, included in
- * error bodies) and keeps the request log (`logRequests`):
+ * error bodies and security events) and keeps the request log (`logRequests`). The id is a
+ * random UUID, or the `X-Request-Id` a trusted proxy (`transport.trustProxy`) sent when it is
+ * 8-64 letters, digits, `-` or `_`: a client never chooses it.
  * - a proxied call (by default): one {@link ProxiedCallLine}, through Nest's `Logger` with
  *   context `KeywardProxy`, when its answer ends. One small record per call and one shared
  *   listener; nothing when the log is off or Nest's `log` level is disabled.
@@ -117,8 +120,11 @@ export class RequestContextStep {
 
   /** Always lets the request on (returns true). `proxied`: the request is for the proxy route. */
   admit(req: EdgeRequest, res: ServerResponse, proxied = false): boolean {
+    // A client's X-Request-Id is never believed: the id names the request in security events
+    // and error bodies. Only a proxy the app trusts (`transport.trustProxy`) may pass one on,
+    // and only in a strict format; otherwise the id is ours.
     const given = req.headers['x-request-id'];
-    const id = typeof given === 'string' && SAFE_ID.test(given) ? given : randomUUID();
+    const id = typeof given === 'string' && REQUEST_ID_FORMAT.test(given) && this.options.transport.trust(req.socket?.remoteAddress) ? given : randomUUID();
     req[REQUEST_ID] = id;
     res.setHeader('X-Request-Id', id);
     if (proxied) {

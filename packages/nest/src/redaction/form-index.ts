@@ -12,6 +12,10 @@ const MIN_LENGTH = MIN_SCRUBBABLE_LENGTH;
 export class FormIndex {
   private readonly forms = new Map<string, number>(); // form -> refcount
   private readonly byPrefix = new Map<string, Set<string>>();
+  /** The prefixes of `byPrefix`, sorted (for tails shorter than a prefix); rebuilt after a change, when asked. */
+  private sortedPrefixes: string[] | null = null;
+  /** Forms with a line break in them (none, for keys): otherwise a finished line holds nothing back. */
+  private multiline = 0;
   private longest = 0;
 
   /** Length of the longest form tracked so far. */
@@ -22,10 +26,15 @@ export class FormIndex {
   /** Starts matching `forms` (one more holder of each). */
   add(forms: readonly string[]): void {
     for (const f of forms) {
-      this.forms.set(f, (this.forms.get(f) ?? 0) + 1);
+      const held = this.forms.get(f) ?? 0;
+      this.forms.set(f, held + 1);
+      if (held === 0 && f.includes('\n')) this.multiline++;
       const prefix = f.slice(0, MIN_LENGTH);
       let bucket = this.byPrefix.get(prefix);
-      if (!bucket) this.byPrefix.set(prefix, (bucket = new Set()));
+      if (!bucket) {
+        this.byPrefix.set(prefix, (bucket = new Set()));
+        this.sortedPrefixes = null;
+      }
       bucket.add(f);
       if (f.length > this.longest) this.longest = f.length;
     }
@@ -37,10 +46,13 @@ export class FormIndex {
       const n = (this.forms.get(f) ?? 1) - 1;
       if (n > 0) this.forms.set(f, n);
       else {
-        this.forms.delete(f);
+        if (this.forms.delete(f) && f.includes('\n')) this.multiline--;
         const bucket = this.byPrefix.get(f.slice(0, MIN_LENGTH));
         bucket?.delete(f);
-        if (bucket?.size === 0) this.byPrefix.delete(f.slice(0, MIN_LENGTH));
+        if (bucket?.size === 0) {
+          this.byPrefix.delete(f.slice(0, MIN_LENGTH));
+          this.sortedPrefixes = null;
+        }
       }
     }
   }
@@ -74,6 +86,41 @@ export class FormIndex {
       for (const f of bucket) if (i + f.length > cut && text.startsWith(f, i)) cut = i + f.length;
     }
     return cut;
+  }
+
+  /**
+   * Where the tail of `text` that could be the beginning of a tracked form starts: the
+   * first position whose rest of `text` is a proper prefix of some form (`text.length` when
+   * there is none). A writer that emits text in pieces holds that tail back until the next
+   * piece shows whether the form follows. At most {@link longestForm} - 1 characters.
+   */
+  pendingStart(text: string): number {
+    const n = text.length;
+    let from = Math.max(0, n - this.longest + 1);
+    if (this.multiline === 0) from = Math.max(from, text.lastIndexOf('\n') + 1);
+    for (let i = from; i < n; i++) {
+      const rest = n - i;
+      if (rest >= MIN_LENGTH) {
+        const bucket = this.byPrefix.get(text.slice(i, i + MIN_LENGTH));
+        if (!bucket) continue;
+        const tail = text.slice(i);
+        for (const f of bucket) if (f.length > rest && f.startsWith(tail)) return i;
+      } else if (this.somePrefixStartsWith(text.slice(i))) return i;
+    }
+    return n;
+  }
+
+  /** True if some form begins with `head` (shorter than a prefix): a binary search of the sorted prefixes. */
+  private somePrefixStartsWith(head: string): boolean {
+    const sorted = (this.sortedPrefixes ??= [...this.byPrefix.keys()].sort());
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! < head) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < sorted.length && sorted[lo]!.startsWith(head);
   }
 
   /** The first (longest) tracked form at or after `start`. */

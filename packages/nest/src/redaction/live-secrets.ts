@@ -32,7 +32,6 @@ interface Slot {
   ids: string[];
 }
 
-
 /**
  * Every secret the process holds live (server keys, minted keys, user keys, session
  * secrets, key-encryption keys), in every encoded form, so any text can be scrubbed of
@@ -44,19 +43,16 @@ interface Slot {
  * - **run-time** (`add(v)`, every {@link Secret}): minted keys and values opened from
  *   the vault. Bounded in entries and bytes; past a bound the least recently *used*
  *   entry is forgotten (a key in use is registered again each time it is opened);
- * - **user** ({@link hold}): the keys users bring. Only values actually stored, one slot
- *   per user and credential name; replaced and deleted values leave at once. At most
- *   `perUser` per user, counted over the user's own keys and the values of all their
- *   sessions (so logging in again and again gains nothing); when the pool is full, an idle
- *   entry may be forgotten, else the new key is refused: a user can never evict another
- *   user's key in use, a session's key, or a configuration secret.
+ * - **user** ({@link hold}): the keys users bring and values stored in sessions, which the
+ *   vault accepts only in a key's shape (`checkUserKey`: no log syntax, not guessable text).
+ *   Only values actually stored, one slot per user and credential name; replaced and deleted
+ *   values leave at once. At most `perUser` per user, over the user's own keys and all their
+ *   sessions' values; when the pool is full an idle entry may be forgotten, else the new key
+ *   is refused: a user never evicts another's key in use, a session's key, or a pinned one.
  *
- * There is one registry per process, {@link liveSecrets}: the vault, the providers, the
- * logger and the stdio scrubber all use it. Its bounds are set with
- * `KeywardModule.forRoot({ redaction })` ({@link LiveSecrets.configure}).
- *
- * Values shared by several pools or slots are counted per holder: releasing one never
- * stops the others being scrubbed.
+ * One registry per process, {@link liveSecrets}: the vault, the providers, the logger and
+ * the stdio scrubber use it; bounds: `KeywardModule.forRoot({ redaction })`. A value held by
+ * several pools or slots stays scrubbed until the last one releases it.
  */
 export class LiveSecrets {
   /** Every tracked form, where scans look. */
@@ -81,9 +77,8 @@ export class LiveSecrets {
   private readonly now: () => number;
 
   /**
-   * Internal: the process has one registry, {@link liveSecrets}; a registry made here is
-   * filled by nothing Keyward does (tests make their own to look inside one).
-   * @param limits bounds of each pool, or the run-time capacity alone.
+   * Internal: the process has one registry, {@link liveSecrets}; one made here is filled by
+   * nothing Keyward does (tests look inside one). `limits`: per pool, or the run-time capacity.
    */
   constructor(limits: RedactionOptions | number = {}, now: () => number = Date.now) {
     this.configure(typeof limits === 'number' ? { capacity: limits } : limits);
@@ -115,7 +110,7 @@ export class LiveSecrets {
     return { config: this.config.size, runtime: this.runtime.size, runtimeBytes: this.runtimeBytes, user: this.user.size, userBytes: this.userBytes, tags: this.tags.size };
   }
 
-  /** Length of the longest form tracked so far (the stdio scrubber holds back this much of an unfinished line). */
+  /** Length of the longest form tracked so far. */
   get longestForm(): number {
     return this.index.longestForm;
   }
@@ -163,9 +158,8 @@ export class LiveSecrets {
   }
 
   /**
-   * Stops scrubbing a run-time value that can no longer be used (a minted key whose
-   * revocation the issuer confirmed), before the bounds would push it out. Pinned values and
-   * users' held keys are not touched. Returns true if it was tracked.
+   * Stops scrubbing a run-time value that can no longer be used (a minted key whose revocation
+   * the issuer confirmed). Pinned values and users' held keys are not touched; true if tracked.
    */
   forget(secret: string | Buffer): boolean {
     const id = idOf(secret);
@@ -260,6 +254,12 @@ export class LiveSecrets {
     return true;
   }
 
+  /** True if `slot` holds `secret` already (a value opened again needs no new checks). */
+  holds(slot: string, secret: string): boolean {
+    const id = idOf(secret);
+    return id !== null && (this.slots.get(slot)?.ids.includes(id) ?? false);
+  }
+
   /**
    * Stops scrubbing values of `slot`: all of them, all but `keep` (after a replacement
    * was stored), or only `only` (after storing it failed). Values other holders still
@@ -284,7 +284,7 @@ export class LiveSecrets {
 
   /** True if the text contains any tracked secret in any form. */
   contains(text: string): boolean {
-    return this.index.find(text, 0) !== null;
+    return this.index.contains(text);
   }
 
   /** The text with every tracked secret replaced by `[REDACTED]`. */
@@ -292,12 +292,14 @@ export class LiveSecrets {
     return this.index.scrub(text);
   }
 
-  /**
-   * Where `text` may be cut so that no tracked form straddles the cut: `at` itself, or the
-   * end of a form that spans it (for writers that emit a long text in pieces).
-   */
+  /** Where `text` may be cut so that no tracked form straddles the cut: `at`, or the end of a form spanning it. */
   safeCut(text: string, at: number): number {
     return this.index.safeCut(text, at);
+  }
+
+  /** Where the tail of `text` that could be the start of a tracked form begins (`text.length` if none). */
+  pendingStart(text: string): number {
+    return this.index.pendingStart(text);
   }
 
   private create(secret: string | Buffer, forms = encodedForms(secret)): Entry {

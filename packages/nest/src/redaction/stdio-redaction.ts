@@ -22,12 +22,8 @@ const PALETTE = new Set([0, 1, 2, 3, 4, 22, 23, 24, 31, 32, 33, 34, 35, 36, 37, 
 /** On a terminal every SGR is kept but blink (5, 6) and conceal (8). */
 const TTY_REFUSED = new Set([5, 6, 8]);
 
-/** A line held this long without its newline is written anyway. */
-const FLUSH_AFTER_MS = 20;
-/** An unfinished line is written (all but a tail that could start a secret) once it is this long. */
-const HOLD_CHARS = 16 * 1024;
-/** Beyond this, an unfinished line is written whole. */
-const HOLD_MAX_CHARS = 1024 * 1024;
+/** An escape sequence not finished at the end of a write (held back with the text, so a colour is not cut in two). */
+const OPEN_ESCAPE = /\u001b(?:\[[0-9;]{0,64})?$/;
 
 function escapeChar(c: string): string {
   const code = c.charCodeAt(0);
@@ -98,15 +94,15 @@ type Write = (chunk: unknown, ...rest: unknown[]) => boolean;
 type Callback = (err?: Error | null) => void;
 
 /**
- * One stream's scrubber. Text is held until its line is complete, so a secret written in
- * pieces is scrubbed whole: complete lines go out at once; an unfinished line goes out
- * after {@link FLUSH_AFTER_MS}, at exit, or, once longer than {@link HOLD_CHARS}, all but
- * a tail that could be the start of a secret.
+ * One stream's scrubber. Each write goes out at once, scrubbed, but for its tail that could
+ * be the beginning of a tracked secret (`pendingStart`: at most the longest tracked form,
+ * whatever the line's length): that tail is held until the next write shows whether the
+ * secret follows (then it is scrubbed whole), and written at exit. No timer and no line
+ * bound decide it, so a secret split across writes is scrubbed however long the line or the
+ * pause; what is held stays under the longest form (a few KiB).
  */
 class StreamScrubber {
   private pending = '';
-  private callbacks: Callback[] = [];
-  private timer: NodeJS.Timeout | undefined;
   private readonly decoder = new StringDecoder('utf8');
 
   constructor(
@@ -116,50 +112,42 @@ class StreamScrubber {
   ) {}
 
   write(text: string, callback: Callback | undefined): boolean {
-    this.pending += text;
-    if (callback) this.callbacks.push(callback);
-    let out = '';
-    const nl = this.pending.lastIndexOf('\n');
-    if (nl >= 0) {
-      out = this.pending.slice(0, nl + 1);
-      this.pending = this.pending.slice(nl + 1);
+    const all = this.pending + text;
+    const cut = this.holdFrom(all);
+    this.pending = all.slice(cut);
+    if (cut === 0) {
+      // Everything is held: the callback still follows every earlier write.
+      if (callback) this.original('', 'utf8', callback);
+      return true;
     }
-    if (this.pending.length > HOLD_MAX_CHARS) {
-      out += this.pending;
-      this.pending = '';
-    } else if (this.pending.length > HOLD_CHARS) {
-      const cut = this.registry.safeCut(this.pending, this.pending.length - this.registry.longestForm);
-      out += this.pending.slice(0, cut);
-      this.pending = this.pending.slice(cut);
-    }
-    if (this.pending === '') {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    } else if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(), FLUSH_AFTER_MS);
-      this.timer.unref();
-    }
-    return out === '' ? true : this.emit(out, this.pending === '');
+    return this.emit(all.slice(0, cut), callback);
+  }
+
+  /**
+   * Where the held tail starts: the possible start of a form, moved past a complete form
+   * that spans it (emitted whole, scrubbed), and before an unfinished escape sequence.
+   */
+  private holdFrom(all: string): number {
+    let cut = this.registry.pendingStart(all);
+    const spanning = this.registry.safeCut(all, cut);
+    if (spanning > cut) cut = spanning + this.registry.pendingStart(all.slice(spanning));
+    const escape = OPEN_ESCAPE.exec(all);
+    return escape !== null && escape.index < cut ? escape.index : cut;
   }
 
   decode(chunk: Buffer): string {
     return this.decoder.write(chunk);
   }
 
-  /** Writes whatever is held (timer, exit). */
+  /** Writes whatever is held (exit). */
   flush(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
     const rest = this.pending + this.decoder.end();
     this.pending = '';
-    if (rest !== '' || this.callbacks.length > 0) this.emit(rest, true);
+    if (rest !== '') this.emit(rest, undefined);
   }
 
-  private emit(text: string, settleCallbacks: boolean): boolean {
-    const callbacks = settleCallbacks ? this.callbacks.splice(0) : [];
-    const clean = neutraliseControls(this.registry.scrub(text), this.tty);
-    const done = callbacks.length === 0 ? undefined : (err?: Error | null) => callbacks.forEach((cb) => cb(err));
-    return this.original(clean, 'utf8', done);
+  private emit(text: string, callback: Callback | undefined): boolean {
+    return this.original(neutraliseControls(this.registry.scrub(text), this.tty), 'utf8', callback);
   }
 }
 
@@ -167,8 +155,8 @@ let installed = false;
 
 /**
  * Scrubs every write to stdout and stderr (console, Nest's Logger, pino, third-party
- * code) of the live secrets, also a secret written in pieces (each unfinished line is
- * held until its newline, for at most a few milliseconds, and written at exit), and
+ * code) of the live secrets, also a secret written in pieces (the tail of a write that
+ * could begin a secret is held until the next write, and written at exit), and
  * escapes dangerous control characters: C0/C1 controls but newline and tab, the Unicode
  * line separators and bidirectional overrides, and every escape sequence but colours.
  * Colours survive: on a terminal any plain SGR colour or style but blink and conceal;

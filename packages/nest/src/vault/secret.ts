@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { REDACTED, maskTail } from '@keyward/core';
+import { REDACTED, maskTail, secretStrength } from '@keyward/core';
 import { InvalidArgumentError, VaultError, VaultErrorCode } from '../keyward.errors.js';
 import { MIN_SCRUBBABLE_LENGTH, liveSecrets } from '../redaction/live-secrets.js';
 
@@ -62,24 +62,64 @@ export function maskSecret(value: string): string {
 export const USER_KEY_MIN_LENGTH = 16;
 /** Longest user key accepted (real API keys and tokens are far shorter; it bounds the redaction registry). */
 export const USER_KEY_MAX_LENGTH = 1024;
+/**
+ * The fewest bits a value a user brings must hold, as `@keyward/core`'s `secretStrength`
+ * estimates it (which discounts words, repeats, runs, keyboard walks and dates). Every
+ * provider key format we measured passes with room to spare (an AWS access key id at
+ * least 78, 32 hex digits 128, `sk_live_` + 24 base62 172, a 40-character AWS secret or a
+ * 44-character Azure key over 200); log text does not: the longest framework and Keyward
+ * identifiers measured 50-62 (`RouterExplorerNestApplication` 58, `KW_PROXY_UPSTREAM_FAILED` 49).
+ */
+export const USER_KEY_MIN_BITS = 64;
+/**
+ * The characters a user-supplied secret may hold: letters, digits and `- _ . + / = ~`. It is
+ * the alphabet of keys and tokens in the wild (base64 and base64url, hex, `sk_live_...`,
+ * `ghp_...`, `AIza...`, JWTs, and RFC 6750's bearer-token syntax), and it leaves out every
+ * character that gives log text its structure (quotes, braces, brackets, colons, commas,
+ * whitespace, backslashes, `%`, `&`, `?`): a value a user chose can then only ever match inside
+ * one field of a log line, never across a field's syntax.
+ */
+const KEY_ALPHABET = /^[A-Za-z0-9\-_.+/=~]+$/;
+/** What a refusal says a key must look like (never the value). */
+const KEY_SHAPE = 'a key must be the random string your provider issued: letters, digits and - _ . + / = ~ only (no spaces, quotes, colons or braces), not words, dates or repeated text';
+
+function shapeProblem(value: string): string | null {
+  if (/\s/.test(value)) return 'A key must not contain spaces, tabs or line breaks; paste the key alone.';
+  if (!KEY_ALPHABET.test(value)) return `This does not look like an API key: ${KEY_SHAPE}.`;
+  if (secretStrength(value).bits < USER_KEY_MIN_BITS) return `This does not look like an API key (too predictable to tell apart from log text): ${KEY_SHAPE}.`;
+  return null;
+}
 
 /**
- * Checks a key a user submits (bring your own key) before anything else touches it:
- * a string of {@link USER_KEY_MIN_LENGTH}-{@link USER_KEY_MAX_LENGTH} printable ASCII
- * characters, no whitespace. Throws `InvalidArgumentError` (`KW_INVALID_ARGUMENT`, 400)
- * with a message that says what to fix and never quotes the value.
+ * Checks a key a user submits (bring your own key) before anything else touches it: a
+ * string of {@link USER_KEY_MIN_LENGTH}-{@link USER_KEY_MAX_LENGTH} characters of
+ * `A-Z a-z 0-9 - _ . + / = ~`, holding at least {@link USER_KEY_MIN_BITS} bits as
+ * `@keyward/core` estimates it. A stored key is scrubbed from every log line, so a value a
+ * user chose must not be able to look like log text. Throws `InvalidArgumentError`
+ * (`KW_INVALID_ARGUMENT`, 400) with a message that says what a key must look like and never
+ * quotes the value.
  *
  * @example
  * checkUserKey(body.key); // then vault.putUser(...)
  */
 export function checkUserKey(value: unknown): asserts value is string {
   if (typeof value !== 'string') throw new InvalidArgumentError('A key must be a string.');
-  if (/\s/.test(value)) throw new InvalidArgumentError('A key must not contain spaces, tabs or line breaks; paste the key alone.');
-  if (/[^\x21-\x7e]/.test(value)) throw new InvalidArgumentError('A key must be printable ASCII characters only (no control or non-ASCII characters).');
   if (value.length < USER_KEY_MIN_LENGTH) {
     throw new InvalidArgumentError(`A key must be at least ${USER_KEY_MIN_LENGTH} characters long: shorter values cannot be told apart from ordinary log text, so they could not be kept out of logs.`);
   }
   if (value.length > USER_KEY_MAX_LENGTH) throw new InvalidArgumentError(`A key must be at most ${USER_KEY_MAX_LENGTH} characters long.`);
+  const problem = shapeProblem(value);
+  if (problem !== null) throw new InvalidArgumentError(problem);
+}
+
+/**
+ * A value stored in a session (`vault.putSession`) joins the same user pool of the registry
+ * as a user's keys, and an app may store what a client sent: it must have the same shape
+ * (its length is checked by the vault).
+ */
+function checkSessionValue(value: string): void {
+  const problem = shapeProblem(value);
+  if (problem !== null) throw new InvalidArgumentError(problem);
 }
 
 /** Owner of held values: a user (their own keys) or a session (values stored in it). Memory only, never logged. */
@@ -144,6 +184,11 @@ function openedHeld(group: string, account: string, name: string, value: string)
   // A value stored before values had a minimum length: refuse to use it rather than leak it.
   if (value.length < MIN_SCRUBBABLE_LENGTH) throw new VaultError(VaultErrorCode.CredentialMissing, `The stored key for "${name}" is too short to be kept out of logs; store a new one.`);
   const slot = slotOf(group, name);
+  // A value stored before keys had to look like keys could match log text: refuse to use it
+  // (it would blank that text in every line) rather than hold it. Judged once per value held.
+  if (!liveSecrets.holds(slot, value) && shapeProblem(value) !== null) {
+    throw new VaultError(VaultErrorCode.CredentialMissing, `The stored key for "${name}" does not look like an API key, so it cannot be kept out of logs safely; store a new one.`);
+  }
   liveSecrets.hold(slot, group, value, account);
   // While a replacement is being stored here, both stay scrubbed; the put settles the slot.
   if (!pending.has(slot)) liveSecrets.release(slot, { keep: value });
@@ -163,7 +208,10 @@ export const openedUserKey = (userId: string, name: string, value: string): Secr
  * A value stored in a session: held by the session (released when it ends), counted against
  * its user's bounds with the user's own keys, so opening more sessions gains no room. See {@link storeHeld}. @internal
  */
-export const storeSessionValue = (session: SessionHolder, name: string, value: string, write: () => Promise<void>): Promise<void> => storeHeld(sessionGroup(session.handle), userGroup(session.userId), name, value, write);
+export const storeSessionValue = (session: SessionHolder, name: string, value: string, write: () => Promise<void>): Promise<void> => {
+  checkSessionValue(value);
+  return storeHeld(sessionGroup(session.handle), userGroup(session.userId), name, value, write);
+};
 /** Removes a session value with `remove`, then stops scrubbing it. @internal */
 export const removeSessionValue = (sessionHandle: string, name: string, remove: () => Promise<void>): Promise<void> => removeHeld(sessionGroup(sessionHandle), name, remove);
 /** A session value just opened. @internal */

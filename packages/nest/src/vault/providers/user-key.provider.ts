@@ -5,8 +5,8 @@ import type { Secret, checkUserKey } from '../secret.js';
 /**
  * The user's own key (bring your own key), stored encrypted per user with
  * `vault.putUser()`: write-only, read back masked, usable by the proxy. `putUser` checks
- * the key before anything keeps it ({@link checkUserKey}: 16-1024 printable ASCII
- * characters, no whitespace; `400 KW_INVALID_ARGUMENT` otherwise) and only a stored key
+ * the key before anything keeps it ({@link checkUserKey}: 16-1024 characters of
+ * `A-Za-z0-9-_.+/=~`, random like a provider's key; `400 KW_INVALID_ARGUMENT` otherwise) and only a stored key
  * is scrubbed from logs, until it is replaced or deleted. Put `@KeyBodyLimit()` on the
  * routes that accept keys.
  *
