@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { MemoryStore, RedisStore, SqliteStore, type SessionLink, type SessionStore, type StoredSession, type TouchPolicy } from '../src/index.js';
+import { setImmediate } from 'node:timers/promises';
+import { MemoryStore, RedisStore, SqliteStore, type RotateOutcome, type SessionLink, type SessionStore, type StoredSession, type TouchPolicy } from '../src/index.js';
 import { RedisCluster } from './support/redis-cluster.js';
 import { RedisServer, redisSuite } from './support/redis-server.js';
 
@@ -139,6 +140,65 @@ function lifecycleContract(name: string, open: () => Promise<SessionStore>): voi
       assert.equal(new Set(removed.map((s) => s.key)).size, removed.length, 'each removed once');
       assert.equal((await store.listByUser(user)).length, 4);
       assert.equal(removed.length, 8);
+    });
+
+    it('trimUser: an expired record goes first, whatever its age; the oldest live one stays (issue 23.2)', async () => {
+      // Regression: on Redis the cap ended the oldest live session while an expired one kept its slot.
+      const user = `trim-${randomBytes(4).toString('hex')}`;
+      const now = Date.now();
+      const t0 = now - 10 * MIN;
+      const oldest = record({ userId: user, createdAt: t0 });
+      const expired = record({ userId: user, createdAt: t0 + 1000, lastSeenAt: t0 + 1000, idleExpiresAt: now - MIN });
+      const younger = record({ userId: user, createdAt: t0 + 2000 });
+      const fresh = record({ userId: user, createdAt: t0 + 3000 });
+      for (const s of [oldest, expired, younger, fresh]) await store.create(s);
+      const removed = await store.trimUser!(user, 3, fresh.key, now);
+      assert.deepEqual(removed.map((s) => s.key), [expired.key], 'the expired record, not the oldest live one');
+      assert.equal(removed[0]!.data.theme, '"dark"', 'returned whole, for its lifecycle');
+      assert.deepEqual((await store.listByUser(user)).map((s) => s.key).sort(), [oldest.key, younger.key, fresh.key].sort());
+      // Beyond the expired ones, the oldest live go next.
+      const more = await store.trimUser!(user, 2, fresh.key, now);
+      assert.deepEqual(more.map((s) => s.key), [oldest.key]);
+    });
+
+    it('listByUser while 30 callers race to rotate one session shows it exactly once, every time (issue 23.3)', async () => {
+      // Regression: on Redis, a listing during the race showed the old record, the winner's
+      // successor and a loser's successor: one session three times.
+      for (let round = 0; round < 8; round++) {
+        const r = record();
+        await store.create(r);
+        const tries = Array.from({ length: 30 }, () => successorOf(r));
+        const listings: StoredSession[][] = [];
+        let racing = true;
+        const poll = async (): Promise<void> => {
+          do {
+            listings.push(await store.listByUser(r.userId));
+            // A turn of the event loop each time: a store that answers at once must let the racers run.
+            if (!racing || listings.length % 2 === 0) await setImmediate();
+          } while (racing);
+        };
+        // Pollers and racers start over several turns of the event loop, so that listings
+        // land between every step of the racers (a single Redis pipelines each turn's commands).
+        const pollers: Array<Promise<void>> = [];
+        const racers: Array<Promise<RotateOutcome>> = [];
+        for (const [i, t] of tries.entries()) {
+          if (i % 5 === 0) {
+            pollers.push(poll());
+            await setImmediate();
+          }
+          racers.push(store.rotate!({ key: r.key, version: 1 }, t.next, t.link));
+        }
+        const outcomes = await Promise.all(racers);
+        racing = false;
+        await Promise.all(pollers);
+        assert.equal(outcomes.filter((o) => o.state === 'rotated').length, 1);
+        for (const listed of listings) {
+          assert.deepEqual(listed.map((s) => s.handle), [r.handle], `round ${round}: listed ${listed.length} times (${listings.length} listings)`);
+          assert.equal(listed[0]!.movedTo, undefined);
+        }
+        const winner = tries[outcomes.findIndex((o) => o.state === 'rotated')]!.next.key;
+        assert.deepEqual((await store.listByUser(r.userId)).map((s) => s.key), [winner]);
+      }
     });
 
     it('trimUser follows a rotation: the successor takes the rotated session\'s place, by its creation time', async () => {

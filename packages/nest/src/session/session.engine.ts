@@ -167,13 +167,17 @@ export class SessionEngine {
       return this.create(user);
     }
     const data = user ? { ...old.data, [USER_FIELD]: JSON.stringify(user) } : old.data;
+    let issued: IssuedSession;
     try {
-      return await this.issue(old.userId, old.createdAt, old.absoluteExpiresAt, (toKey) => this.moveData(data, old.key, toKey));
+      issued = await this.issue(old.userId, old.createdAt, old.absoluteExpiresAt, (toKey) => this.moveData(data, old.key, toKey));
     } catch (e) {
       // The old record is gone; whatever it held must still end properly.
       await this.notifyEnded(old, 'replaced');
       throw e;
     }
+    // The session lives on under a new handle: the old one's rotated-out IDs lead nowhere now.
+    await this.dropTombstones(old);
+    return issued;
   }
 
   /** Lets each listener re-bind what it keeps bound to the old store key (the vault's data key). */
@@ -200,13 +204,21 @@ export class SessionEngine {
     });
     if (!live) return false;
     await this.notifyEnded(live, reason);
-    // The session's rotated-out IDs have nothing left to protect: their tombstones go with it.
-    // One store call where the store can take several (SQLite: one transaction; Redis: one script).
-    const previous = previousKeysOf(live);
-    if (previous.length === 0) return true;
-    if (this.store.takeMany) await this.store.takeMany(previous).catch(() => null);
-    else await Promise.all(previous.map((k) => this.store.take(k).catch(() => null)));
+    await this.dropTombstones(live);
     return true;
+  }
+
+  /**
+   * The session's rotated-out IDs have nothing left to protect once its record is taken: their
+   * tombstones go, all of them where the store indexes them by handle (one call), else those
+   * the record lists. A session that never rotated lists none and costs no call.
+   */
+  private async dropTombstones(record: StoredSession): Promise<void> {
+    const previous = previousKeysOf(record);
+    if (previous.length === 0) return;
+    if (this.store.dropTombstonesOf) await this.store.dropTombstonesOf(record.handle).catch(() => 0);
+    else if (this.store.takeMany) await this.store.takeMany(previous).catch(() => null);
+    else await Promise.all(previous.map((k) => this.store.take(k).catch(() => null)));
   }
 
   /** Reports store outages and recoveries as security events (a boolean check when nothing changes). */

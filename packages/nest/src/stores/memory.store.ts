@@ -17,6 +17,8 @@ export class MemoryStore implements SessionStore {
   private readonly leases = new Map<string, { owner: string; until: number }>();
   /** Rotated-out IDs' tombstones, by their old store key. */
   private readonly moved = new Map<string, StoredSession>();
+  /** The old store keys in `moved`, by the session's handle (`dropTombstonesOf`). */
+  private readonly movedByHandle = new Map<string, Set<string>>();
   /** Call counters (`hitCounters`), by group and name. */
   private readonly counters = new Map<string, CounterWindow>();
 
@@ -58,7 +60,7 @@ export class MemoryStore implements SessionStore {
     if (!s) {
       // A tombstone, however old: ending it is all that is left to do.
       const t = this.tombstone(key, Number.NEGATIVE_INFINITY);
-      this.moved.delete(key);
+      this.unmove(key);
       return t;
     }
     this.sessions.delete(key);
@@ -74,7 +76,28 @@ export class MemoryStore implements SessionStore {
     this.sessions.delete(from.key);
     this.sessions.set(successor.key, cloneSession(successor));
     this.moved.set(from.key, tombstoneOf(s, link));
+    let mine = this.movedByHandle.get(s.handle);
+    if (!mine) this.movedByHandle.set(s.handle, (mine = new Set()));
+    mine.add(from.key);
     return { state: 'rotated' };
+  }
+
+  async dropTombstonesOf(handle: string): Promise<number> {
+    const keys = this.movedByHandle.get(handle);
+    if (!keys) return 0;
+    this.movedByHandle.delete(handle);
+    for (const key of keys) this.moved.delete(key);
+    return keys.size;
+  }
+
+  /** Forgets one tombstone and its entry in the handle's index. */
+  private unmove(key: string): void {
+    const t = this.moved.get(key);
+    if (!t) return;
+    this.moved.delete(key);
+    const mine = this.movedByHandle.get(t.handle);
+    mine?.delete(key);
+    if (mine?.size === 0) this.movedByHandle.delete(t.handle);
   }
 
   async trimUser(userId: string, max: number, keep: string, now: number): Promise<StoredSession[]> {
@@ -113,7 +136,7 @@ export class MemoryStore implements SessionStore {
   async expiredKeys(now: number, limit: number): Promise<string[]> {
     // Tombstones of rotated-out IDs are kept to the session's deadline, then dropped here
     // (the sweep is the one call that runs whether or not anyone presents the old ID).
-    for (const [key, t] of this.moved) if (t.movedTo!.keepUntil <= now) this.moved.delete(key);
+    for (const [key, t] of this.moved) if (t.movedTo!.keepUntil <= now) this.unmove(key);
     for (const [key, w] of this.counters) if (w.resetAt <= now) this.counters.delete(key);
     return [...this.sessions.values()]
       .filter((s) => expiryOf(s) <= now)

@@ -1,6 +1,8 @@
-// Lua scripts for the Redis store. Each touches exactly one key, so every atomic step
-// stays in one hash slot and works unchanged on Redis Cluster; the one exception,
-// TAKE_MANY, runs only on a single Redis.
+import type { RedisScript } from './redis-client.js';
+
+// Lua scripts for the Redis store. Each touches one key, or keys of one hash slot (a user's
+// set and sorted set), so every atomic step works unchanged on Redis Cluster; the
+// exceptions, TAKE_MANY and DROP_TOMBSTONES, run only on a single Redis.
 
 /**
  * KEYS[1]=record; ARGV: now, touchAfterMs, idleMs, graceMs. Returns HGETALL (after a due
@@ -134,30 +136,108 @@ return {'rotated'}
 `;
 
 /**
- * KEYS[1]=a user's sessions by creation time (sorted set); ARGV: max, keep. Removes and
- * returns the oldest members beyond \`max\`, never \`keep\`: concurrent logins each get a
- * disjoint share, so together they never leave more than \`max\`.
+ * KEYS[1]=a user's sessions by creation time (sorted set); ARGV: max, keep, then the members
+ * to end first (expired or gone, as the caller read them: an expired record never comes back
+ * to life). Removes and returns members beyond \`max\`, never \`keep\`: those given first, then
+ * the oldest. Concurrent logins each get a disjoint share, so together they never leave more
+ * than \`max\`.
  */
 export const TRIM_USER = `
-local max = tonumber(ARGV[1])
-local excess = redis.call('ZCARD', KEYS[1]) - max
+local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[1])
 if excess <= 0 then return {} end
 local out = {}
+local function trim(m)
+  if m ~= ARGV[2] and redis.call('ZREM', KEYS[1], m) == 1 then out[#out + 1] = m end
+  return #out >= excess
+end
+for i = 3, #ARGV do
+  if trim(ARGV[i]) then return out end
+end
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if #out >= excess then break end
-  if m ~= ARGV[2] then
-    redis.call('ZREM', KEYS[1], m)
-    out[#out + 1] = m
-  end
+  if trim(m) then return out end
 end
 return out
 `;
 
-/** KEYS[1]=a user's sessions by creation time; ARGV: oldKey, newKey. The successor takes the old member's place. */
-export const SWAP_MEMBER = `
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not score then return 0 end
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZADD', KEYS[1], score, ARGV[2])
+/**
+ * KEYS[1]=a user's sessions (set), KEYS[2]=the user's sessions by creation time (one slot:
+ * both are tagged with the user); ARGV: oldKey, newKey. A rotation's successor takes the old
+ * member's place in both, and only where the old member still is (a session that ended
+ * meanwhile is not brought back). Run by the rotation's winner, and by a listing that finds
+ * a tombstone whose successor is not listed yet; twice does no harm.
+ */
+export const MOVE_MEMBER = `
+if redis.call('SREM', KEYS[1], ARGV[1]) == 1 then redis.call('SADD', KEYS[1], ARGV[2]) end
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if score then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('ZADD', KEYS[2], score, ARGV[2])
+end
 return 1
 `;
+
+/**
+ * KEYS[1]=a session's rotated-out IDs (set, by its handle); ARGV: oldKey, keepUntil. Adds the
+ * rotated-out ID's store key; the set lives as long as its longest-kept tombstone.
+ */
+export const ADD_TOMBSTONE = `
+if redis.replicate_commands then redis.replicate_commands() end
+redis.call('SADD', KEYS[1], ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 or now + ttl < tonumber(ARGV[2]) then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
+return 1
+`;
+
+/**
+ * KEYS[1]=a session's rotated-out IDs (set); ARGV: key prefix, handle. Deletes every listed
+ * record that is a tombstone of this handle (never a live record), and the set: the end of a
+ * session in one step. It names keys it does not declare (the tombstones), so it runs only
+ * on a single Redis; a Cluster runs TAKE_SET, then DROP_TOMBSTONE per member. Returns how
+ * many tombstones it deleted.
+ */
+export const DROP_TOMBSTONES = `
+local n = 0
+for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local rk = ARGV[1] .. 's:{' .. m .. '}'
+  local f = redis.call('HMGET', rk, 'n', 'h')
+  if f[1] and f[2] == ARGV[2] then
+    redis.call('DEL', rk)
+    n = n + 1
+  end
+end
+redis.call('DEL', KEYS[1])
+return n
+`;
+
+/** KEYS[1]=a set. Returns its members and deletes it, atomically (exactly one caller gets them). */
+export const TAKE_SET = `
+local m = redis.call('SMEMBERS', KEYS[1])
+redis.call('DEL', KEYS[1])
+return m
+`;
+
+/** KEYS[1]=record; ARGV: handle. Deletes it only if it is a tombstone of this handle; returns 1 if it did. */
+export const DROP_TOMBSTONE = `
+local f = redis.call('HMGET', KEYS[1], 'n', 'h')
+if f[1] and f[2] == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/** Every script of the Redis store's sessions, by role (registered with the client once). */
+export const SCRIPT = {
+  load: { name: 'kwLoad', lua: LOAD },
+  patch: { name: 'kwPatch', lua: PATCH },
+  take: { name: 'kwTake', lua: TAKE },
+  takeMany: { name: 'kwTakeMany', lua: TAKE_MANY, manyKeys: true },
+  lease: { name: 'kwLease', lua: LEASE },
+  setIfAbsent: { name: 'kwSetIfAbsent', lua: SET_IF_ABSENT },
+  rotate: { name: 'kwRotate', lua: ROTATE_CLAIM },
+  trimUser: { name: 'kwTrimUser', lua: TRIM_USER },
+  moveMember: { name: 'kwMoveMember', lua: MOVE_MEMBER, keys: 2 },
+  addTombstone: { name: 'kwAddTombstone', lua: ADD_TOMBSTONE },
+  dropTombstones: { name: 'kwDropTombstones', lua: DROP_TOMBSTONES },
+  takeSet: { name: 'kwTakeSet', lua: TAKE_SET },
+  dropTombstone: { name: 'kwDropTombstone', lua: DROP_TOMBSTONE },
+} as const satisfies Record<string, RedisScript>;

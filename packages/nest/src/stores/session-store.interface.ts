@@ -158,7 +158,8 @@ export interface SessionStore {
   /**
    * Moves the session at `from.key` to a new ID, atomically: if the record is still at
    * version `from.version` and has no successor, `successor` is stored and the old record
-   * becomes a tombstone holding `link` (no data) until `link.keepUntil`. Exactly one of any
+   * becomes a tombstone holding `link` (no data) until `link.keepUntil` or the session's end
+   * ({@link dropTombstonesOf}: the store indexes it by the session's handle). Exactly one of any
    * number of concurrent callers (on any number of instances) gets `rotated`; every other
    * gets `moved` with the winner's link, and nothing of the losers' successors remains.
    * After it, writes to the old key ({@link patch}) land on the successor, and
@@ -174,8 +175,26 @@ export interface SessionStore {
    */
   trimUser?(userId: string, max: number, keep: string, now: number): Promise<StoredSession[]>;
 
-  /** Every live record of a user (stale index entries are dropped on the way). */
+  /**
+   * Every live record of a user, each session once (stale index entries are dropped on the
+   * way): never a tombstone, and never two records of one session, even while concurrent
+   * callers {@link rotate} it (a losing successor is not a session).
+   */
   listByUser(userId: string): Promise<StoredSession[]>;
+
+  /**
+   * Removes every tombstone that the session with this public handle left by rotating (its
+   * rotated-out IDs, however many), never a live record; returns how many it removed. The
+   * engine calls it at the session's end (after taking the live record), so that nothing of
+   * a logged-out session stays until the tombstones' `keepUntil`, weeks later. Costs nothing
+   * on a request: the store indexes tombstones by handle when {@link rotate} writes them.
+   * Without it, the engine removes only the tombstones the record lists (its last 32).
+   *
+   * @example
+   * await store.take(liveKey);
+   * await store.dropTombstonesOf(record.handle); // the session's old IDs go with it
+   */
+  dropTombstonesOf?(handle: string): Promise<number>;
 
   /** Keys of records whose expiry is at or before `now`, oldest first, at most `limit`. */
   expiredKeys(now: number, limit: number): Promise<string[]>;

@@ -1,7 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { StoreUnavailableError } from '../keyward.errors.js';
 import { loadOptionalPeer } from '../util/optional-peer.js';
 import { peerRequire } from '../util/peer-require.cjs';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
@@ -9,27 +8,11 @@ import { SqliteCounters } from './sqlite-counters.js';
 import type { CounterHit, CounterVerdict, PatchOptions, RotateOutcome, SessionLink, SessionStore, StoredSession, TouchPolicy, UserEntry } from './session-store.interface.js';
 import { applyTouch, cloneSession, expiryOf, tombstoneOf } from './store-record.js';
 import { resolveSqliteStoreOptions, type SqliteStoreOptions } from './sqlite-options.js';
+import { fromRow, linkOf, toMoveRow, toRow } from './sqlite-record.js';
+import { SCHEMA, prepareStatements, type SessionStatements } from './sqlite-schema.js';
+import { NOT_EXPIRED, SqliteTransactions, type Durability } from './sqlite-transactions.js';
 
 export type { SqliteStoreOptions } from './sqlite-options.js';
-
-/**
- * How hard a commit holds on to its writes (`PRAGMA synchronous`, set per transaction).
- *
- * - `full`: the WAL is synced to disk before the commit returns, so the commit survives a
- *   power loss. Every commit that creates, ends or rotates a session (login, logout,
- *   revoke, reuse detected, the per-user cap, a change of user), every data write and
- *   every user entry (bring-your-own keys).
- * - `normal`: the commit is atomic and survives a crash of the process, but a power loss
- *   may undo it until the next `full` commit or checkpoint syncs the WAL (the WAL is one
- *   log, so that sync makes every earlier commit durable too, in order). Used only where
- *   losing the commit is harmless: a touch (the idle deadline moved later: lost, the
- *   session expires a little earlier than it would have, which fails safe), deleting
- *   records that had already expired (lost, they come back still expired, the engine still
- *   refuses them and the sweeper ends them again), and leases (lost, two instances may both
- *   sweep for a while, and every step of a sweep is safe to repeat). It spares the fsync that made every
- *   touch and every sweep batch wait for the disk while holding the event loop.
- */
-type Durability = 'full' | 'normal';
 
 /**
  * The app's connection checkpoints once the WAL holds this many pages (16 MiB; SQLite's
@@ -39,58 +22,6 @@ type Durability = 'full' | 'normal';
  */
 const WAL_AUTOCHECKPOINT_PAGES = 4000;
 
-/** Thrown inside a `normal` transaction that met something it may not delete that way; it rolls back and is redone `full`. */
-const NOT_EXPIRED = Symbol('not expired');
-
-interface MoveRow extends SessionRow {
-  successor: string;
-  sealed_id: string;
-  rotated_at: number;
-  grace_until: number;
-  keep_until: number;
-}
-
-interface SessionWithDataRow extends SessionRow {
-  name: string | null;
-  value: string | null;
-}
-
-interface SessionRow {
-  key: string;
-  handle: string;
-  user_id: string;
-  created_at: number;
-  last_seen_at: number;
-  idle_expires_at: number;
-  absolute_expires_at: number;
-  version: number;
-}
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS kw_sessions (
-  key TEXT PRIMARY KEY, handle TEXT NOT NULL, user_id TEXT NOT NULL,
-  created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,
-  idle_expires_at INTEGER NOT NULL, absolute_expires_at INTEGER NOT NULL, version INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS kw_sessions_user ON kw_sessions (user_id);
-CREATE INDEX IF NOT EXISTS kw_sessions_expiry ON kw_sessions (min(idle_expires_at, absolute_expires_at));
-CREATE TABLE IF NOT EXISTS kw_session_data (
-  key TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (key, name)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS kw_user_entries (
-  user_id TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
-  PRIMARY KEY (user_id, name)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS kw_session_moves (
-  key TEXT PRIMARY KEY, successor TEXT NOT NULL, sealed_id TEXT NOT NULL, rotated_at INTEGER NOT NULL,
-  grace_until INTEGER NOT NULL, keep_until INTEGER NOT NULL,
-  handle TEXT NOT NULL, user_id TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,
-  idle_expires_at INTEGER NOT NULL, absolute_expires_at INTEGER NOT NULL, version INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS kw_session_moves_keep ON kw_session_moves (keep_until);
-CREATE TABLE IF NOT EXISTS kw_leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until INTEGER NOT NULL) WITHOUT ROWID;
-`;
-
 /**
  * The embedded default: a SQLite file on local disk (better-sqlite3, WAL journal). Sessions
  * survive a restart and a crash mid-write; every write that creates, ends or rotates a
@@ -99,6 +30,9 @@ CREATE TABLE IF NOT EXISTS kw_leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL
  * machine; several processes on that machine may share the file. Use {@link RedisStore}
  * for several machines. Page cache and memory map sizes: {@link SqliteStoreOptions}. WAL
  * checkpoints run on a thread of their own ({@link SqliteCheckpointer}).
+ *
+ * Where things live: tables and statements in `sqlite-schema.ts`, rows to records in
+ * `sqlite-record.ts`, transactions and durability in `sqlite-transactions.ts`.
  *
  * Needs the optional peer dependency `better-sqlite3` (`npm install better-sqlite3`, a
  * native module); without it the constructor throws a `KeywardConfigError` with code
@@ -111,10 +45,8 @@ export class SqliteStore implements SessionStore {
   readonly kind = 'sqlite';
   readonly volatile: boolean;
   private readonly db: BetterSqlite3.Database;
-  private readonly q;
-  /** Transaction control, prepared once (`db.transaction()` would wrap a new function per call). */
-  private readonly tx;
-  private durability: Durability = 'full';
+  private readonly q: SessionStatements;
+  private readonly tx: SqliteTransactions;
   /** Checkpoints the WAL on a thread of its own (a file on disk only). */
   private readonly checkpointer: SqliteCheckpointer | undefined;
   private readonly counters: SqliteCounters;
@@ -141,62 +73,8 @@ export class SqliteStore implements SessionStore {
       this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
       this.checkpointer = new SqliteCheckpointer(o.file, peerRequire.resolve('better-sqlite3'));
     }
-    const db = this.db;
-    this.tx = {
-      begin: db.prepare('BEGIN'),
-      beginImmediate: db.prepare('BEGIN IMMEDIATE'),
-      commit: db.prepare('COMMIT'),
-      rollback: db.prepare('ROLLBACK'),
-      ping: db.prepare('SELECT 1'),
-    };
-    this.q = {
-      insert: db.prepare(`INSERT INTO kw_sessions VALUES (@key, @handle, @user_id, @created_at, @last_seen_at, @idle_expires_at, @absolute_expires_at, @version)`),
-      get: db.prepare<[string], SessionRow>(`SELECT * FROM kw_sessions WHERE key = ?`),
-      data: db.prepare<[string], { name: string; value: string }>(`SELECT name, value FROM kw_session_data WHERE key = ?`),
-      // The record and its data in one statement: one implicit read transaction, so a
-      // consistent snapshot without BEGIN/COMMIT (the steady state of every request).
-      getWithData: db.prepare<[string], SessionWithDataRow>(
-        `SELECT s.*, d.name AS name, d.value AS value FROM kw_sessions s LEFT JOIN kw_session_data d ON d.key = s.key WHERE s.key = ?`,
-      ),
-      touch: db.prepare(`UPDATE kw_sessions SET last_seen_at = ?, idle_expires_at = ?, version = ? WHERE key = ?`),
-      bump: db.prepare(`UPDATE kw_sessions SET version = version + 1 WHERE key = ?`),
-      setData: db.prepare(`INSERT INTO kw_session_data (key, name, value) VALUES (?, ?, ?) ON CONFLICT (key, name) DO UPDATE SET value = excluded.value`),
-      delData: db.prepare(`DELETE FROM kw_session_data WHERE key = ? AND name = ?`),
-      delAllData: db.prepare(`DELETE FROM kw_session_data WHERE key = ?`),
-      del: db.prepare(`DELETE FROM kw_sessions WHERE key = ?`),
-      byUser: db.prepare<[string], SessionRow>(`SELECT * FROM kw_sessions WHERE user_id = ?`),
-      expired: db.prepare<[number, number], { key: string }>(
-        `SELECT key FROM kw_sessions WHERE min(idle_expires_at, absolute_expires_at) <= ? ORDER BY min(idle_expires_at, absolute_expires_at) LIMIT ?`,
-      ),
-      userEntries: db.prepare<[string], { name: string; value: string; updated_at: number }>(
-        `SELECT name, value, updated_at FROM kw_user_entries WHERE user_id = ?`,
-      ),
-      setUserEntry: db.prepare(
-        `INSERT INTO kw_user_entries VALUES (?, ?, ?, ?) ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-      ),
-      insertDataIfAbsent: db.prepare(`INSERT OR IGNORE INTO kw_session_data (key, name, value) VALUES (?, ?, ?)`),
-      dataValue: db.prepare<[string, string], { value: string }>(`SELECT value FROM kw_session_data WHERE key = ? AND name = ?`),
-      insertUserEntryIfAbsent: db.prepare(`INSERT OR IGNORE INTO kw_user_entries VALUES (?, ?, ?, ?)`),
-      userEntry: db.prepare<[string, string], { value: string; updated_at: number }>(`SELECT value, updated_at FROM kw_user_entries WHERE user_id = ? AND name = ?`),
-      allKeys: db.prepare<[], { key: string }>(`SELECT key FROM kw_sessions`),
-      allUsers: db.prepare<[], { user_id: string }>(`SELECT DISTINCT user_id FROM kw_user_entries`),
-      delUserEntry: db.prepare(`DELETE FROM kw_user_entries WHERE user_id = ? AND name = ?`),
-      delLease: db.prepare(`DELETE FROM kw_leases WHERE name = ?`),
-      purgeLeases: db.prepare(`DELETE FROM kw_leases WHERE until <= ?`),
-      move: db.prepare<[string], MoveRow>(`SELECT * FROM kw_session_moves WHERE key = ?`),
-      insertMove: db.prepare(
-        `INSERT INTO kw_session_moves VALUES (@key, @successor, @sealed_id, @rotated_at, @grace_until, @keep_until, @handle, @user_id, @created_at, @last_seen_at, @idle_expires_at, @absolute_expires_at, @version)`,
-      ),
-      delMove: db.prepare(`DELETE FROM kw_session_moves WHERE key = ?`),
-      purgeMoves: db.prepare(`DELETE FROM kw_session_moves WHERE keep_until <= ?`),
-      userByAge: db.prepare<[string, number], SessionRow>(
-        `SELECT * FROM kw_sessions WHERE user_id = ? ORDER BY (min(idle_expires_at, absolute_expires_at) <= ?) DESC, created_at ASC`,
-      ),
-      lease: db.prepare(
-        `INSERT INTO kw_leases VALUES (@name, @owner, @until) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
-         WHERE kw_leases.owner = excluded.owner OR kw_leases.until <= @now`,
-      ),
-    };
+    this.tx = new SqliteTransactions(this.db);
+    this.q = prepareStatements(this.db);
   }
 
   async create(s: StoredSession): Promise<void> {
@@ -284,10 +162,17 @@ export class SqliteStore implements SessionStore {
       for (const [name, value] of Object.entries(successor.data)) this.q.setData.run(successor.key, name, value);
       this.q.del.run(from.key);
       this.q.delAllData.run(from.key);
-      const t = tombstoneOf(s, link);
-      this.q.insertMove.run({ ...toRow(t), successor: link.key, sealed_id: link.sealedId, rotated_at: link.rotatedAt, grace_until: link.graceUntil, keep_until: link.keepUntil });
+      this.q.insertMove.run(toMoveRow(tombstoneOf(s, link), link));
       return { state: 'rotated' };
     });
+  }
+
+  /**
+   * Every tombstone the session left, in one statement on the handle's index (`kw_session_moves_handle`).
+   * Not synced to disk ({@link Durability}): one brought back by a power loss leads to a successor that is gone.
+   */
+  async dropTombstonesOf(handle: string): Promise<number> {
+    return this.write(() => this.q.delMovesOf.run(handle).changes, 'normal');
   }
 
   async trimUser(userId: string, max: number, keep: string, now: number): Promise<StoredSession[]> {
@@ -375,7 +260,7 @@ export class SqliteStore implements SessionStore {
   }
 
   async ping(): Promise<void> {
-    this.run(() => this.tx.ping.get());
+    this.tx.ping();
   }
 
   async close(): Promise<void> {
@@ -425,81 +310,15 @@ export class SqliteStore implements SessionStore {
     return Object.fromEntries(this.q.data.all(key).map((r) => [r.name, r.value]));
   }
 
-  /**
-   * A write transaction that takes the write lock up front (BEGIN IMMEDIATE), so that
-   * `busy_timeout` applies when another process holds it. A deferred transaction that
-   * reads first and then writes fails at once with "database is locked" instead.
-   * `durability` is set before it begins (SQLite refuses to change it inside one). Every
-   * write goes through here: a bare statement would commit at whichever level the last
-   * transaction left.
-   */
-  private write<T>(op: () => T, durability: Durability = 'full'): T {
-    return this.run(() => {
-      if (this.durability !== durability) {
-        // Not a prepared statement: SQLite applies this pragma when it compiles it, so a
-        // prepared one would take effect once, at prepare time, and never again.
-        this.db.exec(durability === 'full' ? 'PRAGMA synchronous = FULL' : 'PRAGMA synchronous = NORMAL');
-        this.durability = durability;
-      }
-      return this.inTransaction(this.tx.beginImmediate, op);
-    });
+  private write<T>(op: () => T, durability?: Durability): T {
+    return this.tx.write(op, durability);
   }
 
-  /** A consistent read-only snapshot across several statements. */
   private readOnly<T>(op: () => T): T {
-    return this.run(() => this.inTransaction(this.tx.begin, op));
+    return this.tx.readOnly(op);
   }
 
-  /** BEGIN, op, COMMIT; ROLLBACK if op throws (statements prepared once, unlike `db.transaction`). */
-  private inTransaction<T>(begin: BetterSqlite3.Statement, op: () => T): T {
-    begin.run();
-    try {
-      const out = op();
-      this.tx.commit.run();
-      return out;
-    } catch (e) {
-      if (this.db.inTransaction) this.tx.rollback.run();
-      throw e;
-    }
-  }
-
-  /** Every failure (including a closed database) becomes StoreUnavailableError. */
   private run<T>(op: () => T): T {
-    try {
-      return op();
-    } catch (cause) {
-      if (cause === NOT_EXPIRED) throw cause;
-      throw new StoreUnavailableError({ cause: new Error(cause instanceof Error ? `${cause.name}: ${cause.message.split('\n')[0]}` : 'unknown') });
-    }
+    return this.tx.run(op);
   }
-}
-
-function toRow(s: StoredSession): SessionRow {
-  return {
-    key: s.key,
-    handle: s.handle,
-    user_id: s.userId,
-    created_at: s.createdAt,
-    last_seen_at: s.lastSeenAt,
-    idle_expires_at: s.idleExpiresAt,
-    absolute_expires_at: s.absoluteExpiresAt,
-    version: s.version,
-  };
-}
-
-function linkOf(m: MoveRow): SessionLink {
-  return { key: m.successor, sealedId: m.sealed_id, rotatedAt: m.rotated_at, graceUntil: m.grace_until, keepUntil: m.keep_until };
-}
-
-function fromRow(r: SessionRow): Omit<StoredSession, 'data'> {
-  return {
-    key: r.key,
-    handle: r.handle,
-    userId: r.user_id,
-    createdAt: r.created_at,
-    lastSeenAt: r.last_seen_at,
-    idleExpiresAt: r.idle_expires_at,
-    absoluteExpiresAt: r.absolute_expires_at,
-    version: r.version,
-  };
 }

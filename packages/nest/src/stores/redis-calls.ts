@@ -1,0 +1,157 @@
+import type { ClusterOptions, RedisOptions } from 'ioredis';
+import { StoreCorruptError, StoreUnavailableError } from '../keyward.errors.js';
+import { loadOptionalPeer } from '../util/optional-peer.js';
+import {
+  ioRedisConnection,
+  isIoRedis,
+  nodeRedisConnection,
+  type IoRedisClientLike,
+  type RedisClientLike,
+  type RedisConnection,
+  type RedisScript,
+} from './redis-client.js';
+import type { RedisStoreOptions } from './redis-options.js';
+import { strings } from './redis-record.js';
+
+type IoRedisModule = typeof import('ioredis');
+
+/**
+ * Every call the Redis store makes goes through here: the connection made from the options
+ * (or the client given), a wait for its first connection, and failures turned into
+ * {@link StoreUnavailableError} (a cause that keeps no argument of the command). If Redis is
+ * unreachable, every call throws at once (no offline queue) and the client reconnects by itself.
+ */
+export class RedisCalls {
+  readonly conn: RedisConnection;
+  /** False for a client the app gave: Keyward does not close it. */
+  private readonly owned: boolean;
+  private readonly connectTimeoutMs: number;
+  /** Set once the client has been ready at least once; from then on an outage fails fast. */
+  private everReady = false;
+  private firstReady: Promise<void> | undefined;
+
+  constructor(options: RedisStoreOptions, scripts: readonly RedisScript[]) {
+    this.connectTimeoutMs = options.commandTimeoutMs ?? 2000;
+    if (options.client) {
+      this.conn = isIoRedis(options.client)
+        ? ioRedisConnection(options.client, scripts)
+        : nodeRedisConnection(options.client, this.connectTimeoutMs);
+      this.owned = false;
+    } else {
+      const how = options.cluster ? 'RedisStore({ cluster })' : 'RedisStore({ url })';
+      const { Cluster, Redis } = loadOptionalPeer<IoRedisModule>('ioredis', how, 'or pass a node-redis client as `client`');
+      const base: RedisOptions = {
+        enableOfflineQueue: false,
+        enableAutoPipelining: true,
+        maxRetriesPerRequest: 1,
+        commandTimeout: this.connectTimeoutMs,
+        retryStrategy: (times) => Math.min(50 * times, 500),
+        ...(options.redisOptions as RedisOptions | undefined),
+      };
+      let client: IoRedisClientLike;
+      if (options.cluster) {
+        const clusterOptions: ClusterOptions = { enableOfflineQueue: false, enableAutoPipelining: true, redisOptions: base };
+        client = new Cluster(options.cluster, clusterOptions);
+      } else {
+        client = new Redis(options.url!, base);
+      }
+      this.conn = ioRedisConnection(client, scripts);
+      this.owned = true;
+    }
+    // Connection errors surface per request as 503; the client keeps reconnecting.
+    (this.conn.client as unknown as { on(event: 'error', listener: () => void): unknown }).on('error', () => {});
+    this.everReady = this.conn.ready;
+    if (!this.everReady) this.conn.onceReady(() => (this.everReady = true));
+  }
+
+  /** True on a Redis Cluster: the keys of one command or script must then share a hash slot. */
+  get cluster(): boolean {
+    return this.conn.cluster;
+  }
+
+  get client(): RedisClientLike {
+    return this.conn.client;
+  }
+
+  /** One raw command. */
+  cmd(...args: Array<string | number>): Promise<unknown> {
+    return this.run(() => this.conn.command(args));
+  }
+
+  /** A one-key script. */
+  script(script: RedisScript, key: string, args: ReadonlyArray<string | number>): Promise<unknown> {
+    return this.run(() => this.conn.script(script, key, args));
+  }
+
+  /** A script over several keys (a single Redis, or keys of one slot). */
+  scriptKeys(script: RedisScript, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+    return this.run(() => this.conn.scriptKeys(script, keys, args));
+  }
+
+  /** A raw command on the first master (`TIME`: one clock for every instance). */
+  onFirstMaster(args: ReadonlyArray<string | number>): Promise<unknown> {
+    return this.run(() => this.conn.masters()[0]!(args));
+  }
+
+  /** SCAN over every master (one node, or each master of a cluster). */
+  async *scan(match: string, map: (key: string) => string): AsyncIterable<string[]> {
+    for (const send of this.conn.masters()) {
+      let cursor = '0';
+      do {
+        const [next, keys] = (await this.run(() => send(['SCAN', cursor, 'MATCH', match, 'COUNT', 500]))) as [string, string[]];
+        cursor = String(next);
+        if (keys.length > 0) yield strings(keys).map(map);
+      } while (cursor !== '0');
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.owned) await this.conn.close();
+  }
+
+  /**
+   * Runs `op` once the client has connected, with every failure (but a corrupt record) as
+   * {@link StoreUnavailableError}.
+   */
+  async run<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      if (!this.everReady) await this.firstConnection();
+      return await op();
+    } catch (cause) {
+      if (cause instanceof StoreCorruptError) throw cause;
+      throw new StoreUnavailableError({ cause: scrubCause(cause) });
+    }
+  }
+
+  /**
+   * Until the client has connected once, a call waits for the connection (at most
+   * `commandTimeoutMs`) instead of failing at once: without an offline queue, requests
+   * arriving right after startup would otherwise all get 503. Later outages fail fast.
+   */
+  private firstConnection(): Promise<void> {
+    if (this.conn.ready) {
+      this.everReady = true;
+      return Promise.resolve();
+    }
+    this.firstReady ??= new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        cancel();
+        this.firstReady = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, this.connectTimeoutMs);
+      timer.unref();
+      const cancel = this.conn.onceReady(done);
+      this.conn.connectIfIdle();
+    });
+    return this.firstReady;
+  }
+}
+
+/** Keeps only the error's class and first line: Redis errors can quote arguments. */
+function scrubCause(cause: unknown): Error {
+  const name = cause instanceof Error ? cause.name : 'Error';
+  const msg = cause instanceof Error ? cause.message.split('\n')[0]!.replace(/\b[A-Za-z0-9_-]{40,}\b/g, '[…]') : 'unknown';
+  return new Error(`${name}: ${msg}`);
+}
