@@ -28,6 +28,8 @@ export class RedisCalls {
   private readonly connectTimeoutMs: number;
   /** Set once the client has been ready at least once; from then on an outage fails fast. */
   private everReady = false;
+  /** The client's last connection error (scrubbed), until it is ready again. */
+  private lastConnectionError: Error | undefined;
   private firstReady: Promise<void> | undefined;
 
   constructor(options: RedisStoreOptions, scripts: readonly RedisScript[]) {
@@ -58,8 +60,13 @@ export class RedisCalls {
       this.conn = ioRedisConnection(client, scripts);
       this.owned = true;
     }
-    // Connection errors surface per request as 503; the client keeps reconnecting.
-    (this.conn.client as unknown as { on(event: 'error', listener: () => void): unknown }).on('error', () => {});
+    // Connection errors surface per request as 503 (the last one named as its cause); the client keeps reconnecting.
+    (this.conn.client as unknown as { on(event: 'error', listener: (e: unknown) => void): unknown }).on('error', (e) => {
+      this.lastConnectionError = scrubCause(e);
+    });
+    (this.conn.client as unknown as { on(event: 'ready', listener: () => void): unknown }).on('ready', () => {
+      this.lastConnectionError = undefined;
+    });
     this.everReady = this.conn.ready;
     if (!this.everReady) this.conn.onceReady(() => (this.everReady = true));
   }
@@ -119,7 +126,10 @@ export class RedisCalls {
       return await op();
     } catch (cause) {
       if (cause instanceof StoreCorruptError) throw cause;
-      throw new StoreUnavailableError({ cause: scrubCause(cause) });
+      const scrubbed = scrubCause(cause);
+      // A command refused because the connection is down says only that: the connection's own last error says why.
+      if (this.lastConnectionError && !this.conn.ready) Object.defineProperty(scrubbed, 'cause', { value: this.lastConnectionError, enumerable: false });
+      throw new StoreUnavailableError({ cause: scrubbed });
     }
   }
 
@@ -149,9 +159,12 @@ export class RedisCalls {
   }
 }
 
-/** Keeps only the error's class and first line: Redis errors can quote arguments. */
+/** Keeps only the error's class, its errno-style code and first line: Redis errors can quote arguments. */
 function scrubCause(cause: unknown): Error {
   const name = cause instanceof Error ? cause.name : 'Error';
   const msg = cause instanceof Error ? cause.message.split('\n')[0]!.replace(/\b[A-Za-z0-9_-]{40,}\b/g, '[…]') : 'unknown';
-  return new Error(`${name}: ${msg}`);
+  const out = new Error(`${name}: ${msg}`);
+  const code = (cause as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,39}$/.test(code)) (out as Error & { code?: string }).code = code;
+  return out;
 }
