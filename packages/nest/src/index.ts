@@ -65,7 +65,8 @@ export { ServerKeyProvider, type ServerKeyOptions } from './vault/providers/serv
 export { MintedKeyProvider, type MintedKeyOptions, type KeyIssuer } from './vault/providers/minted-key.provider.js';
 export { UserKeyProvider } from './vault/providers/user-key.provider.js';
 export { SessionKeyProvider, type SessionKeyOptions } from './vault/providers/session-key.provider.js';
-export { ProxyService, type ProxyCall, type ProxyResult, type ProxySettings } from './proxy/proxy.service.js';
+export { ProxyService, type HeldProxyResult, type ProxyCall, type ProxyResult, type ProxySettings } from './proxy/proxy.service.js';
+export type { ProxyStats } from './proxy/proxy-slots.js';
 export type { ProxyOptions, ProxyServiceOptions, KeyPlacement } from './proxy/proxy-options.js';
 export type { ProxyCallLimit, ProxyLimitStorage, ProxyLimitRecord } from './proxy/proxy-limits.js';
 export { normalizeProxyPath, type PathVerdict } from './proxy/proxy-path.js';

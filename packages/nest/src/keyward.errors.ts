@@ -53,6 +53,12 @@ export const ProxyErrorCode = {
   Busy: 'KW_UPSTREAM_BUSY',
   /** One session has its share of the service's calls in flight (`maxConcurrentPerSession`). */
   SessionBusy: 'KW_PROXY_SESSION_BUSY',
+  /** One user has their share of the service's calls in flight over all their sessions (`maxConcurrentPerUser`). */
+  UserBusy: 'KW_PROXY_USER_BUSY',
+  /** One session's answers not yet taken by its client hold `proxy.maxBufferedBytesPerSession`. */
+  SessionBufferFull: 'KW_PROXY_SESSION_BUFFER_FULL',
+  /** Answers not yet taken by their clients hold `proxy.maxBufferedBytes` in this process. */
+  BufferFull: 'KW_PROXY_BUFFER_FULL',
   /** A call limit or quota of `proxy.limits` is used up for this session or user until its window ends. */
   RateLimited: 'KW_PROXY_RATE_LIMITED',
   Unavailable: 'KW_UPSTREAM_UNAVAILABLE',
@@ -278,6 +284,9 @@ export const ERROR_CATALOGUE: Readonly<Record<string, CatalogueEntry>> = Object.
   KW_PROXY_BODY_TOO_LARGE: row('ProxyError', 413),
   KW_UPSTREAM_BUSY: row('ProxyError', 503),
   KW_PROXY_SESSION_BUSY: row('ProxyError', 429),
+  KW_PROXY_USER_BUSY: row('ProxyError', 429),
+  KW_PROXY_SESSION_BUFFER_FULL: row('ProxyError', 429),
+  KW_PROXY_BUFFER_FULL: row('ProxyError', 503),
   KW_PROXY_RATE_LIMITED: row('ProxyError', 429),
   KW_UPSTREAM_UNAVAILABLE: row('ProxyError', 502),
   KW_UPSTREAM_TIMEOUT: row('ProxyError', 504),

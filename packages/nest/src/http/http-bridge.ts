@@ -51,14 +51,3 @@ export function setHeader(res: unknown, name: string, value: string): void {
  * the edge, one object for every request (no allocation per request).
  */
 export const RESPONSE_HEADERS: HeaderWriter = Object.freeze({ append: appendHeader, set: setHeader });
-
-/** Sends bytes as they are (no JSON serialisation), with a status, on either adapter. */
-export function sendRaw(res: unknown, status: number, body: Buffer): void {
-  if (isFastifyReply(res)) {
-    (res as unknown as { status(n: number): { send(b: Buffer): void } }).status(status).send(body);
-    return;
-  }
-  const r = res as { statusCode: number; end(b: Buffer): void };
-  r.statusCode = status;
-  r.end(body);
-}

@@ -10,7 +10,6 @@ import { ProxyService } from '../proxy/proxy.service.js';
 import { SessionEngine } from '../session/session.engine.js';
 import { isPlainHttpProbe, requestOrigin, type TransportRequest } from '../transport/transport-policy.js';
 import { writeError } from './error-writer.js';
-import { sendRaw } from './http-bridge.js';
 import type { AnyRequest, EdgeRequest } from './request.types.js';
 import { noteRefusal } from './request-context.step.js';
 import { attachSession, refusalFor } from './session.guard.js';
@@ -41,14 +40,89 @@ async function readBody(req: RawRequest, limit: number): Promise<Buffer | undefi
   return undefined;
 }
 
+/** Bytes handed to the socket at a time: a client that takes one slice per `writeTimeoutMs` is making progress. */
+const SLICE = 64 * 1024;
+
+interface PendingWrite {
+  res: ServerResponse;
+  /** When the client last took bytes (or the write began). */
+  last: number;
+}
+
+/**
+ * Writes proxied answers and keeps each call's lease (slots and bytes) until its answer has
+ * left the process: the response's `finish` (every byte handed to the socket) or `close`.
+ * Large answers go out in slices, each after the client took the one before; a write that
+ * makes no progress for `writeTimeoutMs` has its connection closed, by one timer for all
+ * pending writes (running only while there are some).
+ */
+export class AnswerWriter {
+  private readonly pending = new Set<PendingWrite>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly onTimeout: () => void,
+  ) {}
+
+  write(res: ServerResponse, status: number, body: Buffer, release: () => void): void {
+    const entry: PendingWrite = { res, last: Date.now() };
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      this.pending.delete(entry);
+      release();
+    };
+    res.once('finish', finish);
+    res.once('close', finish);
+    // The client went away while the upstream answered: nothing to write, nothing to hold.
+    if (res.destroyed || res.socket?.destroyed) return finish();
+    res.statusCode = status;
+    if (body.length <= SLICE) res.end(body);
+    else {
+      res.setHeader('content-length', body.length);
+      let at = 0;
+      const pump = (): void => {
+        entry.last = Date.now();
+        while (at < body.length) {
+          const piece = body.subarray(at, (at += SLICE));
+          if (at >= body.length) res.end(piece);
+          else if (!res.write(piece)) return void res.once('drain', pump);
+        }
+      };
+      pump();
+    }
+    if (done) return;
+    this.pending.add(entry);
+    this.timer ??= setInterval(() => this.sweep(), Math.max(25, Math.min(1000, Math.floor(this.timeoutMs / 4)))).unref();
+  }
+
+  /** Closes the connections whose client took nothing for `timeoutMs`; stops when nothing is pending. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const entry of this.pending) {
+      if (now - entry.last < this.timeoutMs) continue;
+      this.pending.delete(entry);
+      this.onTimeout();
+      entry.res.destroy();
+    }
+    if (this.pending.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+}
+
 /**
  * The edge's proxy route at `/<prefix>/<service>/<path>`, the last step of the edge for
  * proxied calls, on the raw Node request, so it reads the exact bytes of the URL and body
  * on both adapters. It checks the origin, reads the session (one store round trip), then
  * hands plain values to {@link ProxyService}, which checks the Host and the origin again
  * where the key is attached, and, where the service has call limits, asks the route's
- * {@link ProxyLimiter} right before the key is fetched (one more round trip). Every
- * failure is answered by the one error writer.
+ * {@link ProxyLimiter} right before the key is fetched (one more round trip). The answer is
+ * written by the {@link AnswerWriter}, which keeps the call's slots and bytes until the
+ * client has taken it. Every failure is answered by the one error writer.
  */
 @Injectable()
 export class ProxyRoute {
@@ -56,6 +130,8 @@ export class ProxyRoute {
   private readonly prefix: string | null;
   /** Counts calls against `proxy.limits` in the session store (or `proxy.limitStorage`), on the engine's clock. */
   private readonly limiter: ProxyLimiter;
+  /** Writes the answers, holding each call's slots and bytes until its client has taken it (`proxy.writeTimeoutMs`). */
+  private readonly writer: AnswerWriter;
 
   constructor(
     @Inject(ProxyService) private readonly proxy: ProxyService,
@@ -66,6 +142,8 @@ export class ProxyRoute {
   ) {
     this.prefix = proxyPath === false ? null : `/${proxyPath.replace(/^\/+|\/+$/g, '')}/`;
     this.limiter = new ProxyLimiter(options.session.store, options.session.clock);
+    const bounds = options.proxy.values().next().value?.answers;
+    this.writer = new AnswerWriter(bounds?.writeTimeoutMs ?? 30_000, () => proxy.noteWriteTimeout());
   }
 
   /** True if the request is for the proxy (it must then go to {@link ProxyRoute.forward}). */
@@ -99,7 +177,7 @@ export class ProxyRoute {
       if (!record) throw refusalFor(req as unknown as AnyRequest);
       const declared = Number(req.headers['content-length']);
       if (Number.isFinite(declared) && declared > svc.maxRequestBytes) throw new ProxyError(ProxyErrorCode.BodyTooLarge, `Request body exceeds ${svc.maxRequestBytes} bytes.`);
-      const result = await this.proxy.forward({
+      const result = await this.proxy.forwardHeld({
         service,
         method: req.method ?? 'GET',
         rest: afterPrefix.slice(slash + 1),
@@ -113,9 +191,15 @@ export class ProxyRoute {
       });
       // The service decides Cache-Control (no-store unless the service is cacheable), except on
       // an answer that also refreshes or rotates the session cookie: that one is never stored.
-      const setsCookie = res.hasHeader('set-cookie');
-      for (const [name, value] of result.headers) if (!(setsCookie && name === 'cache-control')) res.setHeader(name, value);
-      sendRaw(res, result.status, result.body);
+      try {
+        const setsCookie = res.hasHeader('set-cookie');
+        for (const [name, value] of result.headers) if (!(setsCookie && name === 'cache-control')) res.setHeader(name, value);
+      } catch (e) {
+        result.release();
+        throw e;
+      }
+      // The call's slots and bytes stay held until the client has taken the answer (or gone).
+      this.writer.write(res, result.status, result.body, result.release);
     } catch (e) {
       noteRefusal(res, e); // the request log's code for this call (logRequests; owned by http/request-context.step.ts)
       writeError(req, res, e, this.events);

@@ -51,6 +51,16 @@ export interface ProxyServiceOptions {
    */
   maxConcurrentPerSession?: number;
   /**
+   * Most calls one user may have in flight to this upstream at once, over all their
+   * sessions, so that opening several sessions does not multiply a user's share. Further
+   * calls fail at once with 429 `KW_PROXY_USER_BUSY` and `Retry-After`. A session without a
+   * user ID is counted on its own. Counted in this process: with N instances behind a load
+   * balancer a user may hold up to N times this many.
+   * @default twice maxConcurrentPerSession, at most maxConcurrent (32 with the default maxConcurrent)
+   * @example 8
+   */
+  maxConcurrentPerUser?: number;
+  /**
    * Whether the browser may cache this upstream's answers. Proxied answers are
    * authenticated, so by default each carries `Cache-Control: no-store`, whatever the
    * upstream sent. With `true`, the upstream's `Cache-Control` is passed on but always as
@@ -96,6 +106,39 @@ export interface ProxyOptions {
    * @example app.get(ThrottlerStorage)
    */
   limitStorage?: ProxyLimitStorage;
+  /**
+   * How long the writing of a proxied answer to a client may make no progress before the
+   * connection is closed. A client that stops reading would otherwise keep the answer (up to
+   * `maxResponseBytes`) and the call's concurrency slots for as long as its connection lives.
+   * Progress is the client taking bytes (at most 64 KiB at a time).
+   * @default 30_000
+   * @example 10_000
+   */
+  writeTimeoutMs?: number;
+  /**
+   * Bytes of proxied answers one session may hold in this process, from the upstream's
+   * answer until its client has taken the last byte. A call that would go past it fails with
+   * 429 `KW_PROXY_SESSION_BUFFER_FULL` and `Retry-After` (at once, before the upstream, if
+   * the session is already at the bound). At least every service's `maxResponseBytes`.
+   * @default 32 MiB, or the largest maxResponseBytes if that is more
+   * @example 64 * 1024 * 1024
+   */
+  maxBufferedBytesPerSession?: number;
+  /**
+   * Bytes of proxied answers this process may hold for all sessions together (the same
+   * accounting). A call that would go past it fails with 503 `KW_PROXY_BUFFER_FULL` and
+   * `Retry-After`. At least `maxBufferedBytesPerSession`.
+   * @default 256 MiB, or maxBufferedBytesPerSession if that is more
+   * @example 512 * 1024 * 1024
+   */
+  maxBufferedBytes?: number;
+}
+
+/** The proxy-wide bounds on answers waiting for their clients (one object, shared by every service). */
+export interface ResolvedAnswerBounds {
+  writeTimeoutMs: number;
+  maxBufferedBytesPerSession: number;
+  maxBufferedBytes: number;
 }
 
 export interface ResolvedProxyService {
@@ -112,6 +155,9 @@ export interface ResolvedProxyService {
   maxResponseBytes: number;
   maxConcurrent: number;
   maxConcurrentPerSession: number;
+  maxConcurrentPerUser: number;
+  /** The proxy-wide `writeTimeoutMs` and buffer bounds (the same object on every service). */
+  answers: ResolvedAnswerBounds;
   cacheable: boolean;
   plainHttp: boolean;
   insecureTls: boolean;
@@ -121,7 +167,7 @@ export interface ResolvedProxyService {
 
 const SERVICE_KEYS = [
   'baseUrl', 'credential', 'key', 'methods', 'forwardHeaders', 'responseHeaders', 'timeoutMs', 'maxRequestBytes',
-  'maxResponseBytes', 'maxConcurrent', 'maxConcurrentPerSession', 'cacheable', 'limits', 'allowHttpToLoopback', 'dangerouslyDisableTlsVerification',
+  'maxResponseBytes', 'maxConcurrent', 'maxConcurrentPerSession', 'maxConcurrentPerUser', 'cacheable', 'limits', 'allowHttpToLoopback', 'dangerouslyDisableTlsVerification',
 ] as const;
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const SERVICE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -166,6 +212,53 @@ function perSessionLimit(v: unknown, maxConcurrent: number | undefined, path: st
 }
 
 /**
+ * `maxConcurrentPerUser`: a whole number from `maxConcurrentPerSession` to `maxConcurrent`;
+ * by default twice the per-session share, at most `maxConcurrent`.
+ */
+function perUserLimit(v: unknown, maxConcurrent: number | undefined, perSession: number | undefined, path: string, problems: string[]): number | undefined {
+  if (maxConcurrent === undefined || perSession === undefined) return undefined;
+  if (v === undefined) return Math.min(maxConcurrent, 2 * perSession);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > maxConcurrent) {
+    problems.push(`${path}: expected a whole number of calls between ${perSession} (maxConcurrentPerSession) and ${maxConcurrent} (maxConcurrent), got ${show(v)}. Leave it out for twice maxConcurrentPerSession.`);
+    return undefined;
+  }
+  if (v < perSession) {
+    problems.push(`${path}: ${v} is less than maxConcurrentPerSession (${perSession}); a session could never use its own share. Raise it, or lower maxConcurrentPerSession to ${v} or less.`);
+    return undefined;
+  }
+  return v;
+}
+
+const MIB = 1024 * 1024;
+
+/** A byte count option: a whole number from `min` to `max`, or the default when left out. */
+function byteCount(v: unknown, path: string, problems: string[], min: number, fallback: number): number | undefined {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > 2 ** 40) {
+    problems.push(`${path}: expected a whole number of bytes between ${min} and ${2 ** 40}, got ${show(v)}.`);
+    return undefined;
+  }
+  return v;
+}
+
+/**
+ * `proxy.writeTimeoutMs`, `maxBufferedBytesPerSession` and `maxBufferedBytes`, checked
+ * against each other and against the largest answer a service may pass on.
+ */
+function answerBounds(raw: Record<string, unknown>, largestAnswer: number, problems: string[]): ResolvedAnswerBounds {
+  const writeTimeoutMs = raw.writeTimeoutMs === undefined ? 30_000 : duration(raw.writeTimeoutMs, 'proxy.writeTimeoutMs', problems, 100, 600_000);
+  const perSession = byteCount(raw.maxBufferedBytesPerSession, 'proxy.maxBufferedBytesPerSession', problems, 1, Math.max(32 * MIB, largestAnswer));
+  if (perSession !== undefined && raw.maxBufferedBytesPerSession !== undefined && perSession < largestAnswer) {
+    problems.push(`proxy.maxBufferedBytesPerSession: ${perSession} is less than the largest maxResponseBytes (${largestAnswer}); answers that size could never be passed on. Raise it to at least ${largestAnswer}, or lower that service's maxResponseBytes.`);
+  }
+  const total = byteCount(raw.maxBufferedBytes, 'proxy.maxBufferedBytes', problems, 1, Math.max(256 * MIB, perSession ?? 0));
+  if (total !== undefined && perSession !== undefined && raw.maxBufferedBytes !== undefined && total < perSession) {
+    problems.push(`proxy.maxBufferedBytes: ${total} is less than maxBufferedBytesPerSession (${perSession}); one session could never use its own share. Raise it to at least ${perSession}.`);
+  }
+  return { writeTimeoutMs: writeTimeoutMs ?? 30_000, maxBufferedBytesPerSession: perSession ?? 32 * MIB, maxBufferedBytes: total ?? 256 * MIB };
+}
+
+/**
  * Validates the proxy options; reports every problem. `store` is the session store (to
  * check that it can count call limits), undefined if it was reported as wrong already.
  */
@@ -182,9 +275,11 @@ export function resolveProxyOptions(
     problems.push(`proxy: expected { services: { <name>: { baseUrl, credential, ... } } }, got ${show(raw)}.`);
     return out;
   }
-  unknownKeys(raw, ['services', 'limits', 'limitStorage'], 'proxy.', problems);
+  unknownKeys(raw, ['services', 'limits', 'limitStorage', 'writeTimeoutMs', 'maxBufferedBytesPerSession', 'maxBufferedBytes'], 'proxy.', problems);
+  const answers: ResolvedAnswerBounds = { writeTimeoutMs: 0, maxBufferedBytesPerSession: 0, maxBufferedBytes: 0 };
   const globalLimits = resolveLimitList(raw.limits, 'proxy.limits', null, problems);
   let anyLimit = globalLimits.length > 0;
+  let largestAnswer = 0;
   for (const [name, svc] of Object.entries(raw.services)) {
     const at = `proxy.services.${name}`;
     if (!SERVICE_NAME.test(name)) problems.push(`${at}: service names are lower-case letters, digits, _ and - (they appear in URLs).`);
@@ -250,14 +345,18 @@ export function resolveProxyOptions(
     const timeoutMs = svc.timeoutMs === undefined ? 10_000 : duration(svc.timeoutMs, `${at}.timeoutMs`, problems, 1, 600_000);
     const maxReq = svc.maxRequestBytes === undefined ? 1_048_576 : duration(svc.maxRequestBytes, `${at}.maxRequestBytes`, problems, 0, 1 << 30);
     const maxRes = svc.maxResponseBytes === undefined ? 10_485_760 : duration(svc.maxResponseBytes, `${at}.maxResponseBytes`, problems, 1, 1 << 30);
+    if (maxRes !== undefined) largestAnswer = Math.max(largestAnswer, maxRes);
     const maxConc = svc.maxConcurrent === undefined ? 64 : duration(svc.maxConcurrent, `${at}.maxConcurrent`, problems, 1, 10_000);
-    const perSession = perSessionLimit(svc.maxConcurrentPerSession, maxConc, `${at}.maxConcurrentPerSession`, problems);
+    let perSession = perSessionLimit(svc.maxConcurrentPerSession, maxConc, `${at}.maxConcurrentPerSession`, problems);
+    // A user's share set below the default session share: the session share follows it down.
+    if (svc.maxConcurrentPerSession === undefined && typeof svc.maxConcurrentPerUser === 'number' && perSession !== undefined && svc.maxConcurrentPerUser >= 1) perSession = Math.min(perSession, Math.floor(svc.maxConcurrentPerUser));
+    const perUser = perUserLimit(svc.maxConcurrentPerUser, maxConc, perSession, `${at}.maxConcurrentPerUser`, problems);
     const ownLimits = resolveLimitList(svc.limits, `${at}.limits`, name, problems);
     anyLimit ||= ownLimits.length > 0;
     for (const flag of ['cacheable', 'allowHttpToLoopback', 'dangerouslyDisableTlsVerification'] as const) {
       if (svc[flag] !== undefined && typeof svc[flag] !== 'boolean') problems.push(`${at}.${flag}: expected a boolean, got ${show(svc[flag])}.`);
     }
-    if (base && timeoutMs !== undefined && maxReq !== undefined && maxRes !== undefined && maxConc !== undefined && perSession !== undefined) {
+    if (base && timeoutMs !== undefined && maxReq !== undefined && maxRes !== undefined && maxConc !== undefined && perSession !== undefined && perUser !== undefined) {
       out.set(name, {
         name,
         base,
@@ -272,6 +371,8 @@ export function resolveProxyOptions(
         maxResponseBytes: maxRes,
         maxConcurrent: maxConc,
         maxConcurrentPerSession: perSession,
+        maxConcurrentPerUser: perUser,
+        answers,
         cacheable: svc.cacheable === true,
         plainHttp: base.protocol === 'http:',
         insecureTls: svc.dangerouslyDisableTlsVerification === true,
@@ -279,6 +380,7 @@ export function resolveProxyOptions(
       });
     }
   }
+  Object.assign(answers, answerBounds(raw, largestAnswer, problems));
   const storage = resolveLimitStorage(raw.limitStorage, anyLimit, store, problems);
   for (const svc of out.values()) svc.limits = { rules: svc.limits.rules, storage };
   return out;

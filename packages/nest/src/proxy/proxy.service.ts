@@ -8,6 +8,7 @@ import type { StoredSession } from '../stores/session-store.interface.js';
 import type { CredentialService } from '../vault/credential.service.js';
 import { isForbiddenHeader, type ResolvedProxyService } from './proxy-options.js';
 import { joinBelow, normalizeProxyPath } from './proxy-path.js';
+import { ProxySlots, type CallLease, type ProxyStats } from './proxy-slots.js';
 import { scrubBuffer, scrubString, secretForms } from './scrub.js';
 
 /** One call to forward, as the HTTP edge hands it over (plain values, no framework objects). */
@@ -33,6 +34,15 @@ export interface ProxyResult {
   status: number;
   headers: Array<[string, string]>;
   body: Buffer;
+}
+
+/**
+ * A proxied answer whose call still holds its concurrency slots and its bytes (see
+ * {@link ProxyService.forwardHeld}): call `release()` once the answer has left the process
+ * (the response's `finish` or `close`); later calls do nothing.
+ */
+export interface HeldProxyResult extends ProxyResult {
+  release(): void;
 }
 
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
@@ -99,9 +109,8 @@ export interface ProxySettings {
 export class ProxyService implements OnApplicationShutdown {
   private readonly logger = new Logger('KeywardProxy');
   private readonly agents = new Map<string, Agent>();
-  private readonly inflight = new Map<string, number>();
-  /** Calls in flight per service and session (keyed by the session's store key, a hash, never the ID). */
-  private readonly inflightBySession = new Map<string, Map<string, number>>();
+  /** Calls in flight per service, session and user, and bytes of answers held (in this process). */
+  private readonly slots: ProxySlots;
 
   private readonly byName: ReadonlyMap<string, ResolvedProxyService>;
   private readonly origin: OriginPolicy;
@@ -115,6 +124,9 @@ export class ProxyService implements OnApplicationShutdown {
     this.byName = settings.services;
     this.origin = settings.origin;
     this.hosts = settings.hosts;
+    // The proxy-wide bounds ride on every service (one object); no service, nothing to bound.
+    const first = this.byName.values().next().value as ResolvedProxyService | undefined;
+    this.slots = new ProxySlots(first?.answers ?? { writeTimeoutMs: 30_000, maxBufferedBytesPerSession: 0, maxBufferedBytes: 0 });
     for (const svc of this.byName.values()) {
       this.agents.set(
         svc.name,
@@ -134,7 +146,38 @@ export class ProxyService implements OnApplicationShutdown {
     return [...this.byName.keys()];
   }
 
+  /**
+   * What the proxy holds now in this process: calls in flight (until their answer has left
+   * the process), bytes of answers not yet taken by their clients, stalled writes closed.
+   * @example app.get(ProxyService).stats().bufferedBytes
+   */
+  stats(): ProxyStats {
+    return this.slots.stats();
+  }
+
+  /** Counts a connection closed because its client took nothing for `proxy.writeTimeoutMs` (the edge's writer calls it). */
+  noteWriteTimeout(): void {
+    this.slots.noteWriteTimeout();
+  }
+
+  /**
+   * Forwards a call and returns the answer; its slots and bytes are given back as it
+   * returns (the caller holds the bytes from then on, unaccounted). The proxy route uses
+   * {@link forwardHeld}, which keeps them until the answer has left the process.
+   */
   async forward(call: ProxyCall): Promise<ProxyResult> {
+    const held = await this.forwardHeld(call);
+    held.release();
+    return { status: held.status, headers: held.headers, body: held.body };
+  }
+
+  /**
+   * Forwards a call and returns the answer with the call's concurrency slots (service,
+   * session, user) and its bytes still held: the caller calls `release()` once the answer
+   * has been written to the client's socket, or the socket closed. Until then they count
+   * against `maxConcurrent*`, `proxy.maxBufferedBytesPerSession` and `proxy.maxBufferedBytes`.
+   */
+  async forwardHeld(call: ProxyCall): Promise<HeldProxyResult> {
     const svc = this.byName.get(call.service);
     if (!svc) throw new ProxyError(ProxyErrorCode.UnknownService, 'No such proxy service.');
     // Point of use: the Host allowlist (DNS rebinding) and the origin/CSRF check run here
@@ -151,18 +194,7 @@ export class ProxyService implements OnApplicationShutdown {
     if (body && body.length > svc.maxRequestBytes) throw new ProxyError(ProxyErrorCode.BodyTooLarge, `Request body exceeds ${svc.maxRequestBytes} bytes.`);
     const headers = this.outgoingHeaders(svc, call.headers);
 
-    const busy = this.inflight.get(svc.name) ?? 0;
-    if (busy >= svc.maxConcurrent * 4) throw new ProxyError(ProxyErrorCode.Busy, `Too many calls in flight to "${svc.name}"; retry shortly.`, { retryAfterSeconds: 1 });
-    let perSession = this.inflightBySession.get(svc.name);
-    if (!perSession) this.inflightBySession.set(svc.name, (perSession = new Map()));
-    // The session's handle stays the same across ID rotations, so a rotation does not reset its share.
-    const sessionKey = call.session.handle;
-    const mine = perSession.get(sessionKey) ?? 0;
-    if (mine >= svc.maxConcurrentPerSession) {
-      throw new ProxyError(ProxyErrorCode.SessionBusy, `This session already has ${svc.maxConcurrentPerSession} call(s) in flight to "${svc.name}"; wait for one to finish.`, { retryAfterSeconds: 1 });
-    }
-    this.inflight.set(svc.name, busy + 1);
-    perSession.set(sessionKey, mine + 1);
+    const lease = this.slots.take(svc, call.session);
     try {
       // The call limits, at the point of use: after every check, before the key or the upstream.
       if (call.admit) await call.admit();
@@ -171,12 +203,11 @@ export class ProxyService implements OnApplicationShutdown {
       const keyValue = keyHeaderValue(svc.keyFormat, key.reveal());
       if (!HEADER_VALUE.test(keyValue)) throw new ProxyError(ProxyErrorCode.BadHeader, `The key for "${svc.name}" cannot be sent in a header.`);
       headers[svc.keyHeader] = keyValue;
-      return await this.send(svc, target, method, headers, body, forms);
-    } finally {
-      this.inflight.set(svc.name, (this.inflight.get(svc.name) ?? 1) - 1);
-      const left = (perSession.get(sessionKey) ?? 1) - 1;
-      if (left > 0) perSession.set(sessionKey, left);
-      else perSession.delete(sessionKey);
+      const result = await this.send(svc, target, method, headers, body, forms, lease);
+      return Object.assign(result, { release: () => lease.release() });
+    } catch (e) {
+      lease.release();
+      throw e;
     }
   }
 
@@ -198,11 +229,11 @@ export class ProxyService implements OnApplicationShutdown {
    * emitter (undici accepts either as its signal) cost far less per call than
    * `AbortSignal.timeout`, and the timer is cleared as soon as the call is over.
    */
-  private async send(svc: ResolvedProxyService, target: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, forms: readonly string[]): Promise<ProxyResult> {
+  private async send(svc: ResolvedProxyService, target: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, forms: readonly string[], lease: CallLease): Promise<ProxyResult> {
     const deadline = new EventEmitter();
     const timer = setTimeout(() => deadline.emit('abort'), svc.timeoutMs);
     try {
-      return await this.exchange(svc, target, method, headers, body, forms, deadline);
+      return await this.exchange(svc, target, method, headers, body, forms, deadline, lease);
     } finally {
       clearTimeout(timer);
     }
@@ -216,6 +247,7 @@ export class ProxyService implements OnApplicationShutdown {
     body: Buffer | undefined,
     forms: readonly string[],
     signal: EventEmitter,
+    lease: CallLease,
   ): Promise<ProxyResult> {
     let res: Awaited<ReturnType<typeof request>>;
     try {
@@ -234,7 +266,7 @@ export class ProxyService implements OnApplicationShutdown {
     const status = res.statusCode;
     let raw: Buffer;
     try {
-      raw = await this.readLimited(svc, res, status);
+      raw = await this.readLimited(svc, res, status, lease);
     } catch (e) {
       // destroy() makes undici's body emit 'error'; with no listener that is an uncaught exception (a crash).
       res.body.on('error', () => undefined);
@@ -261,11 +293,17 @@ export class ProxyService implements OnApplicationShutdown {
       else outHeaders.push([n, clean.text]);
     }
     outHeaders.push(['cache-control', proxiedCacheControl(svc.cacheable, upstreamCacheControl)]);
+    lease.settle(scrubbed.body.length);
     if (hits > 0) this.logger.warn(`Upstream "${svc.name}" echoed its API key ${hits} time(s); removed from the response.`);
     return { status, headers: outHeaders, body: scrubbed.body };
   }
 
-  private async readLimited(svc: ResolvedProxyService, res: Awaited<ReturnType<typeof request>>, status: number): Promise<Buffer> {
+  /**
+   * Reads the answer's body within `maxResponseBytes`, counting its bytes on the call's
+   * lease as they come (the whole declared length at once), so the session's and the
+   * process's buffer bounds refuse it before it is all in memory.
+   */
+  private async readLimited(svc: ResolvedProxyService, res: Awaited<ReturnType<typeof request>>, status: number, lease: CallLease): Promise<Buffer> {
     const declared = Number(res.headers['content-length']);
     if (Number.isFinite(declared) && declared > svc.maxResponseBytes) {
       throw new ProxyError(ProxyErrorCode.ResponseTooLarge, `Upstream "${svc.name}" answered with more than ${svc.maxResponseBytes} bytes.`);
@@ -275,12 +313,16 @@ export class ProxyService implements OnApplicationShutdown {
       return Buffer.alloc(0);
     }
     // A declared length is what the HTTP parser will deliver, no more: read it in one go.
-    if (Number.isFinite(declared)) return Buffer.from(await res.body.arrayBuffer());
+    if (Number.isFinite(declared)) {
+      lease.reserve(declared);
+      return Buffer.from(await res.body.arrayBuffer());
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of res.body) {
       size += (chunk as Buffer).length;
       if (size > svc.maxResponseBytes) throw new ProxyError(ProxyErrorCode.ResponseTooLarge, `Upstream "${svc.name}" answered with more than ${svc.maxResponseBytes} bytes.`);
+      lease.reserve((chunk as Buffer).length);
       chunks.push(chunk as Buffer);
     }
     return Buffer.concat(chunks);

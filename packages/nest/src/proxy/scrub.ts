@@ -1,6 +1,7 @@
 /** Removes every occurrence of a secret (and its common encodings) from bytes and strings. */
 import { encodedForms, liveSecrets } from '../redaction/live-secrets.js';
 import { REDACTED } from '@keyward/core';
+import { escapedKey, findEscaped, type EscapedKey } from './escaped-match.js';
 
 const MARK = REDACTED;
 const MARK_BYTES = Buffer.from(MARK);
@@ -12,6 +13,8 @@ const MARK_BYTES = Buffer.from(MARK);
  */
 export interface SecretForms extends ReadonlyArray<string> {
   readonly needles?: readonly Buffer[];
+  /** The key for the escape-aware pass (JSON, percent and HTML escapes, mixed): see `escaped-match.ts`. */
+  readonly escaped?: EscapedKey;
 }
 
 /**
@@ -44,8 +47,10 @@ export function formsCacheStats(): { entries: number; bytes: number } {
 
 /**
  * The secret as it might appear in a body or header: raw, base64 (also inside a larger
- * base64 value), base64url, hex, URL-encoded. Computed once per key (bounded cache, least
- * recently used first out): the proxy asks for every call.
+ * base64 value), base64url, hex, URL-encoded as exact forms; and, through
+ * {@link SecretForms.escaped}, with any of its characters escaped as JSON, percent-encoding
+ * or HTML would escape them. Computed once per key (bounded cache, least recently used
+ * first out): the proxy asks for every call.
  */
 export function secretForms(secret: string): SecretForms {
   const cached = formsCache.get(secret);
@@ -64,9 +69,10 @@ export function secretForms(secret: string): SecretForms {
     return slab.subarray(at - n, at);
   });
   // Frozen: the list is shared by every caller.
-  const forms: SecretForms = Object.freeze(Object.assign(list, { needles: Object.freeze(needles) }));
-  // Text (UTF-16 counted), the bytes, and about 100 bytes of view and array per form.
-  const bytes = list.reduce((n, f) => n + 2 * f.length + 40, 160 + secret.length * 2) + slab.length + 100 * list.length;
+  const escaped = escapedKey(secret);
+  const forms: SecretForms = Object.freeze(Object.assign(list, { needles: Object.freeze(needles), escaped }));
+  // Text (UTF-16 counted), the bytes, about 100 bytes of view and array per form, and the escape matcher's key.
+  const bytes = list.reduce((n, f) => n + 2 * f.length + 40, 160 + secret.length * 2) + slab.length + 100 * list.length + escaped.bytes;
   formsCache.set(secret, { forms, bytes });
   cachedBytes += bytes;
   while ((formsCache.size > FORMS_CACHE_LIMITS.entries || cachedBytes > FORMS_CACHE_LIMITS.bytes) && formsCache.size > 1) {
@@ -100,10 +106,29 @@ export function scrubBuffer(body: Buffer, forms: SecretForms): { body: Buffer; h
     parts.push(current.subarray(from));
     current = Buffer.concat(parts);
   }
+  if (forms.escaped) {
+    const found = findEscaped(current, forms.escaped);
+    if (found.length > 0) {
+      hits += found.length;
+      current = cutOut(current, found);
+    }
+  }
   return { body: current, hits };
 }
 
-/** Replaces each form in a string. */
+/** `buf` with each `[start, end)` range replaced by the mark. */
+function cutOut(buf: Buffer, ranges: ReadonlyArray<readonly [number, number]>): Buffer {
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (const [start, end] of ranges) {
+    parts.push(buf.subarray(from, start), MARK_BYTES);
+    from = end;
+  }
+  parts.push(buf.subarray(from));
+  return Buffer.concat(parts);
+}
+
+/** Replaces each form in a string (a header's value), escaped forms included. */
 export function scrubString(text: string, forms: readonly string[]): { text: string; hits: number } {
   let hits = 0;
   let out = text;
@@ -112,6 +137,15 @@ export function scrubString(text: string, forms: readonly string[]): { text: str
     const pieces = out.split(form);
     hits += pieces.length - 1;
     out = pieces.join(MARK);
+  }
+  const escaped = (forms as SecretForms).escaped;
+  if (escaped && /[\\%&+]/.test(out)) {
+    const bytes = Buffer.from(out, 'utf8');
+    const found = findEscaped(bytes, escaped);
+    if (found.length > 0) {
+      hits += found.length;
+      out = cutOut(bytes, found).toString('utf8');
+    }
   }
   return { text: out, hits };
 }

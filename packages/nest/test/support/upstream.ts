@@ -3,14 +3,17 @@ import { createServer, validateHeaderValue, type IncomingMessage, type ServerRes
 import type { AddressInfo } from 'node:net';
 import { posix } from 'node:path';
 import { after, before } from 'node:test';
+import { TEXT_ENCODINGS } from './secrets.js';
 
 /**
  * The library's own test upstream: a real node:http server that takes API keys, as the
  * third-party APIs behind a Keyward proxy do. It serves exactly what the tests call:
  *
  * - `/v1/*` needs a key in `x-api-key` (wins) or `Authorization: Bearer`, else 401:
- *   `ANY /v1/echo[?reflect=1|b64|url]` (what arrived; `reflect` sends the key back, as a
- *   careless API would), `ANY /v1/status/:code`, and `GET /v1/set-cookie`, `/v1/hop`,
+ *   `ANY /v1/echo[?reflect=1|b64|url|<encoding>]` (what arrived; `reflect` sends the key back,
+ *   as a careless API would; an `<encoding>` of `TEXT_ENCODINGS` in `secrets.ts` writes it
+ *   into the JSON text and a header as that language's encoder would), `ANY /v1/status/:code`,
+ *   and `GET /v1/set-cookie`, `/v1/hop`,
  *   `/v1/redirect?to=`, `/v1/slow?ms=`, `/v1/big?bytes=`;
  * - `/admin/keys` (`Authorization: Bearer <adminToken>`): `POST` mints, `GET|DELETE /admin/keys/:id`;
  * - `/internal/*` is counted in `stats().internalHits` (`/internal/marker` answers 200), so a
@@ -241,14 +244,24 @@ class TestUpstream implements Omit<UpstreamHandle, 'url' | 'close'> {
   }
 }
 
-/** What arrived (header names only); `?reflect=1|b64|url` also sends the key back in the body and a header. */
+/**
+ * What arrived (header names only); `?reflect=1|b64|url` also sends the key back in the body
+ * and a header; `?reflect=<encoding>` (a name of `TEXT_ENCODINGS`) writes the key so
+ * encoded, as is, into the JSON text (so `JSON.parse` reads the key back from a JSON escape)
+ * and into the `x-received-key` header.
+ */
 function echo(res: ServerResponse, r: { method: string; rawPath: string; headerNames: string[]; query: URLSearchParams; keyId: string; presented: string; bodyBytes: number }): void {
   const mode = r.query.get('reflect');
-  const reflected = mode === '1' ? r.presented : mode === 'b64' ? Buffer.from(r.presented).toString('base64') : mode === 'url' ? encodeURIComponent(r.presented) : undefined;
+  const encoding = mode !== null && Object.hasOwn(TEXT_ENCODINGS, mode) ? TEXT_ENCODINGS[mode]! : undefined;
+  const reflected = mode === '1' ? r.presented : mode === 'b64' ? Buffer.from(r.presented).toString('base64') : mode === 'url' ? encodeURIComponent(r.presented) : encoding?.(r.presented);
   const query: Record<string, string | string[]> = {};
   for (const name of new Set(r.query.keys())) query[name] = r.query.getAll(name).length > 1 ? r.query.getAll(name) : r.query.get(name)!;
-  const body = { method: r.method, path: r.rawPath, query, headerNames: r.headerNames, keyId: r.keyId, bodyBytes: r.bodyBytes, ...(reflected !== undefined ? { receivedKey: reflected } : {}) };
-  json(res, 200, body, reflected !== undefined && headerSafe(reflected) ? { 'x-received-key': reflected } : {});
+  const body = { method: r.method, path: r.rawPath, query, headerNames: r.headerNames, keyId: r.keyId, bodyBytes: r.bodyBytes, ...(reflected !== undefined && !encoding ? { receivedKey: reflected } : {}) };
+  const headers: Record<string, string> = reflected !== undefined && headerSafe(reflected) ? { 'x-received-key': reflected } : {};
+  if (!encoding) return json(res, 200, body, headers);
+  // The encoded text goes in as it is, not escaped again by JSON.stringify.
+  const text = `${JSON.stringify(body).slice(0, -1)},"receivedKey":"${reflected}"}`;
+  res.writeHead(200, { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) }).end(text);
 }
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
