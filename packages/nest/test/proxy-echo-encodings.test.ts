@@ -19,6 +19,8 @@ import { startUpstream, type UpstreamHandle } from './support/upstream.js';
 
 /** An AWS-style secret with every character the finding names, and the HTML- and JSON-special ones. */
 const awsStyle = (): string => `wJal/rXUt+nFEMI=K7'MD"EN&G<bP>xRf/${randomBytes(18).toString('base64')}+==`;
+/** A user's own key: the key alphabet users may store (no quotes or markup; see checkUserKey), still with / + =. */
+const userKeyStyle = (): string => `wJal/rXUt+nFEMI=K7MDENG~bPxRf/${randomBytes(18).toString('base64')}+==`;
 const MODES = ['1', 'b64', 'url', ...Object.keys(TEXT_ENCODINGS)];
 
 describe('echo scrubber: escaped forms of a key (unit)', () => {
@@ -80,7 +82,7 @@ describe('echo scrubber: escaped forms of a key (unit)', () => {
 for (const adapter of ADAPTERS) {
   describe(`echo scrubber: escaped forms of a key through the proxy (${adapter})`, () => {
     const serverKey = awsStyle();
-    const userKey = `byok/${awsStyle()}`;
+    const userKey = `byok/${userKeyStyle()}`;
     let upstream: UpstreamHandle;
     let bff: RunningApp;
     let page: PageClient;
