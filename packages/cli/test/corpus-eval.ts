@@ -13,6 +13,26 @@ export const CORPUS_DIR = fileURLToPath(new URL('../../test/fixtures/corpus/', i
  */
 export const REAL_CORPUS_DIR = fileURLToPath(new URL('../../test/fixtures/corpus-real/', import.meta.url));
 
+/**
+ * The blind corpus (issue 26): real code labelled before keyward ran on it, split by repository into
+ * half `A` (tuning) and half `B` (held out: scored once, at the end). See `corpus-blind/SPLIT.md`.
+ * Its files are not in git (third-party code kept out of commits); they exist in the worktree that built it.
+ */
+export const BLIND_CORPUS_DIR = fileURLToPath(new URL('../../test/fixtures/corpus-blind/', import.meta.url));
+
+/**
+ * Files of one half of the blind corpus, relative to that half's folder (`owner--repo/path/file.ts`), sorted.
+ * Lists only; it scores nothing.
+ *
+ * @example blindCorpusFiles('A') // ['MRdimenter--Vesuvian/client/src/components/OAuthPopup/server.js', ...]
+ */
+export function blindCorpusFiles(half: 'A' | 'B'): string[] {
+  return readdirSync(join(BLIND_CORPUS_DIR, half), { recursive: true, encoding: 'utf8' })
+    .filter((f) => /\.(?:[cm]?[jt]s)$/.test(f))
+    .map((f) => f.split('\\').join('/'))
+    .sort();
+}
+
 /** The two corpora by name. */
 export const CORPORA: Readonly<Record<'hand-written' | 'real', string>> = { 'hand-written': CORPUS_DIR, real: REAL_CORPUS_DIR };
 
