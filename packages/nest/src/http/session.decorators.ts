@@ -42,7 +42,8 @@ function sessionOf(ctx: ExecutionContext): RequestSession {
  * @example
  * @Get('me') me(@CurrentSession({ authenticated: true }) session: AuthenticatedSession) { return session.user.name; }
  */
-export const CurrentSession = createParamDecorator((options: CurrentSessionOptions | undefined, ctx: ExecutionContext): RequestSession | AuthenticatedSession => {
+// Typed here, not inferred: NestJS 12's inferred type names ParameterDecoratorOptions, which NestJS 11 does not have.
+export const CurrentSession: (options?: CurrentSessionOptions) => ParameterDecorator = createParamDecorator((options: CurrentSessionOptions | undefined, ctx: ExecutionContext): RequestSession | AuthenticatedSession => {
   const session = sessionOf(ctx);
   if (options?.authenticated === true && !session.isAuthenticated) throw new SessionRequiredError();
   return session;
@@ -58,7 +59,7 @@ export const CurrentSession = createParamDecorator((options: CurrentSessionOptio
  * interface AppUser extends SessionUser { name: string; role: 'user' | 'admin' }
  * @Get('me') me(@CurrentUser() user: AppUser) { return { name: user.name, role: user.role }; }
  */
-export const CurrentUser = createParamDecorator((_: unknown, ctx: ExecutionContext): SessionUser => {
+export const CurrentUser: () => ParameterDecorator = createParamDecorator((_: unknown, ctx: ExecutionContext): SessionUser => {
   const user = sessionOf(ctx).user;
   if (!user) throw new SessionRequiredError();
   return user;
