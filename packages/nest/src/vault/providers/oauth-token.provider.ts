@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { liveSecrets } from '../../redaction/live-secrets.js';
 import type { SessionEndReason } from '../../session/session.types.js';
@@ -185,6 +185,7 @@ export class OAuthTokenProvider implements CredentialProvider {
       throw reconnect(req.name);
     }
     const lease = leaseName(req.session, req.name);
+    const owner = randomBytes(12).toString('base64url');
     const deadline = Date.now() + this.leaseMs;
     for (;;) {
       const record = await this.reload(req.session);
@@ -193,11 +194,13 @@ export class OAuthTokenProvider implements CredentialProvider {
       if (!current) throw notConnected(req.name);
       // Another request or instance refreshed meanwhile: use its token.
       if (current.g !== seen.g || !this.due(current, now)) return tokenSecret(current.a);
-      if (await req.vault.tryLease(lease, this.leaseMs)) {
+      // The lease's owner is this attempt, not this process: two app instances in one process
+      // (or a process restarted with the same identity) must not both believe they hold it.
+      if (await this.options.store.acquireLease(lease, owner, this.leaseMs)) {
         try {
           return await this.refreshHolding(req, record, current, now);
         } finally {
-          await req.vault.releaseLease(lease).catch(() => undefined);
+          await this.options.store.releaseLease?.(lease).catch(() => undefined);
         }
       }
       if (Date.now() >= deadline) throw new OAuthError(OAuthErrorCode.Unavailable, `The "${req.name}" token is being refreshed and the refresh did not finish in time; retry.`);
