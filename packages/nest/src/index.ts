@@ -20,12 +20,15 @@ export {
   RedactionCapacityError,
   VaultError,
   ProxyError,
+  OAuthError,
+  OAuthErrorCode,
   KeywardConfigError,
   ERROR_CATALOGUE,
   registerStatus,
   type KeywardErrorCodeValue,
   type VaultErrorCodeValue,
   type ProxyErrorCodeValue,
+  type OAuthErrorCodeValue,
   type SessionRefusalCode,
   type OriginRefusalCode,
   type CatalogueEntry,
@@ -93,3 +96,6 @@ export { ClientAddress } from './http/client-address.js';
 export { UpgradeCheck } from './http/upgrade.check.js';
 /** @deprecated Renamed {@link UpgradeCheck} (it is not a Nest guard); this alias goes in 1.0. */
 export { UpgradeCheck as UpgradeGuard } from './http/upgrade.check.js';
+export { ConnectionService, safeReturnTo, type HandleCookie } from './oauth/connection.service.js';
+export type { OAuthOptions, OAuthConnectionOptions, OAuthClientAuth, OAuthEndpoints } from './oauth/oauth-options.js';
+export { OAuthTokenProvider, type OAuthTokenSet, type OAuthTokenClient, type OAuthTokenProviderOptions, type ConnectionInfo } from './vault/providers/oauth-token.provider.js';

@@ -70,6 +70,33 @@ export const ProxyErrorCode = {
   Encoding: 'KW_UPSTREAM_ENCODING',
 } as const;
 
+/** Codes of connected accounts (OAuth authorization-code flows and their tokens), carried by {@link OAuthError}. */
+export const OAuthErrorCode = {
+  /** No connection of that name is configured. */
+  UnknownConnection: 'KW_OAUTH_UNKNOWN_CONNECTION',
+  /** The callback came without a pending transaction: none started, already used (a replay), or its cookie was lost. */
+  TransactionMissing: 'KW_OAUTH_TRANSACTION_MISSING',
+  /** The pending transaction is older than `oauth.transactionTtlMs`. */
+  TransactionExpired: 'KW_OAUTH_TRANSACTION_EXPIRED',
+  /** The callback's `state` is not the transaction's. */
+  StateMismatch: 'KW_OAUTH_STATE_MISMATCH',
+  /** The callback arrived with another session's cookie than the one that started the flow. */
+  SessionMismatch: 'KW_OAUTH_SESSION_MISMATCH',
+  /** The authorization server answered the authorization request with `error=`. */
+  ProviderError: 'KW_OAUTH_PROVIDER_ERROR',
+  /** The token endpoint refused the authorization code (wrong PKCE verifier, used or expired code, bad ID token). */
+  ExchangeFailed: 'KW_OAUTH_EXCHANGE_FAILED',
+  /** The session has no token for this connection: connect the account first. */
+  NotConnected: 'KW_OAUTH_NOT_CONNECTED',
+  /** The refresh token was refused (`invalid_grant`): the connection was removed; connect again. */
+  Reconnect: 'KW_OAUTH_RECONNECT',
+  /** The authorization server could not be reached or failed; nothing was sent without a token. */
+  Unavailable: 'KW_OAUTH_UNAVAILABLE',
+} as const;
+
+/** A code of the connected-accounts family. */
+export type OAuthErrorCodeValue = (typeof OAuthErrorCode)[keyof typeof OAuthErrorCode];
+
 /** A code of the vault family. */
 export type VaultErrorCodeValue = (typeof VaultErrorCode)[keyof typeof VaultErrorCode];
 /** A code of the proxy family. */
@@ -220,6 +247,18 @@ export class ProxyError extends KeywardError {
 }
 
 /**
+ * A connected-account flow or token was refused or could not be had (see
+ * {@link OAuthErrorCode}). The message names the connection and, for a provider's own
+ * refusal, its standard error code; never a token, code, state or verifier.
+ */
+export class OAuthError extends KeywardError {
+  override readonly name = 'OAuthError';
+  constructor(code: OAuthErrorCodeValue, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/**
  * Thrown at startup when options are wrong, or when production settings are insecure.
  * `problems` lists every issue found, each with its fix.
  */
@@ -295,6 +334,17 @@ export const ERROR_CATALOGUE: Readonly<Record<string, CatalogueEntry>> = Object.
   KW_UPSTREAM_REDIRECT: row('ProxyError', 502),
   KW_UPSTREAM_RESPONSE_TOO_LARGE: row('ProxyError', 502),
   KW_UPSTREAM_ENCODING: row('ProxyError', 502),
+  // Connected accounts (OAuth).
+  KW_OAUTH_UNKNOWN_CONNECTION: row('OAuthError', 404),
+  KW_OAUTH_TRANSACTION_MISSING: row('OAuthError', 400),
+  KW_OAUTH_TRANSACTION_EXPIRED: row('OAuthError', 400),
+  KW_OAUTH_STATE_MISMATCH: row('OAuthError', 400),
+  KW_OAUTH_SESSION_MISMATCH: row('OAuthError', 403),
+  KW_OAUTH_PROVIDER_ERROR: row('OAuthError', 400),
+  KW_OAUTH_EXCHANGE_FAILED: row('OAuthError', 400),
+  KW_OAUTH_NOT_CONNECTED: row('OAuthError', 409),
+  KW_OAUTH_RECONNECT: row('OAuthError', 401),
+  KW_OAUTH_UNAVAILABLE: row('OAuthError', 503),
   // Never an answer of their own: thrown at startup, or process warnings.
   KW_CONFIG_INVALID: row('KeywardConfigError', null),
   KW_INSECURE_PRODUCTION: row('KeywardConfigError', null),

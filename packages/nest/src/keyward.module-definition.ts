@@ -1,6 +1,7 @@
 import { ConfigurableModuleBuilder, Inject } from '@nestjs/common';
 import type { KeywardModuleOptions } from './options/keyward-options.interface.js';
 import { PROXY_PATH } from './keyward.internal-constants.js';
+import { ConnectController } from './oauth/connect.controller.js';
 
 export const {
   ConfigurableModuleClass: KeywardConfigurableModule,
@@ -9,9 +10,11 @@ export const {
   ASYNC_OPTIONS_TYPE: KEYWARD_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<KeywardModuleOptions>({ moduleName: 'Keyward' })
   .setClassMethodName('forRoot')
-  .setExtras({ isGlobal: true, proxyPath: 'api/proxy' as string | false }, (definition, extras) => ({
+  // connectRoutes: the connected-accounts routes (/api/connect/:name, its callback, /api/connections).
+  .setExtras({ isGlobal: true, proxyPath: 'api/proxy' as string | false, connectRoutes: true as boolean }, (definition, extras) => ({
     ...definition,
     global: extras.isGlobal,
+    controllers: [...(definition.controllers ?? []), ...(extras.connectRoutes === false ? [] : [ConnectController])],
     providers: [...(definition.providers ?? []), { provide: PROXY_PATH, useValue: extras.proxyPath }],
   }))
   .build();

@@ -29,6 +29,8 @@ import { SessionService } from './session/session.service.js';
 import { CredentialService } from './vault/credential.service.js';
 import { Vault } from './vault/vault.js';
 import { KeywardEvents } from './events/keyward-events.js';
+import { ConnectionService } from './oauth/connection.service.js';
+import { OAUTH_TRANSPORT } from './oauth/connect.controller.js';
 
 /** The redaction registry takes its bounds, and every secret the options hold, at startup. */
 function registerLiveSecrets(o: ResolvedKeywardOptions): ResolvedKeywardOptions {
@@ -36,6 +38,12 @@ function registerLiveSecrets(o: ResolvedKeywardOptions): ResolvedKeywardOptions 
   for (const s of o.session.secrets) liveSecrets.add(s, { pinned: true });
   for (const key of o.keyRing?.material() ?? []) liveSecrets.add(key, { pinned: true });
   for (const p of o.credentials.values()) for (const s of p.liveSecrets?.() ?? []) liveSecrets.add(s, { pinned: true });
+  // Connected accounts: client secrets and private keys are configuration secrets too.
+  for (const c of o.oauth.connections.values()) {
+    const a = c.clientAuth;
+    if (a.kind === 'secret') liveSecrets.add(a.secret, { pinned: true });
+    else for (const part of ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const) if (typeof a.jwk[part] === 'string') liveSecrets.add(a.jwk[part], { pinned: true });
+  }
   return o;
 }
 
@@ -66,6 +74,14 @@ const providers: Provider[] = [
     useFactory: (o: ResolvedKeywardOptions, credentials: CredentialService) =>
       new ProxyService({ services: o.proxy, origin: o.origin, hosts: hostPolicyOf(o.origin, o.transport.publicOrigin) }, credentials),
   },
+  {
+    // Connected accounts: the flows (their tokens are credentials of CredentialService above).
+    provide: ConnectionService,
+    inject: [RESOLVED_OPTIONS, Vault],
+    useFactory: (o: ResolvedKeywardOptions, vault: Vault) =>
+      new ConnectionService(o.oauth, o.oauth.runtime, vault, o.session.store, o.session.clock, { secure: o.session.cookie.secure, secrets: o.session.secrets }),
+  },
+  { provide: OAUTH_TRANSPORT, inject: [RESOLVED_OPTIONS], useFactory: (o: ResolvedKeywardOptions) => o.transport },
   StartupReport,
   ClientAddress,
   // The edge: its steps, its entry points, its Nest guard, its Nest error filter, and the
@@ -104,7 +120,7 @@ const providers: Provider[] = [
  *   useFactory: (c: ConfigService) => ({ session: { secrets: c.get('SESSION_SECRETS').split(','), store: ... } }),
  * })
  */
-@Module({ imports: [DiscoveryModule], providers, exports: [SessionEngine, SessionService, KeywardEvents, Vault, CredentialService, ProxyService, StartupReport, ClientAddress, RESOLVED_OPTIONS, RoutePolicies] })
+@Module({ imports: [DiscoveryModule], providers, exports: [SessionEngine, SessionService, KeywardEvents, Vault, CredentialService, ConnectionService, ProxyService, StartupReport, ClientAddress, RESOLVED_OPTIONS, RoutePolicies] })
 export class KeywardModule extends KeywardConfigurableModule implements NestModule {
   constructor(@Inject(KeywardEdge) private readonly edge: KeywardEdge) {
     super();

@@ -8,6 +8,8 @@ import type { CorsOptions, OriginOptions, ResolvedCors } from '../origin/origin-
 import type { OriginPolicy } from '../origin/origin-policy.js';
 import type { ProxyOptions, ResolvedProxyService } from '../proxy/proxy-options.js';
 import type { ResolvedTransport, TransportOptions } from '../transport/transport-policy.js';
+import type { OAuthOptions, ResolvedOAuthOptions } from '../oauth/oauth-options.js';
+import type { Connection } from '../oauth/connection.service.js';
 
 /** Cookie attributes of the session cookie. Every default is the safe one. */
 export interface SessionCookieOptions {
@@ -157,6 +159,14 @@ export interface KeywardModuleOptions {
    * @default { capacity: 20_000, maxBytes: 64 MiB, userCapacity: 20_000, userMaxBytes: 64 MiB, perUser: 32, perUserBytes: 1 MiB, userIdleMs: 900_000 }
    */
   redaction?: RedactionOptions;
+  /**
+   * Connected accounts: OAuth 2.0 / OpenID Connect providers users link so the app can call
+   * them on their behalf; the tokens stay on the server (docs/connected-accounts.md). Each
+   * connection name is also a credential a proxy service can name.
+   * @default undefined (none)
+   * @example { connections: { github: { endpoints: { authorization: 'https://github.com/login/oauth/authorize', token: 'https://github.com/login/oauth/access_token' }, clientId: process.env.GITHUB_CLIENT_ID!, clientAuth: { secret: process.env.GITHUB_CLIENT_SECRET! }, scopes: ['read:user'] } } }
+   */
+  oauth?: OAuthOptions;
 }
 
 /** Options of the credential vault. */
@@ -187,6 +197,8 @@ export interface ResolvedKeywardOptions {
   /** Which requests get a log line: `all`, `proxied` (calls to the proxy route) or `none`. */
   logRequests: 'all' | 'proxied' | 'none';
   redaction: ResolvedRedactionOptions;
+  /** Connected accounts: validated options and, per connection, its client and token provider. */
+  oauth: ResolvedOAuthOptions & { runtime: ReadonlyMap<string, Connection> };
   /**
    * Development only: what production would refuse about secrets and vault keys (weak,
    * placeholder, duplicated), by position, never the value. Logged once at startup.

@@ -11,8 +11,11 @@ import { resolveCrossOrigin } from '../origin/origin-options.js';
 import { resolveProxyOptions } from '../proxy/proxy-options.js';
 import { resolveTransport } from '../transport/transport-policy.js';
 import { resolveLifecycleOptions } from '../session/lifecycle-options.js';
+import { resolveOAuthOptions } from '../oauth/oauth-options.js';
+import { buildConnections } from '../oauth/connections.js';
+import type { Connection } from '../oauth/connection.service.js';
 
-const TOP_KEYS = ['production', 'session', 'demoUsers', 'vault', 'credentials', 'origin', 'cors', 'transport', 'proxy', 'logRequests', 'redaction'] as const;
+const TOP_KEYS = ['production', 'session', 'demoUsers', 'vault', 'credentials', 'origin', 'cors', 'transport', 'proxy', 'logRequests', 'redaction', 'oauth'] as const;
 const CREDENTIAL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const SESSION_KEYS = [
   'secrets', 'store', 'cookie', 'idleTimeoutMs', 'absoluteTimeoutMs', 'touchIntervalMs',
@@ -103,6 +106,14 @@ export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: 
   // transport/ validates its own section (not an object, unknown keys, types, the hsts sub-object), as origin/ and proxy/ do theirs.
   const transport = resolveTransport(raw.transport, production, problems);
   view.requireHttps = transport.requireHttps;
+  // Connected accounts: each connection is also a credential the proxy can name.
+  const oauth = resolveOAuthOptions(raw.oauth, production, problems);
+  const connections = view.store ? buildConnections(oauth, view.store) : new Map<string, Connection>();
+  for (const [name, c] of connections) {
+    if (credentials.has(name)) problems.push(`oauth.connections.${name}: a credential of the same name is configured in \`credentials\`; give the connection another name.`);
+    else credentials.set(name, c.provider);
+  }
+  if (oauth.connections.size > 0 && raw.vault === undefined) problems.push('vault: required when oauth.connections are configured (their tokens are sealed in it). Set vault.keys from KEYWARD_VAULT_KEYS.');
   const proxy = resolveProxyOptions(raw.proxy, new Set(credentials.keys()), origin.csrfHeader.name, problems, view.store);
   view.proxy = proxy;
   const redaction = resolveRedactionOptions(raw.redaction, problems);
@@ -125,6 +136,7 @@ export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: 
     proxy,
     logRequests: raw.logRequests === true ? 'all' : raw.logRequests === false ? 'none' : 'proxied',
     redaction,
+    oauth: { ...oauth, runtime: connections },
     warnings: [...deprecations, ...(production ? [] : secretFindings(view).map((w) => `${w} (Production refuses it; development only warns.)`))],
   };
 }

@@ -119,6 +119,13 @@ export class Vault {
     return this.openPlain(record, INTERNAL_MARK + name);
   }
 
+  /** Removes what {@link putProviderState} stored (a provider's own state), if anything. */
+  async removeProviderState(record: StoredSession, name: string): Promise<void> {
+    checkName(name);
+    await this.store.patch(record.key, {}, [CRED_PREFIX + INTERNAL_MARK + name]);
+    delete record.data[CRED_PREFIX + INTERNAL_MARK + name];
+  }
+
   /**
    * The data of a session moving from store key `fromKey` to `toKey` (a same-user
    * regenerate), with its data key re-wrapped for the new key. Pure (no store access) and

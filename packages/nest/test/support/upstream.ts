@@ -36,6 +36,13 @@ export interface UpstreamHandle {
   adminStats(): { minted: number; revoked: number; active: number; requests: number };
   /** Resets the counters of {@link stats}. */
   resetStats(): void;
+  /**
+   * Also accepts a Bearer that `check` accepts (an authorization server's access tokens):
+   * such a call's `keyId` is `oauth`, and the token is counted in {@link bearersSeen}.
+   */
+  acceptBearer(check: (token: string) => boolean): void;
+  /** How many calls each accepted Bearer (by `acceptBearer`) made, in order of first use (values, for the test's leak search). */
+  bearersSeen(): Map<string, number>;
 }
 
 export interface UpstreamStats {
@@ -97,8 +104,18 @@ class TestUpstream implements Omit<UpstreamHandle, 'url' | 'close'> {
   private readonly counts = { minted: 0, revoked: 0 };
   private counters: UpstreamStats = { requests: 0, internalHits: 0, lastRequest: null, slowCancelled: 0 };
   private nextServer = 1;
+  private bearerCheck: ((token: string) => boolean) | undefined;
+  private readonly bearers = new Map<string, number>();
 
   constructor(private readonly adminToken: string) {}
+
+  acceptBearer(check: (token: string) => boolean): void {
+    this.bearerCheck = check;
+  }
+
+  bearersSeen(): Map<string, number> {
+    return new Map(this.bearers);
+  }
 
   mint({ ttlMs = DAY_MS }: { ttlMs?: number; label?: string } = {}): MintedKey {
     const id = `mk_${randomBytes(8).toString('hex')}`;
@@ -191,7 +208,11 @@ class TestUpstream implements Omit<UpstreamHandle, 'url' | 'close'> {
   private v1(req: IncomingMessage, res: ServerResponse, route: string, query: URLSearchParams, seen: { rawPath: string; headerNames: string[] }): void {
     const apiKey = req.headers['x-api-key'];
     const presented = typeof apiKey === 'string' && apiKey ? apiKey : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.headers.authorization ?? '')?.[1];
-    const key = presented ? this.byDigest.get(sha256(presented)) : undefined;
+    let key: Key | undefined = presented ? this.byDigest.get(sha256(presented)) : undefined;
+    if (presented && !key && this.bearerCheck?.(presented)) {
+      key = { id: 'oauth', kind: 'server' };
+      this.bearers.set(presented, (this.bearers.get(presented) ?? 0) + 1);
+    }
     if (!presented || !key || !isActive(key)) return json(res, 401, { error: 'invalid or missing api key' });
     if (route === '/echo') return void readBody(req).then((body) => echo(res, { method: req.method!, ...seen, query, keyId: key.id, presented, bodyBytes: body.length }));
     const status = /^\/status\/(\d{3})$/.exec(route)?.[1];

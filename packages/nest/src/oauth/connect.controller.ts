@@ -1,0 +1,116 @@
+import { Controller, Delete, Get, HttpCode, Inject, Param, Query, Req, Res, SetMetadata } from '@nestjs/common';
+import { ServerResponse } from 'node:http';
+import { ALLOW_ANONYMOUS } from '../keyward.constants.js';
+import { REQUEST_SESSION } from '../keyward.internal-constants.js';
+import { SessionRequiredError } from '../keyward.errors.js';
+import type { RequestSession } from '../session/request-session.js';
+import { requestOrigin, type ResolvedTransport, type TransportRequest } from '../transport/transport-policy.js';
+import type { ConnectionInfo } from '../vault/providers/oauth-token.provider.js';
+import { ConnectionService, type HandleCookie } from './connection.service.js';
+
+/** Where the controller finds the transport settings (the module provides them). */
+export const OAUTH_TRANSPORT = Symbol('keyward.oauthTransport');
+
+type AnyReq = TransportRequest & { [REQUEST_SESSION]?: RequestSession; url?: string; originalUrl?: string };
+
+/**
+ * The routes of connected accounts (registered by `KeywardModule` unless
+ * `connectRoutes: false`):
+ * - `GET /api/connect/:name?returnTo=/path`: needs a session; 302 to the provider.
+ * - `GET /api/connect/:name/callback`: the provider's redirect back; 302 to `returnTo`.
+ * - `GET /api/connections`: the session's connections (never a token).
+ * - `DELETE /api/connect/:name`: disconnects (tokens revoked); origin-checked like every write.
+ */
+@Controller('api')
+export class ConnectController {
+  constructor(
+    @Inject(ConnectionService) private readonly connections: ConnectionService,
+    @Inject(OAUTH_TRANSPORT) private readonly transport: ResolvedTransport,
+  ) {}
+
+  @Get('connections')
+  async list(@Req() req: AnyReq): Promise<{ connections: ConnectionInfo[] }> {
+    return { connections: await this.connections.list(recordOf(req)) };
+  }
+
+  @Get('connect/:name')
+  async start(@Param('name') name: string, @Query('returnTo') returnTo: unknown, @Req() req: AnyReq, @Res() res: unknown): Promise<void> {
+    const origin = this.transport.publicOrigin ?? requestOrigin(req, this.transport) ?? '';
+    const { location, cookie } = await this.connections.start(recordOf(req), name, returnTo, origin);
+    appendCookie(res, serialize(cookie));
+    redirect(res, location);
+  }
+
+  @Get('connect/:name/callback')
+  @SetMetadata(ALLOW_ANONYMOUS, true)
+  async callback(@Param('name') name: string, @Req() req: AnyReq, @Res() res: unknown): Promise<void> {
+    const cookieName = this.connections.handleCookieName(name);
+    // The handle is single use whatever happens: cleared on every answer, refusals included.
+    appendCookie(res, serialize({ name: cookieName, value: '', path: `/api/connect/${name}/`, maxAgeSeconds: 0, secure: cookieName.startsWith('__Secure-') }));
+    const url = req.originalUrl ?? req.url ?? '';
+    const q = url.indexOf('?');
+    const query = new URLSearchParams(q >= 0 ? url.slice(q + 1) : '');
+    const current = req[REQUEST_SESSION]?.storedRecord;
+    const { returnTo } = await this.connections.callback(name, query, readCookie(req.headers.cookie, cookieName), current);
+    redirect(res, returnTo);
+  }
+
+  @Delete('connect/:name')
+  @HttpCode(200)
+  async disconnect(@Param('name') name: string, @Req() req: AnyReq): Promise<{ disconnected: boolean }> {
+    return { disconnected: await this.connections.disconnect(recordOf(req), name) };
+  }
+}
+
+function recordOf(req: AnyReq) {
+  const record = req[REQUEST_SESSION]?.storedRecord;
+  if (!record) throw new SessionRequiredError();
+  return record;
+}
+
+function serialize(c: HandleCookie): string {
+  return `${c.name}=${c.value}; Path=${c.path}; Max-Age=${c.maxAgeSeconds}; HttpOnly; SameSite=Lax${c.secure ? '; Secure' : ''}`;
+}
+
+/** One cookie's value from a Cookie header; undefined when absent or sent twice. */
+function readCookie(header: string | string[] | undefined, name: string): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  let found: string | undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
+    if (found !== undefined) return undefined;
+    found = part.slice(eq + 1).trim();
+  }
+  return found;
+}
+
+interface FastifyLikeReply {
+  raw: ServerResponse;
+  header(name: string, value: string): unknown;
+  code(status: number): FastifyLikeReply;
+  send(body?: unknown): unknown;
+}
+
+function isFastify(res: unknown): res is FastifyLikeReply {
+  return !(res instanceof ServerResponse) && typeof res === 'object' && res !== null && 'raw' in res;
+}
+
+function appendCookie(res: unknown, value: string): void {
+  if (isFastify(res)) res.header('set-cookie', value);
+  else (res as ServerResponse).appendHeader('set-cookie', value);
+}
+
+function redirect(res: unknown, location: string): void {
+  if (isFastify(res)) {
+    res.header('cache-control', 'no-store');
+    res.header('location', location);
+    res.code(302).send();
+    return;
+  }
+  const r = res as ServerResponse;
+  r.setHeader('cache-control', 'no-store');
+  r.setHeader('location', location);
+  r.statusCode = 302;
+  r.end();
+}

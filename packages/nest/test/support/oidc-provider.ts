@@ -1,0 +1,217 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import Provider from 'oidc-provider';
+import { freePort } from './redis-server.js';
+
+/**
+ * A real authorization server for the library's tests: panva's `oidc-provider` (OpenID
+ * Certified), in-process on a free loopback port, with its own signing key, an in-memory
+ * adapter the test can look into, refresh-token rotation and revocation on, PKCE required.
+ * Its login page is driven by HTTP: `GET /interaction/:uid` answers JSON, `POST
+ * /interaction/:uid/login` (form `login=<user>`) signs in and grants consent, `POST
+ * /interaction/:uid/deny` answers the client with `error=access_denied`.
+ * Never imports the demo's identity provider.
+ */
+export interface TestIdp {
+  /** The issuer (`http://127.0.0.1:<port>`). */
+  readonly issuer: string;
+  /** Registers (or replaces) a confidential client with a secret. */
+  addClient(c: { clientId: string; clientSecret: string; redirectUris: string[] }): void;
+  /** Every token value the server issued (access, refresh, ID tokens, codes), for leak searches. */
+  issuedSecrets(): string[];
+  /** True while an access token the server issued is neither expired nor revoked. */
+  isActiveAccessToken(token: string): boolean;
+  /** Requests at the token endpoint by grant type (`authorization_code`, `refresh_token`). */
+  tokenRequests(grantType: string): number;
+  /** Successful RFC 7009 revocations, by token type hint as received. */
+  revocations(): Array<{ hint: string; status: number }>;
+  /** Revokes every grant (so the next refresh answers `invalid_grant`). */
+  revokeAllGrants(): Promise<void>;
+  /** Access token lifetime in seconds for tokens issued from now on. */
+  setAccessTokenTtl(seconds: number): void;
+  /** Makes the token endpoint answer 503 (the server "down") until called with false. */
+  setTokenEndpointDown(down: boolean): void;
+  close(): Promise<void>;
+}
+
+type Stored = { payload: Record<string, unknown>; expiresAt: number };
+
+/** The server's storage, by model: kept in the open so the test can see what was issued and revoked. */
+const models = new Map<string, Map<string, Stored>>();
+const model = (name: string): Map<string, Stored> => {
+  let m = models.get(name);
+  if (!m) models.set(name, (m = new Map()));
+  return m;
+};
+/** Static clients of the running servers, by client id (looked up by the adapter's `Client` model). */
+const clients = new Map<string, Record<string, unknown>>();
+
+class MemoryAdapter {
+  constructor(private readonly name: string) {}
+  async upsert(id: string, payload: Record<string, unknown>, expiresIn: number): Promise<void> {
+    model(this.name).set(id, { payload, expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : Infinity });
+    if (typeof payload.grantId === 'string') model('grant-index').set(`${payload.grantId}|${this.name}|${id}`, { payload: {}, expiresAt: Infinity });
+  }
+  async find(id: string): Promise<Record<string, unknown> | undefined> {
+    if (this.name === 'Client') return clients.get(id);
+    const s = model(this.name).get(id);
+    return s && s.expiresAt > Date.now() ? s.payload : undefined;
+  }
+  async findByUserCode(): Promise<undefined> {
+    return undefined;
+  }
+  async findByUid(uid: string): Promise<Record<string, unknown> | undefined> {
+    for (const s of model(this.name).values()) if (s.payload.uid === uid) return s.payload;
+    return undefined;
+  }
+  async consume(id: string): Promise<void> {
+    const s = model(this.name).get(id);
+    if (s) s.payload.consumed = Math.floor(Date.now() / 1000);
+  }
+  async destroy(id: string): Promise<void> {
+    model(this.name).delete(id);
+  }
+  async revokeByGrantId(grantId: string): Promise<void> {
+    for (const key of [...model('grant-index').keys()]) {
+      const [g, m, id] = key.split('|');
+      if (g !== grantId) continue;
+      model(m!).delete(id!);
+      model('grant-index').delete(key);
+    }
+  }
+}
+
+export async function startTestIdp(): Promise<TestIdp> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'test-idp-1', alg: 'RS256', use: 'sig' };
+  let accessTtl = 3600;
+  let tokenDown = false;
+  const tokenCounts = new Map<string, number>();
+  const revocationLog: Array<{ hint: string; status: number }> = [];
+  const issued = new Set<string>();
+
+  const provider = new Provider(issuer, {
+    adapter: MemoryAdapter as never,
+    jwks: { keys: [jwk as never] },
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    renderError: async (ctx: { type: string; body: unknown }, out: Record<string, string>) => {
+      ctx.type = 'json';
+      ctx.body = out;
+    },
+    features: { devInteractions: { enabled: false }, revocation: { enabled: true } },
+    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    findAccount: async (_ctx: unknown, sub: string) => ({ accountId: sub, claims: async () => ({ sub, name: sub }) }),
+    claims: { openid: ['sub'], profile: ['name'] },
+    scopes: ['openid', 'profile', 'offline_access', 'api:read'],
+    pkce: { required: () => true },
+    // Refresh tokens whatever the scope (not only with offline_access), rotated at every use.
+    issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: () => true,
+    ttl: {
+      AccessToken: () => accessTtl,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      Interaction: 600,
+      Session: 3600,
+      Grant: 3600,
+      RefreshToken: 86_400,
+    },
+  } as never);
+  provider.proxy = false;
+  provider.on('server_error', () => undefined);
+
+  // Koa middleware: counts token requests and revocations as they happen (the test's "server log").
+  provider.use(async (ctx: { path: string; method: string; status: number; body: unknown; oidc?: { params?: Record<string, unknown> } }, next: () => Promise<void>) => {
+    if (ctx.path === '/token' && tokenDown) {
+      ctx.status = 503;
+      ctx.body = { error: 'temporarily_unavailable' };
+      return;
+    }
+    await next();
+    if (ctx.path === '/token' && ctx.method === 'POST') {
+      const gt = String(ctx.oidc?.params?.grant_type ?? '');
+      tokenCounts.set(gt, (tokenCounts.get(gt) ?? 0) + 1);
+      const b = ctx.body as Record<string, unknown> | undefined;
+      for (const k of ['access_token', 'refresh_token', 'id_token']) if (b && typeof b[k] === 'string') issued.add(b[k] as string);
+    }
+    if (ctx.path === '/token/revocation' && ctx.method === 'POST') revocationLog.push({ hint: String(ctx.oidc?.params?.token_type_hint ?? ''), status: ctx.status });
+  });
+
+  const handler = provider.callback();
+  const server: Server = createServer((req, res) => {
+    const m = /^\/interaction\/([A-Za-z0-9_-]+)(\/login|\/deny)?$/.exec((req.url ?? '').split('?')[0]!);
+    if (!m) return void handler(req, res);
+    interaction(provider, req, res, m[2]).catch(() => {
+      if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"interaction failed"}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+
+  return {
+    issuer,
+    addClient: (c) => {
+      clients.set(c.clientId, {
+        client_id: c.clientId,
+        client_secret: c.clientSecret,
+        redirect_uris: c.redirectUris,
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+      });
+    },
+    issuedSecrets: () => [...issued],
+    isActiveAccessToken: (token) => {
+      const s = model('AccessToken').get(token);
+      return !!s && s.expiresAt > Date.now();
+    },
+    tokenRequests: (gt) => tokenCounts.get(gt) ?? 0,
+    revocations: () => [...revocationLog],
+    revokeAllGrants: async () => {
+      for (const id of [...model('Grant').keys()]) {
+        await new MemoryAdapter('Grant').revokeByGrantId(id);
+        model('Grant').delete(id);
+      }
+    },
+    setAccessTokenTtl: (s) => {
+      accessTtl = s;
+    },
+    setTokenEndpointDown: (d) => {
+      tokenDown = d;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The login page: JSON details on GET; a form POST signs in (and grants every requested scope) or denies. */
+async function interaction(provider: Provider, req: IncomingMessage, res: ServerResponse, action: string | undefined): Promise<void> {
+  const details = await provider.interactionDetails(req, res);
+  if (!action) {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ uid: details.uid, prompt: details.prompt.name, clientId: details.params.client_id }));
+    return;
+  }
+  const body = new URLSearchParams(await readBody(req));
+  if (action === '/deny') {
+    await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user said no.' }, { mergeWithLastSubmission: false });
+    return;
+  }
+  const accountId = body.get('login') ?? 'alice';
+  const grant = new provider.Grant({ accountId, clientId: String(details.params.client_id) });
+  grant.addOIDCScope(String(details.params.scope ?? 'openid'));
+  const grantId = await grant.save();
+  await provider.interactionFinished(req, res, { login: { accountId }, consent: { grantId } }, { mergeWithLastSubmission: false });
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
