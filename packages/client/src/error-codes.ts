@@ -44,6 +44,16 @@ export const KEYWARD_ERROR_STATUS = Object.freeze({
   KW_PROXY_USER_BUSY: 429,
   KW_PROXY_SESSION_BUFFER_FULL: 429,
   KW_PROXY_BUFFER_FULL: 503,
+  KW_OAUTH_UNKNOWN_CONNECTION: 404,
+  KW_OAUTH_TRANSACTION_MISSING: 400,
+  KW_OAUTH_TRANSACTION_EXPIRED: 400,
+  KW_OAUTH_STATE_MISMATCH: 400,
+  KW_OAUTH_SESSION_MISMATCH: 403,
+  KW_OAUTH_PROVIDER_ERROR: 400,
+  KW_OAUTH_EXCHANGE_FAILED: 400,
+  KW_OAUTH_NOT_CONNECTED: 409,
+  KW_OAUTH_RECONNECT: 401,
+  KW_OAUTH_UNAVAILABLE: 503,
   KW_UPSTREAM_UNAVAILABLE: 502,
   KW_UPSTREAM_TIMEOUT: 504,
   KW_UPSTREAM_ERROR: 502,
@@ -64,13 +74,15 @@ export const KEYWARD_ERROR_CODES: readonly KeywardErrorCode[] = Object.freeze(Ob
 /**
  * The 401 codes that mean "this browser has no session any more": none was sent, it was
  * tampered with, it expired, was logged out or revoked, or its record cannot be read. A 401
- * with another code (an app's own `KW_LOGIN_FAILED`, say) is not a session end.
+ * with another code is not a session end: an app's own `KW_LOGIN_FAILED`, or
+ * `KW_OAUTH_RECONNECT` (the session is fine; a connected account's tokens are dead: connect
+ * it again).
  *
  * @example
  * if (SESSION_ENDED_CODES.includes(body.code)) showLogin();
  */
 export const SESSION_ENDED_CODES: readonly KeywardErrorCode[] = Object.freeze(
-  KEYWARD_ERROR_CODES.filter((c) => KEYWARD_ERROR_STATUS[c] === 401),
+  KEYWARD_ERROR_CODES.filter((c) => KEYWARD_ERROR_STATUS[c] === 401 && !c.startsWith('KW_OAUTH_')),
 );
 
 /** A framework error Keyward answered with a generic message (`KW_HTTP_404`, `KW_HTTP_413`). */
