@@ -53,6 +53,9 @@ export const secretInClientSessionOrCookie: Rule = {
     "a user's key goes into the encrypted vault with `Vault.putSession` (or `Vault.putUser` for a key " +
     'the user brings, read by a `UserKeyProvider`), the app\'s own key comes from a `ServerKeyProvider`, ' +
     'and the proxy (`proxy.services`) attaches it to upstream calls, so the browser never holds it. ' +
+    'An OAuth token from a provider (a passport strategy, openid-client) becomes a connected account ' +
+    '(`oauth.connections`): Keyward runs the flow, seals the tokens and the proxy attaches them; see ' +
+    'docs/connected-accounts.md#moving-a-passport-or-rescookietoken--app. ' +
     'Moving from express-session: see the migration guide.',
   example: [
     "import { CurrentSession, KeywardModule, RedisStore, RequestSession, SessionKeyProvider, Vault } from '@keyward/nest';",
