@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { AuthController } from './auth/auth.controller.js';
 import { DemoUsers } from './auth/demo-users.service.js';
 import type { DemoConfig } from './config/demo-config.js';
+import { DEMO_OAUTH_SCOPES } from './config/demo-oauth-config.js';
 import { HealthController } from './health/health.controller.js';
 import { PageController } from './page/page.controller.js';
 import { DemoKeyIssuer } from './keys/demo-key-issuer.js';
@@ -31,6 +32,12 @@ export function storeFor(config: DemoConfig): SessionStore {
   return new SqliteStore({ file: join(config.dataDir, 'keyward.sqlite') });
 }
 
+/** A service sending its credential the library's default way (for a connection: Authorization: Bearer). */
+function withoutKey(s: ProxyServiceOptions): ProxyServiceOptions {
+  const { key: _key, ...rest } = s;
+  return rest;
+}
+
 /** The reference app: Keyward with every default on, plus the demo's routes. */
 @Module({})
 export class DemoModule {
@@ -47,6 +54,12 @@ export class DemoModule {
       allowHttpToLoopback: true,
       timeoutMs: config.proxyTimeoutMs,
     });
+    // demo-oauth: the access token of the session's connection at the identity provider, sent as
+    // Authorization: Bearer (the library's default for a connection); absent without a provider.
+    const oauth = config.oauth;
+    const oauthService: Record<string, ProxyServiceOptions> = oauth
+      ? { 'demo-oauth': withoutKey(service('demo-oauth')) }
+      : {};
     return {
       module: DemoModule,
       imports: [
@@ -69,8 +82,24 @@ export class DemoModule {
             'demo-session': new MintedKeyProvider({ issuer, rotateEveryMs: config.mintRotateMs, graceMs: config.mintGraceMs }),
             'demo-byok': new DemoByokProvider(issuer),
           },
+          ...(oauth
+            ? {
+                oauth: {
+                  connections: {
+                    'demo-oauth': {
+                      issuer: oauth.issuer,
+                      clientId: oauth.clientId,
+                      clientAuth: { secret: oauth.clientSecret, method: oauth.method },
+                      scopes: [...DEMO_OAUTH_SCOPES],
+                      // The demo provider on http://127.0.0.1 (development only: the config refuses it in production).
+                      allowHttpToLoopback: oauth.httpLoopback && !config.production,
+                    },
+                  },
+                },
+              }
+            : {}),
           proxy: {
-            services: { demo: service('demo'), 'demo-session': service('demo-session'), 'demo-byok': service('demo-byok') },
+            services: { demo: service('demo'), 'demo-session': service('demo-session'), 'demo-byok': service('demo-byok'), ...oauthService },
             // KEYWARD_PROXY_CALLS_PER_MINUTE: one session's calls per minute, all services together (429 with Retry-After beyond).
             limits: [{ per: 'session', max: config.proxyCallsPerMinute, windowMs: 60_000 }],
           },
@@ -87,7 +116,7 @@ export class DemoModule {
         { provide: DemoKeyIssuer, useValue: issuer },
         { provide: LOGIN_LIMITS, useValue: { ...DEFAULT_LOGIN_LIMITS, perUsername: config.loginFailuresPerUsername, perClient: config.loginFailuresPerClient } },
         LoginRateLimit,
-        { provide: DEMO_INFO, useValue: { showDemoUsers: !config.production && config.demoUsersFromDefault, trialKeys: !config.production } },
+        { provide: DEMO_INFO, useValue: { showDemoUsers: !config.production && config.demoUsersFromDefault, trialKeys: !config.production, oauthConnection: oauth !== undefined } },
       ],
     };
   }

@@ -15,7 +15,7 @@ import { ATTEMPTS, AttackerSite, type AttemptResult } from './browser-support/at
 import { launchChromium } from './browser-support/chromium.js';
 import { browserState, leaksIn, leaksInResponses, leaksInState, type Secret } from './browser-support/leak-scan.js';
 import { NetworkCapture } from './browser-support/network-capture.js';
-import { Child, DEMO_MAIN, UPSTREAM_MAIN, answers200, cleanEnv, freePort } from './support/processes.js';
+import { Child, DEMO_MAIN, IDP_MAIN, UPSTREAM_MAIN, answers200, cleanEnv, freePort } from './support/processes.js';
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 /** The published build of @keyward/client, which the app serves to the page. */
@@ -28,6 +28,8 @@ const VIEWPORT = { width: 1280, height: 900 };
 // Secrets of this run. None of them may ever reach the browser.
 const SERVER_KEY = `dk_server_${randomBytes(24).toString('base64url')}`;
 const ADMIN_TOKEN = randomBytes(32).toString('base64url');
+/** The app's demo-oauth client secret at the demo identity provider. */
+const CONNECT_SECRET = randomBytes(32).toString('base64url');
 /** Every key the demo upstream mints (per-session keys and the BYOK keys below) has this form. */
 const MINTED_KEY = /dk_live_[A-Za-z0-9_-]{20,}/;
 
@@ -44,6 +46,8 @@ async function check(name: string, fn: () => unknown): Promise<void> {
 // ------------------------------------------------------------------------------ fixture
 
 let upstream: Child;
+let idp: Child;
+let idpUrl = '';
 let app: Child;
 let shortApp: Child;
 let attacker: AttackerSite;
@@ -60,6 +64,9 @@ const secrets: Secret[] = [
   { label: 'the server key', value: SERVER_KEY },
   { label: 'the upstream admin token', value: ADMIN_TOKEN },
   { label: 'a minted upstream key', value: MINTED_KEY },
+  { label: 'the demo-oauth client secret', value: CONNECT_SECRET },
+  // The identity provider's access tokens (and ID tokens) are JWTs; none may reach the browser.
+  { label: 'an OAuth token (JWT)', value: /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\./ },
 ];
 /** The keys the test stored as the user's own (they travel once, in the PUT that stores them). */
 const byokKeys: { id: string; key: string }[] = [];
@@ -253,19 +260,24 @@ describe('demo page in real Chromium', () => {
   before(async () => {
     rmSync(SHOTS, { recursive: true, force: true });
     mkdirSync(SHOTS, { recursive: true });
-    const [upPort, appPort, shortPort, attackerPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const [upPort, appPort, shortPort, attackerPort, idpPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
     upstreamUrl = `http://127.0.0.1:${upPort}`;
+    idpUrl = `http://127.0.0.1:${idpPort}`;
     appUrl = `http://127.0.0.1:${appPort}`;
     shortUrl = `http://127.0.0.1:${shortPort}`;
-    const common = { UPSTREAM_PORT: String(upPort), DEMO_UPSTREAM_KEY: SERVER_KEY, DEMO_UPSTREAM_ADMIN_TOKEN: ADMIN_TOKEN, HOST: '127.0.0.1' };
-    const [launched, up] = await Promise.all([
+    const common = { UPSTREAM_PORT: String(upPort), DEMO_UPSTREAM_KEY: SERVER_KEY, DEMO_UPSTREAM_ADMIN_TOKEN: ADMIN_TOKEN, HOST: '127.0.0.1', DEMO_IDP_PORT: String(idpPort) };
+    // The main app's demo-oauth client at the demo identity provider, as scripts/start.mjs passes it.
+    const oauth = { DEMO_IDP_CONNECT_CLIENT_ID: 'keyward-demo-oauth', DEMO_IDP_CONNECT_CLIENT_SECRET: CONNECT_SECRET };
+    const [launched, up, provider] = await Promise.all([
       launchChromium(),
       Child.start('demo-upstream', UPSTREAM_MAIN, cleanEnv(common), () => answers200(`${upstreamUrl}/internal/marker`)),
+      Child.start('demo-idp', IDP_MAIN, cleanEnv({ ...common, ...oauth, PORT: String(appPort) }), () => answers200(`${idpUrl}/.well-known/openid-configuration`)),
     ]);
     browser = launched;
     upstream = up;
+    idp = provider;
     [app, shortApp, attacker] = await Promise.all([
-      Child.start('demo', DEMO_MAIN, cleanEnv({ ...common, PORT: String(appPort), KEYWARD_DATA_DIR: tempDir('app') }), () => answers200(`${appUrl}/healthz`)),
+      Child.start('demo', DEMO_MAIN, cleanEnv({ ...common, ...oauth, PORT: String(appPort), KEYWARD_DATA_DIR: tempDir('app') }), () => answers200(`${appUrl}/healthz`)),
       // Short timeouts for the expiry flows, on the other adapter.
       Child.start('demo (short timeouts, fastify)', DEMO_MAIN, cleanEnv({
         ...common,
@@ -288,6 +300,7 @@ describe('demo page in real Chromium', () => {
       app?.stop(),
       shortApp?.stop(),
       upstream?.stop(),
+      idp?.stop(),
       attacker?.stop(),
     ]);
     for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
@@ -713,6 +726,51 @@ describe('demo page in real Chromium', () => {
       await context.close();
     });
     figures.flows.push('client module checks');
+  });
+
+  test('connected account: Connect at the identity provider, a call through it reaches the upstream as bearer, Disconnect', async () => {
+    const { context, page } = await openApp('O');
+    await login(page, 'bob');
+    await page.getByTestId('oauth-controls').waitFor();
+    assert.equal(await page.getByTestId('oauth-unavailable').isHidden(), true);
+    const result = page.getByTestId('oauth-result');
+    const callThrough = async (): Promise<string> => {
+      const seq = Number((await result.getAttribute('data-seq')) ?? 0);
+      await page.getByTestId('oauth-call').click();
+      await page.locator(`[data-testid="oauth-result"][data-seq="${seq + 1}"]`).waitFor();
+      return (await result.getAttribute('data-state'))!;
+    };
+    // Not connected yet: 401 KW_OAUTH_NOT_CONNECTED, and the page stays signed in (not a session end).
+    assert.equal(await callThrough(), 'error');
+    assert.equal(await result.getByTestId('oauth-error-code').textContent(), 'KW_OAUTH_NOT_CONNECTED');
+    assert.equal(await page.getByTestId('session-panel').isVisible(), true);
+
+    await page.getByTestId('oauth-connect').click();
+    await page.waitForURL(`${idpUrl}/interaction/**`);
+    await page.locator('input[name="username"]').fill('bob');
+    await page.locator('input[name="password"]').fill('bob-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${appUrl}/`);
+    await page.locator('body[data-ready="true"]').waitFor();
+    await page.getByTestId('connection').waitFor();
+    assert.match((await page.getByTestId('connection-scopes').textContent())!, /demo\.api/);
+
+    assert.equal(await callThrough(), 'ok');
+    assert.equal(await result.getByTestId('oauth-auth').textContent(), 'bearer');
+    assert.equal(await result.getByTestId('oauth-sub').textContent(), 'bob');
+    await assertCleanState(page, 'connected account');
+    await check('the connection\'s tokens are not in any cookie of the browser', async () => {
+      assert.deepEqual(leaksIn(JSON.stringify(await context.cookies()), secrets), []);
+    });
+    await shot(page, '12-connected-account');
+
+    await page.getByTestId('oauth-disconnect').click();
+    await page.getByTestId('connections-empty').waitFor();
+    assert.equal(await callThrough(), 'error');
+    assert.equal(await result.getByTestId('oauth-error-code').textContent(), 'KW_OAUTH_NOT_CONNECTED');
+    await capture.settle();
+    await context.close();
+    figures.flows.push('connected account (OAuth connect, bearer call, disconnect)');
   });
 
   test('no key reached the browser: every response body and header, every request, the console', async () => {

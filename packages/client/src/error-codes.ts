@@ -51,7 +51,7 @@ export const KEYWARD_ERROR_STATUS = Object.freeze({
   KW_OAUTH_SESSION_MISMATCH: 403,
   KW_OAUTH_PROVIDER_ERROR: 400,
   KW_OAUTH_EXCHANGE_FAILED: 400,
-  KW_OAUTH_NOT_CONNECTED: 409,
+  KW_OAUTH_NOT_CONNECTED: 401,
   KW_OAUTH_RECONNECT: 401,
   KW_OAUTH_UNAVAILABLE: 503,
   KW_UPSTREAM_UNAVAILABLE: 502,
@@ -75,8 +75,8 @@ export const KEYWARD_ERROR_CODES: readonly KeywardErrorCode[] = Object.freeze(Ob
  * The 401 codes that mean "this browser has no session any more": none was sent, it was
  * tampered with, it expired, was logged out or revoked, or its record cannot be read. A 401
  * with another code is not a session end: an app's own `KW_LOGIN_FAILED`, or
- * `KW_OAUTH_RECONNECT` (the session is fine; a connected account's tokens are dead: connect
- * it again).
+ * `KW_OAUTH_NOT_CONNECTED` and `KW_OAUTH_RECONNECT` (the session is fine; a connected
+ * account must be connected (again)).
  *
  * @example
  * if (SESSION_ENDED_CODES.includes(body.code)) showLogin();

@@ -342,7 +342,7 @@ export const ERROR_CATALOGUE: Readonly<Record<string, CatalogueEntry>> = Object.
   KW_OAUTH_SESSION_MISMATCH: row('OAuthError', 403),
   KW_OAUTH_PROVIDER_ERROR: row('OAuthError', 400),
   KW_OAUTH_EXCHANGE_FAILED: row('OAuthError', 400),
-  KW_OAUTH_NOT_CONNECTED: row('OAuthError', 409),
+  KW_OAUTH_NOT_CONNECTED: row('OAuthError', 401),
   KW_OAUTH_RECONNECT: row('OAuthError', 401),
   KW_OAUTH_UNAVAILABLE: row('OAuthError', 503),
   // Never an answer of their own: thrown at startup, or process warnings.

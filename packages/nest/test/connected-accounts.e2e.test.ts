@@ -114,8 +114,9 @@ for (const adapter of ADAPTERS) {
 
       const list = await b.request('GET', '/api/connections');
       assert.equal(list.status, 200);
-      assert.equal(list.body.connections.length, 1);
-      const [c] = list.body.connections;
+      assert.ok(Array.isArray(list.body), 'a JSON array, like GET /api/keys');
+      assert.equal(list.body.length, 1);
+      const [c] = list.body;
       assert.equal(c.service, 'demo');
       assert.deepEqual([...c.scopes].sort(), ['api:read', 'openid', 'profile']);
       assert.ok(Date.parse(c.expiresAt) > Date.now() && Date.parse(c.connectedAt) <= Date.now());
@@ -140,7 +141,7 @@ for (const adapter of ADAPTERS) {
       const r = await b.request('GET', cb.href);
       assert.equal(r.status, 400);
       assert.equal(r.body.code, 'KW_OAUTH_STATE_MISMATCH');
-      assert.deepEqual((await b.request('GET', '/api/connections')).body.connections, []);
+      assert.deepEqual((await b.request('GET', '/api/connections')).body, []);
       // With the real state and the same handle: already used.
       cb.searchParams.delete('state');
       const again = await b.request('GET', cb.href, { cookie: `${b.jars.get(new URL(app.url).origin) ? [...b.jars.get(new URL(app.url).origin)!].map(([k, v]) => `${k}=${v}`).join('; ') : ''}; kw-oauth-demo=${handle}` });
@@ -165,7 +166,7 @@ for (const adapter of ADAPTERS) {
       // A tampered handle does not open.
       const tampered = await b.request('GET', cb, { cookie: `${jar}; kw-oauth-demo=${handle.slice(0, -4)}AAAA` });
       assert.equal(tampered.body.code, 'KW_OAUTH_TRANSACTION_MISSING');
-      assert.equal((await b.request('GET', '/api/connections')).body.connections.length, 1);
+      assert.equal((await b.request('GET', '/api/connections')).body.length, 1);
       assert.deepEqual(leaks(b), []);
     });
 
@@ -179,7 +180,7 @@ for (const adapter of ADAPTERS) {
       const r = await attacker.request('GET', own.href);
       assert.equal(r.status, 400, r.text);
       assert.equal(r.body.code, 'KW_OAUTH_EXCHANGE_FAILED');
-      assert.deepEqual((await attacker.request('GET', '/api/connections')).body.connections, []);
+      assert.deepEqual((await attacker.request('GET', '/api/connections')).body, []);
       assert.deepEqual([...leaks(attacker), ...leaks(victim)], []);
     });
 
@@ -192,8 +193,8 @@ for (const adapter of ADAPTERS) {
       const r = await a.request('GET', cb, { cookie: `${sessionOfB}; kw-oauth-demo=${a.jars.get(origin)!.get('kw-oauth-demo')}` });
       assert.equal(r.status, 403);
       assert.equal(r.body.code, 'KW_OAUTH_SESSION_MISMATCH');
-      assert.deepEqual((await b.request('GET', '/api/connections')).body.connections, []);
-      assert.deepEqual((await a.request('GET', '/api/connections')).body.connections, []);
+      assert.deepEqual((await b.request('GET', '/api/connections')).body, []);
+      assert.deepEqual((await a.request('GET', '/api/connections')).body, []);
     });
 
     it('the provider\'s error answer (the user denies) is a clear 400 KW_OAUTH_PROVIDER_ERROR naming access_denied', async () => {
@@ -204,7 +205,7 @@ for (const adapter of ADAPTERS) {
       assert.equal(r.status, 400);
       assert.equal(r.body.code, 'KW_OAUTH_PROVIDER_ERROR');
       assert.match(r.body.error, /access_denied/);
-      assert.deepEqual((await b.request('GET', '/api/connections')).body.connections, []);
+      assert.deepEqual((await b.request('GET', '/api/connections')).body, []);
     });
 
     it('the start needs a session (401), names a configured connection (404), and sends the browser back only to a same-origin path', async () => {
@@ -269,7 +270,7 @@ for (const adapter of ADAPTERS) {
       }
     });
 
-    it('invalid_grant at refresh removes the connection and answers 401 KW_OAUTH_RECONNECT; then 409 KW_OAUTH_NOT_CONNECTED', async () => {
+    it('invalid_grant at refresh removes the connection and answers 401 KW_OAUTH_RECONNECT; then 401 KW_OAUTH_NOT_CONNECTED', async () => {
       idp.setAccessTokenTtl(2);
       try {
         const b = await connected();
@@ -278,9 +279,9 @@ for (const adapter of ADAPTERS) {
         const r = await b.request('GET', '/api/proxy/api/echo');
         assert.equal(r.status, 401, r.text);
         assert.equal(r.body.code, 'KW_OAUTH_RECONNECT');
-        assert.deepEqual((await b.request('GET', '/api/connections')).body.connections, []);
+        assert.deepEqual((await b.request('GET', '/api/connections')).body, []);
         const next = await b.request('GET', '/api/proxy/api/echo');
-        assert.equal(next.status, 409);
+        assert.equal(next.status, 401);
         assert.equal(next.body.code, 'KW_OAUTH_NOT_CONNECTED');
       } finally {
         idp.setAccessTokenTtl(3600);
@@ -304,20 +305,29 @@ for (const adapter of ADAPTERS) {
       assert.deepEqual(leaks(b), []);
     });
 
-    it('disconnect (DELETE /api/connect/demo) revokes and removes the connection; the next proxied call is 409', async () => {
+    it('disconnect (DELETE /api/connections/demo) answers 204, revokes and removes the connection; the next proxied call is 401 KW_OAUTH_NOT_CONNECTED', async () => {
       const b = await connected();
       const revocations = idp.revocations().length;
-      const r = await b.request('DELETE', '/api/connect/demo');
-      assert.equal(r.status, 200);
-      assert.deepEqual(r.body, { disconnected: true });
+      const r = await b.request('DELETE', '/api/connections/demo');
+      assert.equal(r.status, 204, r.text);
       assert.equal(idp.revocations().length, revocations + 2);
-      assert.deepEqual((await b.request('GET', '/api/connections')).body.connections, []);
-      assert.equal((await b.request('GET', '/api/proxy/api/echo')).body.code, 'KW_OAUTH_NOT_CONNECTED');
+      assert.deepEqual((await b.request('GET', '/api/connections')).body, []);
+      const next = await b.request('GET', '/api/proxy/api/echo');
+      assert.equal(next.status, 401);
+      assert.equal(next.body.code, 'KW_OAUTH_NOT_CONNECTED');
+      // Again: nothing to disconnect, still 204 (idempotent).
+      assert.equal((await b.request('DELETE', '/api/connections/demo')).status, 204);
+      // The first path stays as an alias.
+      const b3 = await connected();
+      const alias = await b3.request('DELETE', '/api/connect/demo');
+      assert.equal(alias.status, 200);
+      assert.deepEqual(alias.body, { disconnected: true });
+      assert.deepEqual((await b3.request('GET', '/api/connections')).body, []);
       // A cross-site DELETE is refused by the origin guard like every write.
       const b2 = await connected();
-      const foreign = await b2.request('DELETE', '/api/connect/demo', { headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } });
+      const foreign = await b2.request('DELETE', '/api/connections/demo', { headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } });
       assert.equal(foreign.status, 403);
-      assert.equal((await b2.request('GET', '/api/connections')).body.connections.length, 1);
+      assert.equal((await b2.request('GET', '/api/connections')).body.length, 1);
     });
 
     it('a transaction older than transactionTtlMs is refused (400 KW_OAUTH_TRANSACTION_EXPIRED), nothing stored', async () => {
@@ -331,7 +341,7 @@ for (const adapter of ADAPTERS) {
       } finally {
         clock.offset = 0;
       }
-      assert.deepEqual((await b.request('GET', '/api/connections')).body.connections, []);
+      assert.deepEqual((await b.request('GET', '/api/connections')).body, []);
     });
 
     it('no token of the authorization server in any log line or event of the whole run', async () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { demoOAuthConfig, type DemoOAuthConnection } from './demo-oauth-config.js';
 
 /** Everything the demo reads from its environment, checked once. */
 export interface DemoConfig {
@@ -45,6 +46,8 @@ export interface DemoConfig {
    * Never in production.
    */
   testPasswordHash: boolean;
+  /** The `demo-oauth` connected account (DEMO_IDP_CONNECT_CLIENT_ID and friends); undefined without an identity provider. */
+  oauth: DemoOAuthConnection | undefined;
 }
 
 const DEFAULT_USERS = 'alice:alice-password,bob:bob-password';
@@ -180,6 +183,7 @@ export function loadDemoConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig
     loginFailuresPerUsername: positiveInt(env, 'KEYWARD_LOGIN_FAILURES_PER_USERNAME', 5, 1_000_000, problems),
     loginFailuresPerClient: positiveInt(env, 'KEYWARD_LOGIN_FAILURES_PER_CLIENT', 20, 1_000_000, problems),
     proxyCallsPerMinute: positiveInt(env, 'KEYWARD_PROXY_CALLS_PER_MINUTE', 600, 1_000_000, problems, 'proxied calls one session may make per minute'),
+    oauth: demoOAuthConfig(env, production, problems),
   };
   if (production && config.canaryLeakRoute) problems.push('KEYWARD_DEMO_LEAK_ROUTE: a test-only route; refused in production.');
   if (production && config.testPasswordHash) problems.push('KEYWARD_DEMO_TEST_PASSWORD_HASH: test-only password hashing below the OWASP minimum; refused in production.');

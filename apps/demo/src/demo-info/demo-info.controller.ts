@@ -8,6 +8,8 @@ export const DEMO_INFO = Symbol('DEMO_INFO');
 export interface DemoInfo {
   showDemoUsers: boolean;
   trialKeys: boolean;
+  /** Whether the `demo-oauth` connected account is configured (an identity provider is set). */
+  oauthConnection: boolean;
 }
 
 /** Development helpers for people trying the page by hand. */

@@ -5,6 +5,7 @@ export { freePort } from './ports.js';
 /** The built entry points (this file runs from apps/demo/dist/test/support/). */
 export const DEMO_MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 export const UPSTREAM_MAIN = fileURLToPath(new URL('../../../../demo-upstream/dist/src/main.js', import.meta.url));
+export const IDP_MAIN = fileURLToPath(new URL('../../../../demo-idp/dist/src/main.js', import.meta.url));
 
 /** The runner's environment minus anything that would change how the demo behaves. */
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {

@@ -18,8 +18,10 @@ type AnyReq = TransportRequest & { [REQUEST_SESSION]?: RequestSession; url?: str
  * `connectRoutes: false`):
  * - `GET /api/connect/:name?returnTo=/path`: needs a session; 302 to the provider.
  * - `GET /api/connect/:name/callback`: the provider's redirect back; 302 to `returnTo`.
- * - `GET /api/connections`: the session's connections (never a token).
- * - `DELETE /api/connect/:name`: disconnects (tokens revoked); origin-checked like every write.
+ * - `GET /api/connections`: the session's connections, a JSON array (never a token).
+ * - `DELETE /api/connections/:name`: 204; disconnects (tokens revoked at the provider);
+ *   origin-checked like every write. `DELETE /api/connect/:name` is kept as an alias (200
+ *   `{ disconnected }`, as it answered before).
  */
 @Controller('api')
 export class ConnectController {
@@ -29,8 +31,8 @@ export class ConnectController {
   ) {}
 
   @Get('connections')
-  async list(@Req() req: AnyReq): Promise<{ connections: ConnectionInfo[] }> {
-    return { connections: await this.connections.list(recordOf(req)) };
+  async list(@Req() req: AnyReq): Promise<ConnectionInfo[]> {
+    return this.connections.list(recordOf(req));
   }
 
   @Get('connect/:name')
@@ -55,9 +57,16 @@ export class ConnectController {
     redirect(res, returnTo);
   }
 
+  @Delete('connections/:name')
+  @HttpCode(204)
+  async disconnect(@Param('name') name: string, @Req() req: AnyReq): Promise<void> {
+    await this.connections.disconnect(recordOf(req), name);
+  }
+
+  /** The first path of disconnect, kept as an alias of `DELETE /api/connections/:name`. */
   @Delete('connect/:name')
   @HttpCode(200)
-  async disconnect(@Param('name') name: string, @Req() req: AnyReq): Promise<{ disconnected: boolean }> {
+  async disconnectAlias(@Param('name') name: string, @Req() req: AnyReq): Promise<{ disconnected: boolean }> {
     return { disconnected: await this.connections.disconnect(recordOf(req), name) };
   }
 }

@@ -199,6 +199,9 @@ function signedOut(reason) {
   resetCallResult();
   byId('call-history').replaceChildren();
   renderKeys([]);
+  renderConnections([]);
+  byId('oauth-result').dataset.state = 'empty';
+  byId('oauth-result').replaceChildren(h('p', { class: 'hint' }, 'No call through the connection yet.'));
   const notice = byId('signed-out-notice');
   if (reason && SIGNED_OUT_REASONS[reason]) {
     notice.textContent = SIGNED_OUT_REASONS[reason];
@@ -368,12 +371,102 @@ async function call(button) {
   });
 }
 
+// ---------------------------------------------------------------------- connected account (OAuth)
+
+// The demo-oauth connection: the page starts it with a top-level navigation (the provider's
+// sign-in page is another site), lists it (service, scopes, expiry: never a token), calls the
+// upstream through it and disconnects it. The tokens never reach this page.
+const OAUTH_SERVICE = 'demo-oauth';
+let oauthEnabled = false;
+let infoLoaded = Promise.resolve();
+
+function renderConnections(list) {
+  const ul = byId('connections');
+  const mine = list.filter((c) => c.service === OAUTH_SERVICE);
+  ul.dataset.count = String(mine.length);
+  ul.replaceChildren(...(mine.length === 0
+    ? [h('li', { class: 'hint', 'data-testid': 'connections-empty' }, 'Not connected.')]
+    : mine.map((c) => h('li', { 'data-testid': 'connection', 'data-service': c.service },
+      h('strong', {}, c.service), ' ',
+      h('span', { class: 'hint' }, 'scopes '), h('code', { 'data-testid': 'connection-scopes' }, (c.scopes || []).join(' ') || '–'), ' ',
+      h('span', { class: 'hint' }, c.expiresAt ? `access token expires ${dateTimeFmt.format(Date.parse(c.expiresAt))}` : 'no expiry given'),
+      c.connectedAt ? h('span', { class: 'hint' }, `, connected ${dateTimeFmt.format(Date.parse(c.connectedAt))}`) : null))));
+  byId('oauth-disconnect').hidden = mine.length === 0;
+}
+
+async function loadConnections() {
+  if (!oauthEnabled) return;
+  try {
+    renderConnections(await kw.get('/api/connections'));
+  } catch (err) {
+    if (state.signedIn) setStatus(`Could not list connections: ${err.code}.`);
+  }
+}
+
+function showOAuthAvailability(enabled) {
+  oauthEnabled = enabled;
+  byId('oauth-unavailable').hidden = enabled;
+  byId('oauth-controls').hidden = !enabled;
+}
+
+function renderOAuthResult(outcome) {
+  const box = byId('oauth-result');
+  box.dataset.seq = String(++callSeq);
+  if (outcome.ok) {
+    const r = outcome.data || {};
+    box.dataset.state = 'ok';
+    box.replaceChildren(h('p', { class: 'pill ok' }, `${outcome.status} OK`),
+      h('dl', { class: 'result-facts' },
+        h('div', {}, h('dt', {}, 'How the upstream saw the call'), h('dd', {}, h('code', { 'data-testid': 'oauth-auth' }, String(r.auth ?? '–')))),
+        h('div', {}, h('dt', {}, 'Token subject (sub)'), h('dd', {}, h('code', { 'data-testid': 'oauth-sub' }, String(r.sub ?? '–')))),
+        h('div', {}, h('dt', {}, 'Headers the upstream received'), h('dd', { class: 'header-names' }, (Array.isArray(r.headerNames) ? r.headerNames : []).map((n) => h('code', {}, String(n)))))));
+  } else {
+    const e = outcome.error;
+    box.dataset.state = 'error';
+    const hint = e.code === 'KW_OAUTH_NOT_CONNECTED' || e.code === 'KW_OAUTH_RECONNECT' ? 'Connect the account (again) with the button above.' : '';
+    box.replaceChildren(h('p', { class: 'pill error' }, e.status ? `${e.status} error` : 'network error'),
+      h('dl', { class: 'result-facts' },
+        h('div', {}, h('dt', {}, 'Code'), h('dd', {}, h('code', { 'data-testid': 'oauth-error-code' }, e.code))),
+        h('div', {}, h('dt', {}, 'Message'), h('dd', {}, e.message, hint ? h('span', { class: 'hint' }, ` ${hint}`) : null))));
+  }
+}
+
+async function onOAuthCall() {
+  await busy(byId('oauth-call'), async () => {
+    let outcome;
+    try {
+      const res = await kw.proxy(OAUTH_SERVICE, '/echo', { headers: { Accept: 'application/json' } });
+      outcome = { ok: true, status: res.status, data: await res.json() };
+    } catch (error) {
+      if (!state.signedIn) return;
+      outcome = { ok: false, error };
+    }
+    renderOAuthResult(outcome);
+    setStatus(outcome.ok ? `Through the connection: the upstream saw ${outcome.data && outcome.data.auth} auth for ${outcome.data && outcome.data.sub}.` : `Through the connection: ${outcome.error.code}.`);
+    await loadConnections();
+    refreshSessionQuietly();
+  });
+}
+
+async function onOAuthDisconnect() {
+  await busy(byId('oauth-disconnect'), async () => {
+    try {
+      await kw.delete(`/api/connections/${OAUTH_SERVICE}`);
+      await loadConnections();
+      setStatus('Disconnected: the tokens were revoked at the identity provider.');
+    } catch (err) {
+      if (state.signedIn) setStatus(`Could not disconnect: ${err.code}.`);
+    }
+  });
+}
+
 // ---------------------------------------------------------------------- flows
 
 // Every other request may slide the idle expiry, so the session is read last: the countdown
 // then shows the expiry the server will apply. The read itself is the probe (slide=false).
 async function refreshAll() {
-  await Promise.all([loadSessions(), loadKeys()]);
+  await infoLoaded;
+  await Promise.all([loadSessions(), loadKeys(), loadConnections()]);
   await loadSession();
   showSignedIn();
 }
@@ -493,10 +586,15 @@ function init() {
       if (state.signedIn) showError('byok-error', err);
     }
   });
-  kw.get('/api/demo/info').then((info) => {
+  infoLoaded = kw.get('/api/demo/info').then((info) => {
     byId('demo-users').hidden = !info.showDemoUsers;
     byId('byok-trial').hidden = !info.trialKeys;
-  }, () => {});
+    showOAuthAvailability(!!info.oauthConnection);
+  }, () => showOAuthAvailability(false));
+  // A top-level navigation: the provider's sign-in page, then back to /api/connect/demo-oauth/callback and here.
+  byId('oauth-connect').addEventListener('click', () => location.assign(`/api/connect/${OAUTH_SERVICE}?returnTo=/`));
+  byId('oauth-call').addEventListener('click', onOAuthCall);
+  byId('oauth-disconnect').addEventListener('click', onOAuthDisconnect);
   for (const b of document.querySelectorAll('[data-call]')) b.addEventListener('click', () => call(b));
   // Coming back to the tab: check the session at once instead of waiting for the next action.
   document.addEventListener('visibilitychange', () => {
