@@ -91,6 +91,8 @@ export class DemoModule {
                       clientId: oauth.clientId,
                       clientAuth: { secret: oauth.clientSecret, method: oauth.method },
                       scopes: [...DEMO_OAUTH_SCOPES],
+                      // The demo provider issues a refresh token for offline_access only after consent (given without asking).
+                      prompt: 'consent',
                       // The demo provider on http://127.0.0.1 (development only: the config refuses it in production).
                       allowHttpToLoopback: oauth.httpLoopback && !config.production,
                     },

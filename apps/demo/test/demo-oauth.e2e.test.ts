@@ -146,10 +146,9 @@ for (const adapter of ['express', 'fastify'] as const) {
     });
 
     // The demo provider issues a refresh token only for offline_access with prompt=consent
-    // (apps/demo-idp/README.md), and the library sends no prompt: the connection holds only a
-    // JWT access token, which oidc-provider cannot revoke (unsupported_token_type). Needs a
-    // library option for extra authorization parameters (see the commit/report).
-    it('the revocation shows at the provider: its revocation log lists the connection, its grant ends', { todo: 'needs prompt=consent from the library (no refresh token is issued without it)' }, async () => {
+    // (apps/demo-idp/README.md): the demo's connection asks for it (the connection's `prompt`
+    // option), so disconnect revokes the refresh token and the grant ends at the provider.
+    it('the revocation shows at the provider: its revocation log lists the connection, its grant ends', async () => {
       const revocations = (await idpAdmin('/admin/revocations')).slice(revokedBefore);
       assert.ok(revocations.length >= 1, 'the provider revoked something');
       assert.ok(revocations.every((r: any) => r.clientId === CONNECT_CLIENT && r.accountId === 'alice'), JSON.stringify(revocations));

@@ -40,6 +40,13 @@ export interface OAuthConnectionOptions {
   /** RFC 8707 resource indicator (the API the token is for), sent in every request. */
   resource?: string;
   /**
+   * The authorization request's `prompt`: `'consent'` where the provider issues a refresh
+   * token for `offline_access` only after explicit consent (OpenID Connect says so; e.g.
+   * oidc-provider), `'login'` to make the user sign in again at the provider.
+   * @default undefined (the provider decides)
+   */
+  prompt?: 'consent' | 'login' | 'select_account';
+  /**
    * Who owns the tokens: the session that connected (`session`, ended with it). `user`
    * (kept across a user's sessions) is not supported yet.
    * @default 'session'
@@ -75,6 +82,7 @@ export interface ResolvedOAuthConnection {
   openid: boolean;
   redirectUri: URL | undefined;
   resource: string | undefined;
+  prompt: 'consent' | 'login' | 'select_account' | undefined;
   bind: 'session';
   refreshSkewMs: number;
   insecure: boolean;
@@ -86,7 +94,7 @@ export interface ResolvedOAuthOptions {
   transactionTtlMs: number;
 }
 
-const CONNECTION_KEYS = ['issuer', 'endpoints', 'clientId', 'clientAuth', 'scopes', 'redirectUri', 'resource', 'bind', 'refreshSkewMs', 'allowHttpToLoopback', 'revokeRetryDelaysMs'] as const;
+const CONNECTION_KEYS = ['issuer', 'endpoints', 'clientId', 'clientAuth', 'scopes', 'redirectUri', 'resource', 'prompt', 'bind', 'refreshSkewMs', 'allowHttpToLoopback', 'revokeRetryDelaysMs'] as const;
 const ENDPOINT_KEYS = ['issuer', 'authorization', 'token', 'revocation', 'jwks'] as const;
 const CONNECTION_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/;
@@ -192,6 +200,9 @@ function resolveConnection(name: string, c: Record<string, unknown>, at: string,
     const r = url(c.resource, `${at}.resource`, 'https://api.example.com/');
     if (r) resource = r.href;
   }
+  const prompts = ['consent', 'login', 'select_account'] as const;
+  const prompt = prompts.find((p) => p === c.prompt);
+  if (c.prompt !== undefined && prompt === undefined) problems.push(`${at}.prompt: expected one of ${prompts.map((p) => `'${p}'`).join(', ')}, got ${show(c.prompt)} ('none' is silent authentication, which a connection never asks for).`);
   if (c.bind !== undefined && c.bind !== 'session') {
     problems.push(c.bind === 'user' ? `${at}.bind: 'user' is not supported yet; leave it out (tokens are bound to the session that connected).` : `${at}.bind: expected 'session', got ${show(c.bind)}.`);
   }
@@ -202,7 +213,7 @@ function resolveConnection(name: string, c: Record<string, unknown>, at: string,
     else delays = c.revokeRetryDelaysMs.map((d, i) => duration(d, `${at}.revokeRetryDelaysMs[${i}]`, problems, 1, 86_400_000) ?? 1);
   }
   if (problems.length > before || !clientId || !clientAuth || skew === undefined || (!issuer && !endpoints)) return undefined;
-  return { name, issuer, endpoints, clientId, clientAuth, scopes, openid, redirectUri, resource, bind: 'session', refreshSkewMs: skew, insecure: loopbackOk, revokeRetryDelaysMs: delays };
+  return { name, issuer, endpoints, clientId, clientAuth, scopes, openid, redirectUri, resource, prompt, bind: 'session', refreshSkewMs: skew, insecure: loopbackOk, revokeRetryDelaysMs: delays };
 }
 
 const JWK_ALGS: Record<string, string> = { RSA: 'RS256', EC: 'ES256', OKP: 'EdDSA' };

@@ -109,6 +109,7 @@ export class OpenIdConnectionClient implements OAuthTokenClient {
     };
     if (nonce) params.nonce = nonce;
     if (this.c.resource) params.resource = this.c.resource;
+    if (this.c.prompt) params.prompt = this.c.prompt;
     return { url: o.buildAuthorizationUrl(config, params), state, verifier, nonce };
   }
 
