@@ -37,6 +37,15 @@ describe('oauth options', () => {
     assert.equal(o.proxy.get('api')!.credential, 'example');
   });
 
+  it("prompt: 'consent', 'login' or 'select_account'; 'none' (silent) and anything else refused with the list", () => {
+    assert.equal(resolveKeywardOptions(options({ connections: { example: good({ prompt: 'consent' }) } }), DEV).oauth.connections.get('example')!.prompt, 'consent');
+    assert.equal(resolveKeywardOptions(options({ connections: { example: good() } }), DEV).oauth.connections.get('example')!.prompt, undefined);
+    for (const bad of ['none', 'CONSENT', 42]) {
+      const err = configError(() => resolveKeywardOptions(options({ connections: { example: good({ prompt: bad }) } }), DEV));
+      assert.match(problemAt(err, 'oauth.connections.example.prompt'), /expected one of 'consent', 'login', 'select_account'/);
+    }
+  });
+
   it('reports every problem at once, each with its path and fix, and never prints a secret', () => {
     const clientSecret = 'sEcReT-' + secret();
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
