@@ -69,6 +69,12 @@ describe('back-channel logout on 3 instances sharing one Redis', () => {
     return fetch(`${apps[i]!.url}/api/auth/oidc/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: token }).toString() });
   }
 
+  it('prompt=none is ignored unless silentReauthentication is on', async () => {
+    const start = await new FlowBrowser(apps[0]!.url).request('GET', '/api/auth/oidc/login?prompt=none');
+    assert.equal(start.status, 302);
+    assert.equal(new URL(start.location!).searchParams.get('prompt'), null);
+  });
+
   it('by sid, by sub, by a sid alone: every named session ends on every instance; replays and forgeries are refused', async () => {
     const a0 = await signIn(0, 'alice');
     const a1 = await signIn(1, 'alice');

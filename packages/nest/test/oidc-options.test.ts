@@ -34,6 +34,7 @@ describe('oidc options', () => {
     assert.deepEqual(o.oidc.claims, ['name', 'email']);
     assert.equal(o.oidc.transactionTtlMs, 600_000);
     assert.equal(o.oidc.logoutTokenMaxAgeMs, 300_000);
+    assert.equal(o.oidc.silentReauthentication, false);
     assert.equal(o.oidc.connection.openid, true);
     assert.equal(o.proxy.get('api')!.credential, 'oidc');
     assert.equal(resolveKeywardOptions(options(undefined), DEV).oidc, null);
@@ -53,6 +54,7 @@ describe('oidc options', () => {
             transactionTtlMs: 5,
             logoutTokenMaxAgeMs: 'soon',
             client_secret: clientSecret,
+            silentReauthentication: 'yes',
           }),
         ),
         DEV,
@@ -67,6 +69,7 @@ describe('oidc options', () => {
     assert.match(problemAt(err, 'oidc.transactionTtlMs'), /./);
     assert.match(problemAt(err, 'oidc.logoutTokenMaxAgeMs'), /./);
     assert.match(problemAt(err, 'oidc.client_secret'), /clientAuth/);
+    assert.match(problemAt(err, 'oidc.silentReauthentication'), /boolean/);
     const claims = err.problems.filter((p) => p.startsWith('oidc.claims'));
     assert.equal(claims.length, 3, claims.join('\n'));
     assert.ok(claims.some((p) => p.includes('"sub"')) && claims.some((p) => p.includes('"nonce"')) && claims.some((p) => p.includes('"bad claim"')));

@@ -65,6 +65,7 @@ for (const adapter of ADAPTERS) {
           allowHttpToLoopback: true,
           postLogoutRedirectUri: 'http://127.0.0.1:1/signed-out',
           revokeRetryDelaysMs: [200],
+          silentReauthentication: true,
         },
         proxy: { services: { api: { baseUrl: `${upstream.url}/v1/`, credential: 'oidc', allowHttpToLoopback: true, timeoutMs: 5000 } } },
       } satisfies KeywardModuleOptions);
@@ -94,6 +95,7 @@ for (const adapter of ADAPTERS) {
       assert.equal(auth.searchParams.get('response_type'), 'code');
       assert.equal(auth.searchParams.get('code_challenge_method'), 'S256');
       for (const p of ['state', 'nonce', 'code_challenge']) assert.ok((auth.searchParams.get(p) ?? '').length >= 32, p);
+      assert.equal(auth.searchParams.get('prompt'), null, 'interactive unless asked');
       const handle = start.setCookies.find((c) => c.startsWith('kw-oidc='))!;
       assert.match(handle, /; Path=\/api\/auth\/oidc\/callback; Max-Age=600; HttpOnly; SameSite=Lax$/);
       for (const p of ['state', 'nonce']) assert.ok(!handle.includes(auth.searchParams.get(p)!), `the cookie does not hold the ${p}`);
@@ -295,6 +297,38 @@ for (const adapter of ADAPTERS) {
       assert.equal((await b.request('GET', '/api/auth/user')).status, 401);
       assert.equal((await other.request('GET', '/api/auth/user')).status, 200, 'another provider session (another sid) of the same user lives on');
       assert.ok(events.some((e) => e.event === 'session.ended' && e.reason === 'backchannel'));
+    });
+
+    it('silent re-authentication (prompt=none, opted in): a new session while the provider session lives; back to the page with kw_oidc_error otherwise', async () => {
+      // A provider whose consent outlives the tokens Keyward revokes at the session's end.
+      idp.setRevokeGrants(false);
+      const b = await signedIn();
+      try {
+        assert.equal((await b.request('POST', '/api/auth/oidc/logout')).status, 200, 'the Keyward session ends; the provider session is left alive');
+      } finally {
+        idp.setRevokeGrants(true);
+      }
+      assert.equal((await b.request('GET', '/api/auth/user')).status, 401);
+      const before = created();
+      const start = await b.request('GET', '/api/auth/oidc/login?prompt=none&returnTo=/back');
+      assert.equal(new URL(start.location!).searchParams.get('prompt'), 'none');
+      const isCallback = (u: URL): boolean => u.pathname === '/api/auth/oidc/callback';
+      const silent = await b.follow(start.location!, isCallback);
+      assert.ok(silent.stoppedAt, `no page shown at the provider: ${silent.last?.status} ${silent.last?.url}`);
+      const back = await b.request('GET', silent.stoppedAt!);
+      assert.equal(back.status, 302, back.text);
+      assert.equal(back.location, `${app.url}/back`);
+      assert.equal(created(), before + 1);
+      assert.equal((await b.request('GET', '/api/auth/user')).body.user.sub, 'alice');
+
+      const stranger = new FlowBrowser(app.url);
+      const s2 = await stranger.request('GET', '/api/auth/oidc/login?prompt=none&returnTo=/back');
+      const r2 = await stranger.follow(s2.location!, isCallback);
+      const cb = await stranger.request('GET', r2.stoppedAt!);
+      assert.equal(cb.status, 302, cb.text);
+      assert.equal(cb.location, `${app.url}/back?kw_oidc_error=login_required`);
+      assert.equal((await stranger.request('GET', '/api/auth/user')).status, 401);
+      assert.equal(created(), before + 1, 'no session for the stranger');
     });
 
     it('no token in any cookie, body, log line or event (the logout redirect carries only the ID token hint the spec asks for)', async () => {

@@ -45,6 +45,14 @@ export interface OidcOptions {
   logoutTokenMaxAgeMs?: number;
   /** Retries of a failed revocation of the sign-in's tokens. @default [1_000, 5_000, 30_000, 120_000] */
   revokeRetryDelaysMs?: number[];
+  /**
+   * Allow silent re-authentication: `GET /api/auth/oidc/login?prompt=none` asks the provider
+   * for a session without showing anything; when the provider has none, the browser comes
+   * back to `returnTo` with `kw_oidc_error=login_required` (no session) instead of an error
+   * page. Without it, `prompt=none` is ignored (an ordinary sign-in).
+   * @default false
+   */
+  silentReauthentication?: boolean;
 }
 
 export interface ResolvedOidcOptions {
@@ -53,10 +61,11 @@ export interface ResolvedOidcOptions {
   postLogoutRedirectUri: URL | undefined;
   transactionTtlMs: number;
   logoutTokenMaxAgeMs: number;
+  silentReauthentication: boolean;
 }
 
-const KEYS = ['issuer', 'clientId', 'clientAuth', 'scopes', 'redirectUri', 'claims', 'postLogoutRedirectUri', 'allowHttpToLoopback', 'transactionTtlMs', 'logoutTokenMaxAgeMs', 'revokeRetryDelaysMs'] as const;
-const OWN = new Set<string>(['claims', 'postLogoutRedirectUri', 'transactionTtlMs', 'logoutTokenMaxAgeMs']);
+const KEYS = ['issuer', 'clientId', 'clientAuth', 'scopes', 'redirectUri', 'claims', 'postLogoutRedirectUri', 'allowHttpToLoopback', 'transactionTtlMs', 'logoutTokenMaxAgeMs', 'revokeRetryDelaysMs', 'silentReauthentication'] as const;
+const OWN = new Set<string>(['claims', 'postLogoutRedirectUri', 'transactionTtlMs', 'logoutTokenMaxAgeMs', 'silentReauthentication']);
 const CLAIM = /^[A-Za-z0-9_.:-]{1,64}$/;
 /** Claims that are never copied into the session: tokens, protocol values, or what Keyward sets itself. */
 const RESERVED = new Set(['id', 'sub', 'sid', 'iss', 'aud', 'azp', 'exp', 'iat', 'nbf', 'nonce', 'at_hash', 'c_hash', 's_hash', 'auth_time', 'jti', 'acr', 'amr', 'cnf']);
@@ -102,6 +111,7 @@ export function resolveOidcOptions(raw: unknown, production: boolean, problems: 
   }
   const ttl = raw.transactionTtlMs === undefined ? 600_000 : duration(raw.transactionTtlMs, 'oidc.transactionTtlMs', problems, 10_000, 3_600_000);
   const maxAge = raw.logoutTokenMaxAgeMs === undefined ? 300_000 : duration(raw.logoutTokenMaxAgeMs, 'oidc.logoutTokenMaxAgeMs', problems, 10_000, 3_600_000);
+  if (raw.silentReauthentication !== undefined && typeof raw.silentReauthentication !== 'boolean') problems.push(`oidc.silentReauthentication: expected a boolean, got ${show(raw.silentReauthentication)}.`);
   if (problems.length > before || !connection || ttl === undefined || maxAge === undefined) return undefined;
-  return { connection, claims, postLogoutRedirectUri: postLogout, transactionTtlMs: ttl, logoutTokenMaxAgeMs: maxAge };
+  return { connection, claims, postLogoutRedirectUri: postLogout, transactionTtlMs: ttl, logoutTokenMaxAgeMs: maxAge, silentReauthentication: raw.silentReauthentication === true };
 }

@@ -39,6 +39,8 @@ export const OIDC_CALLBACK_PATH = '/api/auth/oidc/callback';
 const SID_INDEX = 'kw.oidc-sid:';
 const SID_ENTRY = 'u';
 const CLOCK_TOLERANCE_MS = 30_000;
+/** What a provider answers a `prompt=none` request it cannot satisfy without the user (OpenID Connect Core 3.1.2.6). */
+const SILENT_REFUSALS = new Set(['login_required', 'interaction_required', 'consent_required', 'account_selection_required']);
 
 /**
  * Sign-in with OpenID Connect and its logouts (docs/oidc-sign-in.md). The protocol is
@@ -83,11 +85,17 @@ export class OidcSignInService {
     return `oidc:${this.issuerTag}:${safe ? sub : `#${digest(sub)}`}`;
   }
 
-  /** Starts a sign-in: the provider's authorization URL and the cookie holding the sealed pending sign-in. */
-  async start(returnTo: unknown, origin: string): Promise<{ location: string; cookie: SignInCookie }> {
+  /**
+   * Starts a sign-in: the provider's authorization URL and the cookie holding the sealed
+   * pending sign-in. `prompt: 'none'` is a silent re-authentication when
+   * `oidc.silentReauthentication` is on (ignored otherwise).
+   */
+  async start(returnTo: unknown, origin: string, prompt?: unknown): Promise<{ location: string; cookie: SignInCookie }> {
     const redirectUri = this.options.connection.redirectUri?.href ?? `${origin}${OIDC_CALLBACK_PATH}`;
-    const req = await this.client.authorizationRequest(redirectUri);
+    const silent = prompt === 'none' && this.options.silentReauthentication;
+    const req = await this.client.authorizationRequest(redirectUri, silent ? { prompt: 'none' } : {});
     const value = this.handles.seal({
+      ...(silent ? { silent: true as const } : {}),
       id: randomBytes(16).toString('base64url'),
       state: req.state,
       verifier: req.verifier,
@@ -112,10 +120,14 @@ export class OidcSignInService {
     if (this.clock.now() - pending.createdAt > this.options.transactionTtlMs) {
       throw new OAuthError(OAuthErrorCode.TransactionExpired, `The sign-in took longer than ${Math.round(this.options.transactionTtlMs / 60_000)} minutes at the provider; sign in again.`);
     }
-    const error = query.get('error');
-    if (error !== null) throw new OAuthError(OAuthErrorCode.ProviderError, `The identity provider answered ${providerErrorCode(error)}.`);
     if (!sameSecret(query.get('state') ?? '', pending.state)) {
       throw new OAuthError(OAuthErrorCode.StateMismatch, "The sign-in callback's state does not match the sign-in this browser started; sign in again.");
+    }
+    const error = query.get('error');
+    if (error !== null) {
+      // A silent re-authentication the provider cannot do without the user: back to the page, no session.
+      if (pending.silent && SILENT_REFUSALS.has(error)) return { returnTo: withParam(pending.returnTo, 'kw_oidc_error', error) };
+      throw new OAuthError(OAuthErrorCode.ProviderError, `The identity provider answered ${providerErrorCode(error)}.`);
     }
     // Single use on every instance: the first to set the mark goes on.
     const mark = randomBytes(12).toString('base64url');
@@ -211,6 +223,13 @@ export class OidcSignInService {
 
 function digest(s: string): string {
   return createHash('sha256').update(s, 'utf8').digest('base64url');
+}
+
+/** A same-origin path with one query parameter added. */
+function withParam(path: string, name: string, value: string): string {
+  const u = new URL(path, 'http://same.invalid');
+  u.searchParams.set(name, value);
+  return u.pathname + u.search + u.hash;
 }
 
 function missing(): OAuthError {

@@ -14,7 +14,7 @@ type AnyReq = TransportRequest & { [REQUEST_SESSION]?: RequestSession; url?: str
 /**
  * The routes of sign-in with OpenID Connect (registered by `KeywardModule` unless
  * `oidcRoutes: false`; docs/oidc-sign-in.md):
- * - `GET /api/auth/oidc/login?returnTo=/path`: 302 to the provider.
+ * - `GET /api/auth/oidc/login?returnTo=/path[&prompt=none]`: 302 to the provider (`prompt=none`: silent, if enabled).
  * - `GET /api/auth/oidc/callback`: the provider's redirect back; a new session, 302 to `returnTo`.
  * - `POST /api/auth/oidc/logout`: ends the session; `{ redirectTo }` (the provider's end-session URL).
  * - `POST /api/auth/oidc/backchannel-logout`: the provider's logout token (Back-Channel Logout 1.0).
@@ -29,10 +29,10 @@ export class OidcController {
 
   @Get('oidc/login')
   @SetMetadata(ALLOW_ANONYMOUS, true)
-  async login(@Query('returnTo') returnTo: unknown, @Req() req: AnyReq, @Res() res: unknown): Promise<void> {
+  async login(@Query('returnTo') returnTo: unknown, @Query('prompt') prompt: unknown, @Req() req: AnyReq, @Res() res: unknown): Promise<void> {
     const oidc = this.configured();
     const origin = this.transport.publicOrigin ?? requestOrigin(req, this.transport) ?? '';
-    const { location, cookie } = await oidc.start(returnTo, origin);
+    const { location, cookie } = await oidc.start(returnTo, origin, prompt);
     appendCookie(res, serialize(cookie));
     redirect(res, location);
   }

@@ -12,6 +12,8 @@ export interface PendingSignIn {
   redirectUri: string;
   /** When it started (ms since the epoch, the session clock). */
   createdAt: number;
+  /** A silent re-authentication (`prompt=none`): the provider's "no session" comes back to `returnTo`. */
+  silent?: boolean;
 }
 
 const INFO = 'keyward oidc sign-in handle v1';
@@ -57,7 +59,7 @@ export class SignInHandles {
         continue; // try the next secret
       }
       const strings = [p.id, p.state, p.verifier, p.nonce, p.returnTo, p.redirectUri];
-      if (strings.every((s) => typeof s === 'string') && typeof p.createdAt === 'number') return p as PendingSignIn;
+      if (strings.every((s) => typeof s === 'string') && typeof p.createdAt === 'number' && (p.silent === undefined || p.silent === true)) return p as PendingSignIn;
       return undefined;
     }
     return undefined;

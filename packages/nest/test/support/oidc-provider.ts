@@ -34,6 +34,11 @@ export interface TestIdp {
    * claims through `edit`, signed again with the provider's key (or a `foreignKey`).
    */
   tamperIdTokens(t: { edit?: (claims: JWTPayload) => JWTPayload; foreignKey?: boolean } | undefined): void;
+  /**
+   * Whether revoking a refresh token also revokes the user's grant (consent), as
+   * oidc-provider does by default (true). False plays a provider whose consent outlives tokens.
+   */
+  setRevokeGrants(revoke: boolean): void;
   /** Every token value the server issued (access, refresh, ID tokens, codes), for leak searches. */
   issuedSecrets(): string[];
   /** True while an access token the server issued is neither expired nor revoked. */
@@ -110,6 +115,7 @@ export async function startTestIdp(): Promise<TestIdp> {
   const issued = new Set<string>();
   const signingKey = await importJWK(jwk, 'RS256');
   const foreign = (await generateKeyPair('RS256')).privateKey;
+  let revokeGrants = true;
   let tamper: { edit?: (claims: JWTPayload) => JWTPayload; foreignKey?: boolean } | undefined;
   const sign = (claims: JWTPayload, opts: { foreignKey?: boolean; kid?: string; typ?: string } = {}): Promise<string> =>
     new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: opts.kid ?? (opts.foreignKey ? 'not-published' : jwk.kid), ...(opts.typ ? { typ: opts.typ } : {}) }).sign(opts.foreignKey ? foreign : signingKey);
@@ -133,6 +139,8 @@ export async function startTestIdp(): Promise<TestIdp> {
     // Refresh tokens whatever the scope (not only with offline_access), rotated at every use.
     issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: () => true,
+    revokeGrantPolicy: (ctx: { oidc: { route: string; entities: Record<string, unknown> } }) =>
+      ctx.oidc.route === 'revocation' && ctx.oidc.entities.AccessToken ? false : ctx.oidc.route === 'revocation' ? revokeGrants : true,
     ttl: {
       AccessToken: () => accessTtl,
       AuthorizationCode: 60,
@@ -202,6 +210,9 @@ export async function startTestIdp(): Promise<TestIdp> {
     tamperIdTokens: (t) => {
       tamper = t;
     },
+    setRevokeGrants: (r) => {
+      revokeGrants = r;
+    },
     issuedSecrets: () => [...issued],
     isActiveAccessToken: (token) => {
       const s = model('AccessToken').get(token);
@@ -244,6 +255,8 @@ async function interaction(provider: Provider, req: IncomingMessage, res: Server
   const accountId = body.get('login') ?? 'alice';
   const grant = new provider.Grant({ accountId, clientId: String(details.params.client_id) });
   grant.addOIDCScope(String(details.params.scope ?? 'openid'));
+  // The claims of those scopes too, so a later prompt=none finds nothing left to consent to.
+  grant.addOIDCClaims(['sub', 'name']);
   const grantId = await grant.save();
   await provider.interactionFinished(req, res, { login: { accountId }, consent: { grantId } }, { mergeWithLastSubmission: false });
 }
