@@ -52,10 +52,11 @@ for (const adapter of ADAPTERS) {
     const clientId = `kw-oidc-${adapter}`;
     const clock = { offset: 0, now: () => Date.now() + clock.offset };
     let postLogout: string;
+    const store = new MemoryStore();
 
     before(async () => {
       app = await startTestApp(adapter, {
-        session: { secrets: [secret()], store: new MemoryStore(), sweepIntervalMs: 0, clock, idleTimeoutMs: 30 * 60_000 },
+        session: { secrets: [secret()], store, sweepIntervalMs: 0, clock, idleTimeoutMs: 30 * 60_000 },
         vault: { keys: [vaultKey('k1')] },
         oidc: {
           issuer: idp.issuer,
@@ -297,6 +298,21 @@ for (const adapter of ADAPTERS) {
       assert.equal((await b.request('GET', '/api/auth/user')).status, 401);
       assert.equal((await other.request('GET', '/api/auth/user')).status, 200, 'another provider session (another sid) of the same user lives on');
       assert.ok(events.some((e) => e.event === 'session.ended' && e.reason === 'backchannel'));
+    });
+
+    it('the sid index (for logout tokens naming only a sid) holds an entry per live provider session, removed when it ends', async () => {
+      const sidEntries = async (): Promise<number> => {
+        let n = 0;
+        for await (const ids of store.scanUserIds()) {
+          for (const id of ids.filter((i) => i.startsWith('kw.oidc-sid:'))) if ((await store.getUserEntries(id)).u) n++;
+        }
+        return n;
+      };
+      const before = await sidEntries();
+      const b = await signedIn();
+      assert.equal(await sidEntries(), before + 1);
+      assert.equal((await b.request('POST', '/api/auth/oidc/logout')).status, 200);
+      assert.equal(await sidEntries(), before);
     });
 
     it('silent re-authentication (prompt=none, opted in): a new session while the provider session lives; back to the page with kw_oidc_error otherwise', async () => {
