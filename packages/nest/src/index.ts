@@ -22,6 +22,9 @@ export {
   ProxyError,
   OAuthError,
   OAuthErrorCode,
+  OidcError,
+  OidcErrorCode,
+  type OidcErrorCodeValue,
   KeywardConfigError,
   ERROR_CATALOGUE,
   registerStatus,
@@ -98,4 +101,8 @@ export { UpgradeCheck } from './http/upgrade.check.js';
 export { UpgradeCheck as UpgradeGuard } from './http/upgrade.check.js';
 export { ConnectionService, safeReturnTo, type HandleCookie } from './oauth/connection.service.js';
 export type { OAuthOptions, OAuthConnectionOptions, OAuthClientAuth, OAuthEndpoints } from './oauth/oauth-options.js';
+export { OidcSignInService, type OidcUserInfo, type SignInCookie } from './oidc/oidc-sign-in.service.js';
+export { OidcController } from './oidc/oidc.controller.js';
+export { OIDC_CREDENTIAL, type OidcOptions } from './oidc/oidc-options.js';
+export { BACKCHANNEL_LOGOUT_EVENT } from './oidc/logout-token.js';
 export { OAuthTokenProvider, type OAuthTokenSet, type OAuthTokenClient, type OAuthTokenProviderOptions, type ConnectionInfo } from './vault/providers/oauth-token.provider.js';

@@ -94,6 +94,17 @@ export const OAuthErrorCode = {
   Unavailable: 'KW_OAUTH_UNAVAILABLE',
 } as const;
 
+/** Codes of sign-in with OpenID Connect (docs/oidc-sign-in.md), carried by {@link OidcError}; its flow's refusals use {@link OAuthErrorCode}. */
+export const OidcErrorCode = {
+  /** A `/api/auth/oidc/*` route was called but the module has no `oidc` options. */
+  NotConfigured: 'KW_OIDC_NOT_CONFIGURED',
+  /** The token response validated but carried no ID token or no usable `sub`: no session was started. */
+  NoSubject: 'KW_OIDC_NO_SUBJECT',
+} as const;
+
+/** A code of the OpenID Connect sign-in family. */
+export type OidcErrorCodeValue = (typeof OidcErrorCode)[keyof typeof OidcErrorCode];
+
 /** A code of the connected-accounts family. */
 export type OAuthErrorCodeValue = (typeof OAuthErrorCode)[keyof typeof OAuthErrorCode];
 
@@ -259,6 +270,17 @@ export class OAuthError extends KeywardError {
 }
 
 /**
+ * A sign-in with OpenID Connect was refused (see {@link OidcErrorCode}); never quotes a
+ * token, code, state, nonce or claim value.
+ */
+export class OidcError extends KeywardError {
+  override readonly name = 'OidcError';
+  constructor(code: OidcErrorCodeValue, message: string) {
+    super(code, message);
+  }
+}
+
+/**
  * Thrown at startup when options are wrong, or when production settings are insecure.
  * `problems` lists every issue found, each with its fix.
  */
@@ -345,6 +367,9 @@ export const ERROR_CATALOGUE: Readonly<Record<string, CatalogueEntry>> = Object.
   KW_OAUTH_NOT_CONNECTED: row('OAuthError', 401),
   KW_OAUTH_RECONNECT: row('OAuthError', 401),
   KW_OAUTH_UNAVAILABLE: row('OAuthError', 503),
+  // Sign-in with OpenID Connect.
+  KW_OIDC_NOT_CONFIGURED: row('OidcError', 404),
+  KW_OIDC_NO_SUBJECT: row('OidcError', 400),
   // Never an answer of their own: thrown at startup, or process warnings.
   KW_CONFIG_INVALID: row('KeywardConfigError', null),
   KW_INSECURE_PRODUCTION: row('KeywardConfigError', null),

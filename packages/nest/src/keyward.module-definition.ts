@@ -2,6 +2,7 @@ import { ConfigurableModuleBuilder, Inject } from '@nestjs/common';
 import type { KeywardModuleOptions } from './options/keyward-options.interface.js';
 import { PROXY_PATH } from './keyward.internal-constants.js';
 import { ConnectController } from './oauth/connect.controller.js';
+import { OidcController } from './oidc/oidc.controller.js';
 
 export const {
   ConfigurableModuleClass: KeywardConfigurableModule,
@@ -11,10 +12,15 @@ export const {
 } = new ConfigurableModuleBuilder<KeywardModuleOptions>({ moduleName: 'Keyward' })
   .setClassMethodName('forRoot')
   // connectRoutes: the connected-accounts routes (/api/connect/:name, its callback, /api/connections).
-  .setExtras({ isGlobal: true, proxyPath: 'api/proxy' as string | false, connectRoutes: true as boolean }, (definition, extras) => ({
+  // oidcRoutes: sign-in with OpenID Connect (/api/auth/oidc/*) and the user endpoint (/api/auth/user).
+  .setExtras({ isGlobal: true, proxyPath: 'api/proxy' as string | false, connectRoutes: true as boolean, oidcRoutes: true as boolean }, (definition, extras) => ({
     ...definition,
     global: extras.isGlobal,
-    controllers: [...(definition.controllers ?? []), ...(extras.connectRoutes === false ? [] : [ConnectController])],
+    controllers: [
+      ...(definition.controllers ?? []),
+      ...(extras.connectRoutes === false ? [] : [ConnectController]),
+      ...(extras.oidcRoutes === false ? [] : [OidcController]),
+    ],
     providers: [...(definition.providers ?? []), { provide: PROXY_PATH, useValue: extras.proxyPath }],
   }))
   .build();

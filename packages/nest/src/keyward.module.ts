@@ -31,6 +31,7 @@ import { Vault } from './vault/vault.js';
 import { KeywardEvents } from './events/keyward-events.js';
 import { ConnectionService } from './oauth/connection.service.js';
 import { OAUTH_TRANSPORT } from './oauth/connect.controller.js';
+import { OidcSignInService } from './oidc/oidc-sign-in.service.js';
 
 /** The redaction registry takes its bounds, and every secret the options hold, at startup. */
 function registerLiveSecrets(o: ResolvedKeywardOptions): ResolvedKeywardOptions {
@@ -44,6 +45,10 @@ function registerLiveSecrets(o: ResolvedKeywardOptions): ResolvedKeywardOptions 
     if (a.kind === 'secret') liveSecrets.add(a.secret, { pinned: true });
     else for (const part of ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const) if (typeof a.jwk[part] === 'string') liveSecrets.add(a.jwk[part], { pinned: true });
   }
+  // Sign-in with OpenID Connect: the same, for its client.
+  const oidcAuth = o.oidc?.connection.clientAuth;
+  if (oidcAuth?.kind === 'secret') liveSecrets.add(oidcAuth.secret, { pinned: true });
+  else if (oidcAuth) for (const part of ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const) if (typeof oidcAuth.jwk[part] === 'string') liveSecrets.add(oidcAuth.jwk[part], { pinned: true });
   return o;
 }
 
@@ -80,6 +85,18 @@ const providers: Provider[] = [
     inject: [RESOLVED_OPTIONS, Vault],
     useFactory: (o: ResolvedKeywardOptions, vault: Vault) =>
       new ConnectionService(o.oauth, o.oauth.runtime, vault, o.session.store, o.session.clock, { secure: o.session.cookie.secure, secrets: o.session.secrets }),
+  },
+  {
+    // Sign-in with OpenID Connect (null when not configured): its tokens are the `oidc`
+    // credential above; its listener keeps the `sid` index as small as the live sessions.
+    provide: OidcSignInService,
+    inject: [RESOLVED_OPTIONS, SessionEngine, Vault],
+    useFactory: (o: ResolvedKeywardOptions, engine: SessionEngine, vault: Vault) => {
+      if (!o.oidc) return null;
+      const oidc = new OidcSignInService(o.oidc, o.oidc.runtime.client, o.oidc.runtime.provider, engine, vault, o.session.store, o.session.clock, { secure: o.session.cookie.secure, secrets: o.session.secrets });
+      engine.addListener(oidc.lifecycle);
+      return oidc;
+    },
   },
   { provide: OAUTH_TRANSPORT, inject: [RESOLVED_OPTIONS], useFactory: (o: ResolvedKeywardOptions) => o.transport },
   StartupReport,
@@ -120,7 +137,7 @@ const providers: Provider[] = [
  *   useFactory: (c: ConfigService) => ({ session: { secrets: c.get('SESSION_SECRETS').split(','), store: ... } }),
  * })
  */
-@Module({ imports: [DiscoveryModule], providers, exports: [SessionEngine, SessionService, KeywardEvents, Vault, CredentialService, ConnectionService, ProxyService, StartupReport, ClientAddress, RESOLVED_OPTIONS, RoutePolicies] })
+@Module({ imports: [DiscoveryModule], providers, exports: [SessionEngine, SessionService, KeywardEvents, Vault, CredentialService, ConnectionService, OidcSignInService, ProxyService, StartupReport, ClientAddress, RESOLVED_OPTIONS, RoutePolicies] })
 export class KeywardModule extends KeywardConfigurableModule implements NestModule {
   constructor(@Inject(KeywardEdge) private readonly edge: KeywardEdge) {
     super();

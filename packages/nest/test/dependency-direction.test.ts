@@ -18,15 +18,16 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   // The public entry point re-exports from everywhere.
   index: ['*'],
   // Wiring only: the edge, the capabilities, the lifecycle binding.
-  'keyward.module': ['http/', 'events/', 'oauth/', 'options/', 'origin/', 'proxy/', 'redaction/', 'session/', 'vault/', 'keyward.module-definition', 'keyward.startup-report', 'keyward.internal-constants'],
-  'keyward.module-definition': ['oauth/', 'options/', 'keyward.internal-constants'],
+  'keyward.module': ['http/', 'events/', 'oauth/', 'oidc/', 'options/', 'origin/', 'proxy/', 'redaction/', 'session/', 'vault/', 'keyward.module-definition', 'keyward.startup-report', 'keyward.internal-constants'],
+  'keyward.module-definition': ['oauth/', 'oidc/', 'options/', 'keyward.internal-constants'],
   'keyward.startup-report': ['http/', 'options/', 'keyward.errors', 'keyward.constants', 'keyward.internal-constants'],
   // The edge: entry points, steps, Nest guards and filter, the one error writer.
   'http/': ['events/', 'options/', 'origin/', 'proxy/', 'redaction/', 'session/', 'transport/', 'keyward.errors', 'keyward.constants', 'keyward.internal-constants'],
   // Option validation and the production self-audit, over every capability's options.
-  'options/': ['oauth/', 'origin/', 'proxy/', 'redaction/', 'session/', 'stores/', 'transport/', 'vault/', 'util/', 'keyward.errors'],
+  'options/': ['oauth/', 'oidc/', 'origin/', 'proxy/', 'redaction/', 'session/', 'stores/', 'transport/', 'vault/', 'util/', 'keyward.errors'],
   // The capabilities.
   // Connected accounts: the flows (openid-client) and their routes; token custody is a vault provider.
+  'oidc/': ['oauth/', 'session/', 'stores/', 'transport/', 'vault/', 'util/', 'keyward.errors', 'keyward.constants', 'keyward.internal-constants'],
   'oauth/': ['redaction/', 'session/', 'stores/', 'transport/', 'vault/', 'util/', 'keyward.errors', 'keyward.constants', 'keyward.internal-constants'],
   'proxy/': ['origin/', 'redaction/', 'stores/', 'vault/', 'util/', 'keyward.errors'],
   'session/': ['events/', 'stores/', 'util/', 'keyward.errors'],

@@ -18,7 +18,7 @@ export type SecurityEventName =
   | 'store.recovered';
 
 /** Why a session ended, as the `session.ended` event says it. */
-export type SessionEndedReason = 'logout' | 'logout-all' | 'revoked' | 'idle' | 'absolute' | 'cap' | 'reuse' | 'replaced';
+export type SessionEndedReason = 'logout' | 'logout-all' | 'revoked' | 'idle' | 'absolute' | 'cap' | 'reuse' | 'replaced' | 'backchannel';
 
 /**
  * One security event. Never carries a secret, a cookie value or a session ID: sessions,

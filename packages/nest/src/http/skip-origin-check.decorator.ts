@@ -1,7 +1,8 @@
 import { SetMetadata } from '@nestjs/common';
+import { SKIP_ORIGIN_CHECK } from '../keyward.constants.js';
 
-/** Metadata key of {@link SkipOriginCheck}. */
-export const SKIP_ORIGIN_CHECK = 'keyward:skipOriginCheck';
+/** Metadata key of {@link SkipOriginCheck} (kept with the other metadata keys, so Keyward's own controllers outside the edge can set it). */
+export { SKIP_ORIGIN_CHECK };
 
 /**
  * Exempts a route from the origin/CSRF guard. A reason is required; every exemption is

@@ -136,7 +136,8 @@ export function resolveOAuthOptions(raw: unknown, production: boolean, problems:
   return { connections, transactionTtlMs: ttl ?? 600_000 };
 }
 
-function resolveConnection(name: string, c: Record<string, unknown>, at: string, production: boolean, problems: string[]): ResolvedOAuthConnection | undefined {
+/** One connection's options, validated (problems pushed with `at` as their path); undefined when any was found. */
+export function resolveConnection(name: string, c: Record<string, unknown>, at: string, production: boolean, problems: string[]): ResolvedOAuthConnection | undefined {
   const before = problems.length;
   unknownKeys(c, CONNECTION_KEYS, `${at}.`, problems, HINTS);
   const loopbackOk = c.allowHttpToLoopback === true;

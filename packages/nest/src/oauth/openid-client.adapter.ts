@@ -41,10 +41,18 @@ export function providerErrorCode(code: unknown): string {
 export class OpenIdConnectionClient implements OAuthTokenClient {
   private config: Promise<Oidc.Configuration> | undefined;
 
-  constructor(private readonly c: ResolvedOAuthConnection) {}
+  /**
+   * `verifyIdTokenSignature`: also check the ID token's JWS signature against the provider's
+   * JWKS (openid-client's non-repudiation checks). A sign-in turns it on: the ID token is
+   * what starts a session. Connections rely on TLS to the token endpoint, as the spec allows.
+   */
+  constructor(
+    private readonly c: ResolvedOAuthConnection,
+    private readonly extra: { verifyIdTokenSignature?: boolean } = {},
+  ) {}
 
   /** The server's configuration, discovered once (a failed discovery is tried again next time). */
-  private configuration(): Promise<Oidc.Configuration> {
+  configuration(): Promise<Oidc.Configuration> {
     this.config ??= this.discover().catch((e: unknown) => {
       this.config = undefined;
       throw e instanceof OAuthError ? e : unavailable(this.c.name, 'could not be discovered', e);
@@ -73,6 +81,7 @@ export class OpenIdConnectionClient implements OAuthTokenClient {
       if (this.c.insecure) o.allowInsecureRequests(config);
     }
     config.timeout = 10;
+    if (this.extra.verifyIdTokenSignature) o.enableNonRepudiationChecks(config);
     return config;
   }
 
@@ -93,7 +102,7 @@ export class OpenIdConnectionClient implements OAuthTokenClient {
   }
 
   /** The authorization URL of a new flow: code, PKCE S256, state, a nonce for OpenID Connect. */
-  async authorizationRequest(redirectUri: string): Promise<AuthorizationRequest> {
+  async authorizationRequest(redirectUri: string, extraParams: Record<string, string> = {}): Promise<AuthorizationRequest> {
     const config = await this.configuration();
     const o = await openidClient();
     const verifier = o.randomPKCECodeVerifier();
@@ -110,6 +119,7 @@ export class OpenIdConnectionClient implements OAuthTokenClient {
     if (nonce) params.nonce = nonce;
     if (this.c.resource) params.resource = this.c.resource;
     if (this.c.prompt) params.prompt = this.c.prompt;
+    Object.assign(params, extraParams);
     return { url: o.buildAuthorizationUrl(config, params), state, verifier, nonce };
   }
 
@@ -118,6 +128,15 @@ export class OpenIdConnectionClient implements OAuthTokenClient {
    * query. Refusals are `OAuthError`s with a stable code; nothing of the exchange is quoted.
    */
   async exchange(callbackUrl: URL, checks: { state: string; verifier: string; nonce: string | undefined }): Promise<OAuthTokenSet> {
+    return (await this.exchangeWithClaims(callbackUrl, checks)).tokens;
+  }
+
+  /**
+   * {@link exchange}, with the ID token's claims as openid-client validated them (`iss`,
+   * `aud`, `nonce`, `exp`, and the signature when `verifyIdTokenSignature` is on); undefined
+   * without an ID token.
+   */
+  async exchangeWithClaims(callbackUrl: URL, checks: { state: string; verifier: string; nonce: string | undefined }): Promise<{ tokens: OAuthTokenSet; claims: Oidc.IDToken | undefined }> {
     const config = await this.configuration();
     const o = await openidClient();
     let t: Oidc.TokenEndpointResponse & Oidc.TokenEndpointResponseHelpers;
@@ -137,7 +156,21 @@ export class OpenIdConnectionClient implements OAuthTokenClient {
       if (isNetworkError(e)) throw unavailable(this.c.name, 'could not be reached', e);
       throw new OAuthError(OAuthErrorCode.ExchangeFailed, `The "${this.c.name}" token response did not validate; connect again.`);
     }
-    return tokenSet(t);
+    return { tokens: tokenSet(t), claims: t.claims() };
+  }
+
+  /** The provider's RP-initiated logout URL (`end_session_endpoint` with these parameters); undefined when it has none. */
+  async endSessionUrl(params: Record<string, string>): Promise<URL | undefined> {
+    const config = await this.configuration();
+    if (!config.serverMetadata().end_session_endpoint) return undefined;
+    const o = await openidClient();
+    return o.buildEndSessionUrl(config, params);
+  }
+
+  /** The provider's issuer identifier and JWKS URI, as discovered. */
+  async keys(): Promise<{ issuer: string; jwksUri: string | undefined }> {
+    const m = (await this.configuration()).serverMetadata();
+    return { issuer: m.issuer, jwksUri: m.jwks_uri };
   }
 
   async refresh(refreshToken: string): Promise<OAuthTokenSet> {
@@ -175,8 +208,10 @@ function tokenSet(t: Oidc.TokenEndpointResponse & Oidc.TokenEndpointResponseHelp
 
 function isNetworkError(e: unknown): boolean {
   const name = (e as { name?: string })?.name;
-  const cause = (e as { cause?: { code?: string } })?.cause;
-  return name === 'TypeError' || name === 'AbortError' || name === 'TimeoutError' || typeof cause?.code === 'string';
+  const cause = (e as { cause?: { code?: unknown } })?.cause;
+  // openid-client's own refusals (a claim check, a signature) carry an `OAUTH_*` code on their
+  // cause: those are a bad response, not an unreachable server. A system error's code is E*/UND_ERR_*.
+  return name === 'TypeError' || name === 'AbortError' || name === 'TimeoutError' || (typeof cause?.code === 'string' && /^(E[A-Z0-9_]+|UND_ERR_[A-Z_]+)$/.test(cause.code));
 }
 
 function unavailable(name: string, what: string, cause: unknown): OAuthError {

@@ -10,6 +10,8 @@ import type { ProxyOptions, ResolvedProxyService } from '../proxy/proxy-options.
 import type { ResolvedTransport, TransportOptions } from '../transport/transport-policy.js';
 import type { OAuthOptions, ResolvedOAuthOptions } from '../oauth/oauth-options.js';
 import type { Connection } from '../oauth/connection.service.js';
+import type { OidcOptions, ResolvedOidcOptions } from '../oidc/oidc-options.js';
+import type { OidcRuntime } from '../oidc/oidc-runtime.js';
 
 /** Cookie attributes of the session cookie. Every default is the safe one. */
 export interface SessionCookieOptions {
@@ -167,6 +169,14 @@ export interface KeywardModuleOptions {
    * @example { connections: { github: { endpoints: { authorization: 'https://github.com/login/oauth/authorize', token: 'https://github.com/login/oauth/access_token' }, clientId: process.env.GITHUB_CLIENT_ID!, clientAuth: { secret: process.env.GITHUB_CLIENT_SECRET! }, scopes: ['read:user'] } } }
    */
   oauth?: OAuthOptions;
+  /**
+   * Sign in with an OpenID provider (docs/oidc-sign-in.md): routes `/api/auth/oidc/*` and
+   * `/api/auth/user`; the session is an ordinary Keyward session, its tokens the `oidc`
+   * credential a proxy service can name. Needs `vault`.
+   * @default undefined (none)
+   * @example { issuer: 'https://accounts.example.com', clientId: process.env.OIDC_CLIENT_ID!, clientAuth: { secret: process.env.OIDC_CLIENT_SECRET! }, scopes: ['openid', 'profile', 'email'] }
+   */
+  oidc?: OidcOptions;
 }
 
 /** Options of the credential vault. */
@@ -199,6 +209,8 @@ export interface ResolvedKeywardOptions {
   redaction: ResolvedRedactionOptions;
   /** Connected accounts: validated options and, per connection, its client and token provider. */
   oauth: ResolvedOAuthOptions & { runtime: ReadonlyMap<string, Connection> };
+  /** Sign-in with OpenID Connect: validated options, its client and token provider; null when not configured. */
+  oidc: (ResolvedOidcOptions & { runtime: OidcRuntime }) | null;
   /**
    * Development only: what production would refuse about secrets and vault keys (weak,
    * placeholder, duplicated), by position, never the value. Logged once at startup.

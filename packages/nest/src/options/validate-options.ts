@@ -14,8 +14,10 @@ import { resolveLifecycleOptions } from '../session/lifecycle-options.js';
 import { resolveOAuthOptions } from '../oauth/oauth-options.js';
 import { buildConnections } from '../oauth/connections.js';
 import type { Connection } from '../oauth/connection.service.js';
+import { OIDC_CREDENTIAL, resolveOidcOptions } from '../oidc/oidc-options.js';
+import { buildOidcRuntime, type OidcRuntime } from '../oidc/oidc-runtime.js';
 
-const TOP_KEYS = ['production', 'session', 'demoUsers', 'vault', 'credentials', 'origin', 'cors', 'transport', 'proxy', 'logRequests', 'redaction', 'oauth'] as const;
+const TOP_KEYS = ['production', 'session', 'demoUsers', 'vault', 'credentials', 'origin', 'cors', 'transport', 'proxy', 'logRequests', 'redaction', 'oauth', 'oidc'] as const;
 const CREDENTIAL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const SESSION_KEYS = [
   'secrets', 'store', 'cookie', 'idleTimeoutMs', 'absoluteTimeoutMs', 'touchIntervalMs',
@@ -114,6 +116,14 @@ export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: 
     else credentials.set(name, c.provider);
   }
   if (oauth.connections.size > 0 && raw.vault === undefined) problems.push('vault: required when oauth.connections are configured (their tokens are sealed in it). Set vault.keys from KEYWARD_VAULT_KEYS.');
+  // Sign-in with OpenID Connect: its tokens are the `oidc` credential.
+  const oidc = resolveOidcOptions(raw.oidc, production, problems);
+  let oidcRuntime: OidcRuntime | undefined;
+  if (oidc && view.store) {
+    if (credentials.has(OIDC_CREDENTIAL)) problems.push(`oidc: the sign-in's tokens are the credential "${OIDC_CREDENTIAL}", and a credential or connection of that name is configured; rename it.`);
+    else credentials.set(OIDC_CREDENTIAL, (oidcRuntime = buildOidcRuntime(oidc, view.store)).provider);
+  }
+  if (raw.oidc !== undefined && raw.vault === undefined) problems.push('vault: required with oidc (the sign-in\'s tokens are sealed in it). Set vault.keys from KEYWARD_VAULT_KEYS.');
   const proxy = resolveProxyOptions(raw.proxy, new Set(credentials.keys()), origin.csrfHeader.name, problems, view.store);
   view.proxy = proxy;
   const redaction = resolveRedactionOptions(raw.redaction, problems);
@@ -137,6 +147,7 @@ export function resolveKeywardOptions(raw: KeywardModuleOptions | unknown, env: 
     logRequests: raw.logRequests === true ? 'all' : raw.logRequests === false ? 'none' : 'proxied',
     redaction,
     oauth: { ...oauth, runtime: connections },
+    oidc: oidc && oidcRuntime ? { ...oidc, runtime: oidcRuntime } : null,
     warnings: [...deprecations, ...(production ? [] : secretFindings(view).map((w) => `${w} (Production refuses it; development only warns.)`))],
   };
 }

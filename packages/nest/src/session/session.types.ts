@@ -8,9 +8,10 @@ export interface SessionUser {
 /**
  * Why a session ended; passed to lifecycle listeners. `cap`: a newer login of the same user
  * went past `session.maxPerUser`; `reuse`: a rotated-out ID was used after its grace period
- * (a stolen cookie), so the whole session ended.
+ * (a stolen cookie), so the whole session ended; `backchannel`: the OpenID provider said the
+ * user's session there ended (a back-channel logout token).
  */
-export type SessionEndReason = 'logout' | 'logout-all' | 'revoked' | 'expired' | 'replaced' | 'cap' | 'reuse';
+export type SessionEndReason = 'logout' | 'logout-all' | 'revoked' | 'expired' | 'replaced' | 'cap' | 'reuse' | 'backchannel';
 
 /** A session as users of the library see it (no store key, no cookie value). */
 export interface SessionInfo {

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import Provider from 'oidc-provider';
+import { SignJWT, decodeJwt, generateKeyPair, importJWK, type JWTPayload } from 'jose';
 import { freePort } from './redis-server.js';
 
 /**
@@ -15,8 +16,29 @@ import { freePort } from './redis-server.js';
 export interface TestIdp {
   /** The issuer (`http://127.0.0.1:<port>`). */
   readonly issuer: string;
-  /** Registers (or replaces) a confidential client with a secret. */
-  addClient(c: { clientId: string; clientSecret: string; redirectUris: string[] }): void;
+  /**
+   * Registers (or replaces) a confidential client with a secret. `backchannelLogoutUri`
+   * (with `backchannel_logout_session_required`) makes its ID tokens carry `sid`.
+   */
+  addClient(c: { clientId: string; clientSecret: string; redirectUris: string[]; postLogoutRedirectUris?: string[]; backchannelLogoutUri?: string }): void;
+  /**
+   * A back-channel logout token for a client, made by the provider's own code (as
+   * `Client#backchannelLogout` makes it), returned instead of sent: the provider refuses
+   * to POST to loopback addresses, so the test delivers it.
+   */
+  logoutToken(clientId: string, sub: string, sid: string | undefined): Promise<string>;
+  /** Signs claims as a JWT with the provider's key (or, `foreignKey`, a key it does not publish), for forged logout tokens. */
+  signJwt(claims: JWTPayload, opts?: { foreignKey?: boolean; kid?: string; typ?: string }): Promise<string>;
+  /**
+   * Rewrites the ID token of the next token responses (until called with undefined): its
+   * claims through `edit`, signed again with the provider's key (or a `foreignKey`).
+   */
+  tamperIdTokens(t: { edit?: (claims: JWTPayload) => JWTPayload; foreignKey?: boolean } | undefined): void;
+  /**
+   * Whether revoking a refresh token also revokes the user's grant (consent), as
+   * oidc-provider does by default (true). False plays a provider whose consent outlives tokens.
+   */
+  setRevokeGrants(revoke: boolean): void;
   /** Every token value the server issued (access, refresh, ID tokens, codes), for leak searches. */
   issuedSecrets(): string[];
   /** True while an access token the server issued is neither expired nor revoked. */
@@ -91,6 +113,12 @@ export async function startTestIdp(): Promise<TestIdp> {
   const tokenCounts = new Map<string, number>();
   const revocationLog: Array<{ hint: string; status: number }> = [];
   const issued = new Set<string>();
+  const signingKey = await importJWK(jwk, 'RS256');
+  const foreign = (await generateKeyPair('RS256')).privateKey;
+  let revokeGrants = true;
+  let tamper: { edit?: (claims: JWTPayload) => JWTPayload; foreignKey?: boolean } | undefined;
+  const sign = (claims: JWTPayload, opts: { foreignKey?: boolean; kid?: string; typ?: string } = {}): Promise<string> =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: opts.kid ?? (opts.foreignKey ? 'not-published' : jwk.kid), ...(opts.typ ? { typ: opts.typ } : {}) }).sign(opts.foreignKey ? foreign : signingKey);
 
   const provider = new Provider(issuer, {
     adapter: MemoryAdapter as never,
@@ -100,15 +128,19 @@ export async function startTestIdp(): Promise<TestIdp> {
       ctx.type = 'json';
       ctx.body = out;
     },
-    features: { devInteractions: { enabled: false }, revocation: { enabled: true } },
+    features: { devInteractions: { enabled: false }, revocation: { enabled: true }, backchannelLogout: { enabled: true }, rpInitiatedLogout: { enabled: true } },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     findAccount: async (_ctx: unknown, sub: string) => ({ accountId: sub, claims: async () => ({ sub, name: sub }) }),
     claims: { openid: ['sub'], profile: ['name'] },
+    // Scope claims (name) in the ID token too, as most providers put them, not only at userinfo.
+    conformIdTokenClaims: false,
     scopes: ['openid', 'profile', 'offline_access', 'api:read'],
     pkce: { required: () => true },
     // Refresh tokens whatever the scope (not only with offline_access), rotated at every use.
     issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: () => true,
+    revokeGrantPolicy: (ctx: { oidc: { route: string; entities: Record<string, unknown> } }) =>
+      ctx.oidc.route === 'revocation' && ctx.oidc.entities.AccessToken ? false : ctx.oidc.route === 'revocation' ? revokeGrants : true,
     ttl: {
       AccessToken: () => accessTtl,
       AuthorizationCode: 60,
@@ -134,6 +166,7 @@ export async function startTestIdp(): Promise<TestIdp> {
       const gt = String(ctx.oidc?.params?.grant_type ?? '');
       tokenCounts.set(gt, (tokenCounts.get(gt) ?? 0) + 1);
       const b = ctx.body as Record<string, unknown> | undefined;
+      if (b && tamper && typeof b.id_token === 'string') b.id_token = await sign((tamper.edit ?? ((c) => c))({ ...decodeJwt(b.id_token) }), { foreignKey: tamper.foreignKey });
       for (const k of ['access_token', 'refresh_token', 'id_token']) if (b && typeof b[k] === 'string') issued.add(b[k] as string);
     }
     if (ctx.path === '/token/revocation' && ctx.method === 'POST') revocationLog.push({ hint: String(ctx.oidc?.params?.token_type_hint ?? ''), status: ctx.status });
@@ -159,7 +192,26 @@ export async function startTestIdp(): Promise<TestIdp> {
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_basic',
+        ...(c.postLogoutRedirectUris ? { post_logout_redirect_uris: c.postLogoutRedirectUris } : {}),
+        ...(c.backchannelLogoutUri ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
       });
+    },
+    logoutToken: async (clientId, sub, sid) => {
+      const client = await (provider as unknown as { Client: { find(id: string): Promise<unknown> } }).Client.find(clientId);
+      const IdToken = (provider as unknown as { IdToken: new (claims: object, o: object) => { mask: object; set(k: string, v: unknown): void; issue(o: object): Promise<string> } }).IdToken;
+      const token = new IdToken({ sub }, { client, ctx: undefined });
+      token.mask = { sub: null };
+      token.set('events', { 'http://schemas.openid.net/event/backchannel-logout': {} });
+      token.set('jti', randomBytes(16).toString('base64url'));
+      if (sid) token.set('sid', sid);
+      return token.issue({ use: 'logout' });
+    },
+    signJwt: (claims, opts) => sign(claims, opts),
+    tamperIdTokens: (t) => {
+      tamper = t;
+    },
+    setRevokeGrants: (r) => {
+      revokeGrants = r;
     },
     issuedSecrets: () => [...issued],
     isActiveAccessToken: (token) => {
@@ -203,6 +255,8 @@ async function interaction(provider: Provider, req: IncomingMessage, res: Server
   const accountId = body.get('login') ?? 'alice';
   const grant = new provider.Grant({ accountId, clientId: String(details.params.client_id) });
   grant.addOIDCScope(String(details.params.scope ?? 'openid'));
+  // The claims of those scopes too, so a later prompt=none finds nothing left to consent to.
+  grant.addOIDCClaims(['sub', 'name']);
   const grantId = await grant.save();
   await provider.interactionFinished(req, res, { login: { accountId }, consent: { grantId } }, { mergeWithLastSubmission: false });
 }

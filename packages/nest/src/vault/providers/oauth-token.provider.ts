@@ -143,6 +143,14 @@ export class OAuthTokenProvider implements CredentialProvider {
     return { service: name, scopes: s.s ? s.s.split(' ').filter(Boolean) : [], expiresAt: s.e === undefined ? null : new Date(s.e), connectedAt: new Date(s.c) };
   }
 
+  /**
+   * The ID token of the session's connection, or undefined: only for an RP-initiated logout's
+   * `id_token_hint` (OpenID Connect sign-in), never for an answer of its own.
+   */
+  async idToken(vault: Vault, record: StoredSession, name: string): Promise<string | undefined> {
+    return (await readState(vault, record, name).catch(() => undefined))?.i;
+  }
+
   /** Removes the connection from the session and revokes its tokens; false if there was none. */
   async disconnect(vault: Vault, record: StoredSession, name: string): Promise<boolean> {
     const s = await readState(vault, record, name);

@@ -1,0 +1,55 @@
+import { ServerResponse } from 'node:http';
+
+/** Writes the answers of the sign-in routes on either adapter (Express's ServerResponse or Fastify's reply). */
+interface FastifyLikeReply {
+  raw: ServerResponse;
+  header(name: string, value: string): unknown;
+  code(status: number): FastifyLikeReply;
+  send(body?: unknown): unknown;
+}
+
+function isFastify(res: unknown): res is FastifyLikeReply {
+  return !(res instanceof ServerResponse) && typeof res === 'object' && res !== null && 'raw' in res;
+}
+
+/** Adds a Set-Cookie, keeping others (the session cookie may be set on the same answer). */
+export function appendCookie(res: unknown, value: string): void {
+  if (isFastify(res)) res.header('set-cookie', value);
+  else (res as ServerResponse).appendHeader('set-cookie', value);
+}
+
+/** A `no-store` 302. */
+export function redirect(res: unknown, location: string): void {
+  send(res, 302, undefined, { location });
+}
+
+/** A `no-store` JSON answer. */
+export function sendJson(res: unknown, status: number, body: unknown): void {
+  send(res, status, JSON.stringify(body), { 'content-type': 'application/json; charset=utf-8' });
+}
+
+function send(res: unknown, status: number, body: string | undefined, headers: Record<string, string>): void {
+  const all: Record<string, string> = { 'cache-control': 'no-store', ...headers };
+  if (isFastify(res)) {
+    for (const [k, v] of Object.entries(all)) res.header(k, v);
+    res.code(status).send(body);
+    return;
+  }
+  const r = res as ServerResponse;
+  for (const [k, v] of Object.entries(all)) r.setHeader(k, v);
+  r.statusCode = status;
+  r.end(body);
+}
+
+/** One cookie's value from a Cookie header; undefined when absent or sent twice. */
+export function readCookie(header: string | string[] | undefined, name: string): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  let found: string | undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
+    if (found !== undefined) return undefined;
+    found = part.slice(eq + 1).trim();
+  }
+  return found;
+}
