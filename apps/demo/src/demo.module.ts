@@ -8,6 +8,7 @@ import { AuthController } from './auth/auth.controller.js';
 import { DemoUsers } from './auth/demo-users.service.js';
 import type { DemoConfig } from './config/demo-config.js';
 import { DEMO_OAUTH_SCOPES } from './config/demo-oauth-config.js';
+import { DEMO_OIDC_CLAIMS, DEMO_OIDC_SCOPES } from './config/demo-oidc-config.js';
 import { HealthController } from './health/health.controller.js';
 import { PageController } from './page/page.controller.js';
 import { DemoKeyIssuer } from './keys/demo-key-issuer.js';
@@ -57,6 +58,7 @@ export class DemoModule {
     // demo-oauth: the access token of the session's connection at the identity provider, sent as
     // Authorization: Bearer (the library's default for a connection); absent without a provider.
     const oauth = config.oauth;
+    const oidc = config.oidc;
     const oauthService: Record<string, ProxyServiceOptions> = oauth
       ? { 'demo-oauth': withoutKey(service('demo-oauth')) }
       : {};
@@ -100,6 +102,20 @@ export class DemoModule {
                 },
               }
             : {}),
+          // "Sign in with the demo identity provider" beside the password login; absent without a sign-in client.
+          ...(oidc
+            ? {
+                oidc: {
+                  issuer: oidc.issuer,
+                  clientId: oidc.clientId,
+                  clientAuth: { secret: oidc.clientSecret, method: oidc.method },
+                  scopes: [...DEMO_OIDC_SCOPES],
+                  claims: [...DEMO_OIDC_CLAIMS],
+                  postLogoutRedirectUri: oidc.postLogoutRedirectUri,
+                  allowHttpToLoopback: oidc.httpLoopback && !config.production,
+                },
+              }
+            : {}),
           proxy: {
             services: { demo: service('demo'), 'demo-session': service('demo-session'), 'demo-byok': service('demo-byok'), ...oauthService },
             // KEYWARD_PROXY_CALLS_PER_MINUTE: one session's calls per minute, all services together (429 with Retry-After beyond).
@@ -118,7 +134,7 @@ export class DemoModule {
         { provide: DemoKeyIssuer, useValue: issuer },
         { provide: LOGIN_LIMITS, useValue: { ...DEFAULT_LOGIN_LIMITS, perUsername: config.loginFailuresPerUsername, perClient: config.loginFailuresPerClient } },
         LoginRateLimit,
-        { provide: DEMO_INFO, useValue: { showDemoUsers: !config.production && config.demoUsersFromDefault, trialKeys: !config.production, oauthConnection: oauth !== undefined } },
+        { provide: DEMO_INFO, useValue: { showDemoUsers: !config.production && config.demoUsersFromDefault, trialKeys: !config.production, oauthConnection: oauth !== undefined, oidcSignIn: oidc !== undefined } },
       ],
     };
   }

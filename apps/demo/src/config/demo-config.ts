@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { demoOAuthConfig, type DemoOAuthConnection } from './demo-oauth-config.js';
+import { demoOidcConfig, type DemoOidcSignIn } from './demo-oidc-config.js';
 
 /** Everything the demo reads from its environment, checked once. */
 export interface DemoConfig {
@@ -48,6 +49,8 @@ export interface DemoConfig {
   testPasswordHash: boolean;
   /** The `demo-oauth` connected account (DEMO_IDP_CONNECT_CLIENT_ID and friends); undefined without an identity provider. */
   oauth: DemoOAuthConnection | undefined;
+  /** The OIDC sign-in (DEMO_IDP_SIGNIN_CLIENT_ID and friends); undefined: password login only. */
+  oidc: DemoOidcSignIn | undefined;
 }
 
 const DEFAULT_USERS = 'alice:alice-password,bob:bob-password';
@@ -184,9 +187,11 @@ export function loadDemoConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig
     loginFailuresPerClient: positiveInt(env, 'KEYWARD_LOGIN_FAILURES_PER_CLIENT', 20, 1_000_000, problems),
     proxyCallsPerMinute: positiveInt(env, 'KEYWARD_PROXY_CALLS_PER_MINUTE', 600, 1_000_000, problems, 'proxied calls one session may make per minute'),
     oauth: demoOAuthConfig(env, production, problems),
+    oidc: demoOidcConfig(env, production, problems),
   };
   if (production && config.canaryLeakRoute) problems.push('KEYWARD_DEMO_LEAK_ROUTE: a test-only route; refused in production.');
   if (production && config.testPasswordHash) problems.push('KEYWARD_DEMO_TEST_PASSWORD_HASH: test-only password hashing below the OWASP minimum; refused in production.');
-  if (problems.length > 0) throw new TypeError(`The demo's environment is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  // The connection and the sign-in share the provider's variables: each problem once.
+  if (problems.length > 0) throw new TypeError(`The demo's environment is invalid:\n${[...new Set(problems)].map((p) => `  - ${p}`).join('\n')}`);
   return config;
 }

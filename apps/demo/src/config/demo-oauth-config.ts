@@ -18,7 +18,8 @@ export interface DemoOAuthConnection {
 /** The scopes the connection asks for: the upstream's scope, and `offline_access` for a refresh token. */
 export const DEMO_OAUTH_SCOPES = ['demo.api', 'offline_access'] as const;
 
-const LOOPBACK = (h: string) => h === 'localhost' || h === '[::1]' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+/** Whether a host name is loopback (the demo provider and the demo app's development origin). */
+export const LOOPBACK = (h: string): boolean => h === 'localhost' || h === '[::1]' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 
 /**
  * Reads the `demo-oauth` connection's settings; pushes every problem (names, never values) to
@@ -50,9 +51,23 @@ export function demoOAuthConfig(env: NodeJS.ProcessEnv, production: boolean, pro
     problems.push('DEMO_IDP_CONNECT_CLIENT_SECRET: required with DEMO_IDP_CONNECT_CLIENT_ID (the demo-oauth client\'s secret at the identity provider; npm start generates one).');
   }
 
+  const { issuer, httpLoopback } = demoIdpIssuer(env, production, problems);
+  return { issuer, clientId, clientSecret, method, httpLoopback };
+}
+
+/**
+ * The identity provider's issuer, shared by the `demo-oauth` connection and the OIDC sign-in:
+ * `DEMO_IDP_ISSUER`, else the demo provider at `http://<loopback HOST>:<DEMO_IDP_PORT>`.
+ * `httpLoopback` is true for an `http://` loopback issuer (development only: refused in production).
+ * Problems (names, never values) go to `problems`; the caller removes duplicates.
+ *
+ * @example
+ * demoIdpIssuer({ DEMO_IDP_PORT: '4100' }, false, problems) // { issuer: 'http://127.0.0.1:4100', httpLoopback: true }
+ */
+export function demoIdpIssuer(env: NodeJS.ProcessEnv, production: boolean, problems: string[]): { issuer: string; httpLoopback: boolean } {
   const host = env.HOST || '127.0.0.1';
   const idpHost = LOOPBACK(host) ? host : '127.0.0.1';
-  const fallback = `http://${idpHost.includes(':') && !idpHost.startsWith('[') ? `[${idpHost}]` : idpHost}:${portRaw || '4100'}`;
+  const fallback = `http://${idpHost.includes(':') && !idpHost.startsWith('[') ? `[${idpHost}]` : idpHost}:${env.DEMO_IDP_PORT || '4100'}`;
   const issuer = env.DEMO_IDP_ISSUER || fallback;
   let httpLoopback = false;
   try {
@@ -70,5 +85,5 @@ export function demoOAuthConfig(env: NodeJS.ProcessEnv, production: boolean, pro
   } catch {
     problems.push('DEMO_IDP_ISSUER: not a URL; expected the provider\'s issuer, e.g. https://accounts.example.com.');
   }
-  return { issuer, clientId, clientSecret, method, httpLoopback };
+  return { issuer, httpLoopback };
 }

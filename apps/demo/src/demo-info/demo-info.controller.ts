@@ -10,6 +10,8 @@ export interface DemoInfo {
   trialKeys: boolean;
   /** Whether the `demo-oauth` connected account is configured (an identity provider is set). */
   oauthConnection: boolean;
+  /** Whether "Sign in with the demo identity provider" (the library's `oidc` options) is configured. */
+  oidcSignIn: boolean;
 }
 
 /** Development helpers for people trying the page by hand. */

@@ -41,6 +41,7 @@ const PERMISSIONS_POLICY = 'camera=(), microphone=(), geolocation=(), payment=()
 export class PageController {
   private readonly html = read('index.html');
   private readonly js = read('app.js');
+  private readonly oidcJs = read('oidc-panel.js');
   private readonly css = read('app.css');
   private readonly icon = read('favicon.svg');
   private readonly client = clientModules();
@@ -59,6 +60,14 @@ export class PageController {
   @Header('Cache-Control', 'no-cache')
   script(): string {
     return this.js;
+  }
+
+  /** The sign-in-with-the-identity-provider part of the page, a module app.js imports. */
+  @Get('oidc-panel.js')
+  @Header('Content-Type', 'text/javascript; charset=utf-8')
+  @Header('Cache-Control', 'no-cache')
+  oidcScript(): string {
+    return this.oidcJs;
   }
 
   @Get('app.css')

@@ -9,6 +9,7 @@
 // origin); the page never calls fetch itself.
 
 import { createKeywardClient } from '/assets/keyward-client/index.js';
+import { createOidcPanel } from '/oidc-panel.js';
 
 const byId = (id) => {
   const el = document.getElementById(id);
@@ -97,6 +98,8 @@ async function busy(button, fn) {
     }
   }
 }
+
+const oidc = createOidcPanel({ kw, byId, h });
 
 // ---------------------------------------------------------------------- time
 
@@ -200,6 +203,7 @@ function signedOut(reason) {
   byId('call-history').replaceChildren();
   renderKeys([]);
   renderConnections([]);
+  oidc.clear();
   byId('oauth-result').dataset.state = 'empty';
   byId('oauth-result').replaceChildren(h('p', { class: 'hint' }, 'No call through the connection yet.'));
   const notice = byId('signed-out-notice');
@@ -468,12 +472,13 @@ async function refreshAll() {
   await infoLoaded;
   await Promise.all([loadSessions(), loadKeys(), loadConnections()]);
   await loadSession();
+  await oidc.load();
   showSignedIn();
 }
 
 function refreshSessionQuietly() {
   if (!state.signedIn) return;
-  loadSessions().then(loadSession).then(tick, () => {});
+  loadSessions().then(loadSession).then(oidc.load).then(tick, () => {});
 }
 
 async function onLogin(ev) {
@@ -573,7 +578,11 @@ function init() {
       byId('login-submit').focus();
     });
   }
-  byId('logout').addEventListener('click', (ev) => onLogout(ev.currentTarget, '/api/auth/logout', 'logout'));
+  // An OIDC session logs out at the provider too: the server's answer says where to go.
+  byId('logout').addEventListener('click', (ev) => oidc.isOidcSession()
+    ? busy(ev.currentTarget, () => oidc.logout().catch((err) => state.signedIn && setStatus(`Could not log out: ${err.message}`)))
+    : onLogout(ev.currentTarget, '/api/auth/logout', 'logout'));
+  byId('oidc-login').addEventListener('click', oidc.signIn);
   byId('logout-all').addEventListener('click', (ev) => onLogout(ev.currentTarget, '/api/auth/logout-all', 'logout-all'));
   byId('byok-form').addEventListener('submit', onSaveKey);
   byId('byok-delete').addEventListener('click', onDeleteKey);
@@ -590,7 +599,11 @@ function init() {
     byId('demo-users').hidden = !info.showDemoUsers;
     byId('byok-trial').hidden = !info.trialKeys;
     showOAuthAvailability(!!info.oauthConnection);
-  }, () => showOAuthAvailability(false));
+    oidc.show(!!info.oidcSignIn);
+  }, () => {
+    showOAuthAvailability(false);
+    oidc.show(false);
+  });
   // A top-level navigation: the provider's sign-in page, then back to /api/connect/demo-oauth/callback and here.
   byId('oauth-connect').addEventListener('click', () => location.assign(`/api/connect/${OAUTH_SERVICE}?returnTo=/`));
   byId('oauth-call').addEventListener('click', onOAuthCall);
