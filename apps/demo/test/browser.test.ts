@@ -30,6 +30,8 @@ const SERVER_KEY = `dk_server_${randomBytes(24).toString('base64url')}`;
 const ADMIN_TOKEN = randomBytes(32).toString('base64url');
 /** The app's demo-oauth client secret at the demo identity provider. */
 const CONNECT_SECRET = randomBytes(32).toString('base64url');
+/** The app's sign-in client secret at the demo identity provider. */
+const SIGNIN_SECRET = randomBytes(32).toString('base64url');
 /** Every key the demo upstream mints (per-session keys and the BYOK keys below) has this form. */
 const MINTED_KEY = /dk_live_[A-Za-z0-9_-]{20,}/;
 
@@ -65,6 +67,7 @@ const secrets: Secret[] = [
   { label: 'the upstream admin token', value: ADMIN_TOKEN },
   { label: 'a minted upstream key', value: MINTED_KEY },
   { label: 'the demo-oauth client secret', value: CONNECT_SECRET },
+  { label: 'the sign-in client secret', value: SIGNIN_SECRET },
   // The identity provider's access tokens (and ID tokens) are JWTs; none may reach the browser.
   { label: 'an OAuth token (JWT)', value: /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\./ },
 ];
@@ -143,7 +146,7 @@ async function login(page: Page, user: 'alice' | 'bob' = 'alice', how: 'keyboard
     await page.keyboard.press('Enter');
   } else {
     await page.getByTestId(`demo-user-${user}`).click();
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   }
   await page.getByTestId('session-panel').waitFor();
   assert.equal(await page.getByTestId('who').textContent(), user);
@@ -267,7 +270,10 @@ describe('demo page in real Chromium', () => {
     shortUrl = `http://127.0.0.1:${shortPort}`;
     const common = { UPSTREAM_PORT: String(upPort), DEMO_UPSTREAM_KEY: SERVER_KEY, DEMO_UPSTREAM_ADMIN_TOKEN: ADMIN_TOKEN, HOST: '127.0.0.1', DEMO_IDP_PORT: String(idpPort) };
     // The main app's demo-oauth client at the demo identity provider, as scripts/start.mjs passes it.
-    const oauth = { DEMO_IDP_CONNECT_CLIENT_ID: 'keyward-demo-oauth', DEMO_IDP_CONNECT_CLIENT_SECRET: CONNECT_SECRET };
+    const oauth = {
+      DEMO_IDP_CONNECT_CLIENT_ID: 'keyward-demo-oauth', DEMO_IDP_CONNECT_CLIENT_SECRET: CONNECT_SECRET,
+      DEMO_IDP_SIGNIN_CLIENT_ID: 'keyward-demo', DEMO_IDP_SIGNIN_CLIENT_SECRET: SIGNIN_SECRET,
+    };
     const [launched, up, provider] = await Promise.all([
       launchChromium(),
       Child.start('demo-upstream', UPSTREAM_MAIN, cleanEnv(common), () => answers200(`${upstreamUrl}/internal/marker`)),
@@ -330,7 +336,7 @@ describe('demo page in real Chromium', () => {
     // Labels and roles: the form is reachable by its accessible names.
     await page.getByRole('textbox', { name: 'Username' }).waitFor();
     await page.getByLabel('Password').waitFor();
-    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
     assert.equal(await page.getByRole('status').count(), 1);
     assert.match((await page.getByTestId('demo-users').textContent())!, /alice.*alice-password.*bob.*bob-password/s);
     await assertCleanState(page, 'signed out');
@@ -338,7 +344,7 @@ describe('demo page in real Chromium', () => {
 
     await page.getByLabel('Username').fill('alice');
     await page.getByLabel('Password').fill('not-her-password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     const error = page.getByTestId('login-error');
     await error.waitFor();
     assert.match((await error.textContent())!, /KW_LOGIN_FAILED.*Invalid username or password/);
@@ -803,5 +809,55 @@ describe('demo page in real Chromium', () => {
     });
     assert.ok(figures.stateSamples >= 8);
     figures.responseBodies = bodies.length;
+  });
+
+  // Last, and outside the network capture: the OIDC logout URL carries the ID token as
+  // id_token_hint (the spec requires it; sent after the session ended), which the scan above forbids.
+  test('sign in with the demo identity provider: the provider\'s form, the claims on the page, log out at both', async () => {
+    const context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-GB', timezoneId: 'UTC', colorScheme: 'light' });
+    context.setDefaultTimeout(10_000);
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && problems.push(m.text()));
+    page.on('pageerror', (e) => problems.push(`uncaught ${e.message}`));
+    await page.goto(`${appUrl}/`);
+    await page.locator('body[data-ready="true"]').waitFor();
+    await page.getByRole('button', { name: 'Sign in with the demo identity provider' }).click();
+    await page.waitForURL(`${idpUrl}/interaction/**`);
+    await page.locator('input[name="username"]').fill('alice');
+    await page.locator('input[name="password"]').fill('alice-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${appUrl}/`);
+    await page.getByTestId('oidc-user').waitFor();
+    assert.equal(await page.getByTestId('claim-sub').textContent(), 'alice');
+    assert.match((await page.getByTestId('claim-id').textContent())!, /^oidc:[^:]+:alice$/);
+    assert.match((await page.getByTestId('claim-email').textContent())!, /@/);
+    assert.ok(Number(await page.getByTestId('oidc-expires-in').getAttribute('data-seconds')) > 0);
+    await assertCleanState(page, 'OIDC sign-in');
+    await check('no token of the sign-in in any cookie of the browser', async () => {
+      assert.deepEqual(leaksIn(JSON.stringify(await context.cookies()), secrets), []);
+    });
+    await shot(page, '13-oidc-signed-in');
+
+    await page.getByRole('button', { name: 'Log out', exact: true }).click();
+    // Through the provider's end-session endpoint (which may ask to confirm), back to the page with the state.
+    const back = `${appUrl}/?state=`;
+    await page.waitForURL((u) => u.href.startsWith(back) || u.href.startsWith(`${idpUrl}/session/end`));
+    const confirm = page.getByRole('button', { name: 'Yes, sign me out' });
+    if (!page.url().startsWith(back) && (await confirm.isVisible().catch(() => false))) await confirm.click();
+    await page.waitForURL((u) => u.href.startsWith(back));
+    await page.locator('body[data-ready="true"]').waitFor();
+    await page.getByTestId('login-panel').waitFor();
+    assert.equal(await page.getByTestId('auth-state').getAttribute('data-state'), 'signed-out');
+    assert.equal(await sessionCookie(context), undefined);
+    // The provider's session ended too: signing in again shows its form.
+    await page.getByRole('button', { name: 'Sign in with the demo identity provider' }).click();
+    await page.waitForURL(`${idpUrl}/interaction/**`);
+    await page.locator('input[name="password"]').waitFor();
+    assert.deepEqual(problems, []);
+    assert.deepEqual(leaksIn(app.output, secrets.filter((s) => typeof s.value === 'string')), []);
+    assert.doesNotMatch(app.output, /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\./, 'no JWT in the app\'s log');
+    await context.close();
+    figures.flows.push('OIDC sign-in (provider form, claims, logout at both)');
   });
 });
