@@ -225,7 +225,8 @@ for (const adapter of ADAPTERS) {
     });
 
     it('refresh at expiry, with refresh-token rotation: each due call refreshes once and uses the rotated refresh token', async () => {
-      idp.setAccessTokenTtl(2);
+      // 4 s tokens, refreshed 1 s early: due 3 s after issue, so a busy machine's slow connect does not make the first call due already.
+      idp.setAccessTokenTtl(4);
       try {
         const b = await connected();
         const refreshes = idp.tokenRequests('refresh_token');
@@ -233,12 +234,12 @@ for (const adapter of ADAPTERS) {
         assert.equal(first.status, 200);
         assert.equal(idp.tokenRequests('refresh_token'), refreshes, 'not due yet: no refresh');
         const seen = new Set(upstream.bearersSeen().keys());
-        await sleep(1_100);
+        await sleep(3_100);
         // Ten calls at once when due: one refresh (single flight).
         const calls = await Promise.all(Array.from({ length: 10 }, () => b.request('GET', '/api/proxy/api/echo')));
         assert.deepEqual(calls.map((c) => c.status), Array(10).fill(200));
         assert.equal(idp.tokenRequests('refresh_token'), refreshes + 1);
-        await sleep(1_100);
+        await sleep(3_100);
         // The second refresh presents the rotated refresh token (the old one would be refused as reuse and the grant revoked).
         const second = await b.request('GET', '/api/proxy/api/echo');
         assert.equal(second.status, 200, second.text);
