@@ -1,3 +1,4 @@
+import { cookieValue } from '../session/session-cookie.js';
 import { Controller, Delete, Get, HttpCode, Inject, Param, Query, Req, Res, SetMetadata } from '@nestjs/common';
 import { ServerResponse } from 'node:http';
 import { ALLOW_ANONYMOUS } from '../keyward.constants.js';
@@ -53,7 +54,7 @@ export class ConnectController {
     const q = url.indexOf('?');
     const query = new URLSearchParams(q >= 0 ? url.slice(q + 1) : '');
     const current = req[REQUEST_SESSION]?.storedRecord;
-    const { returnTo } = await this.connections.callback(name, query, readCookie(req.headers.cookie, cookieName), current);
+    const { returnTo } = await this.connections.callback(name, query, cookieValue(req.headers.cookie, cookieName), current);
     redirect(res, returnTo);
   }
 
@@ -81,18 +82,6 @@ function serialize(c: HandleCookie): string {
   return `${c.name}=${c.value}; Path=${c.path}; Max-Age=${c.maxAgeSeconds}; HttpOnly; SameSite=Lax${c.secure ? '; Secure' : ''}`;
 }
 
-/** One cookie's value from a Cookie header; undefined when absent or sent twice. */
-function readCookie(header: string | string[] | undefined, name: string): string | undefined {
-  if (typeof header !== 'string') return undefined;
-  let found: string | undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
-    if (found !== undefined) return undefined;
-    found = part.slice(eq + 1).trim();
-  }
-  return found;
-}
 
 interface FastifyLikeReply {
   raw: ServerResponse;

@@ -41,15 +41,3 @@ function send(res: unknown, status: number, body: string | undefined, headers: R
   r.end(body);
 }
 
-/** One cookie's value from a Cookie header; undefined when absent or sent twice. */
-export function readCookie(header: string | string[] | undefined, name: string): string | undefined {
-  if (typeof header !== 'string') return undefined;
-  let found: string | undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
-    if (found !== undefined) return undefined;
-    found = part.slice(eq + 1).trim();
-  }
-  return found;
-}

@@ -1,3 +1,4 @@
+import { cookieValue } from '../session/session-cookie.js';
 import { Body, Controller, Get, HttpCode, Inject, Post, Query, Req, Res, SetMetadata } from '@nestjs/common';
 import { ALLOW_ANONYMOUS, SKIP_ORIGIN_CHECK } from '../keyward.constants.js';
 import { OidcError, OidcErrorCode, SessionRequiredError } from '../keyward.errors.js';
@@ -6,7 +7,7 @@ import { OAUTH_TRANSPORT } from '../oauth/connect.controller.js';
 import type { RequestSession } from '../session/request-session.js';
 import { requestOrigin, type ResolvedTransport, type TransportRequest } from '../transport/transport-policy.js';
 import { LogoutTokenRefused } from './logout-token.js';
-import { appendCookie, readCookie, redirect, sendJson } from './oidc-reply.js';
+import { appendCookie, redirect, sendJson } from './oidc-reply.js';
 import { OIDC_CALLBACK_PATH, OidcSignInService, type OidcUserInfo, type SignInCookie } from './oidc-sign-in.service.js';
 
 type AnyReq = TransportRequest & { [REQUEST_SESSION]?: RequestSession; url?: string; originalUrl?: string };
@@ -47,7 +48,7 @@ export class OidcController {
     const q = url.indexOf('?');
     const session = req[REQUEST_SESSION];
     if (!session) throw new SessionRequiredError();
-    const { returnTo } = await oidc.callback(new URLSearchParams(q >= 0 ? url.slice(q + 1) : ''), readCookie(req.headers.cookie, oidc.cookieName), session);
+    const { returnTo } = await oidc.callback(new URLSearchParams(q >= 0 ? url.slice(q + 1) : ''), cookieValue(req.headers.cookie, oidc.cookieName), session);
     redirect(res, returnTo);
   }
 

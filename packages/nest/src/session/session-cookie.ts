@@ -46,6 +46,12 @@ export function findSessionCookie(header: string | string[] | undefined, name: s
   return count === 1 && found !== undefined ? { kind: 'one', value: found } : AMBIGUOUS;
 }
 
+/** The value of the cookie `name` in a Cookie header, or undefined when it is absent or sent twice (same parser as the session cookie's). */
+export function cookieValue(header: string | string[] | undefined, name: string): string | undefined {
+  const found = findSessionCookie(header, name);
+  return found.kind === 'one' ? found.value : undefined;
+}
+
 function attributes(o: ResolvedSessionOptions): string {
   const c = o.cookie;
   const sameSite = c.sameSite === 'strict' ? 'Strict' : c.sameSite === 'lax' ? 'Lax' : 'None';
