@@ -206,7 +206,13 @@ export class OAuthTokenProvider implements CredentialProvider {
       // (or a process restarted with the same identity) must not both believe they hold it.
       if (await this.options.store.acquireLease(lease, owner, this.leaseMs)) {
         try {
-          return await this.refreshHolding(req, record, current, now);
+          // Read again under the lease: another holder may have refreshed and released it
+          // between the read above and this acquire (its rotated refresh token replaced ours).
+          const held = await this.reload(req.session);
+          const latest = await readState(req.vault, held, req.name);
+          if (!latest) throw notConnected(req.name);
+          if (latest.g !== seen.g || !this.due(latest, now)) return tokenSecret(latest.a);
+          return await this.refreshHolding(req, held, latest, now);
         } finally {
           await this.options.store.releaseLease?.(lease).catch(() => undefined);
         }
