@@ -128,7 +128,9 @@ async function withRunningApp<T>(dir: string, env: Record<string, string>, use: 
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   try {
     const deadline = Date.now() + 20_000;
-    while (!/listening on|successfully started/.test(out)) {
+    // The app's own line after listen() resolved: Nest logs "successfully started" at the end of
+    // init(), before the server listens, so a request sent on it can be refused on a busy machine.
+    while (!/listening on/.test(out)) {
       if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`app did not start:\n${out}`);
       await new Promise((r) => setTimeout(r, 50));
     }
