@@ -128,10 +128,16 @@ async function withRunningApp<T>(dir: string, env: Record<string, string>, use: 
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   try {
     const deadline = Date.now() + 20_000;
-    // The app's own line after listen() resolved: Nest logs "successfully started" at the end of
-    // init(), before the server listens, so a request sent on it can be refused on a busy machine.
-    while (!/listening on/.test(out)) {
+    while (!/listening on|successfully started/.test(out)) {
       if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`app did not start:\n${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // Nest logs "successfully started" at the end of init(), before the server listens (an app
+    // made by `nest new` prints nothing after listen): wait until the port answers at all.
+    for (;;) {
+      const answered = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.body?.cancel().then(() => true) ?? true, () => false);
+      if (answered) break;
+      if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`app did not listen:\n${out}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     try {
