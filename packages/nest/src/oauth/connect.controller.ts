@@ -1,6 +1,6 @@
+import { appendCookie, redirect } from './route-reply.js';
 import { cookieValue } from '../session/session-cookie.js';
 import { Controller, Delete, Get, HttpCode, Inject, Param, Query, Req, Res, SetMetadata } from '@nestjs/common';
-import { ServerResponse } from 'node:http';
 import { ALLOW_ANONYMOUS } from '../keyward.constants.js';
 import { REQUEST_SESSION } from '../keyward.internal-constants.js';
 import { SessionRequiredError } from '../keyward.errors.js';
@@ -80,35 +80,4 @@ function recordOf(req: AnyReq) {
 
 function serialize(c: HandleCookie): string {
   return `${c.name}=${c.value}; Path=${c.path}; Max-Age=${c.maxAgeSeconds}; HttpOnly; SameSite=Lax${c.secure ? '; Secure' : ''}`;
-}
-
-
-interface FastifyLikeReply {
-  raw: ServerResponse;
-  header(name: string, value: string): unknown;
-  code(status: number): FastifyLikeReply;
-  send(body?: unknown): unknown;
-}
-
-function isFastify(res: unknown): res is FastifyLikeReply {
-  return !(res instanceof ServerResponse) && typeof res === 'object' && res !== null && 'raw' in res;
-}
-
-function appendCookie(res: unknown, value: string): void {
-  if (isFastify(res)) res.header('set-cookie', value);
-  else (res as ServerResponse).appendHeader('set-cookie', value);
-}
-
-function redirect(res: unknown, location: string): void {
-  if (isFastify(res)) {
-    res.header('cache-control', 'no-store');
-    res.header('location', location);
-    res.code(302).send();
-    return;
-  }
-  const r = res as ServerResponse;
-  r.setHeader('cache-control', 'no-store');
-  r.setHeader('location', location);
-  r.statusCode = 302;
-  r.end();
 }

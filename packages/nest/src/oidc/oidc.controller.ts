@@ -7,7 +7,7 @@ import { OAUTH_TRANSPORT } from '../oauth/connect.controller.js';
 import type { RequestSession } from '../session/request-session.js';
 import { requestOrigin, type ResolvedTransport, type TransportRequest } from '../transport/transport-policy.js';
 import { LogoutTokenRefused } from './logout-token.js';
-import { appendCookie, redirect, sendJson } from './oidc-reply.js';
+import { appendCookie, redirect, sendJson } from '../oauth/route-reply.js';
 import { OIDC_CALLBACK_PATH, OidcSignInService, type OidcUserInfo, type SignInCookie } from './oidc-sign-in.service.js';
 
 type AnyReq = TransportRequest & { [REQUEST_SESSION]?: RequestSession; url?: string; originalUrl?: string };

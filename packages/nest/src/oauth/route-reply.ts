@@ -1,6 +1,6 @@
 import { ServerResponse } from 'node:http';
 
-/** Writes the answers of the sign-in routes on either adapter (Express's ServerResponse or Fastify's reply). */
+/** Writes the answers of the connect and sign-in routes (redirects, handle cookies, JSON) on either adapter: Express's ServerResponse or Fastify's reply. */
 interface FastifyLikeReply {
   raw: ServerResponse;
   header(name: string, value: string): unknown;
