@@ -24,7 +24,6 @@ const USER_CRED_PREFIX = 'c:';
 const NAME = /^[A-Za-z0-9_.:-]{1,96}$/;
 const MAX_SECRET = 8192;
 const NO_TOUCH = Number.MAX_SAFE_INTEGER;
-const PROCESS_OWNER = randomBytes(12).toString('base64url');
 
 /** One of a user's stored keys, as the user may see it. */
 export interface MaskedCredential {
@@ -215,11 +214,13 @@ export class Vault {
   }
 
   /**
-   * Takes a short lease in the store so that, of several app instances, only one does a
-   * piece of work (such as rotating one session's minted key). True if this process holds it.
+   * Takes a short lease in the store so that, of all the attempts on every app instance,
+   * only one does a piece of work (such as rotating one session's minted key). True if this
+   * attempt holds it. The owner is the attempt, not the process: two app instances in one
+   * process (or two requests of one instance) never both hold it.
    */
   tryLease(name: string, ttlMs: number): Promise<boolean> {
-    return this.store.acquireLease(name, PROCESS_OWNER, ttlMs);
+    return this.store.acquireLease(name, randomBytes(12).toString('base64url'), ttlMs);
   }
 
   /** Drops a lease taken with {@link tryLease} (when what it guarded is gone). */
