@@ -132,6 +132,7 @@ const { detectTool, load } = await import('./src/harness/load.mjs');
 const { httpCall, cookieFrom, closeHttp } = await import('./src/harness/http.mjs');
 const { STACKS: BASE_STACKS, SCENARIOS, browserHeaders, COOKIE_NAME, PLACEHOLDER_COOKIE } = await import('./src/harness/stacks.mjs');
 const { summarize, evaluateTargets, renderResults, targetsTable } = await import('./src/harness/report.mjs');
+const { startOAuthServer, connectOAuth, refreshStampede, stampedeTable } = await import('./src/harness/oauth.mjs');
 
 let cleaning = false;
 async function cleanup() {
@@ -234,7 +235,10 @@ const redis = await startRedis();
 log(`redis-server on 127.0.0.1:${redis.port}`);
 const API_KEY = `bench-${randomBytes(18).toString('base64url')}`;
 const secrets = { SESSION_SECRET: randomBytes(32).toString('base64url'), VAULT_KEY: randomBytes(32).toString('base64') };
-const upstream = await startNode('upstream', join(here, 'src/servers/upstream.mjs'), { PORT: '0', API_KEY });
+// The OAuth row (3o, issue 24) needs an authorization server; the upstream then also takes its access tokens.
+const isOAuth = (st) => st.env.CREDENTIAL === 'oauth';
+const idp = neededStacks.some(isOAuth) ? await startOAuthServer(startNode, join(here, 'src/servers')) : null;
+const upstream = await startNode('upstream', join(here, 'src/servers/upstream.mjs'), { PORT: '0', API_KEY, ...(idp ? { BEARER_CHECK_URL: idp.checkUrl } : {}) });
 const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
 log(`upstream on ${upstreamUrl}`);
 
@@ -244,7 +248,7 @@ try {
   await Promise.all(
     neededStacks.map(async (st) => {
       const nodeArgs = opt.profile === st.id ? (mkdirSync(profDir, { recursive: true }), ['--cpu-prof', '--cpu-prof-dir', profDir]) : [];
-      const s = await startNode(st.id, join(here, 'src/servers', st.server), { PORT: '0', REDIS_URL: redis.url, UPSTREAM_URL: upstreamUrl, API_KEY, ...secrets, ...st.env }, { nodeArgs });
+      const s = await startNode(st.id, join(here, 'src/servers', st.server), { PORT: '0', REDIS_URL: redis.url, UPSTREAM_URL: upstreamUrl, API_KEY, ...secrets, ...(isOAuth(st) ? idp.env : {}), ...st.env }, { nodeArgs });
       servers[st.id] = s;
     }),
   );
@@ -280,7 +284,9 @@ function sessionKeys(kind, cookie) {
 }
 
 const cookies = {};
+if (idp) await idp.register(neededStacks.filter(isOAuth).map((st) => servers[st.id].port));
 for (const st of neededStacks) cookies[st.id] = st.session ? await login(st, 'bench-user') : PLACEHOLDER_COOKIE;
+for (const st of neededStacks.filter(isOAuth)) cookies[st.id] = await connectOAuth(servers[st.id].port, cookies[st.id]);
 
 // ------------------------------------------------------------------ measuring
 
@@ -386,6 +392,12 @@ try {
     results.scenarios[sc.id] = { summary: Object.fromEntries(sc.stacks.map((id) => [id, summarize(rounds[id])])) };
   }
 
+  if (idp) {
+    const baseEnv = { PORT: '0', REDIS_URL: redis.url, UPSTREAM_URL: upstreamUrl, API_KEY, ...secrets };
+    results.stampede = await refreshStampede({ startNode, serversDir: join(here, 'src/servers'), idp, redis, baseEnv });
+    for (const r of results.stampede) log(`refresh stampede round ${r.round}: ${r.refreshes} token request(s), ${JSON.stringify(r.statuses)}, p99 ${r.p99.toFixed(1)} ms`);
+  }
+
   // Redis memory per idle session: fresh sessions, one user each.
   const memoryStacks = [
     { stack: 'adv-fetch', label: 'Advisory (express-session + connect-redis, `sess:<id>` + `sess:<id>:apiKey`)', keys: 2 },
@@ -447,7 +459,8 @@ const res = {
   ],
 };
 res.targets = evaluateTargets(res);
-const page = renderResults(res, STACKS, scenarios);
+const stampedeSection = results.stampede ? `\n## OAuth refresh stampede (issue 24)\n\n${stampedeTable(results.stampede)}\n` : '';
+const page = renderResults(res, STACKS, scenarios) + stampedeSection;
 const resultsDir = join(here, 'results');
 mkdirSync(resultsDir, { recursive: true });
 const written = [];

@@ -22,6 +22,7 @@ import { Agent } from 'undici';
 import type { UpstreamHandle, UpstreamOptions } from '../../../demo-upstream/dist/src/index.js';
 import { CanaryDetector, countLines, type Canary, type Hit } from './canary-detector.js';
 import { MintRecorder } from './mint-recorder.js';
+import { OAuthSide, TOKEN_TAP, UPSTREAM_AUDIENCE, runOAuthPhase } from './canary-oauth.js';
 import { dumpRedis } from './redis-dump.js';
 export { freePort } from './ports.js';
 import { freePort } from './ports.js';
@@ -124,13 +125,15 @@ export class DemoProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  static async start(env: Record<string, string>): Promise<DemoProcess> {
+  /** `tap`: the token tap (token-tap.ts) preloaded, its fd 3 handed to `tap`. */
+  static async start(env: Record<string, string>, tap?: (chunk: Buffer) => void): Promise<DemoProcess> {
     const base: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) {
       if (/^(KEYWARD_|DEMO_|REDIS_URL$|UPSTREAM_PORT$|PORT$|HOST$|NODE_ENV$|NODE_OPTIONS$|NODE_TEST)/.test(k)) continue;
       base[k] = v;
     }
-    const child = spawn(process.execPath, [DEMO_MAIN], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(tap ? ['--import', TOKEN_TAP] : []), DEMO_MAIN], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe', tap ? 'pipe' : 'ignore'] });
+    if (tap) child.stdio[3]!.on('data', tap);
     const demo = new DemoProcess(child, `http://127.0.0.1:${env.PORT}`);
     track(demo);
     const deadline = Date.now() + 20_000;
@@ -373,6 +376,8 @@ export interface CombinationOptions {
   rounds: number;
   /** Extra environment for the app (e.g. KEYWARD_DEMO_LEAK_ROUTE). */
   extraEnv?: Record<string, string>;
+  /** Run the demo identity provider too, and the OAuth phase (canary-oauth.ts). */
+  oauth?: boolean;
 }
 
 export interface CombinationResult {
@@ -389,6 +394,10 @@ export interface CombinationResult {
   storeSources: number;
   minted: number;
   redactedEchoes: number;
+  /** Tokens the app received from the identity provider (learned through the tap), by field. */
+  oauthTokens: { access_token: number; refresh_token: number; id_token: number } | undefined;
+  /** RP-initiated logout answers whose id_token_hint (the one token handed out on purpose) was masked, and how many of them the detector caught unmasked. */
+  idTokenHints: { masked: number; detected: number };
   hits: Hit[];
   unexpected: string[];
   statusCounts: Map<string, number>;
@@ -407,13 +416,17 @@ export class CombinationRig {
     readonly demo: DemoProcess,
     readonly redis: RedisServerHandle | undefined,
     readonly dataDir: string,
+    readonly oauth: OAuthSide | undefined,
   ) {
     rigs.add(this);
   }
 
-  static async start(o: Pick<CombinationOptions, 'adapter' | 'store' | 'secrets' | 'detector' | 'extraEnv'>): Promise<CombinationRig> {
+  static async start(o: Pick<CombinationOptions, 'adapter' | 'store' | 'secrets' | 'detector' | 'extraEnv' | 'oauth'>): Promise<CombinationRig> {
     const s = o.secrets;
-    const upstream = await startUpstream({ port: 0, serverKeys: s.serverKeys, adminToken: s.adminToken });
+    // With OAuth: the upstream also takes the identity provider's access tokens (its port is chosen now, it starts with the app's).
+    const idpPort = o.oauth ? await freePort() : 0;
+    const accessTokens = o.oauth ? { accessTokens: { issuer: `http://127.0.0.1:${idpPort}`, audience: UPSTREAM_AUDIENCE } } : {};
+    const upstream = await startUpstream({ port: 0, serverKeys: s.serverKeys, adminToken: s.adminToken, ...accessTokens });
     const recorder = await MintRecorder.start(upstream.url, (key, id) => o.detector.add({ kind: 'minted-key', label: `minted key ${id}`, value: key }));
     const dataDir = mkdtempSync(join(tmpdir(), 'kw-canary-'));
     let redis: RedisServerHandle | undefined;
@@ -442,10 +455,13 @@ export class CombinationRig {
       };
       // A free port can be taken by another process before the app binds it: try another one then.
       for (let attempt = 1; ; attempt++) {
+        const port = await freePort();
+        const oauth = o.oauth ? await OAuthSide.start({ idpPort, appPort: port, users: s.users, adminToken: s.adminToken, detector: o.detector }) : undefined;
         try {
-          const demo = await DemoProcess.start({ ...env, PORT: String(await freePort()) });
-          return new CombinationRig(upstream, recorder, demo, redis, dataDir);
+          const demo = await DemoProcess.start({ ...env, ...oauth?.env, PORT: String(port) }, oauth && ((c) => oauth.onTap(c)));
+          return new CombinationRig(upstream, recorder, demo, redis, dataDir, oauth);
         } catch (e) {
+          await oauth?.close();
           if (attempt >= 3 || !(e instanceof Error) || !e.message.includes('EADDRINUSE')) throw e;
         }
       }
@@ -480,6 +496,7 @@ export class CombinationRig {
         await this.demo.stop();
         await this.recorder.close();
         await this.upstream.close();
+        await this.oauth?.close();
         await this.redis?.destroy();
       } finally {
         rmSync(this.dataDir, { recursive: true, force: true });
@@ -601,6 +618,7 @@ export async function runCombination(o: CombinationOptions): Promise<Combination
   const rig = await CombinationRig.start(o);
   const traffic = new Traffic(rig.demo.url, (c) => o.detector.add(c));
   const storeSources: Array<{ source: string; bytes: Buffer }> = [];
+  let idTokenHints = { masked: 0, detected: 0 };
   const snapshotStore = async (when: string): Promise<void> => {
     if (o.store === 'sqlite') {
       for (const f of rig.sqliteFiles()) storeSources.push({ source: `sqlite (${when}) ${f.name}`, bytes: f.bytes });
@@ -637,6 +655,8 @@ export async function runCombination(o: CombinationOptions): Promise<Combination
     await traffic.send('page', 'GET', '/', { expect: [200] });
     const visitors = Array.from({ length: o.workers }, (_, w) => new Visitor(traffic, o.secrets.users[w % o.secrets.users.length]!));
     await Promise.all(visitors.map((v, w) => visit(v, w, o.rounds, byokKey, canaryKey)));
+    // Sign-in with OpenID Connect and the demo-oauth connection; some stay signed in and connected for the snapshot.
+    if (rig.oauth) idTokenHints = await runOAuthPhase(rig.demo.url, rig.oauth, o.secrets.users.slice(0, 6), traffic, o.detector);
     await snapshotStore('after traffic');
 
     if (rig.redis) {
@@ -690,6 +710,7 @@ export async function runCombination(o: CombinationOptions): Promise<Combination
   const stdout = Buffer.concat(rig.demo.stdout);
   const stderr = Buffer.concat(rig.demo.stderr);
   hits.push(...o.detector.scan(`${name} app stdout`, stdout), ...o.detector.scan(`${name} app stderr`, stderr));
+  if (rig.oauth) hits.push(...o.detector.scan(`${name} identity provider log`, Buffer.from(rig.oauth.idpLog.join('\n'))));
   for (const s of storeSources) hits.push(...o.detector.scan(`${name} ${s.source}`, s.bytes));
 
   return {
@@ -704,6 +725,8 @@ export async function runCombination(o: CombinationOptions): Promise<Combination
     storeSources: storeSources.length,
     minted: rig.recorder.keys.length,
     redactedEchoes: traffic.redactedEchoes,
+    oauthTokens: rig.oauth ? { ...rig.oauth.learned } : undefined,
+    idTokenHints,
     hits,
     unexpected: traffic.unexpected,
     statusCounts: traffic.statusCounts,
