@@ -45,7 +45,7 @@ export interface OAuthTokenProviderOptions {
   refreshLeaseMs?: number;
 }
 
-/** One connection of a session, as the user may see it (never a token). */
+/** One connection a session sees (its own, or its user's), as the user may see it (never a token). */
 export interface ConnectionInfo {
   service: string;
   scopes: string[];
