@@ -21,6 +21,8 @@ const SESSION_DEK_VERSION = 'v2';
 const USER_DEK_VERSION = 'v1';
 const USER_DEK = 'kw.dek';
 const USER_CRED_PREFIX = 'c:';
+/** A provider's own per-user state (a user-bound OAuth connection): never listed as a user key. */
+const USER_STATE_PREFIX = 'p:';
 const NAME = /^[A-Za-z0-9_.:-]{1,96}$/;
 const MAX_SECRET = 8192;
 const NO_TOUCH = Number.MAX_SAFE_INTEGER;
@@ -194,6 +196,34 @@ export class Vault {
   async removeUser(userId: string, name: string): Promise<boolean> {
     checkName(name);
     return removeUserKey(userId, name, () => this.store.deleteUserEntry(userId, USER_CRED_PREFIX + name));
+  }
+
+  /**
+   * Seals a credential provider's own per-user state (a user-bound OAuth connection) under
+   * the user's data key, in a namespace no user key name reaches (one field write). For
+   * providers, not for application code.
+   */
+  async putUserProviderState(userId: string, name: string, value: string, now = Date.now()): Promise<void> {
+    checkName(name);
+    const { dataKey, vid } = await this.userKey(userId);
+    const sealed = seal(dataKey, Buffer.from(value, 'utf8'), `state|u|${userId}|${vid}|${name}`);
+    await this.store.setUserEntry(userId, USER_STATE_PREFIX + name, { value: sealed, updatedAt: now });
+  }
+
+  /** Opens what {@link putUserProviderState} stored (read from the store now), or undefined. */
+  async openUserProviderState(userId: string, name: string): Promise<string | undefined> {
+    checkName(name);
+    const entries = await this.store.getUserEntries(userId);
+    const entry = entries[USER_STATE_PREFIX + name];
+    if (!entry) return undefined;
+    const { dataKey, vid } = await this.userKey(userId, entries[USER_DEK]?.value);
+    return open(dataKey, entry.value, `state|u|${userId}|${vid}|${name}`).toString('utf8');
+  }
+
+  /** Removes a provider's per-user state; true for the one caller that removed it (a claim). */
+  removeUserProviderState(userId: string, name: string): Promise<boolean> {
+    checkName(name);
+    return this.store.deleteUserEntry(userId, USER_STATE_PREFIX + name);
   }
 
   // ----- ledger of keys issued to a session (plain ids, no key material) -----

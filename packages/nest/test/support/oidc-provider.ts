@@ -51,6 +51,15 @@ export interface TestIdp {
   tokenRequests(grantType: string): number;
   /** Successful RFC 7009 revocations, by token type hint as received. */
   revocations(): Array<{ hint: string; status: number }>;
+  /**
+   * Refresh tokens the server would still redeem (issued, neither consumed by a rotation,
+   * revoked nor expired), of the accounts and clients given: the revocation evidence.
+   */
+  liveRefreshTokens(filter?: { accountId?: string; clientId?: string }): number;
+  /** Grants (consents) the server still holds for an account. */
+  liveGrants(accountId: string): number;
+  /** Makes the revocation endpoint answer 503 (the server "down" for revocation) until called with false. */
+  setRevocationEndpointDown(down: boolean): void;
   /** Revokes every grant (so the next refresh answers `invalid_grant`). */
   revokeAllGrants(): Promise<void>;
   /** Access token lifetime in seconds for tokens issued from now on. */
@@ -114,6 +123,7 @@ export async function startTestIdp(): Promise<TestIdp> {
   const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'test-idp-1', alg: 'RS256', use: 'sig' };
   let accessTtl = 3600;
   let tokenDown = false;
+  let revocationDown = false;
   const tokenCounts = new Map<string, number>();
   const authCounts = new Map<string, number>();
   const revocationLog: Array<{ hint: string; status: number }> = [];
@@ -161,6 +171,11 @@ export async function startTestIdp(): Promise<TestIdp> {
 
   // Koa middleware: counts token requests and revocations as they happen (the test's "server log").
   provider.use(async (ctx: { path: string; method: string; status: number; body: unknown; oidc?: { params?: Record<string, unknown> } }, next: () => Promise<void>) => {
+    if (ctx.path === '/token/revocation' && revocationDown) {
+      ctx.status = 503;
+      ctx.body = { error: 'temporarily_unavailable' };
+      return;
+    }
     if (ctx.path === '/token' && tokenDown) {
       ctx.status = 503;
       ctx.body = { error: 'temporarily_unavailable' };
@@ -229,6 +244,20 @@ export async function startTestIdp(): Promise<TestIdp> {
     },
     tokenRequests: (gt) => tokenCounts.get(gt) ?? 0,
     clientAuthentications: (m) => authCounts.get(m) ?? 0,
+    liveRefreshTokens: (filter = {}) => {
+      let n = 0;
+      for (const { payload, expiresAt } of model('RefreshToken').values()) {
+        if (expiresAt <= Date.now() || payload.consumed) continue;
+        if (filter.accountId !== undefined && payload.accountId !== filter.accountId) continue;
+        if (filter.clientId !== undefined && payload.clientId !== filter.clientId) continue;
+        n++;
+      }
+      return n;
+    },
+    liveGrants: (accountId) => [...model('Grant').values()].filter((g) => g.payload.accountId === accountId && g.expiresAt > Date.now()).length,
+    setRevocationEndpointDown: (d) => {
+      revocationDown = d;
+    },
     revocations: () => [...revocationLog],
     revokeAllGrants: async () => {
       for (const id of [...model('Grant').keys()]) {
