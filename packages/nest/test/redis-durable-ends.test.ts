@@ -75,8 +75,9 @@ describe('durable ends: a master and one replica', () => {
     it(`${adapter}: a logout is answered once the replica has it; with the replica frozen it answers 503 KW_STORE_NOT_DURABLE and the client keeps its session until a retry is confirmed`, async () => {
       const [master, replica] = set.servers as [RedisReplicas['servers'][0], RedisReplicas['servers'][0]];
       const prefix = `de-${adapter}:`;
-      // No durableEnds option: on by default because the master has a connected replica.
-      const app: RunningApp = await startTestApp(adapter, { session: { secrets, store: new RedisStore({ url: master.url, prefix }), sweepIntervalMs: 0 } });
+      // A wait long enough for a loaded CI machine (the default, 500 ms, is for production).
+      const store = new RedisStore({ url: master.url, prefix, commandTimeoutMs: 3000, durableEnds: { timeoutMs: 1500 } });
+      const app: RunningApp = await startTestApp(adapter, { session: { secrets, store, sweepIntervalMs: 0 } });
       try {
         const a = new AppClient(app.url);
         assert.equal((await a.post('/login', { user: 'alice' })).status, 200);
@@ -119,9 +120,10 @@ describe('durable ends: a master and one replica', () => {
     });
   }
 
-  it('node-redis client: the same, at the store (take confirmed, refused while the replica is frozen, retry confirmed)', async () => {
+  it('node-redis client, durable ends on by default with a replica: the same, at the store (take confirmed, refused while the replica is frozen, retry confirmed)', async () => {
     const [master, replica] = set.servers as [RedisReplicas['servers'][0], RedisReplicas['servers'][0]];
-    const store = new RedisStore({ client: createClient({ url: master.url }), prefix: 'de-nr:', durableEnds: { replicas: 1, timeoutMs: 200 } });
+    // No durableEnds option: on by default, because the master had a connected replica when the store connected.
+    const store = new RedisStore({ client: createClient({ url: master.url }), prefix: 'de-nr:', commandTimeoutMs: 4000 });
     try {
       await store.create(record('k1'));
       assert.equal((await store.take('k1'))?.userId, 'u-k1');
