@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import ts from 'typescript5';
 import { analyzeSources } from '../src/audit/analyzer.js';
 import { fixFindings } from '../src/fix/fix-files.js';
@@ -16,6 +17,15 @@ import { unifiedDiff } from '../src/fix/unified-diff.js';
 
 const cwd = mkdtempSync(join(tmpdir(), 'keyward-fix-'));
 after(() => rmSync(cwd, { recursive: true, force: true }));
+symlinkSync(fileURLToPath(new URL('../../../../node_modules', import.meta.url)), join(cwd, 'node_modules'), 'dir');
+
+/** TypeScript's errors in `text` as a file of a strict project with the repository's packages (express's types). */
+function typeErrors(text: string, name: string): string[] {
+  const path = join(cwd, name);
+  writeFileSync(path, text);
+  const program = ts.createProgram([path], { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, noEmit: true, skipLibCheck: true, types: ['node'] });
+  return ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+}
 
 /** A KW002 finding about a cookie flag, or a KW003 finding about a literal fallback. */
 const FLAG = /\b(?:httpOnly|secure|sameSite)\b/i;
@@ -90,7 +100,8 @@ describe('--fix: cookie flags (KW002)', () => {
   test('express-session without cookie options gets a `cookie` option; its options object is followed through a variable', () => {
     const text = "import session from 'express-session';\nimport { RedisStore } from 'connect-redis';\nexport function use(app: { use(m: unknown): void }, store: RedisStore) {\n  const options = { store, name: 'app.sid', secret: process.env.S!, resave: false, saveUninitialized: false };\n  app.use(session(options));\n}\n";
     const r = fix(text);
-    assert.match(r.after, /saveUninitialized: false, cookie: \{ secure: true, sameSite: 'lax' \} \};/);
+    // an untyped variable: `as const` keeps 'lax' a literal type (express-session's types want one)
+    assert.match(r.after, /saveUninitialized: false, cookie: \{ secure: true, sameSite: 'lax' as const \} \};/);
     assert.deepEqual(r.left, []);
   });
 
@@ -127,6 +138,24 @@ describe('--fix: cookie flags (KW002)', () => {
     assert.ok(r.before.length > 0, 'the header is a finding');
     assert.match(r.after, /`gt=\$\{tokens\.access_token\}; Path=\/; HttpOnly; Secure; SameSite=Lax`/);
     assert.deepEqual(r.left, []);
+  });
+
+  test("options in an untyped variable get `sameSite: 'lax' as const`, so they still fit express's CookieOptions", () => {
+    const text = [
+      "import type { Response } from 'express';",
+      'export function remember(res: Response, token: string) {',
+      '  const cookieOptions = { httpOnly: true, maxAge: 60_000 };',
+      "  res.cookie('session_token', token, cookieOptions);",
+      '}',
+      '',
+    ].join('\n');
+    assert.deepEqual(typeErrors(text, 'typed-before.ts'), []);
+    const r = fix(text);
+    assert.match(r.after, /const cookieOptions = \{ httpOnly: true, maxAge: 60_000, secure: true, sameSite: 'lax' as const \};/);
+    assert.deepEqual(r.left, []);
+    assert.deepEqual(typeErrors(r.after, 'typed-after.ts'), []);
+    // without `as const` the fixed file would not compile
+    assert.notDeepEqual(typeErrors(r.after.replace(' as const', ''), 'typed-widened.ts'), []);
   });
 
   test('findings that are not about a flag (store, lifetime, name) have no fix', () => {

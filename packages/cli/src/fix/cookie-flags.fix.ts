@@ -49,10 +49,38 @@ interface Wanted {
   flags: Flag[];
   sameSite: 'lax' | 'strict';
   style: FileStyle;
+  /** The value lands in an object whose type TypeScript widens (`const opts = { ... }`): write `'lax' as const`. */
+  asConst?: boolean;
 }
 
 function safeValue(flag: Flag, w: Wanted): string {
-  return flag === 'sameSite' ? quoted(w.sameSite, w.style) : 'true';
+  return flag === 'sameSite' ? `${quoted(w.sameSite, w.style)}${w.asConst ? ' as const' : ''}` : 'true';
+}
+
+/**
+ * True when TypeScript infers an object literal's type from the literal alone, so `sameSite: 'lax'`
+ * would become `string` and no longer fit the library's cookie options: the value of an untyped
+ * variable, class field or return (possibly nested in such an object). An argument or a typed
+ * variable gets its type from the context, and JavaScript has no types.
+ */
+function widens(sf: ts.SourceFile, obj: ts.ObjectLiteralExpression): boolean {
+  if (/\.[cm]?jsx?$/.test(sf.fileName)) return false;
+  let n: ts.Node = obj;
+  for (;;) {
+    const p = n.parent;
+    if (!p) return false;
+    if (ts.isParenthesizedExpression(p) || (ts.isPropertyAssignment(p) && p.initializer === n)) {
+      n = p;
+      continue;
+    }
+    if (ts.isObjectLiteralExpression(p)) {
+      n = p;
+      continue;
+    }
+    if (ts.isVariableDeclaration(p) || ts.isPropertyDeclaration(p)) return p.type === undefined;
+    if (ts.isReturnStatement(p) || (ts.isArrowFunction(p) && p.body === n)) return ts.findAncestor(p, ts.isFunctionLike)?.type === undefined;
+    return false;
+  }
 }
 
 /** True when a flag's value is off: `false`, `'none'` for sameSite, or a variable of this file that holds one. */
@@ -85,7 +113,10 @@ function isLiteral(e: ts.Expression): boolean {
 /** The edit that sets one flag property to its safe value. */
 function setProperty(sf: ts.SourceFile, p: ts.PropertyAssignment | ts.ShorthandPropertyAssignment, flag: Flag, w: Wanted): TextEdit {
   if (ts.isShorthandPropertyAssignment(p)) return { start: p.getStart(sf), end: p.getEnd(), text: `${flag}: ${safeValue(flag, w)}` };
-  return { start: p.initializer.getStart(sf), end: p.initializer.getEnd(), text: safeValue(flag, w) };
+  const init = p.initializer;
+  // `'none' as const`: replace the value, keep the assertion
+  if (ts.isAsExpression(init) && init.type.getText(sf) === 'const') return { start: init.expression.getStart(sf), end: init.expression.getEnd(), text: safeValue(flag, { ...w, asConst: false }) };
+  return { start: init.getStart(sf), end: init.getEnd(), text: safeValue(flag, w) };
 }
 
 /** Object literals a spread element can contribute (`...(c ? { a } : {})`, `...(c && { a })`, `...{ a }`). */
@@ -105,7 +136,7 @@ function spreadBranches(e: ts.Expression): ts.ObjectLiteralExpression[] {
  * may still set them, or at the end).
  */
 function fixOptionsObject(sf: ts.SourceFile, obj: ts.ObjectLiteralExpression, wanted: Wanted): TextEdit[] {
-  const w = { ...wanted, style: { ...wanted.style, quote: quoteInside(sf, obj) ?? wanted.style.quote } };
+  const w: Wanted = { ...wanted, style: { ...wanted.style, quote: quoteInside(sf, obj) ?? wanted.style.quote }, asConst: widens(sf, obj) };
   const edits: TextEdit[] = [];
   const missing: string[] = [];
   for (const flag of w.flags) {
@@ -213,7 +244,7 @@ function fixCall(sf: ts.SourceFile, call: ts.CallExpression, w: Wanted): TextEdi
   if (!opts) return session.options === undefined ? addArgument(sf, call, session.argIndex, holder ? `{ ${holder}: ${newOptions(w)} }` : newOptions(w)) : undefined;
   if (!holder) return fixOptionsObject(sf, opts, w);
   const cookie = ownProperty(opts, holder);
-  if (!cookie) return addProperties(sf, opts, [`${holder}: ${newOptions(w)}`], false);
+  if (!cookie) return addProperties(sf, opts, [`${holder}: ${newOptions({ ...w, asConst: widens(sf, opts) })}`], false);
   const cookieObj = ts.isPropertyAssignment(cookie) ? objectLiteralIn(sf, cookie.initializer) : objectLiteralIn(sf, cookie.name);
   return cookieObj ? fixOptionsObject(sf, cookieObj, w) : undefined;
 }
@@ -232,7 +263,7 @@ export function planCookieFlagsFix(sf: ts.SourceFile, finding: FixableFinding): 
     // `httpOnly: false`, `secure` (shorthand of a false constant)
     if ((ts.isPropertyAssignment(n) || ts.isShorthandPropertyAssignment(n)) && flags.includes(memberName(n.name) as Flag)) {
       const flag = memberName(n.name) as Flag;
-      return describe([setProperty(sf, n, flag, { ...w, flags: [flag] })]);
+      return describe([setProperty(sf, n, flag, { ...w, flags: [flag], asConst: ts.isObjectLiteralExpression(n.parent) && widens(sf, n.parent) })]);
     }
     // `opts.cookie.secure = false` after the literal
     if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken && flags.includes(memberName(unwrapExpression(n.left)) as Flag)) {
