@@ -1,4 +1,4 @@
-// Speed of `keyward audit` against ESLint + eslint-plugin-sonarjs (recommended) on the same tree.
+// Speed of `keyward audit` against ESLint on the same tree: sonarjs recommended, or only the focused rules (sonarjs, no-secrets, security-node).
 //
 //   node bench/cli/audit-speed.mjs generate <dir> [--lines 120000]   write a NestJS-like tree
 //   node bench/cli/audit-speed.mjs keyward <dir>                      one keyward audit run (in this process)

@@ -61,10 +61,10 @@ function safeValue(flag: Flag, w: Wanted): string {
  * True when TypeScript infers an object literal's type from the literal alone, so `sameSite: 'lax'`
  * would become `string` and no longer fit the library's cookie options: the value of an untyped
  * variable, class field or return (possibly nested in such an object). An argument or a typed
- * variable gets its type from the context, and JavaScript has no types.
+ * variable gets its type from the context; JavaScript (or a file not named .ts) gets no `as const`.
  */
 function widens(sf: ts.SourceFile, obj: ts.ObjectLiteralExpression): boolean {
-  if (/\.[cm]?jsx?$/.test(sf.fileName)) return false;
+  if (!/\.[cm]?tsx?$/.test(sf.fileName)) return false;
   let n: ts.Node = obj;
   for (;;) {
     const p = n.parent;
