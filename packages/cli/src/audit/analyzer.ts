@@ -1,7 +1,12 @@
 import ts from 'typescript5';
 import { resolve } from 'node:path';
 import { AUDIT_RULES } from '../rules/rules.js';
-import { AnalysisContext, type SharedState, type SourceFinding } from './engine/analysis-context.js';
+import { AnalysisContext, type Rooms, type SharedState, type SourceFinding } from './engine/analysis-context.js';
+import { Constants } from './engine/constants.js';
+import { Literals } from './engine/literals.js';
+import { SessionMiddleware } from './engine/session-middleware.js';
+import { Sinks } from './engine/sinks.js';
+import { Symbols } from './engine/symbols.js';
 import { importedModules } from './engine/ast.js';
 import { createAuditProgram, type SourceInput } from './program.js';
 import { mergeSessionKind, sessionKindFromPackageJson, sessionKindOfModules, type SessionKind } from './session-kind.js';
@@ -47,8 +52,11 @@ export function analyzeSources(files: readonly SourceInput[], options: AnalyzeOp
     }
   }
   const shared: SharedState = { roots: new Set(roots), reported: new Set(), out: [], cwd: options.cwd ?? process.cwd() };
+  const symbols = new Symbols(checker, shared.roots);
+  const constants = new Constants(symbols);
+  const rooms: Rooms = { symbols, constants, literals: new Literals(symbols), sinks: new Sinks(symbols, constants), sessions: new SessionMiddleware(symbols, constants) };
   roots.forEach((sf, i) => {
-    const ctx = new AnalysisContext(sf, checker, kind, shared);
+    const ctx = new AnalysisContext(sf, rooms, kind, shared);
     const visit = (node: ts.Node): void => {
       ctx.anchor = node;
       for (const rule of AUDIT_RULES) {

@@ -1,0 +1,125 @@
+import ts from 'typescript5';
+import { calleeName, isRequireCall, unwrap } from './ast.js';
+
+/*
+ * The symbol room: what a name refers to, across files, with the type checker of the one program
+ * the audit builds (declarations, imports, the function a callee is, the class a name is, every
+ * call of a function in the analysed files).
+ */
+
+/** Resolves names to declarations across the files of one program. */
+export class Symbols {
+  /** Calls in the analysed files by callee name, built on first use. */
+  private calls: Map<string, ts.CallExpression[]> | undefined;
+
+  constructor(
+    readonly checker: ts.TypeChecker,
+    /** The files being audited (their calls are indexed for following a parameter to its callers). */
+    private readonly roots: ReadonlySet<ts.SourceFile>,
+  ) {}
+
+  /** The declaration a name refers to, through aliases (imports) and shorthand properties. */
+  declarationOf(node: ts.Node): ts.Declaration | undefined {
+    let sym: ts.Symbol | undefined;
+    // `{ origin }`: the variable, not the property it creates
+    if (ts.isShorthandPropertyAssignment(node)) sym = this.checker.getShorthandAssignmentValueSymbol(node);
+    else if (ts.isIdentifier(node) && node.parent && ts.isShorthandPropertyAssignment(node.parent) && node.parent.name === node) sym = this.checker.getShorthandAssignmentValueSymbol(node.parent);
+    else sym = this.checker.getSymbolAtLocation(node);
+    if (!sym) return undefined;
+    if (sym.flags & ts.SymbolFlags.Alias) {
+      try {
+        const target = this.checker.getAliasedSymbol(sym);
+        if (target && target.declarations && target.declarations.length > 0) sym = target;
+      } catch {
+        return sym.declarations?.[0];
+      }
+    }
+    return sym.valueDeclaration ?? sym.declarations?.[0];
+  }
+
+  /** The symbol of a name (no alias resolution): for comparing two uses of one variable. */
+  symbolAt(node: ts.Node): ts.Symbol | undefined {
+    return this.checker.getSymbolAtLocation(node);
+  }
+
+  /** Module an identifier was imported from (a default, named or namespace import, or a CommonJS require call). */
+  importSource(node: ts.Expression): string | undefined {
+    const e = unwrap(node);
+    if (isRequireCall(e)) return (e.arguments[0] as ts.StringLiteral).text;
+    let id: ts.Expression = e;
+    // session.default(...) or ns.default
+    if (ts.isPropertyAccessExpression(id) && id.name.text === 'default') id = id.expression;
+    if (ts.isPropertyAccessExpression(id) && isRequireCall(unwrap(id.expression))) return ((unwrap(id.expression) as ts.CallExpression).arguments[0] as ts.StringLiteral | undefined)?.text;
+    if (!ts.isIdentifier(id)) return undefined;
+    const decl = this.checker.getSymbolAtLocation(id)?.declarations?.[0];
+    return decl ? moduleOfDeclaration(decl) : undefined;
+  }
+
+  /** The function a callee refers to, when it is declared in analysed code. */
+  functionOf(callee: ts.Expression): ts.SignatureDeclaration | undefined {
+    const e = unwrap(callee);
+    if (ts.isFunctionExpression(e) || ts.isArrowFunction(e)) return e;
+    const target = ts.isPropertyAccessExpression(e) ? e.name : ts.isIdentifier(e) ? e : undefined;
+    if (!target) return undefined;
+    const decl = this.declarationOf(target);
+    if (!decl) return undefined;
+    if (ts.isFunctionDeclaration(decl) || ts.isMethodDeclaration(decl) || ts.isGetAccessorDeclaration(decl)) return decl;
+    if ((ts.isVariableDeclaration(decl) || ts.isPropertyAssignment(decl) || ts.isPropertyDeclaration(decl)) && decl.initializer) {
+      const init = unwrap(decl.initializer);
+      if (ts.isFunctionExpression(init) || ts.isArrowFunction(init)) return init;
+    }
+    return undefined;
+  }
+
+  /** The class an expression names (`UserDto`), when declared in analysed code. */
+  classOf(node: ts.Expression | undefined): ts.ClassLikeDeclaration | undefined {
+    if (!node) return undefined;
+    const e = unwrap(node);
+    if (!ts.isIdentifier(e) && !ts.isPropertyAccessExpression(e)) return undefined;
+    const decl = this.declarationOf(ts.isIdentifier(e) ? e : e.name);
+    return decl && (ts.isClassDeclaration(decl) || ts.isClassExpression(decl)) ? decl : undefined;
+  }
+
+  /** Calls in the analysed files (and `extra`), by callee name. */
+  callIndex(extra?: ts.SourceFile): Map<string, ts.CallExpression[]> {
+    if (this.calls) return this.calls;
+    const index = new Map<string, ts.CallExpression[]>();
+    const visit = (n: ts.Node): void => {
+      if (ts.isCallExpression(n)) {
+        const name = calleeName(n);
+        if (name) {
+          const list = index.get(name);
+          if (list) list.push(n);
+          else index.set(name, [n]);
+        }
+      }
+      ts.forEachChild(n, visit);
+    };
+    for (const sf of new Set([...this.roots, ...(extra ? [extra] : [])])) visit(sf);
+    this.calls = index;
+    return index;
+  }
+}
+
+/** The module specifier a declaration was imported or required from. */
+function moduleOfDeclaration(decl: ts.Declaration): string | undefined {
+  let n: ts.Node = decl;
+  if (ts.isImportSpecifier(n) || ts.isNamespaceImport(n) || ts.isImportClause(n)) {
+    while (n && !ts.isImportDeclaration(n)) n = n.parent;
+    return n && ts.isImportDeclaration(n) && ts.isStringLiteral(n.moduleSpecifier) ? n.moduleSpecifier.text : undefined;
+  }
+  if (ts.isImportEqualsDeclaration(n) && ts.isExternalModuleReference(n.moduleReference) && ts.isStringLiteral(n.moduleReference.expression)) {
+    return n.moduleReference.expression.text;
+  }
+  if (ts.isVariableDeclaration(n) && n.initializer) {
+    const init = unwrap(n.initializer);
+    if (isRequireCall(init)) return (init.arguments[0] as ts.StringLiteral).text;
+    if (ts.isPropertyAccessExpression(init) && isRequireCall(unwrap(init.expression))) return ((unwrap(init.expression) as ts.CallExpression).arguments[0] as ts.StringLiteral).text;
+  }
+  if (ts.isBindingElement(n)) {
+    let p: ts.Node = n;
+    while (p && !ts.isVariableDeclaration(p)) p = p.parent;
+    if (p && ts.isVariableDeclaration(p) && p.initializer && isRequireCall(unwrap(p.initializer))) return ((unwrap(p.initializer) as ts.CallExpression).arguments[0] as ts.StringLiteral).text;
+  }
+  return undefined;
+}
