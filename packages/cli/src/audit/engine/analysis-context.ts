@@ -6,16 +6,17 @@ import type { SessionLib } from './ast.js';
 import type { Alternative, ConstValue, Constants } from './constants.js';
 import type { LiteralCandidate, Literals } from './literals.js';
 import { Provenance } from './provenance.js';
-import type { TraceShared } from './trace-base.js';
 import type { SessionMiddleware } from './session-middleware.js';
 import type { CookieWrite, Sinks } from './sinks.js';
 import type { Symbols } from './symbols.js';
 import type { Taint, TaintMode } from './taint.js';
+import type { App, TokenSources } from './token-sources.js';
 
 export type { Alternative } from './constants.js';
 export type { LiteralCandidate } from './literals.js';
 export type { CookieWrite } from './sinks.js';
-export { tokenNameKind, type Taint, type TaintMode } from './taint.js';
+export type { App } from './token-sources.js';
+export { isOwnOrNamedToken, tokenNameKind, type Taint, type TaintKind, type TaintMode } from './taint.js';
 
 /** A finding from source code, with the character range it covers (used for code frames and masking). */
 export interface SourceFinding extends Finding {
@@ -35,7 +36,7 @@ export interface SourceFinding extends Finding {
 const TEST_FILE = /(?:\.(?:spec|test)\.[cm]?[jt]sx?$|(?:^|[\\/])(?:test|tests|__tests__)[\\/])/;
 
 /** State shared by the analyses of one run. */
-export interface SharedState extends TraceShared {
+export interface SharedState {
   roots: Set<ts.SourceFile>;
   reported: Set<string>;
   out: SourceFinding[];
@@ -49,6 +50,7 @@ export interface Rooms {
   literals: Literals;
   sinks: Sinks;
   sessions: SessionMiddleware;
+  sources: TokenSources;
 }
 
 /**
@@ -65,11 +67,14 @@ export class AnalysisContext {
   constructor(
     readonly sf: ts.SourceFile,
     private readonly rooms: Rooms,
+    /** Where session data lives in this file's app (decided per app: its package.json folder). */
     readonly sessionKind: SessionKind,
     private readonly shared: SharedState,
+    /** The app this file belongs to. */
+    readonly app?: App,
   ) {
     this.checker = rooms.symbols.checker;
-    this.provenance = new Provenance(sf, rooms.symbols, rooms.constants, shared, (f) => this.displayPath(f));
+    this.provenance = new Provenance(sf, rooms, app, (f) => this.displayPath(f));
   }
 
   report(ruleId: RuleId, severity: Severity, node: ts.Node, message: string, evidence?: string, maskNodes: readonly ts.Node[] = []): void {
@@ -178,6 +183,10 @@ export class AnalysisContext {
   // sinks and sessions
   cookieWriteOf(call: ts.CallExpression): CookieWrite | undefined {
     return this.rooms.sinks.cookieWriteOf(call);
+  }
+  /** True when page scripts can read the cookie (no HttpOnly on a branch that is not development-only). */
+  cookieReadableByScripts(w: CookieWrite): boolean {
+    return this.rooms.sinks.readableByScripts(w);
   }
   sessionLibOf(call: ts.CallExpression): SessionLib | undefined {
     return this.rooms.sessions.sessionLibOf(call);

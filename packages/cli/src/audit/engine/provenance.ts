@@ -45,6 +45,28 @@ export class Provenance extends DeclarationTrace {
     }
   }
 
+  /**
+   * Values that come through the program rather than a declaration: a cookie or a session field
+   * read back, the passport user and its fields. `false` when the access is none of these.
+   */
+  private programTaint(e: ts.PropertyAccessExpression | ts.ElementAccessExpression, name: string, d: number): Taint | undefined | false {
+    if (this.mode === 'secret') return false;
+    if (this.isRequestCookies(e.expression)) return this.cookieReadBackTaint(name, e, d);
+    if (name === 'user' && this.isPassportUser(e)) {
+      const t = this.passportUserTaint(undefined, e, d);
+      if (t) return t;
+    }
+    if (this.isPassportUser(e.expression)) {
+      const t = this.passportUserTaint(name, e, d);
+      if (t) return t;
+    }
+    if (name !== 'session' && this.sessions.isSessionExpression(e.expression)) {
+      const t = this.sessionReadBackTaint(name, e.expression, d);
+      if (t) return t;
+    }
+    return false;
+  }
+
   taintInner(node: ts.Node, depth: number): Taint | undefined {
     const d = depth + 1;
     if (ts.isShorthandPropertyAssignment(node)) {
@@ -82,18 +104,24 @@ export class Provenance extends DeclarationTrace {
     if (ts.isConditionalExpression(e)) return this.taint(e.whenTrue, d) ?? this.taint(e.whenFalse, d);
     if (ts.isPropertyAccessExpression(e) || ts.isElementAccessExpression(e)) {
       const name = accessName(e);
-      if (this.mode === 'any-token' && isProcessEnv(e)) return { label: 'the whole environment (`process.env`)', token: true };
+      if (this.mode === 'any-token' && isProcessEnv(e)) return { label: 'the whole environment (`process.env`)' };
       if (name === undefined) return undefined;
-      if (this.mode === 'any-token' && name === 'headers' && REQUEST_OBJECT_NAMES.test(objectName(e.expression) ?? '')) return { label: 'the request headers (Cookie, Authorization)', token: true };
+      if (this.mode === 'any-token' && name === 'headers' && REQUEST_OBJECT_NAMES.test(objectName(e.expression) ?? '')) return { label: 'the request headers (Cookie, Authorization)', kind: 'bearer' };
       // Node lower-cases incoming header names: headers['Authorization'] is always undefined
       if (ts.isElementAccessExpression(e) && /[A-Z]/.test(name) && /^headers$/.test(accessName(unwrap(e.expression)) ?? '')) return undefined;
       if (isProcessEnv(e.expression)) return isSecretConfigName(name) ? { label: `env \`${name}\`` } : undefined;
+      const through = this.programTaint(e, name, d);
+      if (through !== false) return through;
       // a declaration with a value decides (enum members and constants are not secrets by name)
       const decl = ts.isPropertyAccessExpression(e) ? this.symbols.declarationOf(e.name) : undefined;
       if (decl && ts.isEnumMember(decl)) return undefined;
       if (decl && (ts.isPropertyAssignment(decl) || ts.isPropertyDeclaration(decl) || ts.isVariableDeclaration(decl) || ts.isShorthandPropertyAssignment(decl) || ts.isGetAccessorDeclaration(decl)) && (ts.isShorthandPropertyAssignment(decl) || ts.isGetAccessorDeclaration(decl) || decl.initializer)) {
         const t = this.taintOfDeclaration(decl, name, d);
         if (t) return t;
+        if (this.mode !== 'secret' && !ts.isVariableDeclaration(decl)) {
+          const assigned = this.memberAssignmentTaint(e, d);
+          if (assigned) return assigned;
+        }
         const init = ts.isShorthandPropertyAssignment(decl) || ts.isGetAccessorDeclaration(decl) ? undefined : decl.initializer && unwrap(decl.initializer);
         if (init && (ts.isLiteralExpression(init) || isBooleanish(init) || isSanitizerCall(init) || ts.isObjectLiteralExpression(init))) return undefined;
         return isSecretName(name) ? { label: `\`${name}\`` } : undefined;
@@ -103,13 +131,17 @@ export class Provenance extends DeclarationTrace {
       if (decl && !ts.isPropertySignature(decl)) return this.taintOfDeclaration(decl, name, d);
       const obj = this.constants.objectLiteralOf(e.expression);
       const v = this.constants.propertyValue(obj, name);
-      if (v) return this.taint(v, d);
+      if (v) {
+        const t = this.taint(v, d);
+        if (t || this.mode === 'secret') return t;
+      }
       if (this.mode === 'secret') return undefined;
-      const byName = this.tokenNameTaint(name);
-      if (byName) return byName;
-      // a field of a token response: response.data, tokens.access_token
-      const base = this.taint(e.expression, d);
-      return base?.response && !NON_TOKEN_FIELDS.test(name) ? base : undefined;
+      const assigned = this.memberAssignmentTaint(e, d);
+      if (assigned) return assigned;
+      // a field of a token response (response.data, tokens.access_token): where it comes from decides before its name
+      const base = NON_TOKEN_FIELDS.test(name) ? undefined : this.taint(e.expression, d);
+      if (base?.response) return base;
+      return this.tokenNameTaint(name);
     }
     if (ts.isIdentifier(e)) {
       if (e.text === 'undefined') return undefined;

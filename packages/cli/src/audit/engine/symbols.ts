@@ -11,6 +11,8 @@ import { calleeName, isRequireCall, unwrap } from './ast.js';
 export class Symbols {
   /** Calls in the analysed files by callee name, built on first use. */
   private calls: Map<string, ts.CallExpression[]> | undefined;
+  /** Assignments to a member (`x.name = v`, `this.name = v`) in the analysed files, by member name. */
+  private assignments: Map<string, ts.BinaryExpression[]> | undefined;
 
   constructor(
     readonly checker: ts.TypeChecker,
@@ -82,22 +84,39 @@ export class Symbols {
 
   /** Calls in the analysed files (and `extra`), by callee name. */
   callIndex(extra?: ts.SourceFile): Map<string, ts.CallExpression[]> {
-    if (this.calls) return this.calls;
-    const index = new Map<string, ts.CallExpression[]>();
+    if (!this.calls) this.buildIndex(extra);
+    return this.calls!;
+  }
+
+  /** Assignments to a member named `name` in the analysed files: `tokens.access_token = v`, `this.tokens = v`. */
+  memberAssignments(name: string): readonly ts.BinaryExpression[] {
+    if (!this.assignments) this.buildIndex();
+    return this.assignments!.get(name) ?? [];
+  }
+
+  /** One walk of the analysed files for both indexes. */
+  private buildIndex(extra?: ts.SourceFile): void {
+    const calls = new Map<string, ts.CallExpression[]>();
+    const assignments = new Map<string, ts.BinaryExpression[]>();
+    const add = <T>(map: Map<string, T[]>, key: string, v: T): void => {
+      const list = map.get(key);
+      if (list) list.push(v);
+      else map.set(key, [v]);
+    };
     const visit = (n: ts.Node): void => {
       if (ts.isCallExpression(n)) {
         const name = calleeName(n);
-        if (name) {
-          const list = index.get(name);
-          if (list) list.push(n);
-          else index.set(name, [n]);
-        }
+        if (name) add(calls, name, n);
+      } else if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken) {
+        const left = unwrap(n.left);
+        const name = ts.isPropertyAccessExpression(left) ? left.name.text : ts.isElementAccessExpression(left) && ts.isStringLiteralLike(left.argumentExpression) ? left.argumentExpression.text : undefined;
+        if (name) add(assignments, name, n);
       }
       ts.forEachChild(n, visit);
     };
     for (const sf of new Set([...this.roots, ...(extra ? [extra] : [])])) visit(sf);
-    this.calls = index;
-    return index;
+    this.calls = calls;
+    this.assignments = assignments;
   }
 }
 

@@ -1,9 +1,12 @@
 import ts from 'typescript5';
-import { accessName, calleeName, isRequireCall, isSanitizerCall, objectName, unwrap } from './ast.js';
+import { calleeName, isSanitizerCall, objectName, unwrap } from './ast.js';
 import type { Constants } from './constants.js';
-import { OAUTH_MODULE, OAUTH_PROVIDER, OWN_TOKEN_ISSUER, TOKEN_ENDPOINT, TOKEN_EXCHANGE_CALL } from './knowledge/oauth-sources.js';
+import { OWN_TOKEN_BY_NAME, OWN_TOKEN_ISSUER, TOKEN_EXCHANGE_CALL } from './knowledge/oauth-sources.js';
+import type { SessionMiddleware } from './session-middleware.js';
+import type { Sinks } from './sinks.js';
 import type { Symbols } from './symbols.js';
-import { type Taint, type TaintMode, tokenNameKind } from './taint.js';
+import { MODE_ACCEPTS, type Taint, type TaintMode, tokenNameKind } from './taint.js';
+import type { App, TokenSources } from './token-sources.js';
 
 /*
  * The value-following room, first layer: the state of one walk (which sink is asking, which
@@ -11,10 +14,13 @@ import { type Taint, type TaintMode, tokenNameKind } from './taint.js';
  * The walk itself is built on it layer by layer (serializers, calls, declarations, expressions).
  */
 
-/** What the walks of one run share: the files' OAuth verdicts. */
-export interface TraceShared {
-  /** Whether a file runs an OAuth flow, per file. */
-  oauth?: Map<ts.SourceFile, boolean>;
+/** The rooms a walk consults. */
+export interface TraceRooms {
+  symbols: Symbols;
+  constants: Constants;
+  sources: TokenSources;
+  sinks: Sinks;
+  sessions: SessionMiddleware;
 }
 
 /** The state of a walk from a sink back to where its value comes from, and the token recognisers. */
@@ -29,80 +35,91 @@ export abstract class TraceBase {
   /** Parameters bound to the arguments of the call whose return value is being followed. */
   protected readonly bindings = new Map<ts.ParameterDeclaration, ts.Expression | undefined>();
 
+  protected readonly symbols: Symbols;
+  protected readonly constants: Constants;
+  protected readonly sources: TokenSources;
+  protected readonly sinks: Sinks;
+  protected readonly sessions: SessionMiddleware;
+
   constructor(
     /** The file being analysed. */
     readonly sf: ts.SourceFile,
-    protected readonly symbols: Symbols,
-    protected readonly constants: Constants,
-    protected readonly shared: TraceShared,
+    rooms: TraceRooms,
+    /** The app the file belongs to (its package.json folder). */
+    protected readonly app: App | undefined,
     /** How a file is named in messages (relative to the working directory). */
     protected readonly displayPath: (sf: ts.SourceFile) => string,
-  ) {}
+  ) {
+    this.symbols = rooms.symbols;
+    this.constants = rooms.constants;
+    this.sources = rooms.sources;
+    this.sinks = rooms.sinks;
+    this.sessions = rooms.sessions;
+  }
 
   /** Where an expression's value comes from, when that is a secret for the current sink. */
   abstract taint(node: ts.Node | undefined, depth?: number): Taint | undefined;
 
-  /** True when the file runs an OAuth flow: a passport OAuth strategy, an OAuth library, a token endpoint, token-response fields. */
-  oauthContext(): boolean {
-    if (this.fileRunsOAuth(this.sf)) return true;
-    return this.valueFile !== undefined && this.valueFile !== this.sf && this.fileRunsOAuth(this.valueFile);
+  /** The taint when the current sink counts its kind of value, else undefined. */
+  protected accepts(t: Taint | undefined): Taint | undefined {
+    return t && MODE_ACCEPTS[this.mode].has(t.kind ?? 'secret') ? t : undefined;
   }
 
-  private fileRunsOAuth(sf: ts.SourceFile): boolean {
-    this.shared.oauth ??= new Map();
-    const known = this.shared.oauth.get(sf);
-    if (known !== undefined) return known;
-    let found = false;
-    const visit = (n: ts.Node): void => {
-      if (found) return;
-      if (ts.isStringLiteralLike(n) || ts.isTemplateHead(n)) {
-        const parent = n.parent;
-        const isModule = parent && (ts.isImportDeclaration(parent) || ts.isExternalModuleReference(parent) || (ts.isCallExpression(parent) && isRequireCall(parent)));
-        if (isModule ? OAUTH_MODULE.test(n.text) : TOKEN_ENDPOINT.test(n.text) || n.text === 'authorization_code') found = true;
-      } else if ((ts.isPropertyAccessExpression(n) || ts.isElementAccessExpression(n)) && /^(?:access_token|refresh_token|id_token)$/.test(accessName(n) ?? '')) found = true;
-      else if (ts.isNewExpression(n) && /Strategy$/.test(calleeName(n) ?? '') && OAUTH_PROVIDER.test(calleeName(n) ?? '')) found = true;
-      else if (ts.isCallExpression(n) && calleeName(n) === 'AuthGuard' && n.arguments[0] && ts.isStringLiteralLike(n.arguments[0]) && OAUTH_PROVIDER.test(n.arguments[0].text)) found = true;
-      else if (ts.isCallExpression(n) && /^(?:authorizationCodeGrant|getToken)$/.test(calleeName(n) ?? '')) found = true;
-      ts.forEachChild(n, visit);
-    };
-    visit(sf);
-    this.shared.oauth.set(sf, found);
-    return found;
+  /** Where a node is, for messages: `line 12` in the analysed file, `src/auth.ts:12` elsewhere. */
+  protected where(node: ts.Node): string {
+    const sf = node.getSourceFile();
+    const line = sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1;
+    return sf === this.sf ? `line ${line}` : `${this.displayPath(sf)}:${line}`;
   }
 
-  /** A token named `name`, when the current sink counts such tokens. */
+  /**
+   * A value named `name` with nothing else known of it: PKCE verifiers and bearer headers by their
+   * name; access, refresh and id tokens only where any token counts (logs, readable cookies); a
+   * plain `token` only in a cookie page scripts can read.
+   */
   tokenNameTaint(name: string): Taint | undefined {
     if (this.mode === 'secret') return undefined;
     const kind = tokenNameKind(name);
     if (!kind) return undefined;
-    const label = kind === 'verifier' ? `PKCE verifier \`${name}\`` : `token \`${name}\``;
-    if (kind === 'verifier' || kind === 'bearer') return { label, token: true };
-    if (this.mode === 'any-token' && kind === 'oauth') return { label, token: true };
-    if (this.oauthContext()) return { label: `OAuth ${label}`, token: true, ...(kind === 'oauth' && /tokens$|data|response|res$|set|result|json|info|^oauth/i.test(name) ? { response: true } : {}) };
-    return undefined;
+    if (kind === 'verifier') return this.accepts({ label: `PKCE verifier \`${name}\``, kind: 'verifier' });
+    if (kind === 'bearer') return this.accepts({ label: `token \`${name}\``, kind: 'bearer' });
+    if (kind === 'generic' && this.mode !== 'readable-cookie') return undefined;
+    return this.accepts({ label: `token \`${name}\``, kind: 'named-token', nameKind: kind });
   }
 
   /** A call that issues the app's own token (`jwtService.sign`, `authService.login`), not a provider's. */
   isOwnTokenIssuer(node: ts.Expression): boolean {
     const e = unwrap(node);
-    return ts.isCallExpression(e) && OWN_TOKEN_ISSUER.test(calleeName(e) ?? '') && !this.isTokenEndpointCall(e);
+    return ts.isCallExpression(e) && OWN_TOKEN_ISSUER.test(calleeName(e) ?? '') && this.providerCallTaint(e) === undefined;
+  }
+
+  /** The app's own token issued by `call` (`jwt.sign(…)`, `auth.login(user)`), where the sink counts it. */
+  protected ownTokenTaint(call: ts.CallExpression): Taint | undefined {
+    const name = calleeName(call) ?? '';
+    if (!OWN_TOKEN_BY_NAME.test(name)) return undefined;
+    return this.accepts({ label: `the app's own token from \`${name}()\` (${this.where(call)})`, kind: 'own-token' });
+  }
+
+  /**
+   * A call whose result is a provider's token set: an OAuth library's call (by the package the app
+   * imports), a request to a token endpoint, or (in an app that runs an OAuth flow) a call named
+   * like a token exchange that cannot be followed into the app's code.
+   */
+  providerCallTaint(call: ts.CallExpression): Taint | undefined {
+    const lib = this.sources.libraryCall(call, this.app);
+    const at = this.where(call);
+    if (lib) return { label: `the provider's tokens from ${lib} \`${calleeName(call)}()\` (${at})`, kind: 'provider-token', response: true };
+    if (this.sources.isTokenEndpointRequest(call)) return { label: `the provider's token response (token-endpoint request at ${at})`, kind: 'provider-token', response: true };
+    const name = calleeName(call) ?? '';
+    if (TOKEN_EXCHANGE_CALL.test(name) && !this.symbols.functionOf(call.expression) && this.sources.appRunsOAuth(this.app)) {
+      return { label: `the provider's tokens from \`${name}()\` (${at})`, kind: 'provider-token', response: true };
+    }
+    return undefined;
   }
 
   /** `fetch('https://github.com/login/oauth/access_token', …)`, `axios.post(tokenUrl)`, `oauth2Client.getToken(code)`. */
   isTokenEndpointCall(call: ts.CallExpression): boolean {
-    const name = calleeName(call) ?? '';
-    if (TOKEN_EXCHANGE_CALL.test(name) && this.oauthContext()) return true;
-    if (!/^(?:fetch|post|get|request|axios|default|got|ky|\$fetch|undici)$/.test(name) && !(ts.isIdentifier(call.expression) && /^(?:axios|request|fetch|got)$/.test(call.expression.text))) return false;
-    const urlOf = (a: ts.Expression | undefined): string | undefined => {
-      if (!a) return undefined;
-      const e = unwrap(a);
-      if (ts.isStringLiteralLike(e)) return e.text;
-      if (ts.isTemplateExpression(e)) return e.head.text + e.templateSpans.map((s) => s.literal.text).join('');
-      if (ts.isBinaryExpression(e)) return (urlOf(e.left) ?? '') + (urlOf(e.right) ?? '');
-      if (ts.isObjectLiteralExpression(e)) return urlOf(this.constants.propertyValue(e, 'url'));
-      return undefined;
-    };
-    return TOKEN_ENDPOINT.test(urlOf(call.arguments[0]) ?? '');
+    return this.providerCallTaint(call) !== undefined;
   }
 
   /** True when `id` is known to be missing where it is read: `if (typeof x !== 'undefined') … else <here>`. */

@@ -21,7 +21,7 @@ export abstract class CallTrace extends SerializerTrace {
         if (/config|env|settings|secrets?$/i.test(obj) && isSecretConfigName(arg.text)) return { label: `config \`${arg.text}\`` };
         if (REQUEST_OBJECT_NAMES.test(obj) && isSecretName(arg.text)) return { label: `request header \`${arg.text}\`` };
         if (/^headers?$/i.test(obj) && isSecretName(arg.text)) return { label: `request header \`${arg.text}\`` };
-        if (/^(?:headers?|cookies)$/i.test(obj) || REQUEST_OBJECT_NAMES.test(obj)) {
+        if (/^(?:headers?)$/i.test(obj) || REQUEST_OBJECT_NAMES.test(obj)) {
           const t = this.tokenNameTaint(arg.text);
           if (t) return t;
         }
@@ -31,11 +31,14 @@ export abstract class CallTrace extends SerializerTrace {
       const arg = call.arguments[0];
       if (arg && ts.isStringLiteralLike(arg) && isSecretName(arg.text)) return { label: `request header \`${arg.text}\`` };
     }
-    // a JWT whose payload holds the secret
+    // request.session.get('token'), ctx.cookies.get('token')
+    const keyed = this.keyedReadTaint(call, d);
+    if (keyed !== false) return keyed;
+    // a JWT whose payload holds the secret (or, where any token counts, the app's own JWT)
     if ((name === 'sign' || name === 'signAsync' || name === 'encode') && call.arguments[0]) {
       const t = this.taint(call.arguments[0], d);
-      if (t) return { label: `${t.label} (inside a JWT payload)`, ...(t.literal ? { literal: t.literal } : {}) };
-      return undefined;
+      if (t && !(t.kind === 'own-token' || t.kind === 'named-token')) return { ...t, label: `${t.label} (inside a JWT payload)` };
+      return this.ownTokenTaint(call);
     }
     if (SANITIZER_CALLS.test(name)) return undefined;
     if (PICK_CALL.test(name) && call.arguments.length >= 2) {
@@ -46,7 +49,10 @@ export abstract class CallTrace extends SerializerTrace {
       const cls = this.symbols.classOf(call.arguments[0]) ?? (call.arguments[0] && ts.isNewExpression(unwrap(call.arguments[0])) ? this.symbols.classOf((unwrap(call.arguments[0]) as ts.NewExpression).expression) : undefined);
       if (cls) return this.serializedFieldTaint(this.exposedFields(cls), `\`@Expose()\` in \`${cls.name?.text ?? 'a class'}\``);
     }
-    if (this.mode !== 'secret' && this.isTokenEndpointCall(call)) return { label: 'an OAuth token response', token: true, response: true };
+    if (this.mode !== 'secret') {
+      const provider = this.providerCallTaint(call);
+      if (provider) return provider;
+    }
     if (PASSTHROUGH_CALLS.has(name) || (this.mode !== 'secret' && /^(?:json|text|then)$/.test(name))) {
       for (const a of call.arguments) {
         const t = this.taint(a, d);
@@ -79,7 +85,7 @@ export abstract class CallTrace extends SerializerTrace {
     // getApiKey(), this.keys.loadStripeSecret()
     const stripped = name.replace(/^(?:get|load|fetch|read|resolve|find|retrieve|obtain|decrypt)/, '');
     if (stripped !== name && stripped.length > 0 && isSecretName(stripped)) return { label: `\`${name}()\`` };
-    return undefined;
+    return this.mode !== 'secret' && this.isOwnTokenIssuer(call) ? this.ownTokenTaint(call) : undefined;
   }
 
   /**
@@ -92,10 +98,10 @@ export abstract class CallTrace extends SerializerTrace {
     const call = fn.parent;
     const index = fn.parameters.indexOf(param);
     if (calleeName(call) === 'then' && index === 0 && ts.isPropertyAccessExpression(call.expression)) {
-      const t = this.taint(call.expression.expression, d);
-      return t?.response ? t : undefined;
+      // the promise's value: what the chain before `.then` resolves to
+      return this.taint(call.expression.expression, d);
     }
-    if (index >= 1 && call.arguments.includes(fn) && this.isTokenEndpointCall(call)) return { label: 'an OAuth token response', token: true, response: true };
+    if (index >= 1 && call.arguments.includes(fn)) return this.providerCallTaint(call);
     return undefined;
   }
 }

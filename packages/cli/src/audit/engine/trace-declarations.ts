@@ -1,5 +1,5 @@
 import ts from 'typescript5';
-import { decoratorName, decoratorsOf, isBooleanish, isProcessEnv, isSanitizerCall, propertyNameText, returnExpressions, unwrap } from './ast.js';
+import { calleeName, decoratorName, decoratorsOf, isBooleanish, isProcessEnv, isSanitizerCall, propertyNameText, returnExpressions, unwrap } from './ast.js';
 import { isSecretConfigName, isSecretName } from '../../secrets/secret-detector.js';
 import { NON_TOKEN_FIELDS } from './knowledge/oauth-sources.js';
 import { NON_SECRET_PARAMETER } from './knowledge/sink-shapes.js';
@@ -19,7 +19,8 @@ export abstract class DeclarationTrace extends CallTrace {
           const init = unwrap(decl.initializer);
           if (isSecretName(decl.name.text) && !ts.isLiteralExpression(init) && !isSanitizerCall(init) && !isBooleanish(init)) return { label: `\`${decl.name.text}\`` };
           if (this.mode === 'secret' || isSanitizerCall(init) || isBooleanish(init) || this.isOwnTokenIssuer(init)) return undefined;
-          if (ts.isLiteralExpression(init) || init.kind === ts.SyntaxKind.NullKeyword) return this.taintOfAssignments(decl.name, d);
+          if (isRandomId(init)) return undefined;
+          if (ts.isLiteralExpression(init) || init.kind === ts.SyntaxKind.NullKeyword || (ts.isObjectLiteralExpression(init) && init.properties.length === 0)) return this.taintOfAssignments(decl.name, d);
           return this.tokenNameTaint(decl.name.text);
         }
         return this.taintOfAssignments(decl.name, d) ?? (isSecretName(decl.name.text) ? { label: `\`${decl.name.text}\`` } : this.tokenNameTaint(decl.name.text));
@@ -40,6 +41,9 @@ export abstract class DeclarationTrace extends CallTrace {
         return arg ? this.taint(arg, d) : undefined;
       }
       if (isSecretName(decl.name.text)) return { label: `\`${decl.name.text}\`` };
+      // a passport OAuth strategy's verify callback receives the provider's tokens
+      const verify = this.verifyParameterTaint(decl);
+      if (verify) return this.accepts(verify);
       // a helper's parameter: what its callers pass decides (one level)
       const callers = this.taintOfCallers(decl, d);
       if (callers !== 'unknown') return callers;
@@ -60,6 +64,19 @@ export abstract class DeclarationTrace extends CallTrace {
         if (v) return this.taint(v, d);
       }
       if (this.mode === 'secret' || !prop) return undefined;
+      // const { token } = req.cookies; const { accessToken } = req.session; const { accessToken } = req.user
+      if (ts.isVariableDeclaration(holder) && holder.initializer) {
+        const init = unwrap(holder.initializer);
+        if (this.isRequestCookies(init)) return this.cookieReadBackTaint(prop, decl, d);
+        if (this.sessions.isSessionExpression(init)) {
+          const t = this.sessionReadBackTaint(prop, init, d);
+          if (t) return t;
+        }
+        if (this.isPassportUser(init)) {
+          const t = this.passportUserTaint(prop, decl, d);
+          if (t) return t;
+        }
+      }
       const byName = this.tokenNameTaint(prop);
       if (byName) return byName;
       if (ts.isVariableDeclaration(holder) && holder.initializer && !NON_TOKEN_FIELDS.test(prop)) {
@@ -122,19 +139,46 @@ export abstract class DeclarationTrace extends CallTrace {
   }
 
 
-  /** `let k; k = process.env.KEY;` — taint of plain assignments to a local variable in this file. */
+  /**
+   * `let k; k = process.env.KEY;`, `({ tokens: current } = await client.getToken(code))`: taint of
+   * plain and destructuring assignments to a variable in its file.
+   */
   taintOfAssignments(id: ts.Identifier, d: number): Taint | undefined {
-    const sym = this.symbols.checker.getSymbolAtLocation(id);
+    const sym = this.symbols.symbolAt(id);
     if (!sym) return undefined;
+    const is = (n: ts.Node): boolean => ts.isIdentifier(n) && this.symbols.symbolAt(n) === sym;
     let found: Taint | undefined;
     const visit = (n: ts.Node): void => {
       if (found) return;
-      if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isIdentifier(n.left) && this.symbols.checker.getSymbolAtLocation(n.left) === sym) {
-        found = this.taint(n.right, d);
+      if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken) {
+        const left = unwrap(n.left);
+        if (is(left)) found = this.taint(n.right, d);
+        else if (ts.isObjectLiteralExpression(left)) {
+          for (const p of left.properties) {
+            const target = ts.isPropertyAssignment(p) ? unwrap(p.initializer) : ts.isShorthandPropertyAssignment(p) ? p.name : undefined;
+            const key = propertyNameText(p.name);
+            if (!target || !is(target) || !key) continue;
+            const whole = this.taint(n.right, d);
+            if (whole?.response || (whole && !NON_TOKEN_FIELDS.test(key))) found = whole;
+          }
+        }
       }
       ts.forEachChild(n, visit);
     };
     visit(id.getSourceFile());
     return found;
   }
+
+}
+
+/** An opaque random identifier (`randomBytes(32).toString('hex')`, `uuid()`, `nanoid()`): a session id, not a token that says who the user is. */
+function isRandomId(node: ts.Expression): boolean {
+  let e = unwrap(node);
+  for (let i = 0; i < 4 && ts.isCallExpression(e); i++) {
+    if (/^(?:randomBytes|randomUUID|uuid|v4|uuidv4|nanoid|cuid|createId|ulid|generateSessionId|genid)$/.test(calleeName(e) ?? '')) return true;
+    const callee = unwrap(e.expression);
+    if (!ts.isPropertyAccessExpression(callee)) return false;
+    e = unwrap(callee.expression);
+  }
+  return false;
 }

@@ -1,13 +1,13 @@
 import ts from 'typescript5';
-import { decoratorName, decoratorsOf, propertyNameText, unwrap } from './ast.js';
+import { calleeName, decoratorName, decoratorsOf, propertyNameText, unwrap } from './ast.js';
 import { isSecretName } from '../../secrets/secret-detector.js';
 import { type Taint, tokenNameKind } from './taint.js';
-import { TraceBase } from './trace-base.js';
+import { ProgramTrace } from './trace-program.js';
 
 /* The value-following room, serializers: which fields `pick` and class-transformer keep. */
 
 /** Follows values through serializers that keep chosen fields. */
-export abstract class SerializerTrace extends TraceBase {
+export abstract class SerializerTrace extends ProgramTrace {
   /**
    * Fields a serializer keeps that are secrets for this sink: `pick(user, ['id', 'accessToken'])`,
    * `_.pick(user, 'accessToken')`, class-transformer's `@Expose()` on a token field. A token field
@@ -21,7 +21,7 @@ export abstract class SerializerTrace extends TraceBase {
       if (isSecretName(f)) return { label: `field \`${f}\` kept by ${via}` };
       if (this.mode === 'secret') continue;
       const kind = tokenNameKind(f);
-      if (kind === 'oauth' || kind === 'bearer' || kind === 'verifier') return { label: `token field \`${f}\` kept by ${via}`, token: true };
+      if (kind === 'oauth' || kind === 'bearer' || kind === 'verifier') return { label: `token field \`${f}\` kept by ${via}`, kind: kind === 'oauth' ? 'provider-token' : kind };
     }
     return undefined;
   }
@@ -37,19 +37,32 @@ export abstract class SerializerTrace extends TraceBase {
     return false;
   }
 
-  /** Field names given to `pick`: string literals and arrays of them, in any argument position (lodash and ramda). */
+  /**
+   * Field names given to `pick`, in any argument position (lodash and ramda): string literals,
+   * arrays of them, and lists computed from constants (`[...BASE, 'accessToken']`,
+   * `BASE.concat(['refreshToken'])`, `admin ? ADMIN_FIELDS : BASE`).
+   */
   protected pickedFields(call: ts.CallExpression): string[] {
     const out: string[] = [];
-    const add = (a: ts.Expression): void => {
+    const add = (a: ts.Expression, depth: number): void => {
+      if (depth > 6) return;
       const e = unwrap(a);
       if (ts.isStringLiteralLike(e)) out.push(e.text);
-      else if (ts.isArrayLiteralExpression(e)) e.elements.forEach((el) => add(el as ts.Expression));
-      else if (ts.isIdentifier(e)) {
-        const decl = this.symbols.declarationOf(e);
-        if (decl && ts.isVariableDeclaration(decl) && decl.initializer && ts.isArrayLiteralExpression(unwrap(decl.initializer))) add(decl.initializer);
+      else if (ts.isArrayLiteralExpression(e)) e.elements.forEach((el) => add(ts.isSpreadElement(el) ? el.expression : el, depth + 1));
+      else if (ts.isConditionalExpression(e)) {
+        add(e.whenTrue, depth + 1);
+        add(e.whenFalse, depth + 1);
+      } else if (ts.isCallExpression(e) && ts.isPropertyAccessExpression(unwrap(e.expression)) && /^(?:concat|filter|slice)$/.test(calleeName(e) ?? '')) {
+        add((unwrap(e.expression) as ts.PropertyAccessExpression).expression, depth + 1);
+        if (calleeName(e) === 'concat') e.arguments.forEach((x) => add(x, depth + 1));
+      } else if (ts.isIdentifier(e) || ts.isPropertyAccessExpression(e)) {
+        const decl = this.symbols.declarationOf(ts.isIdentifier(e) ? e : e.name);
+        if (decl && (ts.isVariableDeclaration(decl) || ts.isPropertyAssignment(decl) || ts.isPropertyDeclaration(decl)) && decl.initializer && !ts.isObjectLiteralExpression(unwrap(decl.initializer))) {
+          add(decl.initializer, depth + 1);
+        }
       }
     };
-    call.arguments.forEach(add);
+    call.arguments.forEach((a) => add(a, 0));
     return out;
   }
 

@@ -9,3 +9,20 @@ export const NON_SECRET_PARAMETER = /^(?:names?|ids?|label|title|path|url|uri|hr
 export const PICK_CALL = /^(?:pick|pickFields|only)$/;
 /** class-transformer calls that serialize an instance of a class by its decorators. */
 export const TRANSFORM_CALL = /^(?:plainToInstance|plainToClass|plainToClassFromExist|instanceToPlain|classToPlain|serialize)$/;
+
+/** Cookie APIs called as `x.<name>(cookieName, value, options)`: Express `res.cookie`, @fastify/cookie `reply.setCookie`. */
+export const COOKIE_WRITE_CALLS: ReadonlySet<string> = new Set(['cookie', 'setCookie']);
+/** Header APIs called as `x.<name>('Set-Cookie', value)`. */
+export const HEADER_WRITE_CALLS: ReadonlySet<string> = new Set(['setHeader', 'header', 'append', 'set']);
+/** Header APIs that take an object of headers as their last argument: `res.set({ 'Set-Cookie': … })`, `res.writeHead(200, { … })`. */
+export const HEADER_OBJECT_CALLS: ReadonlySet<string> = new Set(['set', 'header', 'headers', 'writeHead', 'setHeaders']);
+/** Methods that send a response body. */
+export const RESPONSE_BODY_CALLS: ReadonlySet<string> = new Set(['json', 'send', 'end', 'write', 'jsonp']);
+/** Methods that redirect the browser to a URL (the URL lands in history, Referer and the page). */
+export const REDIRECT_CALLS: ReadonlySet<string> = new Set(['redirect']);
+/** Calls that return the response object: Nest's `host.switchToHttp().getResponse()`, `ctx.getResponse()`. */
+export const RESPONSE_GETTER_CALLS = /^(?:getResponse)$/;
+/** Parameter decorators that inject the response object. */
+export const RESPONSE_DECORATORS = /^(?:Res|Response|Reply)$/;
+/** Functions called bare that write a log line: a helper `logger(…)`, the `debug` package's `debug(…)`. */
+export const LOG_FUNCTIONS = /^(?:log|logger|debug|logInfo|logError|logWarn|logDebug|writeLog|logEvent|logMessage)$/;
