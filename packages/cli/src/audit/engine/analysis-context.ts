@@ -88,8 +88,8 @@ export class AnalysisContext {
     const start = at.getStart(sf);
     const end = at.getEnd();
     const file = this.displayPath(sf);
-    // one KW003 per literal, whatever the path that reached it
-    const key = ruleId === 'KW003' ? `${ruleId}:${file}:${start}` : `${ruleId}:${file}:${start}:${message}`;
+    // one KW003 per literal, whatever the path (and, for a literal in a file not analysed itself, the use) that reached it
+    const key = ruleId === 'KW003' ? `${ruleId}:${node.getSourceFile().fileName}:${node.getStart()}` : `${ruleId}:${file}:${start}:${message}`;
     if (this.shared.reported.has(key)) return;
     // test code is not shipped: its findings are worth a look, not a failed build
     if (TEST_FILE.test(file) && severity !== 'info') {
