@@ -49,8 +49,9 @@ export function analyzeSources(files: readonly SourceInput[], options: AnalyzeOp
     else groups.set(key, [sf]);
   }
   const appOf = new Map<ts.SourceFile, { app: App; kind: SessionKind }>();
+  const modules = new Map(roots.map((sf) => [sf, importedModules(sf)] as const));
   for (const [dir, files] of groups) {
-    const imported = files.flatMap((sf) => importedModules(sf));
+    const imported = files.flatMap((sf) => modules.get(sf) ?? []);
     const app: App = { dir: dir || undefined, modules: new Set([...imported, ...(dir ? packageDependencies(dir) : [])]) };
     const kind = sessionKindOf(files, imported, options.session);
     for (const sf of files) appOf.set(sf, { app, kind });
@@ -64,7 +65,7 @@ export function analyzeSources(files: readonly SourceInput[], options: AnalyzeOp
     literals: new Literals(symbols),
     sinks: new Sinks(symbols, constants),
     sessions: new SessionMiddleware(symbols, constants),
-    sources: new TokenSources(symbols, constants, roots),
+    sources: new TokenSources(symbols, constants, roots, modules),
   };
   roots.forEach((sf, i) => {
     const { app, kind } = appOf.get(sf)!;

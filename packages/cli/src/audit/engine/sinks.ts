@@ -82,7 +82,7 @@ export class Sinks {
     const fnName = ts.isFunctionDeclaration(fn) || ts.isMethodDeclaration(fn) ? propertyNameText(fn.name) : ts.isVariableDeclaration(fn.parent) ? propertyNameText(fn.parent.name) : undefined;
     if (!fnName) return undefined;
     const values = new Set<unknown>();
-    for (const c of this.symbols.callIndex().get(fnName) ?? []) {
+    for (const c of this.symbols.callsNamed(fnName)) {
       if (this.symbols.functionOf(c.expression) !== fn) continue;
       values.add(this.constants.constValue(c.arguments[index]));
     }

@@ -9,10 +9,10 @@ import { calleeName, isRequireCall, unwrap } from './ast.js';
 
 /** Resolves names to declarations across the files of one program. */
 export class Symbols {
-  /** Calls in the analysed files by callee name, built on first use. */
-  private calls: Map<string, ts.CallExpression[]> | undefined;
-  /** Assignments to a member (`x.name = v`, `this.name = v`) in the analysed files, by member name. */
-  private assignments: Map<string, ts.BinaryExpression[]> | undefined;
+  /** Calls and member assignments per analysed file, built on first use. */
+  private readonly files = new Map<ts.SourceFile, FileIndex>();
+  /** Lookups by name. */
+  private readonly byName = new Map<string, { calls: ts.CallExpression[]; assignments: ts.BinaryExpression[] }>();
 
   constructor(
     readonly checker: ts.TypeChecker,
@@ -82,22 +82,47 @@ export class Symbols {
     return decl && (ts.isClassDeclaration(decl) || ts.isClassExpression(decl)) ? decl : undefined;
   }
 
-  /** Calls in the analysed files (and `extra`), by callee name. */
-  callIndex(extra?: ts.SourceFile): Map<string, ts.CallExpression[]> {
-    if (!this.calls) this.buildIndex(extra);
-    return this.calls!;
+  /** Calls named `name` in the analysed files. */
+  callsNamed(name: string): readonly ts.CallExpression[] {
+    return this.lookup(name).calls;
+  }
+
+  /** Calls named `callee` in the analysed files whose text also mentions `mention` (a cookie name, a session key). */
+  callsMentioning(callee: string, mention: string): ts.CallExpression[] {
+    const out: ts.CallExpression[] = [];
+    for (const sf of this.roots) if (sf.text.includes(mention) && sf.text.includes(callee)) out.push(...(this.fileIndex(sf).calls.get(callee) ?? []));
+    return out;
   }
 
   /** Assignments to a member named `name` in the analysed files: `tokens.access_token = v`, `this.tokens = v`. */
   memberAssignments(name: string): readonly ts.BinaryExpression[] {
-    if (!this.assignments) this.buildIndex();
-    return this.assignments!.get(name) ?? [];
+    return this.lookup(name).assignments;
   }
 
-  /** One walk of the analysed files for both indexes. */
-  private buildIndex(extra?: ts.SourceFile): void {
-    const calls = new Map<string, ts.CallExpression[]>();
-    const assignments = new Map<string, ts.BinaryExpression[]>();
+  /**
+   * Calls and member assignments for one name, gathered from the files whose text mentions it (each
+   * file is walked once, on the first name it mentions), so a lookup costs a text search, not a walk
+   * of every file.
+   */
+  private lookup(name: string): { calls: ts.CallExpression[]; assignments: ts.BinaryExpression[] } {
+    const known = this.byName.get(name);
+    if (known) return known;
+    const out = { calls: [] as ts.CallExpression[], assignments: [] as ts.BinaryExpression[] };
+    for (const sf of this.roots) {
+      if (!sf.text.includes(name)) continue;
+      const index = this.fileIndex(sf);
+      out.calls.push(...(index.calls.get(name) ?? []));
+      out.assignments.push(...(index.assignments.get(name) ?? []));
+    }
+    this.byName.set(name, out);
+    return out;
+  }
+
+  private fileIndex(sf: ts.SourceFile): FileIndex {
+    let index = this.files.get(sf);
+    if (index) return index;
+    index = { calls: new Map(), assignments: new Map() };
+    const { calls, assignments } = index;
     const add = <T>(map: Map<string, T[]>, key: string, v: T): void => {
       const list = map.get(key);
       if (list) list.push(v);
@@ -114,10 +139,15 @@ export class Symbols {
       }
       ts.forEachChild(n, visit);
     };
-    for (const sf of new Set([...this.roots, ...(extra ? [extra] : [])])) visit(sf);
-    this.calls = calls;
-    this.assignments = assignments;
+    visit(sf);
+    this.files.set(sf, index);
+    return index;
   }
+}
+
+interface FileIndex {
+  calls: Map<string, ts.CallExpression[]>;
+  assignments: Map<string, ts.BinaryExpression[]>;
 }
 
 /** The module specifier a declaration was imported or required from. */

@@ -46,7 +46,11 @@ export class TokenSources {
     private readonly symbols: Symbols,
     private readonly constants: Constants,
     private readonly roots: readonly ts.SourceFile[],
-  ) {}
+    /** Modules each analysed file imports, when already known (the analyzer reads them for the session kind). */
+    known: ReadonlyMap<ts.SourceFile, readonly string[]> = new Map(),
+  ) {
+    for (const [sf, mods] of known) this.fileModules.set(sf, new Set(mods));
+  }
 
   /** The library whose call this is (`oauth2Client.getToken(code)` in an app that imports google-auth-library), if any. */
   libraryCall(call: ts.CallExpression, app: App | undefined): string | undefined {

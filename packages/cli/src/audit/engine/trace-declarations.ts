@@ -117,7 +117,7 @@ export abstract class DeclarationTrace extends CallTrace {
     const name = ts.isFunctionDeclaration(fn) || ts.isMethodDeclaration(fn) ? propertyNameText(fn.name) : ts.isVariableDeclaration(fn.parent) ? propertyNameText(fn.parent.name) : ts.isPropertyAssignment(fn.parent) || ts.isPropertyDeclaration(fn.parent) ? propertyNameText(fn.parent.name) : undefined;
     if (!name) return 'unknown';
     const index = fn.parameters.indexOf(param);
-    const calls = (this.symbols.callIndex(this.sf).get(name) ?? []).filter((c) => this.symbols.functionOf(c.expression) === fn);
+    const calls = this.symbols.callsNamed(name).filter((c) => this.symbols.functionOf(c.expression) === fn);
     if (calls.length === 0) return 'unknown';
     this.paramHops++;
     try {

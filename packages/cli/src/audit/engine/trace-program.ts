@@ -1,6 +1,7 @@
 import ts from 'typescript5';
 import { NON_SENSITIVE_COOKIE_NAME, REQUEST_OBJECT_NAMES, SENSITIVE_COOKIE_NAME, accessName, calleeName, decoratorName, decoratorsOf, objectName, returnExpressions, unwrap } from './ast.js';
 import { OAUTH_PROVIDER, SESSION_TOKEN_PATHS } from './knowledge/oauth-sources.js';
+import { isSecretName } from '../../secrets/secret-detector.js';
 import { type Taint, tokenNameKind } from './taint.js';
 import { TraceBase } from './trace-base.js';
 import { verifyParameterRole } from './token-sources.js';
@@ -107,7 +108,8 @@ export abstract class ProgramTrace extends TraceBase {
    */
   protected memberAssignmentTaint(e: ts.PropertyAccessExpression | ts.ElementAccessExpression, d: number): Taint | undefined {
     const name = accessName(e);
-    if (!name) return undefined;
+    // only members whose name says they may hold a token or a key are looked for elsewhere
+    if (!name || !(tokenNameKind(name) || isSecretName(name, true))) return undefined;
     const owner = this.ownerOf(e.expression);
     if (!owner) return undefined;
     for (const a of this.symbols.memberAssignments(name)) {
@@ -144,7 +146,7 @@ export abstract class ProgramTrace extends TraceBase {
    */
   protected cookieReadBackTaint(name: string, at: ts.Node, d: number): Taint | undefined {
     for (const callee of ['cookie', 'setCookie', 'set']) {
-      for (const call of this.symbols.callIndex(this.sf).get(callee) ?? []) {
+      for (const call of this.symbols.callsMentioning(callee, name)) {
         const w = this.sinks.cookieWriteOf(call);
         if (!w || w.cookieName !== name || !w.valueArg) continue;
         const t = this.taint(w.valueArg, d);
@@ -175,7 +177,7 @@ export abstract class ProgramTrace extends TraceBase {
         if (t) return { ...t, label: `session field \`${field}\` (written at ${this.where(a)} with ${t.label})` };
       }
     }
-    for (const call of this.symbols.callIndex(this.sf).get('set') ?? []) {
+    for (const call of this.symbols.callsMentioning('set', field)) {
       const callee = unwrap(call.expression);
       const key = call.arguments[0];
       if (!ts.isPropertyAccessExpression(callee) || !key || !ts.isStringLiteralLike(key) || key.text !== field || !this.sessions.isSessionExpression(callee.expression)) continue;
