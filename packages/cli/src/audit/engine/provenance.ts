@@ -141,7 +141,7 @@ export class Provenance extends DeclarationTrace {
       // a field of a token response (response.data, tokens.access_token): where it comes from decides before its name
       const base = NON_TOKEN_FIELDS.test(name) ? undefined : this.taint(e.expression, d);
       if (base?.response) return base;
-      return this.tokenNameTaint(name);
+      return this.responseFieldTaint(e, name) ?? this.tokenNameTaint(name);
     }
     if (ts.isIdentifier(e)) {
       if (e.text === 'undefined') return undefined;

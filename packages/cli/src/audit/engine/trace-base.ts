@@ -1,7 +1,7 @@
 import ts from 'typescript5';
 import { calleeName, isSanitizerCall, objectName, unwrap } from './ast.js';
 import type { Constants } from './constants.js';
-import { OWN_TOKEN_BY_NAME, OWN_TOKEN_ISSUER, TOKEN_EXCHANGE_CALL } from './knowledge/oauth-sources.js';
+import { HTTP_REQUEST_CALL, OWN_TOKEN_BY_NAME, OWN_TOKEN_ISSUER, TOKEN_EXCHANGE_CALL, TOKEN_RESPONSE_FIELD } from './knowledge/oauth-sources.js';
 import type { SessionMiddleware } from './session-middleware.js';
 import type { Sinks } from './sinks.js';
 import type { Symbols } from './symbols.js';
@@ -115,6 +115,35 @@ export abstract class TraceBase {
       return { label: `the provider's tokens from \`${name}()\` (${at})`, kind: 'provider-token', response: true };
     }
     return undefined;
+  }
+
+  /**
+   * A token response's own field (`access_token`, `refresh_token`, `id_token`, RFC 6749 and
+   * OpenID Connect spell them so) read from what an HTTP request answered
+   * (`(await fetch(url, opts).then((r) => r.json())).access_token`, `res.data.refresh_token`),
+   * where the request's URL is out of sight (a parameter): the shape of the answer is the source.
+   */
+  responseFieldTaint(access: ts.PropertyAccessExpression | ts.ElementAccessExpression, field: string): Taint | undefined {
+    if (!TOKEN_RESPONSE_FIELD.test(field) || !this.isHttpAnswer(access.expression, 0)) return undefined;
+    return { label: `the provider's token response field \`${field}\` (an HTTP answer, ${this.where(access)})`, kind: 'provider-token', response: true };
+  }
+
+  /** True when `node` is what an HTTP client call answered, through `await`, `.then(r => r.json())`, `.json()` and `.data`/`.body`. */
+  private isHttpAnswer(node: ts.Expression, depth: number): boolean {
+    if (depth > 6) return false;
+    const e = unwrap(node);
+    if (ts.isCallExpression(e)) {
+      const name = calleeName(e) ?? '';
+      if (HTTP_REQUEST_CALL.test(name)) return true;
+      if (ts.isPropertyAccessExpression(e.expression) && /^(?:then|json|text)$/.test(name)) return this.isHttpAnswer(e.expression.expression, depth + 1);
+      return false;
+    }
+    if (ts.isPropertyAccessExpression(e) && /^(?:data|body)$/.test(e.name.text)) return this.isHttpAnswer(e.expression, depth + 1);
+    if (ts.isIdentifier(e)) {
+      const decl = this.symbols.declarationOf(e);
+      return !!decl && ts.isVariableDeclaration(decl) && ts.isIdentifier(decl.name) && !!decl.initializer && this.isHttpAnswer(decl.initializer, depth + 1);
+    }
+    return false;
   }
 
   /** `fetch('https://github.com/login/oauth/access_token', …)`, `axios.post(tokenUrl)`, `oauth2Client.getToken(code)`. */

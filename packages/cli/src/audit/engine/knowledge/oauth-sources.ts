@@ -58,6 +58,8 @@ export const NON_TOKEN_FIELDS = /^(?:expires_in|expiresIn|expires_at|expiresAt|e
 export const TOKEN_ENDPOINT = /^https?:\/\/[^\s]*(?:\/oauth2?\/(?:access_)?token|\/login\/oauth\/access_token|oauth2\.googleapis\.com\/token|\/api\/token\b|\/oauth\/token|\/token\b)/i;
 /** Env vars, config keys and variables that name a token endpoint (`TOKEN_URL`, `tokenEndpoint`, `OAUTH_TOKEN_URI`). */
 export const TOKEN_ENDPOINT_NAME = /token_?(?:url|uri|endpoint|host|path)$|access_?token_?(?:url|uri)$/i;
+/** The token fields of an OAuth 2.0 / OpenID Connect token response, as the specifications spell them. */
+export const TOKEN_RESPONSE_FIELD = /^(?:access_token|refresh_token|id_token)$/;
 /** HTTP client calls that can request a token endpoint. */
 export const HTTP_REQUEST_CALL = /^(?:fetch|post|get|request|axios|default|got|ky|\$fetch|undici|put|send)$/;
 /**
