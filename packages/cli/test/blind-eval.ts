@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import ts from 'typescript5';
 import { join } from 'node:path';
 import { auditPaths } from '../src/audit/audit.js';
 import { AUDIT_RULES, BLIND_CORPUS_DIR, blindCorpusFiles, expectedLabels, formatScores, type CorpusResult, type RuleScore } from './corpus-eval.js';
@@ -19,6 +20,27 @@ interface LabelRow {
   file: string;
   safe: boolean;
   readable: boolean;
+}
+
+/**
+ * The lines of the statement that holds `line` (1-based) in `file`: the labels mark where a finding
+ * should start by a convention of their own (a call's first line), the hand-written corpus by
+ * another (the offending property's line). The statement-level score counts a finding as the
+ * labelled one when both fall in the same statement; the line-level score needs the same line.
+ */
+function statementSpan(text: string, fileName: string, line: number): [number, number] {
+  const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true, fileName.endsWith('x') ? ts.ScriptKind.TSX : undefined);
+  const pos = sf.getPositionOfLineAndCharacter(Math.min(line, sf.getLineStarts().length) - 1, 0);
+  let span: [number, number] = [line, line];
+  const visit = (n: ts.Node): void => {
+    if (n.getStart(sf) > pos + 400 || n.end < pos) return;
+    const start = sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1;
+    const end = sf.getLineAndCharacterOfPosition(n.end).line + 1;
+    if (start <= line && end >= line && ts.isStatement(n) && !ts.isBlock(n) && !ts.isFunctionDeclaration(n) && !ts.isClassDeclaration(n) && !ts.isIfStatement(n) && !ts.isTryStatement(n) && !ts.isModuleDeclaration(n)) span = [start, end];
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  return span;
 }
 
 function labelRows(): Map<string, LabelRow> {
@@ -94,6 +116,33 @@ function main(): void {
   console.log(`keyward audit on blind corpus half ${half}: ${files.length} files, ${readdirSync(root).length} repositories, ${Math.round(ms)} ms (line-level labels)`);
   console.log(formatScores(result));
   console.log(`all     ${String(all.tp + all.fn).padStart(8)}${String(all.tp).padStart(4)}${String(all.fp).padStart(4)}${String(all.fn).padStart(4)}  ${(all.tp / Math.max(1, all.tp + all.fp)).toFixed(2).padStart(9)}  ${(all.tp / Math.max(1, all.tp + all.fn)).toFixed(2).padStart(6)}`);
+  // Statement level: a finding and a label of the same rule in the same statement match (each label once).
+  const texts = new Map(files.map((f) => [f, readFileSync(join(root, f), 'utf8')]));
+  const byStatement: Record<string, RuleScore> = {};
+  for (const rule of AUDIT_RULES) {
+    const exp = [...expected].filter((k) => k.endsWith(`:${rule}`));
+    const unmatched = new Set(exp);
+    let tp = 0;
+    let fp = 0;
+    for (const k of [...actual].filter((x) => x.endsWith(`:${rule}`))) {
+      const [, file, line] = /^(.*):(\d+):KW\d{3}$/.exec(k)!;
+      const text = texts.get(file!);
+      const [a, b] = text === undefined ? [Number(line), Number(line)] : statementSpan(text, file!, Number(line));
+      const hit = [...unmatched].find((e) => {
+        const [, ef, el] = /^(.*):(\d+):KW\d{3}$/.exec(e)!;
+        return ef === file && Number(el) >= a && Number(el) <= b;
+      });
+      if (hit) {
+        unmatched.delete(hit);
+        tp++;
+      } else fp++;
+    }
+    byStatement[rule] = { tp, fp, fn: unmatched.size, precision: tp + fp === 0 ? 1 : tp / (tp + fp), recall: tp + unmatched.size === 0 ? 1 : tp / (tp + unmatched.size) };
+  }
+  const sAll = Object.values(byStatement).reduce((a, x) => ({ tp: a.tp + x.tp, fp: a.fp + x.fp, fn: a.fn + x.fn }), { tp: 0, fp: 0, fn: 0 });
+  console.log(`\nstatement level (a finding and its label in the same statement):`);
+  console.log(formatScores({ scores: byStatement, falsePositives: [], falseNegatives: [], files: files.length }));
+  console.log(`all     ${String(sAll.tp + sAll.fn).padStart(8)}${String(sAll.tp).padStart(4)}${String(sAll.fp).padStart(4)}${String(sAll.fn).padStart(4)}  ${(sAll.tp / Math.max(1, sAll.tp + sAll.fp)).toFixed(2).padStart(9)}  ${(sAll.tp / Math.max(1, sAll.tp + sAll.fn)).toFixed(2).padStart(6)}`);
   const readable = files.filter((f) => rows.get(`${f}`)?.readable);
   const readableHigh = readable.filter((f) => [...(expectedHigh.get(f) ?? [])].some((l) => highLines.get(f)?.has(l)));
   console.log(`\nbrowser-readable-secret files with a HIGH finding on a labelled HIGH line: ${readableHigh.length}/${readable.length}`);
