@@ -100,7 +100,7 @@ export function ownProperty(obj: ts.ObjectLiteralExpression, name: string): ts.P
   return undefined;
 }
 
-/** The module a local name was imported or required from (`import x from 'm'`, `const x = require('m')`), in this file. */
+/** The module a local name was imported or required from (an import declaration or a require call), in this file. */
 export function moduleOfName(sf: ts.SourceFile, name: string): string | undefined {
   for (const st of sf.statements) {
     if (ts.isImportDeclaration(st) && ts.isStringLiteral(st.moduleSpecifier) && st.importClause) {
@@ -123,7 +123,7 @@ export function moduleOfName(sf: ts.SourceFile, name: string): string | undefine
   return undefined;
 }
 
-/** `require('m')`, `require('m').default`, `(await import('m')).default`: the module, else undefined. */
+/** `require(<module>)`, `require(<module>).default`, `(await import(<module>)).default`: the module, else undefined. */
 export function requiredModule(node: ts.Expression): string | undefined {
   let e = unwrapExpression(node);
   if (ts.isPropertyAccessExpression(e) && e.name.text === 'default') e = unwrapExpression(e.expression);
@@ -135,7 +135,7 @@ export function requiredModule(node: ts.Expression): string | undefined {
   return undefined;
 }
 
-/** The module an expression names: an imported or required name, or an inline `require('m')`. */
+/** The module an expression names: an imported or required name, or an inline `require(<module>)`. */
 export function moduleOfExpression(sf: ts.SourceFile, node: ts.Expression): string | undefined {
   const e = unwrapExpression(node);
   if (ts.isIdentifier(e)) return moduleOfName(sf, e.text);
