@@ -309,8 +309,8 @@ async function probe(st, sc) {
   await new Promise((r) => setTimeout(r, 150));
   mon.close();
   // Only lines about this session (the other servers' sweepers share the Redis), and the
-  // proxy's call counters (`<prefix>rl:{<user or session>}:...`, issue 22), which only requests write.
-  const mine = keys ? mon.lines.filter((l) => l.args.some((a) => typeof a === 'string' && (a.includes(keys.id) || a.startsWith('kw:rl:{')))) : [];
+  // proxy's call counters (`<prefix>rl:{<user or session>}:...`, issue 22), which only requests write, and user entries (`bind: 'user'`, issue 24).
+  const mine = keys ? mon.lines.filter((l) => l.args.some((a) => typeof a === 'string' && (a.includes(keys.id) || a.startsWith('kw:rl:{') || a.startsWith('kw:ue:{')))) : [];
   const outer = {};
   const inner = new Set();
   let outerCount = 0;
