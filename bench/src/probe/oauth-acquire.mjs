@@ -8,18 +8,19 @@
 //   jwt     a 1.2 KB JWT access token, a 43-character refresh token and the ID token (many SaaS providers)
 // `bind: 'user'` rows read the user's entries from the store (a MemoryStore here: no round trip).
 //   node bench/src/probe/oauth-acquire.mjs [<base build>/dist/src/index.js] [--calls N] [--rounds N]
-// Prints the median µs per call of each build and shape over the interleaved rounds.
+// Each build runs in processes of its own (so neither shares the other's JIT state), the builds'
+// processes alternating, `--rounds` of each; prints the median µs per call of each case.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { calls: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '7' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { calls: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '7' }, child: { type: 'string' } } });
 const CALLS = Number(values.calls);
 const ROUNDS = Number(values.rounds);
-const builds = [['this build', await import(pathToFileURL(join(root, 'packages/nest/dist/src/index.js')).href)]];
-if (positionals[0]) builds.unshift(['base', await import(pathToFileURL(resolve(positionals[0])).href)]);
+const THIS = join(root, 'packages/nest/dist/src/index.js');
 
 const b64 = (n) => randomBytes(n).toString('base64url');
 const jwt = (bytes) => `eyJhbGciOiJSUzI1NiIsImtpZCI6IiJ9.${b64(Math.floor(bytes * 0.55))}.${b64(256)}`;
@@ -61,21 +62,32 @@ async function time({ provider, vault, record }) {
 }
 
 const cases = [['minted (3v)', 'minted', '-'], ...Object.keys(SHAPES).flatMap((s) => [[`oauth session, ${s}`, 'oauth', s], [`oauth user, ${s}`, 'oauth-user', s]])];
-const samples = new Map();
-const prepared = [];
-for (const [label, kind, shape] of cases) for (const [build, k] of builds) prepared.push({ label, build, state: await setup(k, kind, shape) });
-for (const p of prepared) await time(p.state); // warm-up
-for (let r = 0; r < ROUNDS; r++) {
-  for (const p of r % 2 ? [...prepared].reverse() : prepared) {
-    const id = `${p.label}|${p.build}`;
-    if (!samples.has(id)) samples.set(id, []);
-    samples.get(id).push(await time(p.state));
-  }
-}
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const head = builds.length > 1 ? '| case | base µs/call | this build µs/call | change |\n| --- | --- | --- | --- |' : '| case | µs/call |\n| --- | --- |';
-console.log(`${CALLS} calls x ${ROUNDS} rounds, median; node ${process.version}\n\n${head}`);
-for (const [label] of cases) {
-  const m = builds.map(([b]) => median(samples.get(`${label}|${b}`)));
-  console.log(builds.length > 1 ? `| ${label} | ${m[0].toFixed(2)} | ${m[1].toFixed(2)} | ${(((m[1] - m[0]) / m[0]) * 100).toFixed(0)}% |` : `| ${label} | ${m[0].toFixed(2)} |`);
+
+if (values.child) {
+  // One process, one build: every case warmed up, then timed 3 times (median), printed as JSON.
+  const k = await import(pathToFileURL(values.child).href);
+  const states = [];
+  for (const [label, kind, shape] of cases) states.push([label, await setup(k, kind, shape)]);
+  for (const [, st] of states) await time(st);
+  const out = {};
+  for (const [label, st] of states) out[label] = median([await time(st), await time(st), await time(st)]);
+  console.log(JSON.stringify(out));
+} else {
+  const builds = [['this build', THIS]];
+  if (positionals[0]) builds.unshift(['base', resolve(positionals[0])]);
+  const samples = new Map(builds.map(([b]) => [b, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [b, dist] of r % 2 ? [...builds].reverse() : builds) {
+      const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', dist, '--calls', String(CALLS)], { encoding: 'utf8' });
+      if (child.status !== 0) throw new Error(child.stderr);
+      samples.get(b).push(JSON.parse(child.stdout));
+    }
+  }
+  const head = builds.length > 1 ? '| case | base µs/call | this build µs/call | change |\n| --- | --- | --- | --- |' : '| case | µs/call |\n| --- | --- |';
+  console.log(`${CALLS} calls per case x 3 per process, ${ROUNDS} processes per build, median; node ${process.version}\n\n${head}`);
+  for (const [label] of cases) {
+    const m = builds.map(([b]) => median(samples.get(b).map((x) => x[label])));
+    console.log(builds.length > 1 ? `| ${label} | ${m[0].toFixed(2)} | ${m[1].toFixed(2)} | ${(((m[1] - m[0]) / m[0]) * 100).toFixed(0)}% |` : `| ${label} | ${m[0].toFixed(2)} |`);
+  }
 }
