@@ -54,6 +54,18 @@ export const STACKS = [
     session: 'keyward',
     optional: true,
   },
+  // Run only when named in --only: the same connection kept for the user (`bind: 'user'`), its
+  // tokens sealed in the user's entries: one more store read (HGETALL of the user's hash) per call.
+  {
+    id: 'kw-express-oauth-user',
+    n: '3ou',
+    label: 'Keyward on Express, the OAuth access token of a connection kept for the user (`bind: \'user\'`, sealed in the user\'s entries; extra row)',
+    short: 'Keyward Express, OAuth per user',
+    server: 'keyward.mjs',
+    env: { ADAPTER: 'express', CREDENTIAL: 'oauth', OAUTH_BIND: 'user' },
+    session: 'keyward',
+    optional: true,
+  },
   {
     id: 'kw-fastify',
     n: '4',
@@ -130,7 +142,7 @@ export const SCENARIOS = [
     id: 'proxy',
     title: 'Proxied call: authenticated `GET /api/proxy/up/items` forwarded to the upstream with the key',
     path: '/api/proxy/up/items',
-    stacks: ['adv-fetch', 'adv-undici', 'kw-express', 'kw-express-vault', 'kw-express-oauth', 'kw-express-limit', 'kw-fastify', 'kw-fastify-limit', 'ceiling'],
+    stacks: ['adv-fetch', 'adv-undici', 'kw-express', 'kw-express-vault', 'kw-express-oauth', 'kw-express-oauth-user', 'kw-express-limit', 'kw-fastify', 'kw-fastify-limit', 'ceiling'],
   },
 ];
 

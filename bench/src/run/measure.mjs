@@ -54,7 +54,7 @@ export async function measureAll(ctx) {
     mon.close();
     // Only lines about this session (the other servers' sweepers share the Redis), and the
     // proxy's call counters (`<prefix>rl:{<user or session>}:...`, issue 22), which only requests write.
-    const mine = keys ? mon.lines.filter((l) => l.args.some((a) => typeof a === 'string' && (a.includes(keys.id) || a.startsWith('kw:rl:{')))) : [];
+    const mine = keys ? mon.lines.filter((l) => l.args.some((a) => typeof a === 'string' && (a.includes(keys.id) || a.startsWith('kw:rl:{') || a.startsWith('kw:ue:{')))) : [];
     const outer = {};
     const inner = new Set();
     let outerCount = 0;

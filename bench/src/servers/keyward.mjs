@@ -20,8 +20,9 @@
 //        GET /mem (process.memoryUsage), POST /sweep (SessionService.sweep(), timed),
 //        POST /clock?advance=ms (moves the app's session clock), GET /secrets (registry and issuer counts).
 //   oauth (issue 24): a connected account `up` at OAUTH_ISSUER (OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET,
-//           OAUTH_SKEW_MS = refreshSkewMs): the proxy sends the session's access token as
-//           `Authorization: Bearer`, sealed in the session record, refreshed on the server;
+//           OAUTH_SKEW_MS = refreshSkewMs, OAUTH_BIND = bind: session (default) or user): the proxy sends
+//           the access token as `Authorization: Bearer`, sealed in the session record (or the user's
+//           entries with OAUTH_BIND=user), refreshed on the server;
 //   server: the upstream key is the app's own (ServerKeyProvider, held in memory);
 //   minted: a key per session, sealed in the session record by the vault (MintedKeyProvider
 //           with an issuer that hands out the upstream's key): the closest match to the
@@ -71,15 +72,20 @@ const oauthOptions = OAUTH
           up: {
             issuer: process.env.OAUTH_ISSUER, clientId: process.env.OAUTH_CLIENT_ID, clientAuth: { secret: process.env.OAUTH_CLIENT_SECRET },
             scopes: ['api:read'], allowHttpToLoopback: true, refreshSkewMs: Number(process.env.OAUTH_SKEW_MS ?? 60_000),
+            ...(process.env.OAUTH_BIND ? { bind: process.env.OAUTH_BIND } : {}),
           },
         },
       },
     }
   : { credentials: { up: credential } };
 
+// A user-bound connection is the user's in the whole store: each server process logs its bench
+// user in as a user of its own, so two such rows (a --compare twin) never replace each other's tokens.
+const userSuffix = process.env.OAUTH_BIND === 'user' ? `-${process.pid}` : '';
+
 class AuthController {
   async login(session, body) {
-    await session.login({ id: String(body.id), name: String(body.name ?? body.id) });
+    await session.login({ id: `${body.id}${userSuffix}`, name: String(body.name ?? body.id) });
     return { ok: true };
   }
 }

@@ -60,9 +60,10 @@ for (const adapter of ADAPTERS) {
           assert.equal(call.body.keyId, 'oauth');
           assert.equal(call.body.receivedKey, '[REDACTED]', 'the token is registered with redaction: its echo is scrubbed');
         }
-        // Custody: one sealed user entry, nothing in the sessions' records, no token in plain text anywhere in the store.
+        // Custody: two sealed user entries (the access slot a call opens, the grant with the refresh
+        // and ID token), nothing in the sessions' records, no token in plain text anywhere in the store.
         const entries = await store.getUserEntries(user);
-        assert.deepEqual(Object.keys(entries).filter((k) => k !== 'kw.dek'), ['p:oauth.demo']);
+        assert.deepEqual(Object.keys(entries).filter((k) => k !== 'kw.dek').sort(), ['p:oauth-at.demo', 'p:oauth.demo']);
         const sessions = await store.listByUser(user);
         assert.equal(sessions.length, 2);
         for (const s of sessions) assert.ok(!Object.keys(s.data).some((k) => k.startsWith('kw.c:#oauth.')), 'no tokens sealed in a session');

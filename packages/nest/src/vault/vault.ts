@@ -4,6 +4,9 @@ import type { SessionStore, StoredSession } from '../stores/session-store.interf
 import { KeyRing, open, seal } from './key-ring.js';
 import { Secret, checkUserKey, maskSecret, openedSessionValue, openedUserKey, removeSessionValue, removeUserKey, storeSessionValue, storeUserKey } from './secret.js';
 import { MIN_SCRUBBABLE_LENGTH } from '../redaction/live-secrets.js';
+import { ISSUED_ID, ISSUED_PREFIX, type IssuedKey } from './issued-keys.js';
+
+export { issuedKeysOf, type IssuedKey } from './issued-keys.js';
 
 /** Session data field holding the session's wrapped data key. */
 const DEK_FIELD = 'kw.dek';
@@ -82,7 +85,7 @@ export class Vault {
     checkName(name);
     checkSecret(plaintext);
     // Registered for redaction only once it is stored (and released if the write fails).
-    await storeSessionValue(record, name, plaintext, () => this.sealInto(record, name, plaintext));
+    await storeSessionValue(record, name, plaintext, () => this.sealInto(record, { [name]: plaintext }));
   }
 
   /** Opens a session credential, or undefined if the session has none of that name. */
@@ -107,8 +110,13 @@ export class Vault {
    * For providers, not for application code.
    */
   async putProviderState(record: StoredSession, name: string, value: string): Promise<void> {
-    checkName(name);
-    await this.sealInto(record, INTERNAL_MARK + name, value);
+    await this.putProviderStates(record, { [name]: value });
+  }
+
+  /** Seals several entries of a provider's own state in one atomic write (all or none is stored). */
+  async putProviderStates(record: StoredSession, values: Readonly<Record<string, string>>): Promise<void> {
+    for (const name of Object.keys(values)) checkName(name);
+    await this.sealInto(record, Object.fromEntries(Object.entries(values).map(([n, v]) => [INTERNAL_MARK + n, v])));
   }
 
   /**
@@ -120,11 +128,11 @@ export class Vault {
     return this.openPlain(record, INTERNAL_MARK + name);
   }
 
-  /** Removes what {@link putProviderState} stored (a provider's own state), if anything. */
-  async removeProviderState(record: StoredSession, name: string): Promise<void> {
-    checkName(name);
-    await this.store.patch(record.key, {}, [CRED_PREFIX + INTERNAL_MARK + name]);
-    delete record.data[CRED_PREFIX + INTERNAL_MARK + name];
+  /** Removes what {@link putProviderState} stored (a provider's own state; several names: in one write), if anything. */
+  async removeProviderState(record: StoredSession, name: string | readonly string[]): Promise<void> {
+    const fields = (typeof name === 'string' ? [name] : name).map((n) => (checkName(n), CRED_PREFIX + INTERNAL_MARK + n));
+    await this.store.patch(record.key, {}, fields);
+    for (const f of fields) delete record.data[f];
   }
 
   /**
@@ -145,11 +153,13 @@ export class Vault {
     }
   }
 
-  private async sealInto(record: StoredSession, entry: string, plaintext: string): Promise<void> {
+  /** Seals entries (name to plaintext) into the session record in one atomic write. */
+  private async sealInto(record: StoredSession, entries: Readonly<Record<string, string>>): Promise<void> {
     const { dataKey, vid } = await this.sessionKey(record);
-    const sealed = seal(dataKey, Buffer.from(plaintext, 'utf8'), `cred|s|${vid}|${entry}`);
-    if (!(await this.store.patch(record.key, { [CRED_PREFIX + entry]: sealed }, []))) throw gone();
-    record.data[CRED_PREFIX + entry] = sealed;
+    const fields: Record<string, string> = {};
+    for (const [entry, plaintext] of Object.entries(entries)) fields[CRED_PREFIX + entry] = seal(dataKey, Buffer.from(plaintext, 'utf8'), `cred|s|${vid}|${entry}`);
+    if (!(await this.store.patch(record.key, fields, []))) throw gone();
+    Object.assign(record.data, fields);
   }
 
   /** The plaintext of a session entry; callers wrap it in a `Secret` at once. */
@@ -212,12 +222,27 @@ export class Vault {
 
   /** Opens what {@link putUserProviderState} stored (read from the store now), or undefined. */
   async openUserProviderState(userId: string, name: string): Promise<string | undefined> {
-    checkName(name);
+    return (await this.openUserProviderStates(userId, [name]))[0];
+  }
+
+  /**
+   * Opens several of a provider's per-user entries from one store read, in the order of
+   * `names` (undefined where there is none); `firstOnly`: only the first one present is
+   * opened (a provider's current state, then an older one it replaces).
+   */
+  async openUserProviderStates(userId: string, names: readonly string[], firstOnly = false): Promise<Array<string | undefined>> {
+    for (const name of names) checkName(name);
     const entries = await this.store.getUserEntries(userId);
-    const entry = entries[USER_STATE_PREFIX + name];
-    if (!entry) return undefined;
-    const { dataKey, vid } = await this.userKey(userId, entries[USER_DEK]?.value);
-    return open(dataKey, entry.value, `state|u|${userId}|${vid}|${name}`).toString('utf8');
+    const out: Array<string | undefined> = names.map(() => undefined);
+    let key: { dataKey: Buffer; vid: string } | undefined;
+    for (let i = 0; i < names.length; i++) {
+      const entry = entries[USER_STATE_PREFIX + names[i]];
+      if (!entry) continue;
+      key ??= await this.userKey(userId, entries[USER_DEK]?.value);
+      out[i] = open(key.dataKey, entry.value, `state|u|${userId}|${key.vid}|${names[i]}`).toString('utf8');
+      if (firstOnly) break;
+    }
+    return out;
   }
 
   /** Removes a provider's per-user state; true for the one caller that removed it (a claim). */
@@ -365,32 +390,3 @@ function parseUserCredential(raw: string): { c: string; m: string } {
 function gone(): SessionRequiredError {
   return new SessionRequiredError(KeywardErrorCode.SessionRequired, 'The session ended; log in again.');
 }
-
-/** Plain (non-secret) ledger of keys issued to a session: `kw.mk:<id>` = `{ n, r }`. */
-const ISSUED_PREFIX = 'kw.mk:';
-const ISSUED_ID = /^[A-Za-z0-9_.-]{1,100}$/;
-
-/** A key an upstream issued for a session, as the ledger records it. */
-export interface IssuedKey {
-  id: string;
-  /** Credential name it was issued for. */
-  name: string;
-  /** When it stops being used (after a rotation), or null while current. */
-  retireAt: number | null;
-}
-
-/** Every key the ledger of a (possibly just-ended) session lists. */
-export function issuedKeysOf(record: StoredSession): IssuedKey[] {
-  const out: IssuedKey[] = [];
-  for (const [field, raw] of Object.entries(record.data)) {
-    if (!field.startsWith(ISSUED_PREFIX)) continue;
-    try {
-      const v = JSON.parse(raw) as { n?: unknown; r?: unknown };
-      out.push({ id: field.slice(ISSUED_PREFIX.length), name: String(v.n), retireAt: typeof v.r === 'number' ? v.r : null });
-    } catch {
-      out.push({ id: field.slice(ISSUED_PREFIX.length), name: '', retireAt: 0 });
-    }
-  }
-  return out;
-}
-

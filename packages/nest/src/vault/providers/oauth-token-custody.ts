@@ -16,7 +16,11 @@ export interface OAuthTokenSet {
   idToken?: string;
 }
 
-/** The sealed state: tokens, expiry, scope, when connected, a generation bumped by each refresh. */
+/**
+ * A connection's state as the provider works with it: the access token, its expiry and the
+ * generation (bumped by each refresh) from the access slot; refresh token, scope, ID token
+ * and when connected from the grant slot.
+ */
 export interface StoredTokens {
   a: string;
   r?: string;
@@ -28,9 +32,25 @@ export interface StoredTokens {
 }
 
 /**
+ * What a call needs, opened from the access slot alone: the access token, its expiry, the
+ * generation, and whether there is a refresh token to renew it with (the token itself is
+ * in the grant slot, opened only to refresh, revoke or list).
+ */
+export interface AccessTokenState {
+  a: string;
+  e?: number;
+  g: number;
+  refreshable: boolean;
+}
+
+/**
  * Where one connection's tokens are kept for a request: the session's vault entries
- * (`bind: 'session'`) or the user's (`bind: 'user'`). Both seal the same JSON state; they
- * differ in who sees it, how it is read again and which lease guards its refresh.
+ * (`bind: 'session'`) or the user's (`bind: 'user'`). Both seal two entries: the access
+ * slot (`oauth-at.<name>`: access token, expiry, generation), which a proxied call opens,
+ * and the grant slot (`oauth.<name>`: refresh and ID token, scope, when connected), opened
+ * only to refresh, revoke, disconnect or list. A grant slot written before the split holds
+ * the whole set (the access token too) and no access slot exists: it is read as it is and
+ * rewritten in the two slots at the next write (a refresh or a new connection).
  */
 export interface TokenCustody {
   /** For `credential.*` events: the owner as a keyed hash. */
@@ -39,42 +59,75 @@ export interface TokenCustody {
   readonly lease: string;
   /** The single-flight key of a refresh in this process. */
   readonly flight: string;
-  /** The state as this request has it (the session's record in hand; the user's entries read now). */
+  /** The access slot as this request has it (one entry opened), or undefined when not connected. */
+  access(): Promise<AccessTokenState | undefined>;
+  /** The whole state as this request has it (the session's record in hand; the user's entries read now). */
   read(): Promise<StoredTokens | undefined>;
-  /** The state as the store has it now (another request or instance may have refreshed). */
+  /** The whole state as the store has it now (another request or instance may have refreshed). */
   reload(): Promise<StoredTokens | undefined>;
-  /** One atomic field write, to the owner as last read. */
+  /**
+   * Writes both slots to the owner as last read: in a session one atomic write; for a user
+   * the grant slot first (a rotated refresh token is stored before the access token that
+   * came with it can be used), then the access slot.
+   */
   write(s: StoredTokens): Promise<void>;
-  /** Removes the state; true when this caller removed it (for the user scope: a claim). */
+  /** Removes the state; true when this caller removed it (for the user scope: a claim on the grant slot). */
   remove(): Promise<boolean>;
 }
 
 const NO_TOUCH = Number.MAX_SAFE_INTEGER;
 
-/** Name of the provider state holding a connection's tokens. */
+/** Name of the provider state holding a connection's grant (and, in the shape before the split, every token). */
 export function stateName(name: string): string {
   return `oauth.${name}`;
 }
 
-/** The tokens bound to one session (by its handle, which survives ID rotation). */
-export class SessionCustody implements TokenCustody {
-  readonly refs: { sessionRef: string };
-  readonly lease: string;
-  readonly flight: string;
+/** Name of the provider state holding a connection's access token, expiry and generation. */
+export function accessStateName(name: string): string {
+  return `oauth-at.${name}`;
+}
 
+/** Refs, lease and flight are worked out when first asked for: a call that is not due never needs them. */
+abstract class Custody {
+  private memo?: { refs: { sessionRef?: string; userRef?: string }; lease: string; flight: string };
+  protected abstract names(): { refs: { sessionRef?: string; userRef?: string }; lease: string; flight: string };
+  private get all(): { refs: { sessionRef?: string; userRef?: string }; lease: string; flight: string } {
+    return (this.memo ??= this.names());
+  }
+  get refs(): { sessionRef?: string; userRef?: string } {
+    return this.all.refs;
+  }
+  get lease(): string {
+    return this.all.lease;
+  }
+  get flight(): string {
+    return this.all.flight;
+  }
+}
+
+/** The tokens bound to one session (by its handle, which survives ID rotation). */
+export class SessionCustody extends Custody implements TokenCustody {
   constructor(
     private readonly vault: Vault,
     private readonly store: SessionStore,
     private record: StoredSession,
     private readonly name: string,
   ) {
-    this.refs = { sessionRef: sessionRef(record.key) };
-    this.lease = sessionLease(record, name);
-    this.flight = `s|${record.handle}|${name}`;
+    super();
   }
 
-  read(): Promise<StoredTokens | undefined> {
-    return parseState(this.vault.openProviderState(this.record, stateName(this.name)), this.name);
+  protected names(): { refs: { sessionRef: string }; lease: string; flight: string } {
+    return { refs: { sessionRef: sessionRef(this.record.key) }, lease: sessionLease(this.record, this.name), flight: `s|${this.record.handle}|${this.name}` };
+  }
+
+  async access(): Promise<AccessTokenState | undefined> {
+    const hot = await this.vault.openProviderState(this.record, accessStateName(this.name));
+    if (hot !== undefined) return parseAccess(hot, this.name);
+    return legacyAccess(await this.vault.openProviderState(this.record, stateName(this.name)), this.name);
+  }
+
+  async read(): Promise<StoredTokens | undefined> {
+    return merge(await this.vault.openProviderState(this.record, accessStateName(this.name)), await this.vault.openProviderState(this.record, stateName(this.name)), this.name);
   }
 
   async reload(): Promise<StoredTokens | undefined> {
@@ -83,11 +136,12 @@ export class SessionCustody implements TokenCustody {
   }
 
   write(s: StoredTokens): Promise<void> {
-    return this.vault.putProviderState(this.record, stateName(this.name), JSON.stringify(s));
+    const [hot, grant] = split(s);
+    return this.vault.putProviderStates(this.record, { [stateName(this.name)]: grant, [accessStateName(this.name)]: hot });
   }
 
   async remove(): Promise<boolean> {
-    await this.vault.removeProviderState(this.record, stateName(this.name));
+    await this.vault.removeProviderState(this.record, [accessStateName(this.name), stateName(this.name)]);
     return true;
   }
 }
@@ -98,35 +152,54 @@ export function sessionLease(session: StoredSession, name: string): string {
 }
 
 /** The tokens kept for a user across the user's sessions, in the vault's user scope. */
-export class UserCustody implements TokenCustody {
-  readonly refs: { userRef: string };
-  readonly lease: string;
-  readonly flight: string;
+export class UserCustody extends Custody implements TokenCustody {
+  /**
+   * The last read found a grant slot from before the split and no access slot: the next write
+   * keeps the access token in the grant slot too, so a call between its two writes still finds
+   * a token (the write after that one leaves it out).
+   */
+  private legacy = false;
 
   constructor(
     private readonly vault: Vault,
     private readonly userId: string,
     private readonly name: string,
   ) {
-    this.refs = { userRef: userRef(userId) };
-    // The user ID is the app's; the lease name carries only a digest of it.
-    this.lease = `oauth-refresh:u:${createHash('sha256').update(userId).digest('base64url').slice(0, 32)}:${name}`;
-    this.flight = `u|${userId}|${name}`;
+    super();
   }
 
-  read(): Promise<StoredTokens | undefined> {
-    return parseState(this.vault.openUserProviderState(this.userId, stateName(this.name)), this.name);
+  protected names(): { refs: { userRef: string }; lease: string; flight: string } {
+    // The user ID is the app's; the lease name carries only a digest of it.
+    const lease = `oauth-refresh:u:${createHash('sha256').update(this.userId).digest('base64url').slice(0, 32)}:${this.name}`;
+    return { refs: { userRef: userRef(this.userId) }, lease, flight: `u|${this.userId}|${this.name}` };
+  }
+
+  async access(): Promise<AccessTokenState | undefined> {
+    // One store read; only the access slot is opened (the grant slot only when written before the split).
+    const [hot, grant] = await this.vault.openUserProviderStates(this.userId, [accessStateName(this.name), stateName(this.name)], true);
+    this.legacy = hot === undefined && grant !== undefined;
+    return hot !== undefined ? parseAccess(hot, this.name) : legacyAccess(grant, this.name);
+  }
+
+  async read(): Promise<StoredTokens | undefined> {
+    const [hot, grant] = await this.vault.openUserProviderStates(this.userId, [accessStateName(this.name), stateName(this.name)]);
+    this.legacy = hot === undefined && grant !== undefined;
+    return merge(hot, grant, this.name);
   }
 
   reload(): Promise<StoredTokens | undefined> {
     return this.read();
   }
 
-  write(s: StoredTokens): Promise<void> {
-    return this.vault.putUserProviderState(this.userId, stateName(this.name), JSON.stringify(s));
+  async write(s: StoredTokens): Promise<void> {
+    const [hot, grant] = split(s, this.legacy);
+    await this.vault.putUserProviderState(this.userId, stateName(this.name), grant);
+    await this.vault.putUserProviderState(this.userId, accessStateName(this.name), hot);
   }
 
-  remove(): Promise<boolean> {
+  async remove(): Promise<boolean> {
+    // The access slot first: once the grant is claimed, no call finds a token of it.
+    await this.vault.removeUserProviderState(this.userId, accessStateName(this.name));
     return this.vault.removeUserProviderState(this.userId, stateName(this.name));
   }
 }
@@ -143,22 +216,71 @@ async function reloadSession(store: SessionStore, record: StoredSession): Promis
   throw new SessionRequiredError();
 }
 
-/** The sealed state parsed, its tokens registered with redaction; a malformed one is refused. */
-async function parseState(raw: Promise<string | undefined>, name: string): Promise<StoredTokens | undefined> {
-  const text = await raw;
-  if (text === undefined) return undefined;
-  let v: Partial<StoredTokens> | null = null;
+function malformed(name: string): VaultError {
+  return new VaultError(VaultErrorCode.Malformed, `The stored tokens of "${name}" are malformed; connect again.`);
+}
+
+function parseJson(text: string, name: string): Record<string, unknown> {
+  let v: unknown = null;
   try {
-    v = JSON.parse(text) as Partial<StoredTokens>;
+    v = JSON.parse(text);
   } catch {
     // fall through
   }
-  if (!v || typeof v.a !== 'string' || typeof v.c !== 'number' || typeof v.g !== 'number') {
-    throw new VaultError(VaultErrorCode.Malformed, `The stored tokens of "${name}" are malformed; connect again.`);
-  }
-  liveSecrets.add(v.a);
-  if (typeof v.r === 'string') liveSecrets.add(v.r);
-  return v as StoredTokens;
+  if (!v || typeof v !== 'object') throw malformed(name);
+  return v as Record<string, unknown>;
+}
+
+/** The access slot parsed (its token is registered with redaction by the `Secret` that carries it). */
+function parseAccess(text: string, name: string): AccessTokenState {
+  const v = parseJson(text, name);
+  if (typeof v.a !== 'string' || typeof v.g !== 'number' || (v.e !== undefined && typeof v.e !== 'number')) throw malformed(name);
+  return { a: v.a, e: v.e as number | undefined, g: v.g, refreshable: v.n !== 1 };
+}
+
+/** A grant slot in the shape before the split (the whole set), as the access state; undefined for none or a split grant without its access slot. */
+function legacyAccess(grant: string | undefined, name: string): AccessTokenState | undefined {
+  if (grant === undefined) return undefined;
+  const s = parseGrant(grant, name);
+  if (s.a === undefined) return undefined;
+  return { a: s.a, e: s.e, g: s.g, refreshable: s.r !== undefined };
+}
+
+/**
+ * The grant slot parsed, its tokens registered with redaction; in the shape before the
+ * split it also holds the access token and expiry. A malformed one is refused.
+ */
+function parseGrant(text: string, name: string): Partial<StoredTokens> & { c: number; g: number } {
+  const v = parseJson(text, name) as Partial<StoredTokens>;
+  if (typeof v.c !== 'number' || typeof v.g !== 'number' || (v.a !== undefined && typeof v.a !== 'string') || (v.r !== undefined && typeof v.r !== 'string')) throw malformed(name);
+  if (v.a !== undefined) liveSecrets.add(v.a);
+  if (v.r !== undefined) liveSecrets.add(v.r);
+  return v as Partial<StoredTokens> & { c: number; g: number };
+}
+
+/** The whole state from both slots (the access slot's token, expiry and generation win), or undefined without a grant. */
+function merge(hot: string | undefined, grant: string | undefined, name: string): StoredTokens | undefined {
+  if (grant === undefined) return undefined;
+  const g = parseGrant(grant, name);
+  if (hot === undefined) return typeof g.a === 'string' ? (g as StoredTokens) : undefined;
+  const h = parseAccess(hot, name);
+  liveSecrets.add(h.a);
+  const s: StoredTokens = { ...g, a: h.a, g: h.g };
+  if (h.e === undefined) delete s.e;
+  else s.e = h.e;
+  return s;
+}
+
+/** A state as the two sealed slots: [access slot, grant slot]; `whole`: the grant slot keeps every token (see {@link UserCustody}). */
+function split(s: StoredTokens, whole = false): [string, string] {
+  const hot: { a: string; e?: number; g: number; n?: 1 } = { a: s.a, g: s.g };
+  if (s.e !== undefined) hot.e = s.e;
+  if (!s.r) hot.n = 1;
+  const grant: Partial<StoredTokens> = whole ? { ...s } : { c: s.c, g: s.g };
+  if (s.r) grant.r = s.r;
+  if (s.s) grant.s = s.s;
+  if (s.i) grant.i = s.i;
+  return [JSON.stringify(hot), JSON.stringify(grant)];
 }
 
 export function toStored(t: OAuthTokenSet, connectedAt: number, generation: number): StoredTokens {

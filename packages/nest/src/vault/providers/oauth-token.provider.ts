@@ -7,7 +7,7 @@ import { Secret } from '../secret.js';
 import type { Vault } from '../vault.js';
 import type { SecurityEventSink } from '../../events/security-event.js';
 import { TokenRevoker } from './oauth-revocation.js';
-import { SessionCustody, UserCustody, registerTokens, sessionLease, toStored, tokenRef, type OAuthTokenSet, type StoredTokens, type TokenCustody } from './oauth-token-custody.js';
+import { SessionCustody, UserCustody, registerTokens, sessionLease, toStored, tokenRef, type AccessTokenState, type OAuthTokenSet, type StoredTokens, type TokenCustody } from './oauth-token-custody.js';
 
 export { registerTokens, type OAuthTokenSet } from './oauth-token-custody.js';
 
@@ -96,9 +96,16 @@ export class OAuthTokenProvider implements CredentialProvider {
 
   async acquire(req: CredentialRequest): Promise<Secret> {
     const custody = this.custody(req.vault, req.session, req.name);
-    const current = await custody.read();
+    // The access slot only: the refresh and ID tokens stay sealed unless a refresh is due.
+    const current = await custody.access();
     if (!current) throw notConnected(req.name);
     if (!this.due(current, req.now)) return new Secret(current.a);
+    if (!current.refreshable) {
+      // Nothing to refresh with: used until it expires, then the connection is gone.
+      if (current.e !== undefined && current.e > req.now) return new Secret(current.a);
+      await custody.remove().catch(() => undefined);
+      throw reconnect(req.name);
+    }
     return this.once(custody.flight, () => this.refresh(req, custody, current, false));
   }
 
@@ -109,10 +116,10 @@ export class OAuthTokenProvider implements CredentialProvider {
    */
   async renew(req: CredentialRequest, rejected: Secret): Promise<Secret | undefined> {
     const custody = this.custody(req.vault, req.session, req.name);
-    const current = await custody.read();
+    const current = await custody.access();
     if (!current) throw notConnected(req.name);
     if (!sameToken(current.a, rejected.reveal())) return new Secret(current.a);
-    if (!current.r) return undefined;
+    if (!current.refreshable) return undefined;
     return this.once(`${custody.flight}|401`, () => this.refresh(req, custody, current, true));
   }
 
@@ -194,7 +201,7 @@ export class OAuthTokenProvider implements CredentialProvider {
     return pending;
   }
 
-  private due(s: StoredTokens, now: number): boolean {
+  private due(s: { e?: number }, now: number): boolean {
     return s.e !== undefined && s.e - this.skew <= now;
   }
 
@@ -203,12 +210,7 @@ export class OAuthTokenProvider implements CredentialProvider {
    * its result. `force` (an upstream 401): refresh even if not due, unless another request
    * or instance already refreshed past the token that was seen.
    */
-  private async refresh(req: CredentialRequest, custody: TokenCustody, seen: StoredTokens, force: boolean): Promise<Secret> {
-    if (!seen.r) {
-      if (seen.e !== undefined && seen.e > req.now) return new Secret(seen.a);
-      await custody.remove().catch(() => undefined);
-      throw reconnect(req.name);
-    }
+  private async refresh(req: CredentialRequest, custody: TokenCustody, seen: AccessTokenState, force: boolean): Promise<Secret> {
     const owner = randomBytes(12).toString('base64url');
     const deadline = Date.now() + this.leaseMs;
     const settled = (s: StoredTokens, now: number): boolean => s.g !== seen.g || (!force && !this.due(s, now));
@@ -238,14 +240,19 @@ export class OAuthTokenProvider implements CredentialProvider {
   }
 
   private async refreshHolding(name: string, custody: TokenCustody, current: StoredTokens): Promise<Secret> {
+    if (!current.r) {
+      // The grant lost its refresh token (a state written without one): nothing to refresh with.
+      await custody.remove().catch(() => undefined);
+      throw reconnect(name);
+    }
     let fresh: OAuthTokenSet;
     try {
-      fresh = await this.options.client.refresh(current.r!);
+      fresh = await this.options.client.refresh(current.r);
     } catch (e) {
       if (e instanceof OAuthError && e.code === OAuthErrorCode.Reconnect) {
         // The grant is gone: so is the connection. Nothing to revoke at the server.
         await custody.remove().catch(() => undefined);
-        this.events.emit({ event: 'credential.revoked', credentialName: name, keyRef: tokenRef(current.r!), reason: 'invalid_grant', ...custody.refs });
+        this.events.emit({ event: 'credential.revoked', credentialName: name, keyRef: tokenRef(current.r), reason: 'invalid_grant', ...custody.refs });
         throw e;
       }
       throw e instanceof OAuthError ? e : new OAuthError(OAuthErrorCode.Unavailable, `The authorization server of "${name}" could not refresh the token; retry.`);
@@ -253,7 +260,8 @@ export class OAuthTokenProvider implements CredentialProvider {
     registerTokens(fresh);
     // A server that does not rotate refresh tokens keeps the one it has.
     const next = toStored({ ...fresh, refreshToken: fresh.refreshToken ?? current.r, scope: fresh.scope ?? current.s }, current.c, current.g + 1);
-    // Stored (one atomic field write) before the new tokens are used or the lease is released.
+    // Stored (in a session one atomic write of both slots; for a user the grant slot with the
+    // rotated refresh token first) before the new tokens are used or the lease is released.
     await custody.write(next);
     this.events.emit({ event: 'credential.minted', credentialName: name, keyRef: tokenRef(next.r ?? next.a), ...custody.refs });
     return new Secret(next.a);
