@@ -10,6 +10,7 @@ export {
   KeywardError,
   SessionRequiredError,
   StoreUnavailableError,
+  StoreNotDurableError,
   StoreCorruptError,
   InvalidArgumentError,
   NotFoundError,
@@ -48,7 +49,7 @@ export { auditProduction } from './options/production-audit.js';
 export { KNOWN_WEAK_SECRETS, secretWeakness } from '@keyward/core';
 export type { SessionStore, StoredSession, TouchPolicy, UserEntry, SessionLink, RotateOutcome, PatchOptions, CounterHit, CounterVerdict } from './stores/session-store.interface.js';
 export { MemoryStore } from './stores/memory.store.js';
-export { RedisStore, type RedisStoreOptions } from './stores/redis.store.js';
+export { RedisStore, type DurableEndsOptions, type RedisStoreOptions } from './stores/redis.store.js';
 export { SqliteStore, type SqliteStoreOptions } from './stores/sqlite.store.js';
 export { SessionEngine } from './session/session.engine.js';
 export type { ResolveResult, IssuedSession } from './session/session-outcomes.js';

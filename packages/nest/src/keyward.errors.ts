@@ -14,6 +14,8 @@ export const KeywardErrorCode = {
   SessionExpired: 'KW_SESSION_EXPIRED',
   SessionNotFound: 'KW_SESSION_NOT_FOUND',
   StoreUnavailable: 'KW_STORE_UNAVAILABLE',
+  /** An end of a session was not confirmed by the store's replicas in time (`durableEnds`). */
+  StoreNotDurable: 'KW_STORE_NOT_DURABLE',
   StoreCorrupt: 'KW_STORE_CORRUPT',
   InvalidArgument: 'KW_INVALID_ARGUMENT',
   Config: 'KW_CONFIG_INVALID',
@@ -104,7 +106,6 @@ export const OidcErrorCode = {
 
 /** A code of the OpenID Connect sign-in family. */
 export type OidcErrorCodeValue = (typeof OidcErrorCode)[keyof typeof OidcErrorCode];
-
 /** A code of the connected-accounts family. */
 export type OAuthErrorCodeValue = (typeof OAuthErrorCode)[keyof typeof OAuthErrorCode];
 
@@ -153,6 +154,23 @@ export class StoreUnavailableError extends KeywardError {
   }
 }
 
+/**
+ * A write that ends or narrows a session (a logout, a revocation, an ID rotation's claim)
+ * reached the Redis master but not, within `durableEnds.timeoutMs`, the replicas it needs:
+ * a failover could still lose it. HTTP 503 with `Retry-After`; the client must not believe
+ * the change happened (it may or may not be on a replica). `written` (not enumerable, never
+ * logged) holds what the write returned, so the caller can finish what it started.
+ */
+export class StoreNotDurableError extends KeywardError {
+  override readonly name = 'StoreNotDurableError';
+  readonly retryAfterSeconds = 1;
+  declare readonly written: unknown;
+  constructor(written?: unknown) {
+    super(KeywardErrorCode.StoreNotDurable, 'The session store could not confirm this change on a replica; it may not have taken effect. Retry shortly.');
+    Object.defineProperty(this, 'written', { value: written, enumerable: false });
+  }
+}
+
 /** A stored record could not be decoded. Treated as no session; never a crash. */
 export class StoreCorruptError extends KeywardError {
   override readonly name = 'StoreCorruptError';
@@ -177,11 +195,7 @@ export class NotFoundError extends KeywardError {
   }
 }
 
-/**
- * The request's `Host` (or trusted `X-Forwarded-Host`) is not one this app serves: a
- * DNS-rebinding page, or a misrouted request. HTTP 421. Fix: list the name in
- * `origin.allowedHosts` or set `transport.publicOrigin`.
- */
+/** The `Host` (or trusted `X-Forwarded-Host`) is not served here (DNS rebinding, misrouting). HTTP 421. Fix: `origin.allowedHosts` or `transport.publicOrigin`. */
 export class HostNotAllowedError extends KeywardError {
   override readonly name = 'HostNotAllowedError';
   constructor() {
@@ -197,11 +211,7 @@ export class HttpsRequiredError extends KeywardError {
   }
 }
 
-/**
- * The origin/CSRF check refused a request (foreign or missing origin, missing custom
- * header), wherever it ran: the guard, the proxy route, the proxy at the point of use, a
- * CORS preflight. HTTP 403.
- */
+/** The origin/CSRF check refused a request, wherever it ran (guard, proxy route, point of use, CORS preflight). HTTP 403. */
 export class OriginRefusedError extends KeywardError {
   override readonly name = 'OriginRefusedError';
   constructor(code: OriginRefusalCode, message: string) {
@@ -217,11 +227,7 @@ export class BodyTooLargeError extends KeywardError {
   }
 }
 
-/**
- * The redaction registry refused a user-supplied secret rather than forget someone else's:
- * the user holds too many (`KW_KEY_LIMIT`, 409) or every slot of the pool is in use
- * (`KW_REDACTION_CAPACITY`, 503). Nothing was stored.
- */
+/** The redaction registry refused a user's secret rather than forget another's: `KW_KEY_LIMIT` (409) or `KW_REDACTION_CAPACITY` (503). Nothing was stored. */
 export class RedactionCapacityError extends KeywardError {
   override readonly name = 'RedactionCapacityError';
   constructor(code: typeof KeywardErrorCode.KeyLimit | typeof KeywardErrorCode.RedactionCapacity, message: string) {
@@ -241,11 +247,7 @@ export class VaultError extends KeywardError {
   }
 }
 
-/**
- * A proxied call was refused or failed. The message names the service, never the key.
- * Carries a {@link ProxyErrorCode} only (an origin refusal in the proxy is an
- * {@link OriginRefusedError}, a foreign host a {@link HostNotAllowedError}).
- */
+/** A proxied call was refused or failed ({@link ProxyErrorCode} only). The message names the service, never the key. */
 export class ProxyError extends KeywardError {
   override readonly name = 'ProxyError';
   /** For a refusal worth retrying (busy): seconds the client should wait, sent as `Retry-After`. */
@@ -257,11 +259,7 @@ export class ProxyError extends KeywardError {
   }
 }
 
-/**
- * A connected-account flow or token was refused or could not be had (see
- * {@link OAuthErrorCode}). The message names the connection and, for a provider's own
- * refusal, its standard error code; never a token, code, state or verifier.
- */
+/** A connected-account flow or token was refused or could not be had ({@link OAuthErrorCode}); never quotes a token, code, state or verifier. */
 export class OAuthError extends KeywardError {
   override readonly name = 'OAuthError';
   constructor(code: OAuthErrorCodeValue, message: string, options?: { cause?: unknown }) {
@@ -269,10 +267,7 @@ export class OAuthError extends KeywardError {
   }
 }
 
-/**
- * A sign-in with OpenID Connect was refused (see {@link OidcErrorCode}); never quotes a
- * token, code, state, nonce or claim value.
- */
+/** A sign-in with OpenID Connect was refused (see {@link OidcErrorCode}); never quotes a token, code, state, nonce or claim. */
 export class OidcError extends KeywardError {
   override readonly name = 'OidcError';
   constructor(code: OidcErrorCodeValue, message: string) {
@@ -280,10 +275,7 @@ export class OidcError extends KeywardError {
   }
 }
 
-/**
- * Thrown at startup when options are wrong, or when production settings are insecure.
- * `problems` lists every issue found, each with its fix.
- */
+/** Thrown at startup when options are wrong or production settings insecure; `problems` lists each issue with its fix. */
 export class KeywardConfigError extends TypeError {
   override readonly name = 'KeywardConfigError';
   readonly code: KeywardErrorCodeValue;
@@ -319,6 +311,7 @@ export const ERROR_CATALOGUE: Readonly<Record<string, CatalogueEntry>> = Object.
   KW_SESSION_EXPIRED: row('SessionRequiredError', 401),
   KW_SESSION_NOT_FOUND: row('NotFoundError', 404),
   KW_STORE_UNAVAILABLE: row('StoreUnavailableError', 503),
+  KW_STORE_NOT_DURABLE: row('StoreNotDurableError', 503),
   KW_STORE_CORRUPT: row('StoreCorruptError', 401),
   KW_INVALID_ARGUMENT: row('InvalidArgumentError', 400),
   // The edge: Host allowlist, HTTPS, origin/CSRF, body limits.

@@ -1,4 +1,4 @@
-import { KeywardErrorCode, NotFoundError, StoreUnavailableError } from '../keyward.errors.js';
+import { KeywardErrorCode, NotFoundError, StoreNotDurableError, StoreUnavailableError } from '../keyward.errors.js';
 import { NO_EVENTS, sessionRef, userRef, type SecurityEventSink, type SessionEndedReason } from '../events/security-event.js';
 import { absoluteLifetime, type ResolvedSessionOptions } from './session-options.js';
 import type { SessionStore, StoredSession, TouchPolicy } from '../stores/session-store.interface.js';
@@ -127,7 +127,11 @@ export class SessionEngine {
     const absoluteExpiresAt = now + absoluteLifetime(this.options);
     const issued = await this.issue(user.id, now, absoluteExpiresAt, { ...data, [USER_FIELD]: JSON.stringify(user) });
     this.events.emit({ event: 'session.created', sessionRef: sessionRef(issued.record.key), userRef: userRef(user.id) });
-    const capped = await trimToCap(this.store, this.options.maxPerUser, user.id, issued.record.key, now);
+    const capped = await trimToCap(this.store, this.options.maxPerUser, user.id, issued.record.key, now).catch(async (e: unknown) => {
+      // The cap's ends were not confirmed: the login fails (503) and its new session, whose cookie nobody gets, goes too.
+      if (e instanceof StoreNotDurableError) await this.end(issued.record.key, 'replaced').catch(() => false);
+      return this.unconfirmed(e, 'cap');
+    });
     if (capped.length > 0) {
       await Promise.all(capped.map((r) => this.finish(r, 'cap')));
       issued.endedByCap = capped.filter((r) => !r.movedTo);
@@ -159,7 +163,7 @@ export class SessionEngine {
     }
     this.cookies.forget(record.key);
     // The ID rotated since this request read it: move the live successor instead.
-    const old = await liveEndOf(await this.store.take(record.key), (link) => this.store.take(link.key));
+    const old = await liveEndOf(await this.store.take(record.key).catch((e: unknown) => this.unconfirmed(e, 'replaced')), (link) => this.store.take(link.key));
     if (!old) return null;
     if (user && user.id !== old.userId) {
       // The record changed hands between our read and the take: treat it as a login.
@@ -191,9 +195,22 @@ export class SessionEngine {
   /** Ends one session (idempotent) and runs the lifecycle listeners. */
   async end(key: string, reason: SessionEndReason): Promise<boolean> {
     this.cookies.forget(key);
-    const record = await this.store.take(key);
+    const record = await this.store.take(key).catch((e: unknown) => this.unconfirmed(e, reason));
     if (!record) return false;
     return this.finish(record, reason);
+  }
+
+  /**
+   * An end the store's replicas did not confirm in time (`StoreNotDurableError`): what the
+   * store took still ends here (its listeners run: minted keys revoked, ...), then the error
+   * goes on, so the client is answered 503 and does not believe the end happened.
+   */
+  private async unconfirmed(e: unknown, reason: SessionEndReason): Promise<never> {
+    if (e instanceof StoreNotDurableError) {
+      const taken = (Array.isArray(e.written) ? e.written : [e.written]).filter((r): r is StoredSession => !!r && typeof r === 'object');
+      await Promise.allSettled(taken.map((r) => this.finish(r, reason)));
+    }
+    throw e;
   }
 
   /** Runs the end of a record just taken from the store; a rotated-out ID's tombstone ends its successor. */

@@ -1,16 +1,19 @@
 import type { ClusterOptions, RedisOptions } from 'ioredis';
-import { StoreCorruptError, StoreUnavailableError } from '../keyward.errors.js';
+import { StoreCorruptError, StoreNotDurableError, StoreUnavailableError } from '../keyward.errors.js';
 import { loadOptionalPeer } from '../util/optional-peer.js';
 import {
+  describeClient,
   ioRedisConnection,
-  isIoRedis,
   nodeRedisConnection,
+  type ClientKind,
   type IoRedisClientLike,
+  type NodeRedisClientLike,
   type RedisClientLike,
   type RedisConnection,
   type RedisScript,
 } from './redis-client.js';
-import type { RedisStoreOptions } from './redis-options.js';
+import { endsLink, type EndsLink } from './redis-durable-ends.js';
+import type { ResolvedDurableEnds, ResolvedRedisStoreOptions } from './redis-options.js';
 import { strings } from './redis-record.js';
 
 type IoRedisModule = typeof import('ioredis');
@@ -23,6 +26,12 @@ type IoRedisModule = typeof import('ioredis');
  */
 export class RedisCalls {
   readonly conn: RedisConnection;
+  /** What the client is (the store's own, or the app's). */
+  readonly kind: ClientKind;
+  /** `durableEnds` as resolved: `off`, `on`, or `auto` (per master, at each connection). */
+  readonly durability: ResolvedDurableEnds;
+  /** The connection(s) ends of sessions are written on and WAITed for; none when durable ends are off. */
+  private readonly ends: EndsLink | undefined;
   /** False for a client the app gave: Keyward does not close it. */
   private readonly owned: boolean;
   private readonly connectTimeoutMs: number;
@@ -32,15 +41,17 @@ export class RedisCalls {
   private lastConnectionError: Error | undefined;
   private firstReady: Promise<void> | undefined;
 
-  constructor(options: RedisStoreOptions, scripts: readonly RedisScript[]) {
-    this.connectTimeoutMs = options.commandTimeoutMs ?? 2000;
+  constructor(options: ResolvedRedisStoreOptions, scripts: readonly RedisScript[]) {
+    this.connectTimeoutMs = options.commandTimeoutMs;
+    this.durability = options.durableEnds;
     if (options.client) {
-      this.conn = isIoRedis(options.client)
-        ? ioRedisConnection(options.client, scripts)
-        : nodeRedisConnection(options.client, this.connectTimeoutMs);
+      this.kind = describeClient(options.client) as ClientKind;
+      this.conn = this.kind.startsWith('ioredis')
+        ? ioRedisConnection(options.client as IoRedisClientLike, scripts)
+        : nodeRedisConnection(options.client as NodeRedisClientLike, this.connectTimeoutMs, this.kind === 'node-redis-sentinel');
       this.owned = false;
     } else {
-      const how = options.cluster ? 'RedisStore({ cluster })' : 'RedisStore({ url })';
+      const how = `RedisStore({ ${options.source} })`;
       const { Cluster, Redis } = loadOptionalPeer<IoRedisModule>('ioredis', how, 'or pass a node-redis client as `client`');
       const base: RedisOptions = {
         enableOfflineQueue: false,
@@ -48,18 +59,27 @@ export class RedisCalls {
         maxRetriesPerRequest: 1,
         commandTimeout: this.connectTimeoutMs,
         retryStrategy: (times) => Math.min(50 * times, 500),
+        // A master demoted to a replica while we were connected: connect again (to the master Sentinel names now).
+        reconnectOnError: (e) => e.message.startsWith('READONLY'),
         ...(options.redisOptions as RedisOptions | undefined),
       };
       let client: IoRedisClientLike;
       if (options.cluster) {
         const clusterOptions: ClusterOptions = { enableOfflineQueue: false, enableAutoPipelining: true, redisOptions: base };
         client = new Cluster(options.cluster, clusterOptions);
+        this.kind = 'ioredis-cluster';
+      } else if (options.sentinels) {
+        // failoverDetector: the Sentinels' +switch-master moves the client at once, not at its next error.
+        client = new Redis({ failoverDetector: true, ...base, sentinels: options.sentinels, name: options.sentinelName! });
+        this.kind = 'ioredis-sentinel';
       } else {
         client = new Redis(options.url!, base);
+        this.kind = 'ioredis';
       }
       this.conn = ioRedisConnection(client, scripts);
       this.owned = true;
     }
+    this.ends = this.durability.mode === 'off' ? undefined : endsLink(this.conn.client, this.kind, this.durability, this.connectTimeoutMs);
     // Connection errors surface per request as 503 (the last one named as its cause); the client keeps reconnecting.
     (this.conn.client as unknown as { on(event: 'error', listener: (e: unknown) => void): unknown }).on('error', (e) => {
       this.lastConnectionError = scrubCause(e);
@@ -112,7 +132,27 @@ export class RedisCalls {
     }
   }
 
+  /** True when ends of sessions are written on the ends' connection (durable ends `on` or `auto`). */
+  get durable(): boolean {
+    return this.ends !== undefined;
+  }
+
+  /**
+   * A script that ends or narrows a session: run on the master owning `key` over the ends'
+   * connection, then `WAIT` there (see {@link EndsLink}). Fewer replicas than asked within
+   * the time: {@link StoreNotDurableError} carrying the script's reply. Without durable
+   * ends, a plain {@link script}.
+   */
+  async durableScript(script: RedisScript, key: string, args: ReadonlyArray<string | number>): Promise<unknown> {
+    const ends = this.ends;
+    if (!ends) return this.script(script, key, args);
+    const out = await this.run(() => ends.write(script, key, args), () => ends.reconnect());
+    if (out.acked < this.durability.replicas) throw new StoreNotDurableError(out.reply);
+    return out.reply;
+  }
+
   async close(): Promise<void> {
+    await this.ends?.close();
     if (this.owned) await this.conn.close();
   }
 
@@ -120,12 +160,14 @@ export class RedisCalls {
    * Runs `op` once the client has connected, with every failure (but a corrupt record) as
    * {@link StoreUnavailableError}.
    */
-  async run<T>(op: () => Promise<T>): Promise<T> {
+  async run<T>(op: () => Promise<T>, reconnect: () => void = () => this.conn.reconnect()): Promise<T> {
     try {
       if (!this.everReady) await this.firstConnection();
       return await op();
     } catch (cause) {
       if (cause instanceof StoreCorruptError) throw cause;
+      // A demoted master still connected: fail closed, and connect to the one Sentinel names now.
+      if (cause instanceof Error && cause.message.startsWith('READONLY')) reconnect();
       const scrubbed = scrubCause(cause);
       // A command refused because the connection is down says only that: the connection's own last error says why.
       if (this.lastConnectionError && !this.conn.ready) Object.defineProperty(scrubbed, 'cause', { value: this.lastConnectionError, enumerable: false });

@@ -37,7 +37,7 @@ export interface RedisScript {
 }
 
 /** A raw command and its raw reply (RESP2 shapes, except that HGETALL may come back as a map). */
-type Send = (args: ReadonlyArray<string | number>) => Promise<unknown>;
+export type Send = (args: ReadonlyArray<string | number>) => Promise<unknown>;
 
 /**
  * The few operations RedisStore needs, the same for both clients: raw commands, one-key
@@ -59,6 +59,8 @@ export interface RedisConnection {
   onceReady(listener: () => void): () => void;
   /** Starts connecting if the client is idle (not yet connected, never asked to). */
   connectIfIdle(): void;
+  /** Drops the connection and connects again (to the master Sentinel names now): after a READONLY reply. */
+  reconnect(): void;
   /** Quits (or, failing that, drops) the connection. */
   close(): Promise<void>;
 }
@@ -75,30 +77,46 @@ type IoRedis = Emitter & {
     call(command: string, ...args: Array<string | number>): Promise<unknown>;
     connect(): Promise<void>;
     quit(): Promise<unknown>;
-    disconnect(): void;
+    disconnect(reconnect?: boolean): void;
     nodes?(role: 'master'): IoRedis[];
   } & Record<string, unknown>;
 
 type NodeRedis = Emitter & {
     readonly isReady: boolean;
     readonly isOpen: boolean;
-    sendCommand(args: string[], options?: object): Promise<unknown>;
+    /** `(args, options)` on a client; `(isReadonly, args, options)` on a Sentinel client. */
+    sendCommand(...args: unknown[]): Promise<unknown>;
     connect(): Promise<unknown>;
     quit?(): Promise<unknown>;
     close?(): Promise<unknown>;
   };
 
+/** What a given `client` is: Keyward talks to each a little differently. */
+export type ClientKind = 'ioredis' | 'ioredis-cluster' | 'ioredis-sentinel' | 'node-redis' | 'node-redis-sentinel';
+
+/** The kind of a client given as `client`, or the problem with it (for the option report). */
+export function describeClient(client: unknown): ClientKind | { problem: string } {
+  const c = client as (Partial<IoRedisClientLike & NodeRedisClientLike> & Record<string, unknown>) | null;
+  if (c && typeof c.defineCommand === 'function' && typeof c.call === 'function') {
+    if (typeof c.nodes === 'function') return 'ioredis-cluster';
+    const sentinels = (c.options as { sentinels?: unknown } | undefined)?.sentinels;
+    return Array.isArray(sentinels) && sentinels.length > 0 ? 'ioredis-sentinel' : 'ioredis';
+  }
+  if (c && typeof c.sendCommand === 'function' && typeof c.isReady === 'boolean') {
+    if (typeof c.getMasterNode === 'function' && typeof c.use === 'function') return 'node-redis-sentinel';
+    if (typeof c.masters !== 'undefined') {
+      return { problem: 'RedisStore `client`: a node-redis cluster client (`createCluster()`) is not supported. Pass an ioredis `Cluster`, or `cluster: [...]` seed nodes.' };
+    }
+    return 'node-redis';
+  }
+  return { problem: `RedisStore \`client\`: expected an ioredis client (\`new Redis()\`, \`new Redis({ sentinels, name })\`, \`new Cluster()\`), a node-redis client (\`createClient()\`) or a node-redis Sentinel client (\`createSentinel()\` of redis 5 or 6); got ${client === null ? 'null' : typeof client}.` };
+}
+
 /** True for an ioredis client, false for node-redis; a TypeError for anything else. */
 export function isIoRedis(client: unknown): client is IoRedisClientLike {
-  const c = client as Partial<IoRedisClientLike & NodeRedisClientLike> | null;
-  if (c && typeof c.defineCommand === 'function' && typeof c.call === 'function') return true;
-  if (c && typeof c.sendCommand === 'function' && typeof c.isReady === 'boolean') {
-    if (typeof (c as { masters?: unknown }).masters !== 'undefined') {
-      throw new TypeError('RedisStore `client`: a node-redis cluster client is not supported. Pass an ioredis `Cluster`, or `cluster: [...]` seed nodes.');
-    }
-    return false;
-  }
-  throw new TypeError('RedisStore `client`: expected an ioredis client (`new Redis()`, `new Cluster()`) or a node-redis client (`createClient()`).');
+  const kind = describeClient(client);
+  if (typeof kind !== 'string') throw new TypeError(kind.problem);
+  return kind.startsWith('ioredis');
 }
 
 /** Wraps an ioredis client; its scripts become custom commands (EVALSHA, EVAL on NOSCRIPT). */
@@ -124,6 +142,10 @@ export function ioRedisConnection(given: IoRedisClientLike, scripts: readonly Re
     connectIfIdle() {
       if (client.status === 'wait') client.connect().catch(() => {});
     },
+    reconnect() {
+      // A Cluster follows MOVED by itself; a single server or a Sentinel-managed master is asked again.
+      if (typeof client.nodes !== 'function') client.disconnect(true);
+    },
     async close() {
       try {
         await client.quit();
@@ -135,28 +157,18 @@ export function ioRedisConnection(given: IoRedisClientLike, scripts: readonly Re
 }
 
 /**
- * Wraps a node-redis client. Scripts run as EVALSHA, falling back to EVAL when the server
- * does not have them cached; each command fails after `timeoutMs`.
+ * Wraps a node-redis client, or a node-redis Sentinel client (`sentinel`: commands go to
+ * the master it names). Scripts run as EVALSHA, falling back to EVAL when the server does
+ * not have them cached (a new master after a failover); each command fails after `timeoutMs`.
  */
-export function nodeRedisConnection(given: NodeRedisClientLike, timeoutMs: number): RedisConnection {
+export function nodeRedisConnection(given: NodeRedisClientLike, timeoutMs: number, sentinel = false): RedisConnection {
   const client = given as NodeRedis;
   // RESP3 maps (HGETALL on node-redis 6) as a Map, not a plain object: a field named
   // `__proto__` must stay a field. node-redis 4 (RESP2 only) ignores the option.
-  const send: Send = (args) => withTimeout(client.sendCommand(args.map(String), AS_MAP), timeoutMs);
-  const sha = new Map<string, string>();
-  const shaOf = (s: RedisScript): string => {
-    let h = sha.get(s.name);
-    if (!h) sha.set(s.name, (h = createHash('sha1').update(s.lua).digest('hex')));
-    return h;
-  };
-  const evalsha = async (s: RedisScript, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> => {
-    try {
-      return await send(['EVALSHA', shaOf(s), keys.length, ...keys, ...args]);
-    } catch (e) {
-      if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
-      return send(['EVAL', s.lua, keys.length, ...keys, ...args]);
-    }
-  };
+  const send: Send = sentinel
+    ? (args) => withTimeout(client.sendCommand(false, args.map(String), AS_MAP), timeoutMs)
+    : (args) => withTimeout(client.sendCommand(args.map(String), AS_MAP), timeoutMs);
+  const evalsha = scriptRunner(send);
   return {
     client: given,
     cluster: false,
@@ -174,16 +186,38 @@ export function nodeRedisConnection(given: NodeRedisClientLike, timeoutMs: numbe
     connectIfIdle() {
       if (!client.isOpen) client.connect().catch(() => {});
     },
+    reconnect() {
+      // node-redis reconnects by itself; its Sentinel client follows the Sentinels' switch.
+    },
     async close() {
       await (client.close ?? client.quit)?.call(client);
     },
   };
 }
 
-/** node-redis command options: `RESP_TYPES.MAP` (`%`, 37) replies as a `Map`. */
-const AS_MAP = Object.freeze({ typeMapping: Object.freeze({ 37: Map }) });
+/** Runs scripts over a raw send: EVALSHA, and EVAL when the server answers NOSCRIPT. */
+export function scriptRunner(send: Send): (s: RedisScript, keys: readonly string[], args: ReadonlyArray<string | number>) => Promise<unknown> {
+  return async (s, keys, args) => {
+    try {
+      return await send(['EVALSHA', shaOf(s), keys.length, ...keys, ...args]);
+    } catch (e) {
+      if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
+      return send(['EVAL', s.lua, keys.length, ...keys, ...args]);
+    }
+  };
+}
 
-function withTimeout<T>(op: Promise<T>, ms: number): Promise<T> {
+const shas = new Map<string, string>();
+function shaOf(s: RedisScript): string {
+  let h = shas.get(s.lua);
+  if (!h) shas.set(s.lua, (h = createHash('sha1').update(s.lua).digest('hex')));
+  return h;
+}
+
+/** node-redis command options: `RESP_TYPES.MAP` (`%`, 37) replies as a `Map`. */
+export const AS_MAP = Object.freeze({ typeMapping: Object.freeze({ 37: Map }) });
+
+export function withTimeout<T>(op: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`Command timed out after ${ms} ms`)), ms);

@@ -16,6 +16,11 @@ export class RedisKeys {
     return `${this.prefix}s:{${key}}`;
   }
 
+  /** A record's fence: written (in the record's slot) only to be WAITed for when an end finds the record gone. */
+  fence(key: string): string {
+    return `${this.prefix}f:{${key}}`;
+  }
+
   /** The store keys of a user's sessions (a set). */
   user(userId: string): string {
     return `${this.prefix}u:{${userId}}`;

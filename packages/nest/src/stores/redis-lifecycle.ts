@@ -1,3 +1,4 @@
+import { StoreNotDurableError } from '../keyward.errors.js';
 import type { RedisCalls } from './redis-calls.js';
 import { flatHash } from './redis-client.js';
 import type { RedisKeys } from './redis-keys.js';
@@ -39,19 +40,44 @@ export class RedisLifecycle {
     ]);
   }
 
+  /**
+   * Takes a record (TAKE) and its index entries. With durable ends, the TAKE is confirmed
+   * by replicas (or a {@link StoreNotDurableError} carries the record taken, so the caller
+   * still ends it properly), and a record already gone is confirmed by a fence write: an
+   * end retried after an unconfirmed one answers only once the first one is on a replica.
+   */
   async take(key: string): Promise<StoredSession | null> {
-    const flat = flatHash(await this.calls.script(SCRIPT.take, this.keys.record(key), []));
+    let reply: unknown;
+    try {
+      reply = await this.calls.durableScript(SCRIPT.take, this.keys.record(key), []);
+    } catch (e) {
+      if (!(e instanceof StoreNotDurableError)) throw e;
+      const flat = flatHash(e.written);
+      const s = flat.length === 0 ? null : decodeRecord(key, flat);
+      if (s) await this.unindex(s).catch(() => undefined);
+      throw new StoreNotDurableError(s);
+    }
+    const flat = flatHash(reply);
     if (flat.length === 0) {
-      await this.calls.cmd('ZREM', this.keys.expiry(), key);
+      await Promise.all([
+        this.calls.cmd('ZREM', this.keys.expiry(), key),
+        this.calls.durable ? this.calls.durableScript(SCRIPT.fence, this.keys.fence(key), []) : undefined,
+      ]);
       return null;
     }
     const s = decodeRecord(key, flat);
+    await this.unindex(s);
+    return s;
+  }
+
+  /** Removes a taken record from its user's indexes and the expiry index. */
+  private async unindex(s: StoredSession): Promise<void> {
+    const key = s.key;
     await Promise.all([
       this.calls.cmd('SREM', this.keys.user(s.userId), key),
       this.calls.cmd('ZREM', this.keys.expiry(), key),
       this.calls.cmd('ZREM', this.keys.byAge(s.userId), key),
     ]);
-    return s;
   }
 
   /**
@@ -73,10 +99,16 @@ export class RedisLifecycle {
     const args = [from.version, link.key, link.sealedId, link.rotatedAt, link.graceUntil, link.keepUntil];
     let reply: string[];
     try {
-      reply = strings(await this.calls.script(SCRIPT.rotate, this.keys.record(from.key), args));
+      reply = strings(await this.calls.durableScript(SCRIPT.rotate, this.keys.record(from.key), args));
     } catch (e) {
-      await this.discard(successor).catch(() => undefined);
-      throw e;
+      const claimed = e instanceof StoreNotDurableError && strings(e.written)[0] === 'rotated';
+      // A claim not confirmed by a replica stands on the master (the old ID leads to the successor): the successor stays.
+      if (claimed) throw e;
+      if (!(e instanceof StoreNotDurableError)) {
+        await this.discard(successor).catch(() => undefined);
+        throw e;
+      }
+      reply = strings(e.written); // no claim of ours was written: nothing to confirm
     }
     if (reply[0] === 'rotated') {
       await Promise.all([this.calls.cmd('ZREM', this.keys.expiry(), from.key), this.moveMember(successor.userId, from.key, successor.key)]);
@@ -111,12 +143,16 @@ export class RedisLifecycle {
       });
       const keys = strings(await this.calls.script(SCRIPT.trimUser, this.keys.byAge(userId), [max, keep, ...first]));
       if (keys.length === 0) break;
-      const taken = await Promise.all(keys.map((k) => this.take(k)));
+      const settled = await Promise.allSettled(keys.map((k) => this.take(k)));
       let missing = 0;
-      for (const s of taken) {
+      for (const r of settled) {
+        const s = r.status === 'fulfilled' ? r.value : r.reason instanceof StoreNotDurableError ? (r.reason.written as StoredSession | null) : null;
         if (s) out.push(s);
-        else missing++;
+        else if (r.status === 'fulfilled') missing++;
       }
+      const failed = settled.find((r) => r.status === 'rejected');
+      // Every record taken is handed back (to be ended properly) with the first failure.
+      if (failed) throw failed.reason instanceof StoreNotDurableError ? new StoreNotDurableError(out) : failed.reason;
       if (missing === 0) break;
     }
     return out;

@@ -225,6 +225,16 @@ if f[1] and f[2] == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
 
+/**
+ * KEYS[1]=a record's fence (same slot as the record). A write whose only purpose is to be
+ * WAITed for: an end that found the record already gone (a retried logout whose first
+ * attempt was not confirmed) is confirmed only once a replica has everything up to here.
+ */
+export const FENCE = `
+redis.call('SET', KEYS[1], '1', 'PX', 60000)
+return 1
+`;
+
 /** Every script of the Redis store's sessions, by role (registered with the client once). */
 export const SCRIPT = {
   load: { name: 'kwLoad', lua: LOAD },
@@ -240,4 +250,5 @@ export const SCRIPT = {
   dropTombstones: { name: 'kwDropTombstones', lua: DROP_TOMBSTONES },
   takeSet: { name: 'kwTakeSet', lua: TAKE_SET },
   dropTombstone: { name: 'kwDropTombstone', lua: DROP_TOMBSTONE },
+  fence: { name: 'kwFence', lua: FENCE },
 } as const satisfies Record<string, RedisScript>;

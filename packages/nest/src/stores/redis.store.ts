@@ -7,11 +7,11 @@ import { flatHash, type RedisClientLike } from './redis-client.js';
 import { RedisCalls } from './redis-calls.js';
 import { RedisKeys } from './redis-keys.js';
 import { RedisLifecycle } from './redis-lifecycle.js';
-import type { RedisStoreOptions } from './redis-options.js';
+import { resolveRedisStoreOptions, type RedisStoreOptions } from './redis-options.js';
 import { DATA, decodeRecord, strings } from './redis-record.js';
 import { RedisUserEntries } from './redis-user-entries.js';
 
-export type { RedisStoreOptions } from './redis-options.js';
+export type { DurableEndsOptions, RedisStoreOptions } from './redis-options.js';
 
 /**
  * Session store on a real Redis (or Redis Cluster / Valkey). One round trip per
@@ -20,8 +20,11 @@ export type { RedisStoreOptions } from './redis-options.js';
  * every call throws {@link StoreUnavailableError} at once (no offline queue) and the
  * client reconnects by itself.
  *
- * Works with ioredis (`url`, `cluster`, or your ioredis `client`; `npm install ioredis`) or
- * with a node-redis client you already have (`client: createClient(...)`).
+ * Works with ioredis (`url`, `cluster`, `sentinels`, or your ioredis `client`; `npm install
+ * ioredis`) or with a node-redis client you already have (`client: createClient(...)` or
+ * `createSentinel(...)`). With replicas (Sentinel always, otherwise when the master has one),
+ * every end of a session waits until a replica has it (`durableEnds`), so that a failover
+ * cannot bring an ended session back; see docs/deployment.md.
  *
  * Where things live: key names in `redis-keys.ts`, the record's layout in `redis-record.ts`,
  * the connection in `redis-calls.ts`, the steps that touch a user's indexes (create, take,
@@ -32,6 +35,8 @@ export type { RedisStoreOptions } from './redis-options.js';
  * new RedisStore({ url: process.env.REDIS_URL })
  * @example
  * new RedisStore({ client: redisClient }) // the node-redis client connect-redis used
+ * @example
+ * new RedisStore({ sentinels: ['10.0.0.1:26379', '10.0.0.2:26379', '10.0.0.3:26379'], sentinelName: 'mymaster' })
  */
 export class RedisStore implements SessionStore {
   readonly kind = 'redis';
@@ -43,11 +48,10 @@ export class RedisStore implements SessionStore {
   private readonly userEntries: RedisUserEntries;
 
   constructor(options: RedisStoreOptions) {
-    const given = [options.url, options.cluster, options.client].filter((v) => v !== undefined).length;
-    if (given !== 1) throw new TypeError('RedisStore needs exactly one of `url`, `cluster` or `client`.');
-    this.keys = new RedisKeys(options.prefix ?? 'kw:');
-    this.graceMs = options.sweepGraceMs ?? 3_600_000;
-    this.calls = new RedisCalls(options, [...Object.values(SCRIPT), ...HIT_COUNTERS_SCRIPTS]);
+    const resolved = resolveRedisStoreOptions(options);
+    this.keys = new RedisKeys(resolved.prefix);
+    this.graceMs = resolved.sweepGraceMs;
+    this.calls = new RedisCalls(resolved, [...Object.values(SCRIPT), ...HIT_COUNTERS_SCRIPTS]);
     this.lifecycle = new RedisLifecycle(this.calls, this.keys, this.graceMs);
     this.userEntries = new RedisUserEntries(this.calls, this.keys);
   }
@@ -92,7 +96,8 @@ export class RedisStore implements SessionStore {
     const args = [String(entries.length), ...entries.flatMap(([k, v]) => [DATA + k, v]), ...unset.map((k) => DATA + k)];
     // A record that moved to a new ID answers with its successor's key: the write lands there.
     for (let hop = 0; hop < 8; hop++) {
-      const reply = await this.calls.script(SCRIPT.patch, this.keys.record(key), args);
+      const rk = this.keys.record(key);
+      const reply = await (options?.durable ? this.calls.durableScript(SCRIPT.patch, rk, args) : this.calls.script(SCRIPT.patch, rk, args));
       if (typeof reply !== 'string' && !Buffer.isBuffer(reply)) return Number(reply) === 1;
       if (options?.followMoved === false) return false;
       key = String(reply);

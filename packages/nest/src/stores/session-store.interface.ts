@@ -78,6 +78,13 @@ export interface PatchOptions {
    * wrapped with the store key as additional data).
    */
   followMoved?: boolean;
+  /**
+   * True for a write that must survive a failover of the store (the ledger of keys minted for
+   * a session, which its end revokes): where the store confirms ends of sessions with its
+   * replicas (`RedisStore`'s `durableEnds`), this write is confirmed too, or the call throws
+   * `StoreNotDurableError`. Other stores ignore it.
+   */
+  durable?: boolean;
 }
 
 /**

@@ -203,7 +203,8 @@ export class Vault {
   async recordIssued(record: StoredSession, key: IssuedKey): Promise<boolean> {
     if (!ISSUED_ID.test(key.id)) throw new VaultError(VaultErrorCode.Malformed, 'An upstream returned a key id with unexpected characters.');
     const value = JSON.stringify({ n: key.name, r: key.retireAt });
-    const ok = await this.store.patch(record.key, { [ISSUED_PREFIX + key.id]: value }, []);
+    // Durable where the store confirms ends with replicas: a ledger entry lost in a failover is a key its session's end never revokes.
+    const ok = await this.store.patch(record.key, { [ISSUED_PREFIX + key.id]: value }, [], { durable: true });
     if (ok) record.data[ISSUED_PREFIX + key.id] = value;
     return ok;
   }

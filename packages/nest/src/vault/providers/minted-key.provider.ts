@@ -208,7 +208,12 @@ export class MintedKeyProvider implements CredentialProvider {
       throw new VaultError(VaultErrorCode.CredentialUnavailable, `The key issuer for "${name}" returned a key shorter than ${MIN_SCRUBBABLE_LENGTH} characters; it was revoked and not used. Fix the issuer to mint longer keys.`);
     }
     // Ledger first: if the session ended meanwhile, the fresh key is revoked at once.
-    if (!(await req.vault.recordIssued(session, { id: minted.id, name, retireAt: null }))) {
+    const recorded = await req.vault.recordIssued(session, { id: minted.id, name, retireAt: null }).catch(async (e: unknown) => {
+      // Not recorded (the store failed, or its replicas did not confirm): the key is never used.
+      await this.options.issuer.revoke(minted.id).catch(() => undefined);
+      throw e;
+    });
+    if (!recorded) {
       await this.options.issuer.revoke(minted.id).catch(() => undefined);
       throw new SessionRequiredError(KeywardErrorCode.SessionRequired, 'The session ended; log in again.');
     }
