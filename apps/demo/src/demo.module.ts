@@ -23,8 +23,15 @@ registerStatus('KW_KEY_NOT_FOUND', 404);
 registerStatus('KW_KEY_SERVICE_UNKNOWN', 404);
 registerStatus('KW_NOT_FOUND', 404);
 
-/** The session store the environment asks for: Redis (or a cluster list), else the embedded SQLite file. */
+/**
+ * The session store the environment asks for: the master that Sentinels name (ends of
+ * sessions confirmed by a replica: durable ends on), Redis (or a cluster list), else the
+ * embedded SQLite file.
+ */
 export function storeFor(config: DemoConfig): SessionStore {
+  if (config.redisSentinel) {
+    return new RedisStore({ sentinels: config.redisSentinel.sentinels, sentinelName: config.redisSentinel.master, durableEnds: true });
+  }
   if (config.redisUrl) {
     const urls = config.redisUrl.split(',').map((u) => u.trim()).filter(Boolean);
     if (urls.length > 1) return new RedisStore({ cluster: urls.map((u) => u.replace(/^redis:\/\//, '')) });

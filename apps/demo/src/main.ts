@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const logger = new Logger('Demo');
   process.on('unhandledRejection', (reason) => logger.error(`Unhandled rejection: ${reason instanceof Error ? `${reason.name}: ${reason.message}` : 'non-error'}`));
   await app.listen(config.port, config.host);
-  console.log(`Keyward demo listening on http://${config.host}:${config.port} (${config.adapter}, ${config.redisUrl ? 'Redis' : 'embedded SQLite'} store)`);
+  console.log(`Keyward demo listening on http://${config.host}:${config.port} (${config.adapter}, ${config.redisSentinel ? 'Redis Sentinel' : config.redisUrl ? 'Redis' : 'embedded SQLite'} store)`);
 }
 
 main().catch((err: unknown) => {

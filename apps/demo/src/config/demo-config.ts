@@ -13,6 +13,8 @@ export interface DemoConfig {
   adapter: 'express' | 'fastify';
   dataDir: string;
   redisUrl: string | undefined;
+  /** REDIS_SENTINELS + REDIS_SENTINEL_MASTER: the Sentinel-managed master to use (durable ends on). */
+  redisSentinel: { sentinels: string[]; master: string } | undefined;
   sessionSecrets: string[];
   vaultKeys: string[];
   upstreamKey: string | undefined;
@@ -87,6 +89,19 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, max
     problems.push(`${name}: expected a whole number between 1 and ${max}${what}, got ${JSON.stringify(raw.slice(0, 20))}.`);
   }
   return n;
+}
+
+/** REDIS_SENTINELS (`host:port,...`) and REDIS_SENTINEL_MASTER, both or neither, never with REDIS_URL. */
+function sentinelOf(env: NodeJS.ProcessEnv, problems: string[]): DemoConfig['redisSentinel'] {
+  const sentinels = list(env.REDIS_SENTINELS);
+  const master = env.REDIS_SENTINEL_MASTER?.trim() || '';
+  if (sentinels.length === 0 && !master) return undefined;
+  const before = problems.length;
+  if (sentinels.length === 0) problems.push('REDIS_SENTINEL_MASTER: needs REDIS_SENTINELS, the Sentinels as host:port,host:port,...');
+  if (!master) problems.push("REDIS_SENTINELS: needs REDIS_SENTINEL_MASTER, the master's name in the Sentinels' configuration (e.g. mymaster).");
+  for (const s of sentinels) if (!/^[^\s:]+:\d{1,5}$/.test(s)) problems.push(`REDIS_SENTINELS: expected host:port entries separated by commas, got ${JSON.stringify(s.slice(0, 40))}.`);
+  if (env.REDIS_URL) problems.push('REDIS_URL and REDIS_SENTINELS: give one of them (REDIS_SENTINELS for a Sentinel-managed master).');
+  return problems.length === before ? { sentinels, master } : undefined;
 }
 
 function list(raw: string | undefined): string[] {
@@ -165,6 +180,7 @@ export function loadDemoConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig
     adapter,
     dataDir,
     redisUrl: env.REDIS_URL || undefined,
+    redisSentinel: sentinelOf(env, problems),
     sessionSecrets,
     vaultKeys,
     upstreamKey: env.DEMO_UPSTREAM_KEY || undefined,

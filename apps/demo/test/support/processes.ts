@@ -11,7 +11,7 @@ export const IDP_MAIN = fileURLToPath(new URL('../../../../demo-idp/dist/src/mai
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (['NODE_ENV', 'REDIS_URL', 'PORT', 'UPSTREAM_PORT', 'HOST'].includes(k) || k.startsWith('KEYWARD_') || k.startsWith('DEMO_')) continue;
+    if (['NODE_ENV', 'REDIS_URL', 'REDIS_SENTINELS', 'REDIS_SENTINEL_MASTER', 'PORT', 'UPSTREAM_PORT', 'HOST'].includes(k) || k.startsWith('KEYWARD_') || k.startsWith('DEMO_')) continue;
     env[k] = v;
   }
   return { ...env, NO_COLOR: '1', ...extra };
