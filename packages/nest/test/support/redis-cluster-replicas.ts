@@ -202,7 +202,9 @@ export class RedisClusterReplicas {
   async destroy(): Promise<void> {
     for (const n of this.nodes) n.resume();
     await Promise.all(this.nodes.map((n) => n.kill()));
-    rmSync(this.dir, { recursive: true, force: true });
+    // KW_KEEP_REDIS_LOGS=1 keeps the directory (every node's and sentinel's log) for a post-mortem.
+    if (process.env.KW_KEEP_REDIS_LOGS) console.log(`# redis logs kept in ${this.dir}`);
+    else rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { infoField, RedisNode, tryCli, until } from './redis-node.js';
@@ -24,7 +24,7 @@ export interface Kill {
 
 /**
  * A Sentinel-managed Redis on loopback: one master, two replicas, three sentinels
- * (`redis-server --sentinel`, quorum 2, `down-after-milliseconds` 1000, `failover-timeout`
+ * (`redis-server --sentinel`, quorum 2, `down-after-milliseconds` 2000, `failover-timeout`
  * 2000), every process stopped by PID. Data nodes keep nothing on disk (`--save ''
  * --appendonly no`) and leave `min-replicas-to-write` at its default (0): a master keeps
  * taking writes without replicas, as most deployments do, so that a lost write is possible
@@ -43,7 +43,8 @@ export interface Kill {
  */
 export class RedisSentinel {
   readonly masterName = 'mymaster';
-  readonly downAfterMs = 1000;
+  /** 2 s, not less: with 1 s a sentinel starved of CPU for a second on a loaded machine (or a node forking for a full sync) started failovers nobody asked for. */
+  readonly downAfterMs = 2000;
   readonly failoverTimeoutMs = 2000;
   private killed: RedisNode | undefined;
 
@@ -244,11 +245,22 @@ export class RedisSentinel {
     );
   }
 
+  /** How many failovers the first sentinel has carried out or seen (`+switch-master` lines of its log): more than the kills means Sentinel failed a live master over. */
+  switches(): number {
+    try {
+      return (readFileSync(join(this.sentinelNodes[0]!.dir, 'sentinel.log'), 'utf8').match(/\+switch-master/g) ?? []).length;
+    } catch {
+      return 0;
+    }
+  }
+
   /** Kills every process by PID and removes the directory. */
   async destroy(): Promise<void> {
     for (const n of [...this.nodes, ...this.sentinelNodes]) n.resume();
     await Promise.all([...this.nodes, ...this.sentinelNodes].map((n) => n.kill()));
-    rmSync(this.dir, { recursive: true, force: true });
+    // KW_KEEP_REDIS_LOGS=1 keeps the directory (every node's and sentinel's log) for a post-mortem.
+    if (process.env.KW_KEEP_REDIS_LOGS) console.log(`# redis logs kept in ${this.dir}`);
+    else rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
