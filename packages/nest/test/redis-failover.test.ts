@@ -132,7 +132,7 @@ async function failoverRun(topology: Topology, durable: boolean) {
         const f = windowFigures(load.outcomes, i, kill, end);
         console.log(
           `[failover] ${label}, kill ${round + 1}/${KILLS} (master :${kill.port}), ${ADAPTERS[i]}: first 2xx ${f.firstOkMs ?? '-'} ms after the kill, ` +
-            `recovered (first 2xx after the last 503) ${f.recoveredMs ?? '-'} ms, 503s in the window ${f.unavailable} KW_STORE_UNAVAILABLE + ${f.notDurable} ${NOT_DURABLE} of ${f.requests} requests`,
+            `recovered (first 2xx after the last 503) ${f.recoveredMs ?? '-'} ms, 503s in the window ${f.unavailable} KW_STORE_UNAVAILABLE + ${f.notDurable} ${NOT_DURABLE} of ${f.requests} requests, slowest answer ${f.slowestMs} ms`,
         );
         assert.ok(f.recoveredMs !== undefined, `${label}: ${ADAPTERS[i]} served no request after kill ${round + 1}`);
       });
