@@ -22,4 +22,18 @@ node scripts/build.mjs
 
 mapfile -t files < <(find packages apps -path '*/node_modules' -prune -o -path '*/dist/test/*' -name '*.test.js' -print | sort)
 echo "[test] ${#files[@]} test files"
-exec node --test --test-concurrency="${KEYWARD_TEST_CONCURRENCY:-2}" --test-timeout=900000 "${files[@]}"
+# TAP on stdout (what CI reads); a spec report beside it, whose "failing tests" section is
+# repeated at the end, so a red run names its failures in the last lines of the log.
+spec=$(mktemp)
+set +e
+node --test --test-concurrency="${KEYWARD_TEST_CONCURRENCY:-2}" --test-timeout=900000 \
+  --test-reporter=tap --test-reporter-destination=stdout \
+  --test-reporter=spec --test-reporter-destination="$spec" "${files[@]}"
+code=$?
+set -e
+if [ "$code" -ne 0 ]; then
+  echo "# failing tests (the spec reporter's summary):"
+  sed -n '/failing tests:/,$p' "$spec" | head -n 400 | sed 's/^/# /'
+fi
+rm -f "$spec"
+exit "$code"

@@ -706,6 +706,14 @@ describe('demo page in real Chromium', () => {
       const js = await (await fetch(`${appUrl}/app.js`)).text();
       assert.match(js, /^import \{ createKeywardClient \} from '\/assets\/keyward-client\/index\.js';$/m);
       assert.doesNotMatch(js, /\bfetch\(|XMLHttpRequest|sendBeacon|\bapi\(/);
+      // The page's other modules (the panels app.js imports) likewise: every request through the client.
+      for (const m of ['call-panel.js', 'oauth-panel.js', 'oidc-panel.js', 'page-kit.js']) {
+        const res = await fetch(`${appUrl}/${m}`);
+        assert.equal(res.status, 200, m);
+        assert.equal(res.headers.get('content-type'), 'text/javascript; charset=utf-8', m);
+        assert.doesNotMatch(await res.text(), /\bfetch\(|XMLHttpRequest|sendBeacon|document\.cookie|localStorage|sessionStorage/, m);
+      }
+      assert.equal((await fetch(`${appUrl}/other-panel.js`)).status, 404);
     });
     await capture.settle();
     const calls = capture.all().filter((e) => new URL(e.url).pathname.startsWith('/api/'));

@@ -33,6 +33,12 @@ const MUST_SEE = [
   'byok-bad-json 400', 'byok-control-chars 400', 'cookie-tampered-signature 401', 'cookie-tampered-id 401', 'cookie-duplicated 401',
   'byok-oversized 413', 'proxy-oversized 413', 'proxy-crlf 400', 'login-proto 400', 'cookie-quoted 200',
 ];
+/** The OAuth phase (issues 24, 25): OIDC sign-in, the demo-oauth connection across refreshes, disconnect, every logout. */
+const MUST_SEE_OAUTH = [
+  'oidc-signin 200', 'oidc-user 200', 'oauth-not-connected 401', 'oauth-connect 200', 'oauth-connections 200', 'oauth-call 200', 'oauth-call-post 200',
+  'oauth-disconnect 204', 'oauth-after-disconnect 401', 'oauth-reconnect 200', 'oidc-rp-logout 200', 'oidc-after-logout 401',
+  'oidc-backchannel-sent yes', 'oidc-after-backchannel 401',
+];
 /** The store outage (Redis combinations): requests fail closed, then the app recovers. */
 const MUST_SEE_REDIS = ['outage-session 503', 'outage-proxy 503', 'outage-byok-put 503', 'outage-logout 503', 'outage-recovery 401'];
 
@@ -60,21 +66,28 @@ describe('canary suite: no secret in any response, log line or store byte', () =
 
   for (const combo of COMBINATIONS) {
     it(`${combo.adapter} + ${combo.store}: zero canaries${combo.store === 'redis' ? ' (with a store outage)' : ''}`, async () => {
-      const r = await runCombination({ ...combo, secrets, detector, workers: WORKERS, rounds: ROUNDS });
+      const r = await runCombination({ ...combo, secrets, detector, workers: WORKERS, rounds: ROUNDS, oauth: true });
       results.push(r);
       const bytes = r.bytes.responses + r.bytes.logs + r.bytes.store;
       console.log(
         `[canary] ${r.name}: ${n(r.requests)} requests, ${n(r.logLines)} log lines, ${mb(bytes)} searched ` +
           `(responses ${mb(r.bytes.responses)}, logs ${mb(r.bytes.logs)}, store ${mb(r.bytes.store)} in ${n(r.storeSources)} objects), ` +
           `${n(r.canaries)} canaries (${r.minted} minted keys; ${n(r.canariesSearched)} searched incl. earlier combinations) x ${FORM_NAMES.length} forms = ${n(r.patterns)} patterns, ` +
-          `${r.redactedEchoes} echoed keys scrubbed by the proxy, ${r.hits.length} hits, ${(r.ms / 1000).toFixed(1)} s`,
+          `${r.redactedEchoes} echoed keys scrubbed by the proxy, ${r.hits.length} hits, ${(r.ms / 1000).toFixed(1)} s; ` +
+          `OAuth tokens learned: ${r.oauthTokens!.access_token} access, ${r.oauthTokens!.refresh_token} refresh, ${r.oauthTokens!.id_token} ID; ${r.idTokenHints.masked} id_token_hint(s) masked in RP-logout answers (${r.idTokenHints.detected} caught by the detector unmasked)`,
       );
       assert.equal(r.hits.length, 0, describeHits(r.hits));
       assert.deepEqual(r.unexpected.slice(0, 20), [], `${r.unexpected.length} unexpected status(es)`);
-      const missing = [...MUST_SEE, ...(combo.store === 'redis' ? MUST_SEE_REDIS : [])].filter((k) => !r.statusCounts.has(k));
+      const missing = [...MUST_SEE, ...MUST_SEE_OAUTH, ...(combo.store === 'redis' ? MUST_SEE_REDIS : [])].filter((k) => !r.statusCounts.has(k));
       assert.deepEqual(missing, [], 'the traffic did not reach these paths');
       assert.ok(r.minted > WORKERS, `expected a minted key per session at least, got ${r.minted}`);
       assert.ok(r.redactedEchoes > WORKERS, `the reflecting upstream's echoes were not seen being scrubbed (${r.redactedEchoes})`);
+      // The tap saw the sign-in's and the connections' tokens, refreshes included: the OAuth canaries are real values.
+      const t = r.oauthTokens!;
+      assert.ok(t.id_token >= 6 && t.access_token >= 12 + 6 && t.refresh_token >= 12, `too few OAuth tokens learned: ${JSON.stringify(t)}`);
+      // The ID token the app hands out on purpose (id_token_hint of RP-initiated logout) is masked there only, and the detector sees it unmasked.
+      assert.ok(r.idTokenHints.masked >= 2, `RP-initiated logouts: ${r.idTokenHints.masked}`);
+      assert.equal(r.idTokenHints.detected, r.idTokenHints.masked, 'the detector missed an ID token shown to it unmasked');
     });
   }
 

@@ -41,6 +41,19 @@ export const STACKS = [
     env: { ADAPTER: 'express', CREDENTIAL: 'minted' },
     session: 'keyward',
   },
+  // Run only when named in --only (issue 24): the access token of a connected account (OAuth),
+  // sealed in the session record, attached as `Authorization: Bearer`; needs the authorization
+  // server process (bench/src/servers/idp.mjs), started only then, and adds the refresh stampede.
+  {
+    id: 'kw-express-oauth',
+    n: '3o',
+    label: 'Keyward on Express, the OAuth access token of a connected account (sealed in the session, `Authorization: Bearer`; extra row)',
+    short: 'Keyward Express, OAuth',
+    server: 'keyward.mjs',
+    env: { ADAPTER: 'express', CREDENTIAL: 'oauth' },
+    session: 'keyward',
+    optional: true,
+  },
   {
     id: 'kw-fastify',
     n: '4',
@@ -117,7 +130,7 @@ export const SCENARIOS = [
     id: 'proxy',
     title: 'Proxied call: authenticated `GET /api/proxy/up/items` forwarded to the upstream with the key',
     path: '/api/proxy/up/items',
-    stacks: ['adv-fetch', 'adv-undici', 'kw-express', 'kw-express-vault', 'kw-express-limit', 'kw-fastify', 'kw-fastify-limit', 'ceiling'],
+    stacks: ['adv-fetch', 'adv-undici', 'kw-express', 'kw-express-vault', 'kw-express-oauth', 'kw-express-limit', 'kw-fastify', 'kw-fastify-limit', 'ceiling'],
   },
 ];
 

@@ -19,6 +19,9 @@
 //        GET /eld (event-loop delay histogram since the last ?reset=1, perf_hooks.monitorEventLoopDelay),
 //        GET /mem (process.memoryUsage), POST /sweep (SessionService.sweep(), timed),
 //        POST /clock?advance=ms (moves the app's session clock), GET /secrets (registry and issuer counts).
+//   oauth (issue 24): a connected account `up` at OAUTH_ISSUER (OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET,
+//           OAUTH_SKEW_MS = refreshSkewMs): the proxy sends the session's access token as
+//           `Authorization: Bearer`, sealed in the session record, refreshed on the server;
 //   server: the upstream key is the app's own (ServerKeyProvider, held in memory);
 //   minted: a key per session, sealed in the session record by the vault (MintedKeyProvider
 //           with an issuer that hands out the upstream's key): the closest match to the
@@ -59,7 +62,20 @@ const issuer = {
     issued.revoked++;
   },
 };
+const OAUTH = process.env.CREDENTIAL === 'oauth';
 const credential = process.env.CREDENTIAL === 'minted' ? new MintedKeyProvider({ issuer }) : new ServerKeyProvider({ keys: [API_KEY] });
+const oauthOptions = OAUTH
+  ? {
+      oauth: {
+        connections: {
+          up: {
+            issuer: process.env.OAUTH_ISSUER, clientId: process.env.OAUTH_CLIENT_ID, clientAuth: { secret: process.env.OAUTH_CLIENT_SECRET },
+            scopes: ['api:read'], allowHttpToLoopback: true, refreshSkewMs: Number(process.env.OAUTH_SKEW_MS ?? 60_000),
+          },
+        },
+      },
+    }
+  : { credentials: { up: credential } };
 
 class AuthController {
   async login(session, body) {
@@ -115,12 +131,14 @@ klass(AppModule, [
         session: { secrets: [process.env.SESSION_SECRET], store, ...sessionExtra },
         vault: { keys: [`k1:${process.env.VAULT_KEY}`] },
         ...(process.env.LOG_REQUESTS === '1' ? { logRequests: true } : {}),
-        credentials: { up: credential },
+        ...oauthOptions,
         proxy: {
           services: {
-            up: { baseUrl: `${process.env.UPSTREAM_URL.replace(/\/$/, '')}/`, credential: 'up', key: { header: 'x-api-key' }, allowHttpToLoopback: true,
+            up: { baseUrl: `${process.env.UPSTREAM_URL.replace(/\/$/, '')}/`, credential: 'up', ...(OAUTH ? {} : { key: { header: 'x-api-key' } }), allowHttpToLoopback: true,
               // wrk drives every connection with one session: give it the whole pool, as the advisory's stack has.
-              maxConcurrentPerSession: 64 },
+              maxConcurrentPerSession: 64,
+              // The refresh stampede (bench/src/harness/oauth.mjs) sends 200 calls of one session at once.
+              ...(process.env.MAX_CONCURRENT ? { maxConcurrent: Number(process.env.MAX_CONCURRENT), maxConcurrentPerSession: Number(process.env.MAX_CONCURRENT) } : {}) },
           },
           ...proxyLimits,
         },

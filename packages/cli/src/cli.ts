@@ -30,6 +30,10 @@ audit options:
                                       and package.json); a key in a client-side session is KW001
       --ignore <name|path>            skip a directory/file name or a path (repeatable);
                                       node_modules, dist, build, coverage and dot-dirs are skipped
+      --fix                           fix what can be fixed in place (KW002 cookie flags: httpOnly,
+                                      secure, sameSite; KW003 literal fallback secrets become
+                                      required values), then report what is left
+      --dry-run                       with --fix: print the fixes as a unified diff, write nothing
 
 probe options:
       --path <path>                request this same-origin path too (repeatable)

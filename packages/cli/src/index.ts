@@ -6,6 +6,9 @@
 export { analyzeSources, type AnalyzeOptions, type SourceFinding } from './audit/analyzer.js';
 export { auditPaths, collectFiles, DEFAULT_IGNORED_DIRS, type AuditOptions, type AuditResult } from './audit/audit.js';
 export type { SourceInput } from './audit/program.js';
+export { fixFindings, type FixedFile, type FixOptions, type FixOutcome } from './fix/fix-files.js';
+export { FIXABLE_RULES } from './fix/fix-planner.js';
+export { unifiedDiff } from './fix/unified-diff.js';
 export { probe, type ProbeOptions, type ProbeResult } from './probe/probe.js';
 export { decodeCookieValue, findWeakSigningSecret, signExpress, signKeygrip } from './probe/cookie-decoder.js';
 export { parseSetCookie, type SetCookie } from './probe/set-cookie.js';

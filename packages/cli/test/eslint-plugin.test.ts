@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it, test } from 'node:test';
 import { ESLint, RuleTester, type Linter } from 'eslint';
 import keywardPlugin, { rules } from '../src/eslint/eslint-plugin.js';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { auditPaths } from '../src/audit/audit.js';
+import { fixFindings } from '../src/fix/fix-files.js';
 import { AUDIT_RULES } from '../src/rules/rules.js';
+import { CORPORA } from './corpus-eval.js';
 
 // our plugin's own types are structural; ESLint's are stricter about plugin objects
 const keyward = keywardPlugin as unknown as ESLint.Plugin & { configs: { recommended: Linter.Config } };
@@ -90,7 +96,66 @@ tester.run('cors-reflects-any-origin-with-credentials', rules['cors-reflects-any
     { code: 'app.enableCors({ credentials: true, origin: (o, cb) => cb(null, true) });', errors: 1 },
   ],
 });
+// the fixes of `keyward audit --fix`: autofixes (`eslint --fix`) and suggestions
+const requiredSecret = "process.env.SESSION_SECRET || (() => { throw new Error('Set SESSION_SECRET: it is required (a default written in the source would be a public secret)'); })()";
 tester.run('hardcoded-or-fallback-secret', rules['hardcoded-or-fallback-secret'] as never, {
   valid: ["const secret = process.env.SESSION_SECRET;\nexport default { secret };", "const region = process.env.AWS_REGION || 'eu-west-1';"],
-  invalid: [{ code: "export const s = { secret: process.env.SESSION_SECRET || 'keyboard cat' };", errors: 1 }],
+  invalid: [
+    {
+      code: "export const s = { secret: process.env.SESSION_SECRET || 'keyboard cat' };",
+      output: `export const s = { secret: ${requiredSecret} };`,
+      errors: [{ message: /\(KW003; fix: /, suggestions: [{ desc: 'Require SESSION_SECRET at startup instead of falling back to a literal', output: `export const s = { secret: ${requiredSecret} };` }] }],
+    },
+    // a hard-coded secret: reported, no automatic fix
+    { code: "const session = require('express-session');\napp.use(session({ secret: 'keyboard cat', resave: false, saveUninitialized: false, store, name: 'sid', cookie: { httpOnly: true, secure: true, sameSite: 'lax', maxAge: 60000 } }));", output: null, errors: [{ message: /\(KW003; fix: /, suggestions: [] }] },
+  ],
+});
+tester.run('insecure-cookie-options', rules['insecure-cookie-options'] as never, {
+  valid: ["res.cookie('token', t, { httpOnly: true, secure: true, sameSite: 'lax' });", "res.cookie('theme', 'dark');"],
+  invalid: [
+    {
+      code: "res.cookie('token', t);",
+      output: "res.cookie('token', t, { httpOnly: true, secure: true, sameSite: 'lax' });",
+      errors: [{ message: /\(KW002; fix: /, suggestions: [{ desc: "Set httpOnly: true, secure: true, sameSite: 'lax'", output: "res.cookie('token', t, { httpOnly: true, secure: true, sameSite: 'lax' });" }] }],
+    },
+    {
+      code: "res.cookie('token', t, { httpOnly: false, secure: true, sameSite: 'strict' });",
+      output: "res.cookie('token', t, { httpOnly: true, secure: true, sameSite: 'strict' });",
+      errors: [{ message: /\(KW002; fix: /, suggestions: [{ desc: 'Set httpOnly: true', output: "res.cookie('token', t, { httpOnly: true, secure: true, sameSite: 'strict' });" }] }],
+    },
+  ],
+});
+
+describe('ESLint plugin fixes', () => {
+  test('`eslint --fix` gives, file by file, the same text as `keyward audit --fix` on the corpora', async () => {
+    const eslint = new ESLint({
+      overrideConfigFile: true,
+      fix: true,
+      overrideConfig: [{ files: ['**/*.ts', '**/*.js'], languageOptions: { parser: passThroughParser } }, { files: ['**/*.ts', '**/*.js'], ...keyward.configs.recommended }],
+    });
+    let compared = 0;
+    for (const dir of Object.values(CORPORA)) {
+      const tmp = mkdtempSync(join(tmpdir(), 'keyward-eslint-fix-'));
+      try {
+        cpSync(dir, tmp, { recursive: true });
+        const before = auditPaths({ paths: ['.'], cwd: tmp });
+        const { files } = fixFindings({ sources: before.sources, findings: before.findings, cwd: tmp });
+        assert.ok(files.length >= 5);
+        for (const f of files) {
+          const [result] = await eslint.lintText(f.before, { filePath: join(dir, f.display) });
+          assert.equal(result!.output, f.after, `${f.display}: eslint --fix differs from keyward audit --fix`);
+          compared++;
+        }
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+    }
+    assert.ok(compared >= 14, `${compared} files compared`);
+  });
+
+  test('only KW002 and KW003 declare fixes', () => {
+    const fixable = Object.entries(rules).filter(([, r]) => r.meta.fixable === 'code').map(([name]) => name).sort();
+    assert.deepEqual(fixable, ['hardcoded-or-fallback-secret', 'insecure-cookie-options']);
+    for (const name of fixable) assert.equal(rules[name]!.meta.hasSuggestions, true);
+  });
 });

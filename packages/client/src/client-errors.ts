@@ -89,7 +89,7 @@ export class RateLimitedError extends KeywardClientError {
   override readonly kind = 'rate-limited' as const;
 }
 
-/** 503: a store, key source or upstream is down or busy (`KW_STORE_UNAVAILABLE`, `KW_UPSTREAM_BUSY`); retry later. */
+/** 503: a store, key source or upstream is down or busy (`KW_STORE_UNAVAILABLE`, `KW_UPSTREAM_BUSY`), or a logout not yet confirmed by a replica (`KW_STORE_NOT_DURABLE`: the session may still be live); retry later. */
 export class UnavailableError extends KeywardClientError {
   override readonly name = 'UnavailableError';
   override readonly kind = 'unavailable' as const;

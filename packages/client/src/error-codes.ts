@@ -14,6 +14,7 @@ export const KEYWARD_ERROR_STATUS = Object.freeze({
   KW_SESSION_EXPIRED: 401,
   KW_SESSION_NOT_FOUND: 404,
   KW_STORE_UNAVAILABLE: 503,
+  KW_STORE_NOT_DURABLE: 503,
   KW_STORE_CORRUPT: 401,
   KW_INVALID_ARGUMENT: 400,
   // The edge: Host allowlist, HTTPS, origin/CSRF, body limits.

@@ -55,6 +55,9 @@ describe('OAuth refresh is single-flight across instances', () => {
     const browsers = apps.map((a) => new FlowBrowser(a.url));
     assert.equal((await browsers[1]!.request('GET', '/api/proxy/api/echo', { cookie })).status, 200, 'the session works on every instance');
 
+    // The refreshed token lives long: a batch slower than the 2 s token's skew (a loaded machine)
+    // must not find the new token due again, which would be a second, legitimate refresh.
+    idp.setAccessTokenTtl(3600);
     await new Promise((r) => setTimeout(r, 1_100));
     const refreshes = idp.tokenRequests('refresh_token');
     const calls = await Promise.all(Array.from({ length: 200 }, (_, i) => browsers[i % 3]!.request('GET', '/api/proxy/api/echo', { cookie })));

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { KeywardEvents, RedisStore, type KeywardModuleOptions, type SecurityEvent } from '../src/index.js';
+import { KeywardEvents, RedisStore, SqliteStore, type KeywardModuleOptions, type SecurityEvent, type SessionStore } from '../src/index.js';
 import { FlowBrowser } from './support/browser-flow.js';
 import { startTestIdp, type TestIdp } from './support/oidc-provider.js';
 import { redisSuite, type RedisServer } from './support/redis-server.js';
@@ -9,27 +10,33 @@ import { findSecrets, secret, vaultKey } from './support/secrets.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
 
 // Issue 25: back-channel logout across 3 app instances (Express, Fastify, Express) sharing one
-// real Redis: a logout token delivered to one instance ends the sessions it names for every
-// instance (by sid, by sub, by a sid alone), a replayed token is refused on another instance,
-// a forged one everywhere.
+// store, a real Redis and one SQLite file: a logout token delivered to one instance ends the
+// sessions it names for every instance (by sid, by sub, by a sid alone), a replayed token is
+// refused on another instance (its jti is a store mark every instance sees), also when the
+// same token reaches the three instances at once, and a forged one is refused everywhere.
 
 let redis: RedisServer;
-redisSuite('kw-oidc-bcl-', (r) => (redis = r));
+const tmp = redisSuite('kw-oidc-bcl-', (r) => (redis = r));
 
-describe('back-channel logout on 3 instances sharing one Redis', () => {
+const STORES: Array<{ name: string; store: (i: number) => SessionStore }> = [
+  { name: 'one Redis', store: () => new RedisStore({ url: redis.url, prefix: 'kw:oidc-bcl:' }) },
+  { name: 'one SQLite file', store: () => new SqliteStore({ file: join(tmp, 'shared.sqlite') }) },
+];
+
+for (const kind of STORES) describe(`back-channel logout on 3 instances sharing ${kind.name}`, () => {
   let idp: TestIdp;
   const apps: RunningApp[] = [];
   const events: SecurityEvent[] = [];
-  const clientId = 'kw-oidc-scale';
+  const clientId = `kw-oidc-scale-${kind.name.split(' ').at(-1)!.toLowerCase()}`;
 
   before(async () => {
     idp = await startTestIdp();
     const clientSecret = secret();
     const sessionSecret = secret();
     const keys = [vaultKey('k1')];
-    for (const adapter of ['express', 'fastify', 'express'] as const) {
+    for (const [i, adapter] of (['express', 'fastify', 'express'] as const).entries()) {
       const options: KeywardModuleOptions = {
-        session: { secrets: [sessionSecret], store: new RedisStore({ url: redis.url, prefix: 'kw:oidc-bcl:' }), sweepIntervalMs: 0 },
+        session: { secrets: [sessionSecret], store: kind.store(i), sweepIntervalMs: 0 },
         vault: { keys },
         oidc: { issuer: idp.issuer, clientId, clientAuth: { secret: clientSecret }, scopes: ['openid', 'profile'], allowHttpToLoopback: true, revokeRetryDelaysMs: [200] },
       };
@@ -121,5 +128,19 @@ describe('back-channel logout on 3 instances sharing one Redis', () => {
 
     const logs = apps.map((a) => a.logger.text).join('\n');
     assert.deepEqual(findSecrets(logs + JSON.stringify(events), idp.issuedSecrets()), []);
+  });
+
+  it('one logout token delivered to the 3 instances at once: exactly one accepts it, the two others refuse it as used', async () => {
+    const carol = await signIn(1, 'carol');
+    const token = await idp.logoutToken(clientId, 'carol', carol.sid);
+    const answers = await Promise.all(apps.map(async (_a, i) => {
+      const r = await deliver(i, token);
+      return { status: r.status, body: await r.text() };
+    }));
+    assert.deepEqual(answers.map((a) => a.status).sort(), [200, 400, 400], JSON.stringify(answers));
+    for (const a of answers.filter((x) => x.status === 400)) assert.deepEqual(JSON.parse(a.body), { error: 'invalid_request', error_description: 'logout_token was already used.' });
+    assert.deepEqual(await statuses(carol.cookie), [401, 401, 401]);
+    // And later, on each instance in turn: still refused.
+    for (const i of [0, 1, 2]) assert.equal((await deliver(i, token)).status, 400);
   });
 });

@@ -24,6 +24,8 @@ function assertUnavailable(r: Reply, what: string, cookie?: string): void {
   assert.equal(typeof r.body?.error, 'string', what);
   for (const key of Object.keys(r.body)) assert.ok(['error', 'code', 'requestId'].includes(key), `${what}: unexpected field ${key}`);
   assert.equal(r.body.code, 'KW_STORE_UNAVAILABLE', what);
+  // A failover elects a new master in seconds: the client is told to come back soon.
+  assert.equal(r.headers.get('retry-after'), '1', `${what}: Retry-After`);
   if (cookie) assert.ok(!r.text.includes(cookie) && !r.text.includes(cookie.slice(0, 43)), `${what}: cookie not echoed`);
 }
 

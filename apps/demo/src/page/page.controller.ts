@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 const assets = fileURLToPath(new URL('../../../src/page/assets/', import.meta.url));
 const read = (name: string) => readFileSync(assets + name, 'utf8');
 
+/** The page's own modules besides app.js, read once at startup. */
+const PAGE_MODULES = ['call-panel.js', 'oauth-panel.js', 'oidc-panel.js', 'page-kit.js'] as const;
+
 /** Where the page imports the browser client from: `/assets/keyward-client/index.js`. */
 export const CLIENT_ASSETS = '/assets/keyward-client/';
 
@@ -41,7 +44,12 @@ const PERMISSIONS_POLICY = 'camera=(), microphone=(), geolocation=(), payment=()
 export class PageController {
   private readonly html = read('index.html');
   private readonly js = read('app.js');
-  private readonly oidcJs = read('oidc-panel.js');
+  /** The page's other modules, which app.js imports: served by exact name, nothing else. */
+  private readonly modules = new Map(PAGE_MODULES.map((name) => [name, read(name)]));
+
+  private module(name: (typeof PAGE_MODULES)[number]): string {
+    return this.modules.get(name) as string;
+  }
   private readonly css = read('app.css');
   private readonly icon = read('favicon.svg');
   private readonly client = clientModules();
@@ -62,12 +70,36 @@ export class PageController {
     return this.js;
   }
 
-  /** The sign-in-with-the-identity-provider part of the page, a module app.js imports. */
+  /** The proxy-call panel, a module app.js imports. */
+  @Get('call-panel.js')
+  @Header('Content-Type', 'text/javascript; charset=utf-8')
+  @Header('Cache-Control', 'no-cache')
+  callPanel(): string {
+    return this.module('call-panel.js');
+  }
+
+  /** The connected-account (OAuth) panel, a module app.js imports. */
+  @Get('oauth-panel.js')
+  @Header('Content-Type', 'text/javascript; charset=utf-8')
+  @Header('Cache-Control', 'no-cache')
+  oauthPanel(): string {
+    return this.module('oauth-panel.js');
+  }
+
+  /** The sign-in-with-the-identity-provider panel, a module app.js imports. */
   @Get('oidc-panel.js')
   @Header('Content-Type', 'text/javascript; charset=utf-8')
   @Header('Cache-Control', 'no-cache')
-  oidcScript(): string {
-    return this.oidcJs;
+  oidcPanel(): string {
+    return this.module('oidc-panel.js');
+  }
+
+  /** The DOM helpers the panels share, a module app.js imports. */
+  @Get('page-kit.js')
+  @Header('Content-Type', 'text/javascript; charset=utf-8')
+  @Header('Cache-Control', 'no-cache')
+  pageKit(): string {
+    return this.module('page-kit.js');
   }
 
   @Get('app.css')

@@ -15,7 +15,11 @@ export type CanaryKind =
   | 'session-secret'
   | 'vault-key'
   | 'session-cookie'
-  | 'session-id';
+  | 'session-id'
+  | 'oauth-access-token'
+  | 'oauth-refresh-token'
+  | 'oauth-id-token'
+  | 'oauth-client-secret';
 
 /** A planted secret. `value` is text, or raw bytes (a vault key). */
 export interface Canary {

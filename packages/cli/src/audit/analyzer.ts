@@ -1,17 +1,23 @@
 import ts from 'typescript5';
 import { resolve } from 'node:path';
 import { AUDIT_RULES } from '../rules/rules.js';
-import { AnalysisContext, type SharedState, type SourceFinding } from './engine/analysis-context.js';
+import { AnalysisContext, type Rooms, type SharedState, type SourceFinding } from './engine/analysis-context.js';
+import { Constants } from './engine/constants.js';
+import { Literals } from './engine/literals.js';
+import { SessionMiddleware } from './engine/session-middleware.js';
+import { Sinks } from './engine/sinks.js';
+import { Symbols } from './engine/symbols.js';
+import { TokenSources, type App } from './engine/token-sources.js';
 import { importedModules } from './engine/ast.js';
 import { createAuditProgram, type SourceInput } from './program.js';
-import { mergeSessionKind, sessionKindFromPackageJson, sessionKindOfModules, type SessionKind } from './session-kind.js';
+import { mergeSessionKind, packageDependencies, packageDirOf, sessionKindFromPackageJson, sessionKindOfModules, type SessionKind } from './session-kind.js';
 
 export type { SourceFinding } from './engine/analysis-context.js';
 
 /** Options of the static analysis. */
 export interface AnalyzeOptions {
   /**
-   * Where session data lives. `auto` (default) looks at the imports of the analysed files and,
+   * Where session data lives. `auto` (default) decides it per app (the files under one package.json): the imports of its files and,
    * failing that, at the nearest package.json.
    */
   session?: 'auto' | 'client' | 'server';
@@ -34,21 +40,36 @@ export function analyzeSources(files: readonly SourceInput[], options: AnalyzeOp
   const program = createAuditProgram(files, options.followImports ?? true);
   const checker = program.getTypeChecker();
   const roots = files.map((f) => program.getSourceFile(resolve(f.path))).filter((sf): sf is ts.SourceFile => sf !== undefined);
-  let kind: SessionKind;
-  if (options.session === 'client') kind = { client: true, server: false };
-  else if (options.session === 'server') kind = { client: false, server: true };
-  else {
-    kind = sessionKindOfModules(roots.flatMap((sf) => importedModules(sf)));
-    if (!kind.client && !kind.server) {
-      for (const sf of roots) {
-        const fromPkg = sessionKindFromPackageJson(sf.fileName);
-        if (fromPkg) kind = mergeSessionKind(kind, fromPkg);
-      }
-    }
+  // one app per package.json folder: its session kind and the libraries it uses are its own
+  const groups = new Map<string, ts.SourceFile[]>();
+  for (const sf of roots) {
+    const key = packageDirOf(sf.fileName) ?? '';
+    const list = groups.get(key);
+    if (list) list.push(sf);
+    else groups.set(key, [sf]);
+  }
+  const appOf = new Map<ts.SourceFile, { app: App; kind: SessionKind }>();
+  const modules = new Map(roots.map((sf) => [sf, importedModules(sf)] as const));
+  for (const [dir, files] of groups) {
+    const imported = files.flatMap((sf) => modules.get(sf) ?? []);
+    const app: App = { dir: dir || undefined, modules: new Set([...imported, ...(dir ? packageDependencies(dir) : [])]) };
+    const kind = sessionKindOf(files, imported, options.session);
+    for (const sf of files) appOf.set(sf, { app, kind });
   }
   const shared: SharedState = { roots: new Set(roots), reported: new Set(), out: [], cwd: options.cwd ?? process.cwd() };
+  const symbols = new Symbols(checker, shared.roots);
+  const constants = new Constants(symbols);
+  const rooms: Rooms = {
+    symbols,
+    constants,
+    literals: new Literals(symbols),
+    sinks: new Sinks(symbols, constants),
+    sessions: new SessionMiddleware(symbols, constants),
+    sources: new TokenSources(symbols, constants, roots, modules),
+  };
   roots.forEach((sf, i) => {
-    const ctx = new AnalysisContext(sf, checker, kind, shared);
+    const { app, kind } = appOf.get(sf)!;
+    const ctx = new AnalysisContext(sf, rooms, kind, shared, app);
     const visit = (node: ts.Node): void => {
       ctx.anchor = node;
       for (const rule of AUDIT_RULES) {
@@ -64,4 +85,18 @@ export function analyzeSources(files: readonly SourceInput[], options: AnalyzeOp
     options.onFileAnalysed?.(i + 1, roots.length);
   });
   return shared.out.sort((a, b) => (a.file === b.file ? a.start - b.start || a.ruleId.localeCompare(b.ruleId) : a.file < b.file ? -1 : 1));
+}
+
+/** Where one app keeps session data: forced by the option, else from its files' imports, else from its package.json. */
+function sessionKindOf(files: readonly ts.SourceFile[], imported: readonly string[], forced: AnalyzeOptions['session']): SessionKind {
+  if (forced === 'client') return { client: true, server: false };
+  if (forced === 'server') return { client: false, server: true };
+  let kind = sessionKindOfModules(imported);
+  if (!kind.client && !kind.server) {
+    for (const sf of files) {
+      const fromPkg = sessionKindFromPackageJson(sf.fileName);
+      if (fromPkg) kind = mergeSessionKind(kind, fromPkg);
+    }
+  }
+  return kind;
 }

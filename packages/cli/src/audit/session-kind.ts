@@ -75,3 +75,42 @@ export function sessionKindFromPackageJson(file: string): SessionKind | undefine
   for (const v of visited) cache.set(v, null);
   return undefined;
 }
+
+const packageDirs = new Map<string, string | null>();
+
+/**
+ * The folder of the nearest package.json above `file`: the app the file belongs to (a folder holding
+ * two apps gives each its own). Undefined when there is none. Cached per directory.
+ */
+export function packageDirOf(file: string): string | undefined {
+  let dir = dirname(resolve(file));
+  const root = parse(dir).root;
+  const visited: string[] = [];
+  let found: string | null = null;
+  for (;;) {
+    const cached = packageDirs.get(dir);
+    if (cached !== undefined) {
+      found = cached;
+      break;
+    }
+    visited.push(dir);
+    if (existsSync(join(dir, 'package.json'))) {
+      found = dir;
+      break;
+    }
+    if (dir === root) break;
+    dir = dirname(dir);
+  }
+  for (const v of visited) packageDirs.set(v, found);
+  return found ?? undefined;
+}
+
+/** The dependency names a package.json declares (dependencies and devDependencies); empty when unreadable. */
+export function packageDependencies(dir: string): string[] {
+  try {
+    const json = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
+    return Object.keys({ ...(json['dependencies'] as object | undefined), ...(json['devDependencies'] as object | undefined) });
+  } catch {
+    return [];
+  }
+}

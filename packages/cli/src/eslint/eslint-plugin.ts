@@ -1,4 +1,5 @@
 import { analyzeSources, type SourceFinding } from '../audit/analyzer.js';
+import { FIXABLE_RULES, planFixes, type PlannedFix } from '../fix/fix-planner.js';
 import { RULE_LIST, type RuleMeta } from '../rules/rules.js';
 import { TOOL_VERSION } from '../version.js';
 
@@ -6,7 +7,8 @@ import { TOOL_VERSION } from '../version.js';
  * The keyward rules as an ESLint plugin (flat config). Each ESLint rule runs the same analysis as
  * `keyward audit` on the file's text (parsed with the TypeScript compiler, so it works whatever
  * parser ESLint uses) and reports the findings of its own rule id. The analysis runs once per
- * file and is shared by the five rules.
+ * file and is shared by the five rules. KW002 (cookie flags) and KW003 (literal fallback secrets)
+ * carry the fixes of `keyward audit --fix`, as autofixes (`eslint --fix`) and as suggestions.
  */
 
 /** The subset of ESLint's rule context this plugin uses. */
@@ -16,8 +18,19 @@ interface RuleContext {
   sourceCode?: { text: string };
   getSourceCode?: () => { text: string };
   options: readonly unknown[];
-  report(descriptor: { loc: { start: { line: number; column: number }; end: { line: number; column: number } }; message: string }): void;
+  report(descriptor: {
+    loc: { start: { line: number; column: number }; end: { line: number; column: number } };
+    message: string;
+    fix?: (fixer: RuleFixer) => EslintFix[];
+    suggest?: { desc: string; fix: (fixer: RuleFixer) => EslintFix[] }[];
+  }): void;
 }
+
+/** The part of ESLint's fixer the fixes use. */
+interface RuleFixer {
+  replaceTextRange(range: [number, number], text: string): EslintFix;
+}
+type EslintFix = { range: [number, number]; text: string };
 
 /** An ESLint rule module. */
 export interface KeywardEslintRule {
@@ -26,6 +39,9 @@ export interface KeywardEslintRule {
     docs: { description: string; recommended: boolean; url: string };
     schema: unknown[];
     messages?: Record<string, string>;
+    /** Set on the rules that have automatic fixes (the same as `keyward audit --fix`). */
+    fixable?: 'code';
+    hasSuggestions?: boolean;
   };
   create(context: RuleContext): Record<string, () => void>;
 }
@@ -59,8 +75,10 @@ function findingsFor(context: RuleContext): SourceFinding[] {
 }
 
 function makeRule(meta: RuleMeta): KeywardEslintRule {
+  const fixable = FIXABLE_RULES.includes(meta.id);
   return {
     meta: {
+      ...(fixable ? { fixable: 'code' as const, hasSuggestions: true } : {}),
       type: 'problem',
       docs: { description: meta.title, recommended: true, url: `https://github.com/keyward/keyward/blob/main/docs/cli.md#${meta.id.toLowerCase()}-${meta.name}` },
       schema: [
@@ -74,11 +92,18 @@ function makeRule(meta: RuleMeta): KeywardEslintRule {
     create(context) {
       return {
         Program() {
-          for (const f of findingsFor(context)) {
-            if (f.ruleId !== meta.id) continue;
+          const own = findingsFor(context).filter((f) => f.ruleId === meta.id);
+          const sourceCode = context.sourceCode ?? context.getSourceCode?.();
+          const filename = context.filename ?? context.getFilename?.() ?? '<input>.ts';
+          // the same fixes as `keyward audit --fix`: applied by `eslint --fix`, and offered as suggestions
+          const fixes = fixable && sourceCode ? new Map(planFixes(filename, sourceCode.text, own).map((p) => [p.finding, p.fix])) : new Map<SourceFinding, PlannedFix>();
+          for (const f of own) {
+            const planned = fixes.get(f);
+            const apply = planned ? (fixer: RuleFixer): EslintFix[] => planned.edits.map((e) => fixer.replaceTextRange([e.start, e.end], e.text)) : undefined;
             context.report({
               loc: { start: { line: f.line, column: f.column - 1 }, end: { line: f.endLine, column: f.endColumn - 1 } },
               message: `${f.message}${f.evidence ? ` [${f.evidence}]` : ''} (${meta.id}; fix: ${meta.fix})`,
+              ...(apply && planned ? { fix: apply, suggest: [{ desc: planned.description, fix: apply }] } : {}),
             });
           }
         },

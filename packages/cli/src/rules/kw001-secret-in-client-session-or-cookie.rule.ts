@@ -1,6 +1,6 @@
 import ts from 'typescript5';
-import type { AnalysisContext, Taint } from '../audit/engine/analysis-context.js';
-import { capitalise } from '../audit/engine/ast.js';
+import { type AnalysisContext, type Taint, tokenNameKind } from '../audit/engine/analysis-context.js';
+import { NON_SENSITIVE_COOKIE_NAME, capitalise } from '../audit/engine/ast.js';
 import { sessionWrites } from '../audit/engine/session-writes.js';
 import { maskSecret } from '../secrets/secret-detector.js';
 import type { Rule } from './rule.js';
@@ -10,8 +10,10 @@ import { MIGRATION_GUIDE, docUrl } from './guides.js';
  * KW001: a key or a provider's token written where the client can read it: a cookie value
  * (also inside a JWT put in a cookie), or a client-side session (cookie-session, secure-session,
  * iron-session, a passport serializer over one). Tokens count here when they are a bearer token,
- * a PKCE verifier, or the provider's tokens in a file that runs an OAuth flow; the app's own
- * session JWT in a cookie is KW002's business (HttpOnly, Secure), not a leak.
+ * a PKCE verifier, or the provider's tokens — known by where they come from (an OAuth library's
+ * result, a token-endpoint response, a passport verify callback), not by their name. In a cookie
+ * page scripts can read (no HttpOnly), any token counts, the app's own session JWT included: that
+ * is the XSS case. The app's own token in an HttpOnly cookie is KW002's business (Secure, SameSite).
  */
 
 /** The taint of a value written to a cookie or a client-side session. */
@@ -22,15 +24,23 @@ export function clientVisibleTaint(ctx: AnalysisContext, node: ts.Node | undefin
 function checkCookieWrite(ctx: AnalysisContext, call: ts.CallExpression): void {
   const w = ctx.cookieWriteOf(call);
   if (!w) return;
-  const t = clientVisibleTaint(ctx, w.valueArg);
+  // a cookie page scripts can read holds any token (the app's own session JWT included: the XSS case);
+  // a CSRF double-submit cookie is meant to be read by scripts
+  const readable = ctx.cookieReadableByScripts(w) && !(w.cookieName !== undefined && NON_SENSITIVE_COOKIE_NAME.test(w.cookieName));
+  const t = ctx.sinkTaint(w.valueArg, readable ? 'readable-cookie' : 'provider-token');
   if (!t) return;
+  // a value only named `token` counts when the cookie's name says it holds one too (`token`, `jwt`)
+  if (t.kind === 'named-token' && t.nameKind !== 'oauth' && !(w.cookieName !== undefined && (tokenNameKind(w.cookieName) || /jwt|auth/i.test(w.cookieName)))) return;
   // a PKCE verifier in a short-lived HttpOnly cookie is the usual (and accepted) way to carry it
-  if (t.label.startsWith('PKCE') && ctx.constValue(ctx.propertyValue(ctx.objectLiteralOf(w.optsArg), 'httpOnly')) === true) return;
+  if (t.kind === 'verifier' && !readable) return;
+  const how = readable
+    ? `${w.header ? 'a Set-Cookie header without HttpOnly' : `${w.label} without HttpOnly`}: any script in the page (XSS) can read it and use it`
+    : `${w.label}: anyone holding the cookie can read it`;
   ctx.report(
     'KW001',
     'high',
     call,
-    `${capitalise(t.label)} is written into ${w.label}: anyone holding the cookie can read it`,
+    `${capitalise(t.label)} is written into ${how}`,
     t.literal ? maskSecret(t.literal.text) : undefined,
     t.literal ? [t.literal] : [],
   );

@@ -100,8 +100,8 @@ function checkCookieWrite(ctx: AnalysisContext, call: ts.CallExpression): void {
   if (!w) return;
   const t = ctx.sinkTaint(w.valueArg, 'provider-token');
   if (w.header) {
-    // a raw Set-Cookie header: read its attributes from the literal parts
-    if (!t || !w.valueArg) return;
+    // a raw Set-Cookie header: read its attributes from the literal parts (any token makes it sensitive)
+    if (!w.valueArg || !(t ?? ctx.sinkTaint(w.valueArg, 'readable-cookie'))) return;
     const e = unwrap(w.valueArg);
     const text = ts.isTemplateExpression(e) ? e.head.text + e.templateSpans.map((s) => s.literal.text).join('') : ts.isStringLiteralLike(e) ? e.text : undefined;
     if (text === undefined) return;

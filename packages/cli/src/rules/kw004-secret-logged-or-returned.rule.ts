@@ -1,14 +1,16 @@
 import ts from 'typescript5';
 import type { AnalysisContext } from '../audit/engine/analysis-context.js';
-import { HTTP_METHOD_DECORATORS, LOG_METHODS, RESPONSE_OBJECT_NAMES, capitalise, decoratorName, decoratorsOf, enclosingFunction, objectName, unwrap } from '../audit/engine/ast.js';
+import { HTTP_METHOD_DECORATORS, LOG_METHODS, RESPONSE_OBJECT_NAMES, calleeName, capitalise, decoratorName, decoratorsOf, enclosingFunction, objectName, unwrap } from '../audit/engine/ast.js';
+import { LOG_FUNCTIONS, REDIRECT_CALLS, RESPONSE_BODY_CALLS, RESPONSE_DECORATORS, RESPONSE_GETTER_CALLS } from '../audit/engine/knowledge/sink-shapes.js';
 import { maskSecret } from '../secrets/secret-detector.js';
 import type { Rule } from './rule.js';
 import { MIGRATION_GUIDE, docUrl } from './guides.js';
 
 /*
- * KW004: a key or a token written to a log (any token: the app's own too), or sent in a response
- * body, an exception or a controller's return value (keys, bearer tokens and a provider's tokens;
- * the app's own login token is what a login response is for).
+ * KW004: a key or a token written to a log (any token: the app's own too; a log helper called
+ * bare counts), or sent in a response body (the response obtained from a call or `@Res()` too), a
+ * redirect URL, an exception or a controller's return value (keys, bearer tokens and a provider's
+ * tokens; the app's own login token is what a login response is for).
  */
 
 /** Calls chained on a response before the body is sent: `res.status(500).json(…)`. */
@@ -23,15 +25,50 @@ function responseBase(node: ts.Expression): ts.Expression {
   return e;
 }
 
+/**
+ * True when an expression is the response: named like one (`res`, `reply`), obtained from a call
+ * (`host.switchToHttp().getResponse()`, a variable holding one), or injected with `@Res()`.
+ */
+function isResponse(ctx: AnalysisContext, node: ts.Expression, depth = 0): boolean {
+  const e = unwrap(node);
+  if (ts.isCallExpression(e)) return RESPONSE_GETTER_CALLS.test(calleeName(e) ?? '');
+  if (RESPONSE_OBJECT_NAMES.test(objectName(e) ?? '')) return true;
+  if (ts.isIdentifier(e) && depth < 3) {
+    const decl = ctx.declarationOf(e);
+    if (decl && ts.isVariableDeclaration(decl) && decl.initializer) return isResponse(ctx, decl.initializer, depth + 1);
+    if (decl && ts.isParameter(decl)) return decoratorsOf(decl).some((d) => RESPONSE_DECORATORS.test(decoratorName(d) ?? ''));
+  }
+  return false;
+}
+
 function checkLogCall(ctx: AnalysisContext, call: ts.CallExpression): void {
   const callee = unwrap(call.expression);
-  if (!ts.isPropertyAccessExpression(callee) || !LOG_METHODS.has(callee.name.text)) return;
-  const obj = objectName(callee.expression) ?? '';
-  if (!(obj === 'console' || /log(?:ger)?$/i.test(obj))) return;
+  let logger: string;
+  if (ts.isPropertyAccessExpression(callee) && LOG_METHODS.has(callee.name.text)) {
+    const obj = objectName(callee.expression) ?? '';
+    if (!(obj === 'console' || /log(?:ger)?$/i.test(obj))) return;
+    logger = `${obj}.${callee.name.text}`;
+  } else if (ts.isIdentifier(callee) && LOG_FUNCTIONS.test(callee.text)) {
+    // a log helper called bare: logger(req, 'INFO', …, token), debug(…)
+    logger = callee.text;
+  } else return;
   for (const a of call.arguments) {
     const t = ctx.sinkTaint(a, 'any-token');
     if (t) {
-      ctx.report('KW004', 'high', call, `${capitalise(t.label)} is written to a log (\`${obj}.${callee.name.text}\`)`, t.literal ? maskSecret(t.literal.text) : undefined, t.literal ? [t.literal] : []);
+      ctx.report('KW004', 'high', call, `${capitalise(t.label)} is written to a log (\`${logger}\`)`, t.literal ? maskSecret(t.literal.text) : undefined, t.literal ? [t.literal] : []);
+      return;
+    }
+  }
+}
+
+/** `res.redirect(\`${front}?token=${tokens.access_token}\`)`: the URL lands in the browser's history, the Referer and the page. */
+function checkRedirect(ctx: AnalysisContext, call: ts.CallExpression): void {
+  const callee = unwrap(call.expression);
+  if (!ts.isPropertyAccessExpression(callee) || !REDIRECT_CALLS.has(callee.name.text) || !isResponse(ctx, responseBase(callee.expression))) return;
+  for (const a of call.arguments) {
+    const t = ctx.sinkTaint(a, 'provider-token');
+    if (t) {
+      ctx.report('KW004', 'high', call, `${capitalise(t.label)} is put into a redirect URL: it lands in the browser's history, the Referer header and the page`, t.literal ? maskSecret(t.literal.text) : undefined, t.literal ? [t.literal] : []);
       return;
     }
   }
@@ -39,8 +76,8 @@ function checkLogCall(ctx: AnalysisContext, call: ts.CallExpression): void {
 
 function checkResponseSend(ctx: AnalysisContext, call: ts.CallExpression): void {
   const callee = unwrap(call.expression);
-  if (!ts.isPropertyAccessExpression(callee) || !['json', 'send', 'end', 'write', 'jsonp'].includes(callee.name.text)) return;
-  if (!RESPONSE_OBJECT_NAMES.test(objectName(responseBase(callee.expression)) ?? '')) return;
+  if (!ts.isPropertyAccessExpression(callee) || !RESPONSE_BODY_CALLS.has(callee.name.text)) return;
+  if (!isResponse(ctx, responseBase(callee.expression))) return;
   // end(data, encoding) and write(data, encoding): only the first argument is sent
   const sent = callee.name.text === 'end' || callee.name.text === 'write' ? call.arguments.slice(0, 1) : call.arguments;
   for (const a of sent) {
@@ -110,6 +147,7 @@ export const secretLoggedOrReturned: Rule = {
     if (ts.isCallExpression(node)) {
       checkLogCall(ctx, node);
       checkResponseSend(ctx, node);
+      checkRedirect(ctx, node);
     } else if (ts.isThrowStatement(node) && node.expression) {
       checkThrow(ctx, node.expression);
     } else if (ts.isReturnStatement(node) && node.expression) {

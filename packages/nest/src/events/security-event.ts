@@ -37,7 +37,7 @@ export interface SecurityEvent {
   successorRef?: string;
   /** Keyed hash of the user ID (or, for `login.failed`, of the submitted username). */
   userRef?: string;
-  /** `session.ended`, `login.failed`: why. */
+  /** `session.ended`, `login.failed`: why. OAuth `credential.revoked` / `revoke-failed`: which end (a session end reason, `disconnect`, `replaced`, `invalid_grant`). */
   reason?: string;
   /** `request.refused`: the stable KW_* code of the refusal. */
   code?: string;

@@ -1,7 +1,7 @@
 import { HttpException, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { KeywardError, KeywardErrorCode, ProxyError, ProxyErrorCode, StoreNotDurableError, statusOf } from '../keyward.errors.js';
+import { KeywardError, KeywardErrorCode, ProxyError, ProxyErrorCode, StoreNotDurableError, StoreUnavailableError, statusOf } from '../keyward.errors.js';
 import type { KeywardEvents } from '../events/keyward-events.js';
 import type { EdgeRequest } from './request.types.js';
 import { requestIdOf } from './request-context.step.js';
@@ -181,9 +181,13 @@ export function answerFor(exception: unknown, requestId: string, events?: Keywar
   return answer;
 }
 
-/** `Retry-After` for a refusal worth retrying (a busy upstream or session, an end not yet on a replica), else undefined. */
+/**
+ * `Retry-After` for a refusal worth retrying (a busy upstream or session, an end not yet on a
+ * replica, a store that is down: a failover elects a new master in seconds), else undefined.
+ */
 export function retryAfterOf(exception: unknown): string | undefined {
   if (exception instanceof StoreNotDurableError) return String(exception.retryAfterSeconds);
+  if (exception instanceof StoreUnavailableError) return '1';
   return exception instanceof ProxyError && exception.retryAfterSeconds !== undefined ? String(exception.retryAfterSeconds) : undefined;
 }
 

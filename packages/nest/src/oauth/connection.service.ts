@@ -128,7 +128,7 @@ export class ConnectionService {
     return { returnTo: pending.r };
   }
 
-  /** The session's connections (never a token). */
+  /** The connections the session sees (never a token): its own, and its user's (`bind: 'user'`). */
   async list(record: StoredSession): Promise<ConnectionInfo[]> {
     const out: ConnectionInfo[] = [];
     for (const [name, c] of this.connections) {
@@ -138,7 +138,7 @@ export class ConnectionService {
     return out;
   }
 
-  /** Removes a connection from the session and revokes its tokens; false if it had none. */
+  /** Removes a connection the session sees (for `bind: 'user'`, the user's, from every session) and revokes its tokens; false if there was none. */
   async disconnect(record: StoredSession, name: string): Promise<boolean> {
     return this.connection(name).provider.disconnect(this.vault, record, name);
   }

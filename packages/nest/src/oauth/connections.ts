@@ -13,7 +13,7 @@ export function buildConnections(o: ResolvedOAuthOptions, store: SessionStore): 
   const out = new Map<string, Connection>();
   for (const [name, options] of o.connections) {
     const client = new OpenIdConnectionClient(options);
-    const provider = new OAuthTokenProvider({ client, store, refreshSkewMs: options.refreshSkewMs, revokeRetryDelaysMs: options.revokeRetryDelaysMs });
+    const provider = new OAuthTokenProvider({ client, store, bind: options.bind, refreshSkewMs: options.refreshSkewMs, revokeRetryDelaysMs: options.revokeRetryDelaysMs });
     out.set(name, { options, client, provider });
   }
   return out;

@@ -47,8 +47,18 @@ export interface OAuthConnectionOptions {
    */
   prompt?: 'consent' | 'login' | 'select_account';
   /**
-   * Who owns the tokens: the session that connected (`session`, ended with it). `user`
-   * (kept across a user's sessions) is not supported yet.
+   * Who owns the tokens.
+   * - `'session'`: the session that connected. The tokens are sealed in that session's
+   *   vault entries, seen by no other session, and revoked at the provider (RFC 7009)
+   *   whenever the session ends: logout, logout-all, a revoke, `maxPerUser`, ID reuse, idle
+   *   or absolute expiry.
+   * - `'user'`: the user. The tokens are sealed in the vault's user scope (the user's own
+   *   data key, as keys the user brings), so every session of the user sees the connection
+   *   (`GET /api/connections`, the proxy) and it survives the logout or expiry of one
+   *   device. They are revoked at the provider on "log out everywhere" (logout-all) and on
+   *   disconnect, and dropped when a refresh answers `invalid_grant`. A proxied call then
+   *   reads the user's entries from the store: one store round trip more than `'session'`.
+   * @example bind: 'user'
    * @default 'session'
    */
   bind?: 'session' | 'user';
@@ -83,7 +93,7 @@ export interface ResolvedOAuthConnection {
   redirectUri: URL | undefined;
   resource: string | undefined;
   prompt: 'consent' | 'login' | 'select_account' | undefined;
-  bind: 'session';
+  bind: 'session' | 'user';
   refreshSkewMs: number;
   insecure: boolean;
   revokeRetryDelaysMs: number[];
@@ -204,8 +214,8 @@ export function resolveConnection(name: string, c: Record<string, unknown>, at: 
   const prompts = ['consent', 'login', 'select_account'] as const;
   const prompt = prompts.find((p) => p === c.prompt);
   if (c.prompt !== undefined && prompt === undefined) problems.push(`${at}.prompt: expected one of ${prompts.map((p) => `'${p}'`).join(', ')}, got ${show(c.prompt)} ('none' is silent authentication, which a connection never asks for).`);
-  if (c.bind !== undefined && c.bind !== 'session') {
-    problems.push(c.bind === 'user' ? `${at}.bind: 'user' is not supported yet; leave it out (tokens are bound to the session that connected).` : `${at}.bind: expected 'session', got ${show(c.bind)}.`);
+  if (c.bind !== undefined && c.bind !== 'session' && c.bind !== 'user') {
+    problems.push(`${at}.bind: expected 'session' (the tokens end with the session that connected, the default) or 'user' (kept for the user's every session, revoked on logout-all and disconnect), got ${show(c.bind)}.`);
   }
   const skew = c.refreshSkewMs === undefined ? 60_000 : duration(c.refreshSkewMs, `${at}.refreshSkewMs`, problems, 0, 3_600_000);
   let delays = [1_000, 5_000, 30_000, 120_000];
@@ -214,7 +224,7 @@ export function resolveConnection(name: string, c: Record<string, unknown>, at: 
     else delays = c.revokeRetryDelaysMs.map((d, i) => duration(d, `${at}.revokeRetryDelaysMs[${i}]`, problems, 1, 86_400_000) ?? 1);
   }
   if (problems.length > before || !clientId || !clientAuth || skew === undefined || (!issuer && !endpoints)) return undefined;
-  return { name, issuer, endpoints, clientId, clientAuth, scopes, openid, redirectUri, resource, prompt, bind: 'session', refreshSkewMs: skew, insecure: loopbackOk, revokeRetryDelaysMs: delays };
+  return { name, issuer, endpoints, clientId, clientAuth, scopes, openid, redirectUri, resource, prompt, bind: c.bind === 'user' ? 'user' : 'session', refreshSkewMs: skew, insecure: loopbackOk, revokeRetryDelaysMs: delays };
 }
 
 const JWK_ALGS: Record<string, string> = { RSA: 'RS256', EC: 'ES256', OKP: 'EdDSA' };

@@ -46,6 +46,8 @@ export interface HeldProxyResult extends ProxyResult {
 }
 
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** The refusals that were an upstream 401 (the credential may be renewed and the call sent once more). */
+const UNAUTHORIZED = new WeakSet<object>();
 
 /**
  * The `Cache-Control` of a proxied answer. Proxied answers are authenticated: `no-store`
@@ -199,16 +201,33 @@ export class ProxyService implements OnApplicationShutdown {
       // The call limits, at the point of use: after every check, before the key or the upstream.
       if (call.admit) await call.admit();
       const key = await this.credentials.acquire(call.session, svc.credential);
-      const forms = secretForms(key.reveal());
-      const keyValue = keyHeaderValue(svc.keyFormat, key.reveal());
-      if (!HEADER_VALUE.test(keyValue)) throw new ProxyError(ProxyErrorCode.BadHeader, `The key for "${svc.name}" cannot be sent in a header.`);
-      headers[svc.keyHeader] = keyValue;
-      const result = await this.send(svc, target, method, headers, body, forms, lease);
+      let forms = secretForms(key.reveal());
+      this.attach(svc, headers, key.reveal());
+      let result: ProxyResult;
+      try {
+        result = await this.send(svc, target, method, headers, body, forms, lease);
+      } catch (e) {
+        // An upstream 401 to this credential: renewed once (an OAuth refresh), then the call
+        // is sent again with it. The body is the buffered copy (within maxRequestBytes), so
+        // the retry sends the same bytes; a second 401 goes to the client.
+        if (!UNAUTHORIZED.has(e as object)) throw e;
+        const fresh = await this.credentials.renew(call.session, svc.credential, key);
+        if (!fresh) throw e;
+        forms = [...forms, ...secretForms(fresh.reveal())];
+        this.attach(svc, headers, fresh.reveal());
+        result = await this.send(svc, target, method, headers, body, forms, lease);
+      }
       return Object.assign(result, { release: () => lease.release() });
     } catch (e) {
       lease.release();
       throw e;
     }
+  }
+
+  private attach(svc: ResolvedProxyService, headers: Record<string, string>, key: string): void {
+    const keyValue = keyHeaderValue(svc.keyFormat, key);
+    if (!HEADER_VALUE.test(keyValue)) throw new ProxyError(ProxyErrorCode.BadHeader, `The key for "${svc.name}" cannot be sent in a header.`);
+    headers[svc.keyHeader] = keyValue;
   }
 
   private outgoingHeaders(svc: ResolvedProxyService, incoming: ProxyCall['headers']): Record<string, string> {
@@ -274,7 +293,11 @@ export class ProxyService implements OnApplicationShutdown {
       throw e instanceof ProxyError ? e : this.failure(svc, e);
     }
     if (status >= 300 && status < 400 && status !== 304) throw new ProxyError(ProxyErrorCode.Redirect, `Upstream "${svc.name}" answered with a redirect, which is not followed.`);
-    if (status === 401 || status === 403) throw new ProxyError(ProxyErrorCode.AuthFailed, `Upstream "${svc.name}" refused our credentials.`);
+    if (status === 401 || status === 403) {
+      const refused = new ProxyError(ProxyErrorCode.AuthFailed, `Upstream "${svc.name}" refused our credentials.`);
+      if (status === 401) UNAUTHORIZED.add(refused);
+      throw refused;
+    }
     if (status >= 500) throw new ProxyError(ProxyErrorCode.Failed, `Upstream "${svc.name}" failed (status ${status}).`);
     const encoding = String(res.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (encoding !== 'identity') throw new ProxyError(ProxyErrorCode.Encoding, `Upstream "${svc.name}" sent an encoded body that cannot be checked for key echoes.`);

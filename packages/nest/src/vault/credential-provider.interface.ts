@@ -29,6 +29,12 @@ export interface CredentialProvider {
   readonly kind: string;
   /** The key for this request. Throw a `VaultError` with code `KW_CREDENTIAL_MISSING` when there is none. */
   acquire(request: CredentialRequest): Promise<Secret>;
+  /**
+   * The upstream answered 401 to a call that carried `rejected`: return a fresh credential
+   * to retry the call with once (the OAuth provider refreshes its access token), or
+   * undefined to pass the refusal on. Providers without it are never retried.
+   */
+  renew?(request: CredentialRequest, rejected: Secret): Promise<Secret | undefined>;
   /** Called after login, for providers that prepare a key per session. Failures do not fail the login. */
   onSessionStarted?(request: CredentialRequest): Promise<void>;
   /** Called when a session ends, for providers that must revoke what they issued. */

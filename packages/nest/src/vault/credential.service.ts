@@ -74,6 +74,16 @@ export class CredentialService implements OnApplicationShutdown {
     return provider.acquire({ name, session: record, vault: this.vault, now: this.clock.now() });
   }
 
+  /**
+   * After the upstream refused `rejected` with a 401: a fresh credential of the same name to
+   * retry once with, or undefined when its provider cannot renew it (then the 401 stands).
+   */
+  async renew(record: StoredSession, name: string, rejected: Secret): Promise<Secret | undefined> {
+    const provider = this.providers.get(name);
+    if (!provider?.renew) return undefined;
+    return provider.renew({ name, session: record, vault: this.vault, now: this.clock.now() }, rejected);
+  }
+
   /** Runs `fn` with the credential of a request's session (`@CurrentSession()`); the plaintext never leaves the callback. */
   async use<T>(session: { readonly storedRecord: StoredSession | undefined }, name: string, fn: (key: Secret) => Promise<T> | T): Promise<T> {
     const record = session.storedRecord;

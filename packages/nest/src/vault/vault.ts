@@ -21,10 +21,11 @@ const SESSION_DEK_VERSION = 'v2';
 const USER_DEK_VERSION = 'v1';
 const USER_DEK = 'kw.dek';
 const USER_CRED_PREFIX = 'c:';
+/** A provider's own per-user state (a user-bound OAuth connection): never listed as a user key. */
+const USER_STATE_PREFIX = 'p:';
 const NAME = /^[A-Za-z0-9_.:-]{1,96}$/;
 const MAX_SECRET = 8192;
 const NO_TOUCH = Number.MAX_SAFE_INTEGER;
-const PROCESS_OWNER = randomBytes(12).toString('base64url');
 
 /** One of a user's stored keys, as the user may see it. */
 export interface MaskedCredential {
@@ -197,6 +198,34 @@ export class Vault {
     return removeUserKey(userId, name, () => this.store.deleteUserEntry(userId, USER_CRED_PREFIX + name));
   }
 
+  /**
+   * Seals a credential provider's own per-user state (a user-bound OAuth connection) under
+   * the user's data key, in a namespace no user key name reaches (one field write). For
+   * providers, not for application code.
+   */
+  async putUserProviderState(userId: string, name: string, value: string, now = Date.now()): Promise<void> {
+    checkName(name);
+    const { dataKey, vid } = await this.userKey(userId);
+    const sealed = seal(dataKey, Buffer.from(value, 'utf8'), `state|u|${userId}|${vid}|${name}`);
+    await this.store.setUserEntry(userId, USER_STATE_PREFIX + name, { value: sealed, updatedAt: now });
+  }
+
+  /** Opens what {@link putUserProviderState} stored (read from the store now), or undefined. */
+  async openUserProviderState(userId: string, name: string): Promise<string | undefined> {
+    checkName(name);
+    const entries = await this.store.getUserEntries(userId);
+    const entry = entries[USER_STATE_PREFIX + name];
+    if (!entry) return undefined;
+    const { dataKey, vid } = await this.userKey(userId, entries[USER_DEK]?.value);
+    return open(dataKey, entry.value, `state|u|${userId}|${vid}|${name}`).toString('utf8');
+  }
+
+  /** Removes a provider's per-user state; true for the one caller that removed it (a claim). */
+  removeUserProviderState(userId: string, name: string): Promise<boolean> {
+    checkName(name);
+    return this.store.deleteUserEntry(userId, USER_STATE_PREFIX + name);
+  }
+
   // ----- ledger of keys issued to a session (plain ids, no key material) -----
 
   /** Records that a key was issued to a session; false if the session has ended. */
@@ -216,11 +245,13 @@ export class Vault {
   }
 
   /**
-   * Takes a short lease in the store so that, of several app instances, only one does a
-   * piece of work (such as rotating one session's minted key). True if this process holds it.
+   * Takes a short lease in the store so that, of all the attempts on every app instance,
+   * only one does a piece of work (such as rotating one session's minted key). True if this
+   * attempt holds it. The owner is the attempt, not the process: two app instances in one
+   * process (or two requests of one instance) never both hold it.
    */
   tryLease(name: string, ttlMs: number): Promise<boolean> {
-    return this.store.acquireLease(name, PROCESS_OWNER, ttlMs);
+    return this.store.acquireLease(name, randomBytes(12).toString('base64url'), ttlMs);
   }
 
   /** Drops a lease taken with {@link tryLease} (when what it guarded is gone). */

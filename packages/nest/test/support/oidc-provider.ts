@@ -17,10 +17,14 @@ export interface TestIdp {
   /** The issuer (`http://127.0.0.1:<port>`). */
   readonly issuer: string;
   /**
-   * Registers (or replaces) a confidential client with a secret. `backchannelLogoutUri`
-   * (with `backchannel_logout_session_required`) makes its ID tokens carry `sid`.
+   * Registers (or replaces) a confidential client: with a secret (`client_secret_basic`),
+   * or with `jwks`, the public half of its key, for `private_key_jwt` (no secret then).
+   * `backchannelLogoutUri` (with `backchannel_logout_session_required`) makes its ID
+   * tokens carry `sid`.
    */
-  addClient(c: { clientId: string; clientSecret: string; redirectUris: string[]; postLogoutRedirectUris?: string[]; backchannelLogoutUri?: string }): void;
+  addClient(c: { clientId: string; clientSecret?: string; jwks?: { keys: object[] }; redirectUris: string[]; postLogoutRedirectUris?: string[]; backchannelLogoutUri?: string }): void;
+  /** Token and revocation requests by client authentication method as the provider saw it (`client_secret_basic`, `private_key_jwt`, ...). */
+  clientAuthentications(method: string): number;
   /**
    * A back-channel logout token for a client, made by the provider's own code (as
    * `Client#backchannelLogout` makes it), returned instead of sent: the provider refuses
@@ -47,6 +51,15 @@ export interface TestIdp {
   tokenRequests(grantType: string): number;
   /** Successful RFC 7009 revocations, by token type hint as received. */
   revocations(): Array<{ hint: string; status: number }>;
+  /**
+   * Refresh tokens the server would still redeem (issued, neither consumed by a rotation,
+   * revoked nor expired), of the accounts and clients given: the revocation evidence.
+   */
+  liveRefreshTokens(filter?: { accountId?: string; clientId?: string }): number;
+  /** Grants (consents) the server still holds for an account. */
+  liveGrants(accountId: string): number;
+  /** Makes the revocation endpoint answer 503 (the server "down" for revocation) until called with false. */
+  setRevocationEndpointDown(down: boolean): void;
   /** Revokes every grant (so the next refresh answers `invalid_grant`). */
   revokeAllGrants(): Promise<void>;
   /** Access token lifetime in seconds for tokens issued from now on. */
@@ -110,7 +123,9 @@ export async function startTestIdp(): Promise<TestIdp> {
   const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'test-idp-1', alg: 'RS256', use: 'sig' };
   let accessTtl = 3600;
   let tokenDown = false;
+  let revocationDown = false;
   const tokenCounts = new Map<string, number>();
+  const authCounts = new Map<string, number>();
   const revocationLog: Array<{ hint: string; status: number }> = [];
   const issued = new Set<string>();
   const signingKey = await importJWK(jwk, 'RS256');
@@ -156,12 +171,22 @@ export async function startTestIdp(): Promise<TestIdp> {
 
   // Koa middleware: counts token requests and revocations as they happen (the test's "server log").
   provider.use(async (ctx: { path: string; method: string; status: number; body: unknown; oidc?: { params?: Record<string, unknown> } }, next: () => Promise<void>) => {
+    if (ctx.path === '/token/revocation' && revocationDown) {
+      ctx.status = 503;
+      ctx.body = { error: 'temporarily_unavailable' };
+      return;
+    }
     if (ctx.path === '/token' && tokenDown) {
       ctx.status = 503;
       ctx.body = { error: 'temporarily_unavailable' };
       return;
     }
     await next();
+    const client = (ctx.oidc as { client?: { clientAuthMethod?: string; tokenEndpointAuthMethod?: string } } | undefined)?.client;
+    if ((ctx.path === '/token' || ctx.path === '/token/revocation') && ctx.method === 'POST' && ctx.status < 400 && client) {
+      const m = String(client.clientAuthMethod ?? client.tokenEndpointAuthMethod);
+      authCounts.set(m, (authCounts.get(m) ?? 0) + 1);
+    }
     if (ctx.path === '/token' && ctx.method === 'POST') {
       const gt = String(ctx.oidc?.params?.grant_type ?? '');
       tokenCounts.set(gt, (tokenCounts.get(gt) ?? 0) + 1);
@@ -187,11 +212,10 @@ export async function startTestIdp(): Promise<TestIdp> {
     addClient: (c) => {
       clients.set(c.clientId, {
         client_id: c.clientId,
-        client_secret: c.clientSecret,
+        ...(c.jwks ? { jwks: c.jwks, token_endpoint_auth_method: 'private_key_jwt' } : { client_secret: c.clientSecret, token_endpoint_auth_method: 'client_secret_basic' }),
         redirect_uris: c.redirectUris,
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_basic',
         ...(c.postLogoutRedirectUris ? { post_logout_redirect_uris: c.postLogoutRedirectUris } : {}),
         ...(c.backchannelLogoutUri ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
       });
@@ -219,6 +243,21 @@ export async function startTestIdp(): Promise<TestIdp> {
       return !!s && s.expiresAt > Date.now();
     },
     tokenRequests: (gt) => tokenCounts.get(gt) ?? 0,
+    clientAuthentications: (m) => authCounts.get(m) ?? 0,
+    liveRefreshTokens: (filter = {}) => {
+      let n = 0;
+      for (const { payload, expiresAt } of model('RefreshToken').values()) {
+        if (expiresAt <= Date.now() || payload.consumed) continue;
+        if (filter.accountId !== undefined && payload.accountId !== filter.accountId) continue;
+        if (filter.clientId !== undefined && payload.clientId !== filter.clientId) continue;
+        n++;
+      }
+      return n;
+    },
+    liveGrants: (accountId) => [...model('Grant').values()].filter((g) => g.payload.accountId === accountId && g.expiresAt > Date.now()).length,
+    setRevocationEndpointDown: (d) => {
+      revocationDown = d;
+    },
     revocations: () => [...revocationLog],
     revokeAllGrants: async () => {
       for (const id of [...model('Grant').keys()]) {

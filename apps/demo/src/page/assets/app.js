@@ -9,13 +9,10 @@
 // origin); the page never calls fetch itself.
 
 import { createKeywardClient } from '/assets/keyward-client/index.js';
+import { createCallPanel } from '/call-panel.js';
+import { createOAuthPanel } from '/oauth-panel.js';
 import { createOidcPanel } from '/oidc-panel.js';
-
-const byId = (id) => {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`missing #${id}`);
-  return el;
-};
+import { busy, byId, dateTimeFmt, h, showError, timeFmt } from '/page-kit.js';
 
 // ---------------------------------------------------------------------- the API client
 
@@ -49,62 +46,14 @@ function setStatus(text) {
   byId('status').textContent = text || '';
 }
 
-function showError(id, err) {
-  const el = byId(id);
-  if (!err) {
-    el.hidden = true;
-    el.textContent = '';
-    return;
-  }
-  el.replaceChildren(h('span', { class: 'code', 'data-testid': 'error-code' }, err.code || 'ERROR'), ' ', err.message,
-    retryNote(err));
-  el.dataset.code = err.code || '';
-  if (err.retryAfterSeconds !== undefined) el.dataset.retryAfter = String(err.retryAfterSeconds);
-  else delete el.dataset.retryAfter;
-  el.hidden = false;
-}
-
-/** "Try again in 5 min." for an error whose answer carried Retry-After, else nothing. */
-function retryNote(err) {
-  const s = err && err.retryAfterSeconds;
-  if (s === undefined || s === null) return null;
-  const text = s >= 90 ? `${Math.ceil(s / 60)} min` : `${s} s`;
-  return h('span', { class: 'retry-after', 'data-testid': 'retry-after', 'data-seconds': String(s) }, ` Try again in ${text}.`);
-}
-
-/** Tiny element builder: h('li', { class: 'x', 'data-testid': 'y' }, 'text', child). */
-function h(tag, attrs, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') el.className = v;
-    else el.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat()) if (c !== undefined && c !== null && c !== false) el.append(c instanceof Node ? c : String(c));
-  return el;
-}
-
-async function busy(button, fn) {
-  if (button) {
-    button.disabled = true;
-    button.setAttribute('aria-busy', 'true');
-  }
-  try {
-    return await fn();
-  } finally {
-    if (button) {
-      button.disabled = false;
-      button.removeAttribute('aria-busy');
-    }
-  }
-}
-
 const oidc = createOidcPanel({ kw, byId, h });
+const panelHost = { kw, isSignedIn: () => state.signedIn, setStatus, afterCall: () => refreshSessionQuietly() };
+const calls = createCallPanel(panelHost);
+const oauth = createOAuthPanel(panelHost);
+let infoLoaded = Promise.resolve();
 
 // ---------------------------------------------------------------------- time
 
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-const dateTimeFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
 function countdown(ms) {
   if (ms <= 0) return 'expired';
@@ -199,13 +148,10 @@ function signedOut(reason) {
   // Nothing of the old session stays on the page.
   byId('sessions').replaceChildren();
   byId('who').textContent = '';
-  resetCallResult();
-  byId('call-history').replaceChildren();
+  calls.clear();
   renderKeys([]);
-  renderConnections([]);
+  oauth.clear();
   oidc.clear();
-  byId('oauth-result').dataset.state = 'empty';
-  byId('oauth-result').replaceChildren(h('p', { class: 'hint' }, 'No call through the connection yet.'));
   const notice = byId('signed-out-notice');
   if (reason && SIGNED_OUT_REASONS[reason]) {
     notice.textContent = SIGNED_OUT_REASONS[reason];
@@ -293,184 +239,13 @@ async function loadKeys() {
   renderKeys(await kw.get('/api/keys'));
 }
 
-// ---------------------------------------------------------------------- proxy calls
-
-const CALL_LABELS = {
-  demo: 'Server key',
-  'demo-session': 'Per-session key',
-  'demo-byok': 'My own key',
-  reflect: 'Careless upstream',
-};
-
-const CALL_NOTES = {
-  demo: "The app's own key for the upstream, attached by the proxy on the way out.",
-  'demo-session': 'A key minted for this session at login, rotated on a schedule, revoked at logout and expiry.',
-  'demo-byok': 'The key you stored above, decrypted on the server for this call only.',
-  reflect: 'This upstream echoes back the key it received, as a careless API might. Keyward scrubs it from the response.',
-};
-
-function resetCallResult() {
-  const box = byId('call-result');
-  box.dataset.state = 'empty';
-  box.replaceChildren(h('p', { class: 'hint' }, 'No call yet.'));
-}
-
-let callSeq = 0;
-
-function renderCallResult(kind, path, outcome) {
-  const box = byId('call-result');
-  box.dataset.seq = String(++callSeq);
-  box.dataset.call = kind;
-  const title = h('p', { class: 'result-title' }, h('strong', {}, CALL_LABELS[kind]), ' ', h('code', {}, `GET ${path}`));
-  const note = h('p', { class: 'hint' }, CALL_NOTES[kind]);
-  if (outcome.ok) {
-    const r = outcome.data || {};
-    const rows = [
-      ['Key used (id)', h('code', { 'data-testid': 'result-key-id' }, String(r.keyId ?? '–'))],
-      ['Upstream path', h('code', {}, String(r.path ?? '–'))],
-      ['Headers the upstream received', h('span', { class: 'header-names' }, (Array.isArray(r.headerNames) ? r.headerNames : []).map((n) => h('code', {}, String(n))))],
-    ];
-    if ('receivedKey' in r) {
-      rows.push(['Key the upstream echoed back', h('span', {}, h('code', { class: 'redacted', 'data-testid': 'result-received-key' }, String(r.receivedKey)),
-        ' ', h('span', { class: 'hint' }, 'scrubbed by Keyward before it reached this page'))]);
-    }
-    box.dataset.state = 'ok';
-    box.replaceChildren(title, note, h('p', { class: 'pill ok' }, `${outcome.status} OK`),
-      h('dl', { class: 'result-facts' }, rows.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v)))),
-      h('details', {}, h('summary', {}, 'Raw response'), h('pre', { 'data-testid': 'result-raw' }, JSON.stringify(r, null, 2))));
-  } else {
-    const e = outcome.error;
-    box.dataset.state = 'error';
-    box.replaceChildren(title, note, h('p', { class: 'pill error' }, e.status ? `${e.status} error` : 'network error'),
-      h('dl', { class: 'result-facts' },
-        h('div', {}, h('dt', {}, 'Code'), h('dd', {}, h('code', { 'data-testid': 'result-error-code' }, e.code))),
-        h('div', {}, h('dt', {}, 'Message'), h('dd', { 'data-testid': 'result-error-message' }, e.message)),
-        e.retryAfterSeconds !== undefined ? h('div', {}, h('dt', {}, 'Retry after'), h('dd', { 'data-testid': 'result-retry-after' }, `${e.retryAfterSeconds} s`)) : null,
-        e.requestId ? h('div', {}, h('dt', {}, 'Request id'), h('dd', {}, h('code', {}, e.requestId))) : null));
-  }
-  const history = byId('call-history');
-  history.prepend(h('li', { class: outcome.ok ? 'is-ok' : 'is-error', 'data-testid': 'history-item' },
-    h('time', { datetime: new Date().toISOString() }, timeFmt.format(Date.now())), ' ',
-    h('span', {}, CALL_LABELS[kind]), ' ',
-    outcome.ok ? h('code', {}, `key ${outcome.data && outcome.data.keyId}`) : h('code', {}, outcome.error.code)));
-  while (history.children.length > 6) history.lastElementChild.remove();
-}
-
-async function call(button) {
-  const kind = button.dataset.call;
-  const path = button.dataset.path;
-  await busy(button, async () => {
-    let outcome;
-    try {
-      // Through Keyward's proxy: /api/proxy/<service><upstream path>; the key is attached on the server.
-      const res = await kw.proxy(button.dataset.service, button.dataset.upstream, { headers: { Accept: 'application/json' } });
-      outcome = { ok: true, status: res.status, data: await res.json() };
-    } catch (error) {
-      if (!state.signedIn) return; // 401: the signed-out view says why
-      outcome = { ok: false, error };
-    }
-    renderCallResult(kind, path, outcome);
-    setStatus(outcome.ok ? `${CALL_LABELS[kind]}: answered with key ${outcome.data && outcome.data.keyId}.` : `${CALL_LABELS[kind]}: ${outcome.error.code}.`);
-    refreshSessionQuietly();
-  });
-}
-
-// ---------------------------------------------------------------------- connected account (OAuth)
-
-// The demo-oauth connection: the page starts it with a top-level navigation (the provider's
-// sign-in page is another site), lists it (service, scopes, expiry: never a token), calls the
-// upstream through it and disconnects it. The tokens never reach this page.
-const OAUTH_SERVICE = 'demo-oauth';
-let oauthEnabled = false;
-let infoLoaded = Promise.resolve();
-
-function renderConnections(list) {
-  const ul = byId('connections');
-  const mine = list.filter((c) => c.service === OAUTH_SERVICE);
-  ul.dataset.count = String(mine.length);
-  ul.replaceChildren(...(mine.length === 0
-    ? [h('li', { class: 'hint', 'data-testid': 'connections-empty' }, 'Not connected.')]
-    : mine.map((c) => h('li', { 'data-testid': 'connection', 'data-service': c.service },
-      h('strong', {}, c.service), ' ',
-      h('span', { class: 'hint' }, 'scopes '), h('code', { 'data-testid': 'connection-scopes' }, (c.scopes || []).join(' ') || '–'), ' ',
-      h('span', { class: 'hint' }, c.expiresAt ? `access token expires ${dateTimeFmt.format(Date.parse(c.expiresAt))}` : 'no expiry given'),
-      c.connectedAt ? h('span', { class: 'hint' }, `, connected ${dateTimeFmt.format(Date.parse(c.connectedAt))}`) : null))));
-  byId('oauth-disconnect').hidden = mine.length === 0;
-}
-
-async function loadConnections() {
-  if (!oauthEnabled) return;
-  try {
-    renderConnections(await kw.get('/api/connections'));
-  } catch (err) {
-    if (state.signedIn) setStatus(`Could not list connections: ${err.code}.`);
-  }
-}
-
-function showOAuthAvailability(enabled) {
-  oauthEnabled = enabled;
-  byId('oauth-unavailable').hidden = enabled;
-  byId('oauth-controls').hidden = !enabled;
-}
-
-function renderOAuthResult(outcome) {
-  const box = byId('oauth-result');
-  box.dataset.seq = String(++callSeq);
-  if (outcome.ok) {
-    const r = outcome.data || {};
-    box.dataset.state = 'ok';
-    box.replaceChildren(h('p', { class: 'pill ok' }, `${outcome.status} OK`),
-      h('dl', { class: 'result-facts' },
-        h('div', {}, h('dt', {}, 'How the upstream saw the call'), h('dd', {}, h('code', { 'data-testid': 'oauth-auth' }, String(r.auth ?? '–')))),
-        h('div', {}, h('dt', {}, 'Token subject (sub)'), h('dd', {}, h('code', { 'data-testid': 'oauth-sub' }, String(r.sub ?? '–')))),
-        h('div', {}, h('dt', {}, 'Headers the upstream received'), h('dd', { class: 'header-names' }, (Array.isArray(r.headerNames) ? r.headerNames : []).map((n) => h('code', {}, String(n)))))));
-  } else {
-    const e = outcome.error;
-    box.dataset.state = 'error';
-    const hint = e.code === 'KW_OAUTH_NOT_CONNECTED' || e.code === 'KW_OAUTH_RECONNECT' ? 'Connect the account (again) with the button above.' : '';
-    box.replaceChildren(h('p', { class: 'pill error' }, e.status ? `${e.status} error` : 'network error'),
-      h('dl', { class: 'result-facts' },
-        h('div', {}, h('dt', {}, 'Code'), h('dd', {}, h('code', { 'data-testid': 'oauth-error-code' }, e.code))),
-        h('div', {}, h('dt', {}, 'Message'), h('dd', {}, e.message, hint ? h('span', { class: 'hint' }, ` ${hint}`) : null))));
-  }
-}
-
-async function onOAuthCall() {
-  await busy(byId('oauth-call'), async () => {
-    let outcome;
-    try {
-      const res = await kw.proxy(OAUTH_SERVICE, '/echo', { headers: { Accept: 'application/json' } });
-      outcome = { ok: true, status: res.status, data: await res.json() };
-    } catch (error) {
-      if (!state.signedIn) return;
-      outcome = { ok: false, error };
-    }
-    renderOAuthResult(outcome);
-    setStatus(outcome.ok ? `Through the connection: the upstream saw ${outcome.data && outcome.data.auth} auth for ${outcome.data && outcome.data.sub}.` : `Through the connection: ${outcome.error.code}.`);
-    await loadConnections();
-    refreshSessionQuietly();
-  });
-}
-
-async function onOAuthDisconnect() {
-  await busy(byId('oauth-disconnect'), async () => {
-    try {
-      await kw.delete(`/api/connections/${OAUTH_SERVICE}`);
-      await loadConnections();
-      setStatus('Disconnected: the tokens were revoked at the identity provider.');
-    } catch (err) {
-      if (state.signedIn) setStatus(`Could not disconnect: ${err.code}.`);
-    }
-  });
-}
-
 // ---------------------------------------------------------------------- flows
 
 // Every other request may slide the idle expiry, so the session is read last: the countdown
 // then shows the expiry the server will apply. The read itself is the probe (slide=false).
 async function refreshAll() {
   await infoLoaded;
-  await Promise.all([loadSessions(), loadKeys(), loadConnections()]);
+  await Promise.all([loadSessions(), loadKeys(), oauth.load()]);
   await loadSession();
   await oidc.load();
   showSignedIn();
@@ -598,17 +373,14 @@ function init() {
   infoLoaded = kw.get('/api/demo/info').then((info) => {
     byId('demo-users').hidden = !info.showDemoUsers;
     byId('byok-trial').hidden = !info.trialKeys;
-    showOAuthAvailability(!!info.oauthConnection);
+    oauth.show(!!info.oauthConnection);
     oidc.show(!!info.oidcSignIn);
   }, () => {
-    showOAuthAvailability(false);
+    oauth.show(false);
     oidc.show(false);
   });
-  // A top-level navigation: the provider's sign-in page, then back to /api/connect/demo-oauth/callback and here.
-  byId('oauth-connect').addEventListener('click', () => location.assign(`/api/connect/${OAUTH_SERVICE}?returnTo=/`));
-  byId('oauth-call').addEventListener('click', onOAuthCall);
-  byId('oauth-disconnect').addEventListener('click', onOAuthDisconnect);
-  for (const b of document.querySelectorAll('[data-call]')) b.addEventListener('click', () => call(b));
+  oauth.bind();
+  for (const b of document.querySelectorAll('[data-call]')) b.addEventListener('click', () => calls.call(b));
   // Coming back to the tab: check the session at once instead of waiting for the next action.
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible' && state.signedIn) refreshSessionQuietly();

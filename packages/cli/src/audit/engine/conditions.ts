@@ -1,5 +1,4 @@
 import ts from 'typescript5';
-import type { AnalysisContext } from './analysis-context.js';
 import { accessName, isProcessEnv, unwrap } from './ast.js';
 
 /*
@@ -8,6 +7,12 @@ import { accessName, isProcessEnv, unwrap } from './ast.js';
  * `configService.get('NODE_ENV') === 'development'`). Rules use them to judge both branches of a
  * conditional option and to say when a setting applies ("only when NODE_ENV is development").
  */
+
+/** What the condition helpers need of the engine: names resolved, constants folded (an `AnalysisContext` is one). */
+export interface ConditionResolver {
+  declarationOf(node: ts.Node): ts.Declaration | undefined;
+  constValue(node: ts.Expression | undefined): boolean | number | string | null | undefined;
+}
 
 /** A condition and the side of it that holds: `{ expr: isProd, holds: false }` reads "when `isProd` is false". */
 export interface BranchCondition {
@@ -40,7 +45,7 @@ function flip(t: EnvironmentTest | undefined): EnvironmentTest | undefined {
 }
 
 /** True when an expression reads the environment name: `process.env.NODE_ENV`, `config.get('NODE_ENV')`, `app.get('env')`. */
-function readsEnvironmentName(ctx: AnalysisContext, node: ts.Expression, depth = 0): boolean {
+function readsEnvironmentName(ctx: ConditionResolver, node: ts.Expression, depth = 0): boolean {
   if (depth > 6) return false;
   const e = unwrap(node);
   if ((ts.isPropertyAccessExpression(e) || ts.isElementAccessExpression(e)) && isProcessEnv(e.expression)) return ENV_KEY.test(accessName(e) ?? '');
@@ -61,7 +66,7 @@ function readsEnvironmentName(ctx: AnalysisContext, node: ts.Expression, depth =
  * Classifies a condition as a test of the deployment environment, following constants
  * (`const isDev = process.env.NODE_ENV === 'development'`).
  */
-export function environmentTest(ctx: AnalysisContext, node: ts.Expression, depth = 0): EnvironmentTest | undefined {
+export function environmentTest(ctx: ConditionResolver, node: ts.Expression, depth = 0): EnvironmentTest | undefined {
   if (depth > 6) return undefined;
   const e = unwrap(node);
   if (ts.isPrefixUnaryExpression(e) && e.operator === ts.SyntaxKind.ExclamationToken) return flip(environmentTest(ctx, e.operand, depth + 1));
@@ -102,13 +107,13 @@ export function environmentTest(ctx: AnalysisContext, node: ts.Expression, depth
 }
 
 /** The environment a branch runs in, when its condition is an environment test. */
-export function branchEnvironment(ctx: AnalysisContext, c: BranchCondition): EnvironmentTest | undefined {
+export function branchEnvironment(ctx: ConditionResolver, c: BranchCondition): EnvironmentTest | undefined {
   const t = environmentTest(ctx, c.expr);
   return c.holds ? t : flip(t);
 }
 
 /** The first condition among `conds` that limits the code to outside production, if any. */
-export function developmentOnly(ctx: AnalysisContext, conds: readonly BranchCondition[]): EnvironmentTest | undefined {
+export function developmentOnly(ctx: ConditionResolver, conds: readonly BranchCondition[]): EnvironmentTest | undefined {
   for (const c of conds) {
     const t = branchEnvironment(ctx, c);
     if (t?.when === 'development') return t;

@@ -98,6 +98,12 @@ export class MintedKeyProvider implements CredentialProvider {
     // Due for rotation: one instance rotates (store lease); the others keep using the
     // current key, which stays valid until it is retired after the rotation's grace period.
     if (current && !(await req.vault.tryLease(`rotate:${req.session.handle}:${req.name}`, 30_000))) return keySecret(req.name, current);
+    if (current) {
+      // Read again under the lease: another holder may have rotated and let its lease lapse
+      // after this request read the key; rotating again would orphan that holder's key.
+      const fresh = await this.current(req);
+      if (fresh && req.now - fresh.mintedAt < this.rotateEveryMs) return keySecret(req.name, fresh);
+    }
     const flight = `${req.session.key}|${req.name}`;
     let pending = this.inflight.get(flight);
     if (!pending) {
