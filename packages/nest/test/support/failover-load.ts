@@ -68,6 +68,8 @@ export class FailoverLoad {
   lostSessions = 0;
   capEnded = 0;
   capMissed = 0;
+  /** The last login that did not answer 200: `<status> <code>` (for a failure's message). */
+  private lastLoginAnswer = 'none';
   private stopped = false;
   private loops: Array<Promise<void>> = [];
   private probeSeq = 0;
@@ -101,7 +103,7 @@ export class FailoverLoad {
         for (;;) {
           const h = await this.login(user, i % this.targets.length, []);
           if (h) return h;
-          if (Date.now() > deadline) throw new Error(`burst login of ${user} did not answer 200 within 20 s`);
+          if (Date.now() > deadline) throw new Error(`burst login of ${user} did not answer 200 within 20 s (last answer: ${this.lastLoginAnswer})`);
           await sleep(50);
         }
       }),
@@ -190,7 +192,10 @@ export class FailoverLoad {
 
   private async login(user: string, at: number, held: Held[]): Promise<Held | undefined> {
     const r = await this.send(at, 'login', 'POST', '/login', undefined, { user });
-    if (r.status !== 200) return undefined;
+    if (r.status !== 200) {
+      this.lastLoginAnswer = `${r.status} ${r.body?.code ?? ''}`;
+      return undefined;
+    }
     if (r.body?.user?.id !== user) this.violations.push(`login as ${user} answered for another user`);
     const h: Held = { user, cookie: r.cookieHeader, handle: String(r.body.handle), state: 'valid' };
     this.held.push(h);
