@@ -119,4 +119,18 @@ export class RedisNode {
   cli(args: readonly string[], timeoutMs?: number): Promise<string> {
     return redisCli(this.port, args, timeoutMs);
   }
+
+  /**
+   * The client connections an app left open on this node (`CLIENT LIST TYPE normal`, less
+   * this query itself and the Sentinels' own links, named `sentinel-*`): after every store
+   * is closed, there must be none. Each as `addr=... name=... cmd=...`.
+   */
+  async appClients(): Promise<string[]> {
+    if (!this.running) return [];
+    const out = (await tryCli(this.port, ['CLIENT', 'LIST', 'TYPE', 'normal'])) ?? '';
+    return out
+      .split('\n')
+      .filter((l) => l.includes('addr=') && !/\bcmd=client\|list\b/.test(l) && !/\bname=sentinel-/.test(l))
+      .map((l) => ['addr', 'name', 'cmd'].map((f) => `${f}=${new RegExp(`\\b${f}=(\\S*)`).exec(l)?.[1] ?? ''}`).join(' '));
+  }
 }
