@@ -145,10 +145,15 @@ export class RedisCalls {
    * ends, a plain {@link script}.
    */
   async durableScript(script: RedisScript, key: string, args: ReadonlyArray<string | number>): Promise<unknown> {
+    return this.durableScriptKeys(script, [key], args);
+  }
+
+  /** {@link durableScript} over keys of one slot (the master owning the first one takes it). */
+  async durableScriptKeys(script: RedisScript, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
     const ends = this.ends;
-    if (!ends) return this.script(script, key, args);
-    const out = await this.run(() => ends.write(script, key, args), () => ends.reconnect());
-    if (out.acked < this.durability.replicas) throw new StoreNotDurableError(out.reply);
+    if (!ends) return keys.length === 1 ? this.script(script, keys[0]!, args) : this.scriptKeys(script, keys, args);
+    const out = await this.run(() => ends.write(script, keys, args), () => ends.reconnect());
+    if (out.acked < out.needed) throw new StoreNotDurableError(out.reply);
     return out.reply;
   }
 

@@ -1,11 +1,14 @@
 import { AS_MAP, scriptRunner, withTimeout, type RedisClientLike, type RedisScript, type Send } from './redis-client.js';
 import type { ResolvedDurableEnds } from './redis-options.js';
+import { ReplicaCount } from './redis-replica-count.js';
 
 /** What a durable write did: the script's reply, and how many replicas confirmed it (-1: unknown, the connection changed). */
 export interface DurableReply {
   readonly reply: unknown;
   /** `Infinity` when no wait was needed (`auto` on a master without replicas). */
   readonly acked: number;
+  /** How many acknowledgements the write needed (see {@link ReplicaCount}); fewer: not durable. */
+  readonly needed: number;
 }
 
 /**
@@ -15,8 +18,8 @@ export interface DurableReply {
  * go to the master that owns the key's slot, over that master's own connection.
  */
 export interface EndsLink {
-  /** Runs `script` on the master owning `key`, then (unless `auto` finds no replica there) `WAIT`s on the same connection. */
-  write(script: RedisScript, key: string, args: ReadonlyArray<string | number>): Promise<DurableReply>;
+  /** Runs `script` on the master owning `keys[0]` (all of one slot), then (unless `auto` finds no replica there) `WAIT`s on the same connection. */
+  write(script: RedisScript, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<DurableReply>;
   /** Connects again after a READONLY reply (a demoted master still connected). */
   reconnect(): void;
   close(): Promise<void>;
@@ -56,10 +59,10 @@ type NodeRedis = Emitter & {
   use?<T>(fn: (lease: { sendCommand(...a: unknown[]): Promise<unknown> }) => Promise<T>): Promise<T>;
 };
 
-/** One master connection: a raw send, a counter of its (re)connections, its replicas when it last connected. */
+/** One master connection: a raw send, a counter of its (re)connections, its master's replicas. */
 class EndsNode {
   private generation = 0;
-  private replicas: Promise<number> | undefined;
+  private readonly replicas = new ReplicaCount();
   constructor(
     readonly send: Send,
     private readonly isReady: () => boolean,
@@ -69,7 +72,7 @@ class EndsNode {
   ) {
     emitter.on('ready', () => {
       this.generation++;
-      this.replicas = undefined;
+      this.replicas.reset();
     });
   }
 
@@ -82,27 +85,37 @@ class EndsNode {
     if (!this.isReady()) throw new Error('The connection for ends of sessions is not ready.');
   }
 
-  /** Connected replicas (`INFO replication`) as of this connection's start: asked once per connection. */
-  replicasAtConnect(): Promise<number> {
-    this.replicas ??= this.send(['INFO', 'replication']).then((info) => {
-      const m = /connected_slaves:(\d+)/.exec(String(info));
-      return m ? Number(m[1]) : 0;
-    });
-    this.replicas.catch(() => (this.replicas = undefined));
-    return this.replicas;
-  }
-
-  async write(script: RedisScript, key: string, args: ReadonlyArray<string | number>, plan: ResolvedDurableEnds): Promise<DurableReply> {
+  async write(script: RedisScript, keys: readonly string[], args: ReadonlyArray<string | number>, plan: ResolvedDurableEnds): Promise<DurableReply> {
     await this.ready();
-    const run = scriptRunner(this.send);
-    if (plan.mode === 'auto' && (await this.replicasAtConnect()) === 0) return { reply: await run(script, [key], args), acked: Infinity };
     const at = this.generation;
-    const reply = await run(script, [key], args);
-    // Reconnected in between: a WAIT on the new connection would not cover the write.
-    if (this.generation !== at || !this.isReady()) return { reply, acked: -1 };
-    const acked = Number(await this.send(['WAIT', plan.replicas, plan.timeoutMs]));
-    return { reply, acked: Number.isFinite(acked) ? acked : -1 };
+    return durableWrite(this.send, this.replicas, script, keys, args, plan, () => this.generation === at && this.isReady());
   }
+}
+
+/**
+ * The write, then `WAIT` for the replicas it needs on the same connection; a `WAIT` that
+ * comes back short asks the master for its replicas again (one it dropped is not waited for
+ * any more, after the hold) and judges the acknowledgements by that count.
+ */
+async function durableWrite(
+  send: Send,
+  replicas: ReplicaCount,
+  script: RedisScript,
+  keys: readonly string[],
+  args: ReadonlyArray<string | number>,
+  plan: ResolvedDurableEnds,
+  sameConnection: () => boolean,
+): Promise<DurableReply> {
+  const run = scriptRunner(send);
+  const needed = await replicas.needed(send, plan);
+  if (needed === 0) return { reply: await run(script, keys, args), acked: Infinity, needed };
+  const reply = await run(script, keys, args);
+  // Reconnected in between: a WAIT on the new connection would not cover the write.
+  if (!sameConnection()) return { reply, acked: -1, needed };
+  const raw = Number(await send(['WAIT', needed, plan.timeoutMs]));
+  const acked = Number.isFinite(raw) ? raw : -1;
+  if (acked >= needed || plan.replicas !== 'all' || acked < 0) return { reply, acked, needed };
+  return { reply, acked, needed: Math.max(1, await replicas.needed(send, plan, true)) };
 }
 
 function ioNode(inst: IoInstance, waitMs: number): EndsNode {
@@ -133,7 +146,7 @@ export function endsLink(client: RedisClientLike, kind: string, plan: ResolvedDu
       if (!dup.isOpen) dup.connect().catch(() => {});
     }, commandTimeoutMs);
     return {
-      write: (s, key, args) => node.write(s, key, args, plan),
+      write: (s, keys, args) => node.write(s, keys, args, plan),
       reconnect: () => {},
       close: async () => {
         await (dup.close ?? dup.quit)?.call(dup).catch(() => {});
@@ -144,16 +157,27 @@ export function endsLink(client: RedisClientLike, kind: string, plan: ResolvedDu
   dup.on('error', () => {});
   const node = ioNode(dup, commandTimeoutMs);
   return {
-    write: (s, key, args) => node.write(s, key, args, plan),
+    write: (s, keys, args) => node.write(s, keys, args, plan),
     reconnect: () => dup.disconnect(true),
     close: () => quitIo(dup),
   };
 }
 
-/** On a Cluster: the write and its WAIT on the connection to the master owning the key's slot. */
+/**
+ * On a Cluster: the write and its WAIT on the connection to the master owning the key's slot.
+ * The duplicate sends no command of its own, so nothing else refreshes its slot map: a slot
+ * whose master is gone (not among the connected masters) or a failed write asks the cluster
+ * again (at most every {@link SLOTS_REFRESH_MS}), so ends follow a failover by themselves.
+ */
 function clusterLink(dup: IoCluster, plan: ResolvedDurableEnds, waitMs: number): EndsLink {
   dup.on('error', () => {});
   const nodes = new WeakMap<IoInstance, EndsNode>();
+  let refreshedAt = 0;
+  const refresh = (): void => {
+    if (Date.now() - refreshedAt < SLOTS_REFRESH_MS) return;
+    refreshedAt = Date.now();
+    dup.refreshSlotsCache();
+  };
   const masterOf = async (key: string): Promise<EndsNode> => {
     const deadline = Date.now() + waitMs;
     for (;;) {
@@ -166,16 +190,17 @@ function clusterLink(dup: IoCluster, plan: ResolvedDurableEnds, waitMs: number):
       }
       if (Date.now() >= deadline) throw new Error('No master owns this slot yet.');
       if ((dup.status as string) === 'wait') (dup as unknown as IoInstance).connect().catch(() => {});
+      else if (dup.status === 'ready') refresh();
       await new Promise((r) => setTimeout(r, 10));
     }
   };
   return {
-    async write(s, key, args) {
+    async write(s, keys, args) {
       try {
-        return await (await masterOf(key)).write(s, key, args, plan);
+        return await (await masterOf(keys[0]!)).write(s, keys, args, plan);
       } catch (e) {
-        // The slot moved (a failover or a resharding): learn the new owner; this write fails closed.
-        if (e instanceof Error && /^(MOVED|ASK|CLUSTERDOWN|READONLY)/.test(e.message)) dup.refreshSlotsCache();
+        // The slot moved (a failover or a resharding) or its master is gone: learn the new owner; this write fails closed.
+        refresh();
         throw e;
       }
     },
@@ -184,15 +209,20 @@ function clusterLink(dup: IoCluster, plan: ResolvedDurableEnds, waitMs: number):
   };
 }
 
-/** node-redis Sentinel: one leased master connection per write, so the WAIT runs where the write did. */
+/** Least time between two slot-map refreshes of the ends' Cluster connection. */
+const SLOTS_REFRESH_MS = 100;
+
+/**
+ * node-redis Sentinel: one leased master connection per write, so the WAIT runs where the
+ * write did; the replica count is the link's (a new master shows as a new `master_replid`).
+ */
 function sentinelLeaseLink(sentinel: NodeRedis, plan: ResolvedDurableEnds, waitMs: number): EndsLink {
+  const replicas = new ReplicaCount();
   return {
-    write: (s, key, args) =>
-      sentinel.use!(async (lease) => {
+    write: (s, keys, args) =>
+      sentinel.use!((lease) => {
         const send: Send = (a) => withTimeout(lease.sendCommand(false, a.map(String), AS_MAP), waitMs);
-        const reply = await scriptRunner(send)(s, [key], args);
-        const acked = Number(await send(['WAIT', plan.replicas, plan.timeoutMs]));
-        return { reply, acked: Number.isFinite(acked) ? acked : -1 };
+        return durableWrite(send, replicas, s, keys, args, plan, () => true);
       }),
     reconnect: () => {},
     close: async () => {},

@@ -28,15 +28,25 @@ export class RedisLifecycle {
     private readonly graceMs: number,
   ) {}
 
-  /** Writes a record; `indexed` adds it to its user's set and sessions by age (a new session, not a successor). */
+  /**
+   * Writes a record; `indexed` adds it to its user's set and sessions by age (a new session,
+   * not a successor). The index entries go first: a replica has a prefix of its master's
+   * writes, so a failover can lose a new session's index entry only with its record, never
+   * alone (a record its user's index lost would outlive logout-all). On a Cluster the two
+   * live on different masters: with durable ends, the entries are confirmed by the user's
+   * master's replicas before the record is written (a 503 `KW_STORE_NOT_DURABLE` login
+   * otherwise, leaving only an entry that names no record, dropped by the next listing).
+   */
   async write(s: StoredSession, indexed: boolean): Promise<void> {
     const rk = this.keys.record(s.key);
+    const index = indexed && this.calls.cluster && this.calls.durable;
+    if (index) await this.calls.durableScriptKeys(SCRIPT.indexAdd, [this.keys.user(s.userId), this.keys.byAge(s.userId)], [s.key, s.createdAt]);
     await Promise.all([
+      indexed && !index ? this.calls.cmd('SADD', this.keys.user(s.userId), s.key) : undefined,
+      indexed && !index ? this.calls.cmd('ZADD', this.keys.byAge(s.userId), s.createdAt, s.key) : undefined,
       this.calls.cmd('HSET', rk, ...encodeRecord(s)),
       this.calls.cmd('PEXPIREAT', rk, expiryOf(s) + this.graceMs),
       this.calls.cmd('ZADD', this.keys.expiry(), expiryOf(s), s.key),
-      indexed ? this.calls.cmd('SADD', this.keys.user(s.userId), s.key) : undefined,
-      indexed ? this.calls.cmd('ZADD', this.keys.byAge(s.userId), s.createdAt, s.key) : undefined,
     ]);
   }
 

@@ -6,14 +6,19 @@ import { describeClient, type RedisClientLike } from './redis-client.js';
  * How ends of sessions wait for replicas (see {@link RedisStoreOptions.durableEnds}).
  *
  * @example
- * new RedisStore({ sentinels, sentinelName: 'mymaster', durableEnds: { replicas: 2, timeoutMs: 250 } })
+ * new RedisStore({ sentinels, sentinelName: 'mymaster', durableEnds: { replicas: 'all', timeoutMs: 250 } })
  */
 export interface DurableEndsOptions {
   /**
-   * Replicas that must have the write before the end counts as done.
-   * @default 1
+   * Replicas that must have the write before the end counts as done: `'all'`, every replica
+   * the master lists when the end is written (`INFO replication`, asked at most every second
+   * and again when a `WAIT` comes back short), so that whichever replica Sentinel or the
+   * Cluster promotes has the end; or a number (1 to 16) of them. With `'all'`, a replica that
+   * is connected but stalled holds every end up to `timeoutMs` (503) until the master drops
+   * it (its `repl-timeout`); one the master dropped still counts for 5 s, then no longer.
+   * @default 'all'
    */
-  replicas?: number;
+  replicas?: number | 'all';
   /**
    * How long the write waits for them (Redis `WAIT`); beyond it the request answers 503
    * `KW_STORE_NOT_DURABLE`. At least 50 ms below `commandTimeoutMs`.
@@ -70,21 +75,23 @@ export interface RedisStoreOptions {
   /**
    * Every write that ends or narrows a session (logout, logout-all, revoke, the per-user
    * cap, a reuse end, an ID rotation's claim, the ledger of minted keys) is answered only
-   * once `replicas` replicas have it (Redis `WAIT` on the connection and node that took
-   * it); otherwise the request answers 503 `KW_STORE_NOT_DURABLE` and the client does not
-   * believe it happened. Logins and touches stay asynchronous. `true` = `{}` (the
-   * defaults), `false` = off.
+   * once its replicas have it (`replicas`, by default every one the master lists; Redis
+   * `WAIT` on the connection and node that took it); otherwise the request answers 503
+   * `KW_STORE_NOT_DURABLE` and the client does not believe it happened. Logins and touches
+   * stay asynchronous, except that on a Cluster a login's entry in its user's index (kept
+   * on another master than the record) is confirmed before the record is written, so
+   * logout-all always finds it. `true` = `{}` (the defaults), `false` = off.
    * @default on with `sentinels` (or a Sentinel `client`); otherwise on while the master
-   * Keyward is connected to had a connected replica when it connected (`INFO replication`,
-   * checked again at every reconnect, so after a failover too), off on a lone server.
+   * holding the key lists a replica (`INFO replication`, asked at most every second and
+   * after every reconnect, so after a failover too), off on a lone server.
    */
   durableEnds?: boolean | DurableEndsOptions;
 }
 
-/** `durableEnds` after validation: `auto` decides per master at each connection. */
+/** `durableEnds` after validation: `auto` decides per master, by the replicas it lists. */
 export interface ResolvedDurableEnds {
   readonly mode: 'on' | 'off' | 'auto';
-  readonly replicas: number;
+  readonly replicas: number | 'all';
   readonly timeoutMs: number;
 }
 
@@ -103,7 +110,7 @@ export interface ResolvedRedisStoreOptions {
   readonly durableEnds: ResolvedDurableEnds;
 }
 
-export const DEFAULT_DURABLE_REPLICAS = 1;
+export const DEFAULT_DURABLE_REPLICAS = 'all';
 export const DEFAULT_DURABLE_TIMEOUT_MS = 500;
 const SOURCES = ['url', 'cluster', 'sentinels', 'client'] as const;
 const KNOWN = [...SOURCES, 'sentinelName', 'prefix', 'sweepGraceMs', 'commandTimeoutMs', 'redisOptions', 'durableEnds'];
@@ -189,13 +196,17 @@ function durable(v: unknown, sentinel: boolean, commandTimeoutMs: number, proble
   if (v === false) return { ...fallback, mode: 'off' };
   if (v === true) return { ...fallback, mode: 'on' };
   if (!isPlainObject(v)) {
-    problems.push(`RedisStore \`durableEnds\`: ${show(v)}; give true, false or { replicas, timeoutMs }.`);
+    problems.push(`RedisStore \`durableEnds\`: ${show(v)}; give true, false or { replicas: 'all' | 1..16, timeoutMs }.`);
     return fallback;
   }
   for (const k of Object.keys(v)) {
     if (k !== 'replicas' && k !== 'timeoutMs') problems.push(`RedisStore \`durableEnds.${k}\`: unknown option.${didYouMean(k, ['replicas', 'timeoutMs']) ? ` Did you mean \`${didYouMean(k, ['replicas', 'timeoutMs'])}\`?` : ' Known: replicas, timeoutMs.'}`);
   }
-  const replicas = integer(v.replicas, 'durableEnds.replicas', DEFAULT_DURABLE_REPLICAS, 1, 16, problems);
+  let replicas: number | 'all' = DEFAULT_DURABLE_REPLICAS;
+  if (v.replicas !== undefined && v.replicas !== 'all') {
+    if (typeof v.replicas === 'number' && Number.isSafeInteger(v.replicas) && v.replicas >= 1 && v.replicas <= 16) replicas = v.replicas;
+    else problems.push(`RedisStore \`durableEnds.replicas\`: ${show(v.replicas)} is neither 'all' nor a whole number from 1 to 16; leave it out for the default, 'all' (every replica the master lists).`);
+  }
   const wait = integer(v.timeoutMs, 'durableEnds.timeoutMs', timeoutMs, 1, 30_000, problems);
   return checkTimeout({ mode: 'on', replicas, timeoutMs: wait }, commandTimeoutMs, problems);
 }

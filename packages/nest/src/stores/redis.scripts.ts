@@ -235,6 +235,17 @@ redis.call('SET', KEYS[1], '1', 'PX', 60000)
 return 1
 `;
 
+/**
+ * KEYS[1]=a user's set, KEYS[2]=the user's sessions by age (one slot); ARGV: store key,
+ * created at. A new session's index entries in one write, so that on a Cluster with durable
+ * ends one WAIT confirms both before the record (on another master) is written.
+ */
+export const INDEX_ADD = `
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+return 1
+`;
+
 /** Every script of the Redis store's sessions, by role (registered with the client once). */
 export const SCRIPT = {
   load: { name: 'kwLoad', lua: LOAD },
@@ -251,4 +262,5 @@ export const SCRIPT = {
   takeSet: { name: 'kwTakeSet', lua: TAKE_SET },
   dropTombstone: { name: 'kwDropTombstone', lua: DROP_TOMBSTONE },
   fence: { name: 'kwFence', lua: FENCE },
+  indexAdd: { name: 'kwIndexAdd', lua: INDEX_ADD, keys: 2 },
 } as const satisfies Record<string, RedisScript>;

@@ -23,7 +23,7 @@ export type { DurableEndsOptions, RedisStoreOptions } from './redis-options.js';
  * Works with ioredis (`url`, `cluster`, `sentinels`, or your ioredis `client`; `npm install
  * ioredis`) or with a node-redis client you already have (`client: createClient(...)` or
  * `createSentinel(...)`). With replicas (Sentinel always, otherwise when the master has one),
- * every end of a session waits until a replica has it (`durableEnds`), so that a failover
+ * every end of a session waits until every replica has it (`durableEnds`), so that a failover
  * cannot bring an ended session back; see docs/deployment.md.
  *
  * Where things live: key names in `redis-keys.ts`, the record's layout in `redis-record.ts`,
