@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../typescript.cjs';
 import { resolve } from 'node:path';
 import { AUDIT_RULES } from '../rules/rules.js';
 import { AnalysisContext, type Rooms, type SharedState, type SourceFinding } from './engine/analysis-context.js';

@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../typescript.cjs';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 

@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../typescript.cjs';
 import type { AnalysisContext, LiteralCandidate } from '../audit/engine/analysis-context.js';
 import { COOKIE_PARSER_MODULES, SIGNING_SECRET_OPTIONS, calleeName, fallbackMatters, isPlaceholderKeyword, objectName, propertyNameText, unwrap } from '../audit/engine/ast.js';
 import { isSecretConfigName, isSecretName, looksLikeProse, looksRandom, maskSecret, matchProvider } from '../secrets/secret-detector.js';

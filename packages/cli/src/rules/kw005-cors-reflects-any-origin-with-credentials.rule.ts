@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../typescript.cjs';
 import type { AnalysisContext } from '../audit/engine/analysis-context.js';
 import { CORS_MODULES, calleeName, objectName, unwrap } from '../audit/engine/ast.js';
 import { type BranchCondition, branchConditions, conditionText, developmentOnly, environmentText } from '../audit/engine/conditions.js';

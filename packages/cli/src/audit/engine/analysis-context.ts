@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../../typescript.cjs';
 import { relative } from 'node:path';
 import type { Finding, RuleId, Severity } from '../../finding.js';
 import type { SessionKind } from '../session-kind.js';

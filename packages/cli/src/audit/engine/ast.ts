@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../../typescript.cjs';
 import { secretWeakness } from '@keyward/core';
 import { isPlaceholder, looksRandom, matchProvider } from '../../secrets/secret-detector.js';
 import { isWellKnownWeakSecret } from '../../secrets/weak-secrets.js';

@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../../typescript.cjs';
 import { SESSION_MODULES, type SessionLib, accessName, calleeName, decoratorName, decoratorsOf, unwrap } from './ast.js';
 import type { Constants } from './constants.js';
 import type { Symbols } from './symbols.js';

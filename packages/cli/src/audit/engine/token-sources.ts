@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../../typescript.cjs';
 import { accessName, calleeName, importedModules, isProcessEnv, propertyNameText, unwrap } from './ast.js';
 import type { Constants } from './constants.js';
 import {

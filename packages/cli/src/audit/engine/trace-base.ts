@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../../typescript.cjs';
 import { calleeName, isSanitizerCall, objectName, unwrap } from './ast.js';
 import type { Constants } from './constants.js';
 import { HTTP_REQUEST_CALL, OWN_TOKEN_BY_NAME, OWN_TOKEN_ISSUER, TOKEN_EXCHANGE_CALL, TOKEN_RESPONSE_FIELD } from './knowledge/oauth-sources.js';
