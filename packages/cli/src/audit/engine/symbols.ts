@@ -13,6 +13,14 @@ export class Symbols {
   private readonly files = new Map<ts.SourceFile, FileIndex>();
   /** Lookups by name. */
   private readonly byName = new Map<string, { calls: ts.CallExpression[]; assignments: ts.BinaryExpression[] }>();
+  /**
+   * Answers per node, `null` for none: the rules and the value-following ask about the same names
+   * many times (a callee once per rule), and each question is a checker call.
+   */
+  private readonly declarations = new Map<ts.Node, ts.Declaration | null>();
+  private readonly symbols = new Map<ts.Node, ts.Symbol | null>();
+  private readonly modules = new Map<ts.Node, string | null>();
+  private readonly functions = new Map<ts.Node, ts.SignatureDeclaration | null>();
 
   constructor(
     readonly checker: ts.TypeChecker,
@@ -22,11 +30,19 @@ export class Symbols {
 
   /** The declaration a name refers to, through aliases (imports) and shorthand properties. */
   declarationOf(node: ts.Node): ts.Declaration | undefined {
+    const known = this.declarations.get(node);
+    if (known !== undefined) return known ?? undefined;
+    const decl = this.resolveDeclaration(node);
+    this.declarations.set(node, decl ?? null);
+    return decl;
+  }
+
+  private resolveDeclaration(node: ts.Node): ts.Declaration | undefined {
     let sym: ts.Symbol | undefined;
     // `{ origin }`: the variable, not the property it creates
     if (ts.isShorthandPropertyAssignment(node)) sym = this.checker.getShorthandAssignmentValueSymbol(node);
     else if (ts.isIdentifier(node) && node.parent && ts.isShorthandPropertyAssignment(node.parent) && node.parent.name === node) sym = this.checker.getShorthandAssignmentValueSymbol(node.parent);
-    else sym = this.checker.getSymbolAtLocation(node);
+    else sym = this.symbolAt(node);
     if (!sym) return undefined;
     if (sym.flags & ts.SymbolFlags.Alias) {
       try {
@@ -41,11 +57,23 @@ export class Symbols {
 
   /** The symbol of a name (no alias resolution): for comparing two uses of one variable. */
   symbolAt(node: ts.Node): ts.Symbol | undefined {
-    return this.checker.getSymbolAtLocation(node);
+    const known = this.symbols.get(node);
+    if (known !== undefined) return known ?? undefined;
+    const sym = this.checker.getSymbolAtLocation(node);
+    this.symbols.set(node, sym ?? null);
+    return sym;
   }
 
   /** Module an identifier was imported from (a default, named or namespace import, or a CommonJS require call). */
   importSource(node: ts.Expression): string | undefined {
+    const known = this.modules.get(node);
+    if (known !== undefined) return known ?? undefined;
+    const mod = this.resolveImportSource(node);
+    this.modules.set(node, mod ?? null);
+    return mod;
+  }
+
+  private resolveImportSource(node: ts.Expression): string | undefined {
     const e = unwrap(node);
     if (isRequireCall(e)) return (e.arguments[0] as ts.StringLiteral).text;
     let id: ts.Expression = e;
@@ -53,12 +81,20 @@ export class Symbols {
     if (ts.isPropertyAccessExpression(id) && id.name.text === 'default') id = id.expression;
     if (ts.isPropertyAccessExpression(id) && isRequireCall(unwrap(id.expression))) return ((unwrap(id.expression) as ts.CallExpression).arguments[0] as ts.StringLiteral | undefined)?.text;
     if (!ts.isIdentifier(id)) return undefined;
-    const decl = this.checker.getSymbolAtLocation(id)?.declarations?.[0];
+    const decl = this.symbolAt(id)?.declarations?.[0];
     return decl ? moduleOfDeclaration(decl) : undefined;
   }
 
   /** The function a callee refers to, when it is declared in analysed code. */
   functionOf(callee: ts.Expression): ts.SignatureDeclaration | undefined {
+    const known = this.functions.get(callee);
+    if (known !== undefined) return known ?? undefined;
+    const fn = this.resolveFunction(callee);
+    this.functions.set(callee, fn ?? null);
+    return fn;
+  }
+
+  private resolveFunction(callee: ts.Expression): ts.SignatureDeclaration | undefined {
     const e = unwrap(callee);
     if (ts.isFunctionExpression(e) || ts.isArrowFunction(e)) return e;
     const target = ts.isPropertyAccessExpression(e) ? e.name : ts.isIdentifier(e) ? e : undefined;

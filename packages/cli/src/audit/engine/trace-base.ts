@@ -153,9 +153,9 @@ export abstract class TraceBase {
 
   /** True when `id` is known to be missing where it is read: `if (typeof x !== 'undefined') … else <here>`. */
   isAbsentAt(id: ts.Identifier): boolean {
-    const sym = this.symbols.checker.getSymbolAtLocation(id);
+    const sym = this.symbols.symbolAt(id);
     if (!sym) return false;
-    const is = (n: ts.Expression): boolean => ts.isIdentifier(n) && this.symbols.checker.getSymbolAtLocation(n) === sym;
+    const is = (n: ts.Expression): boolean => ts.isIdentifier(n) && this.symbols.symbolAt(n) === sym;
     const asserts = (c: ts.Expression): 'present' | 'absent' | undefined => {
       const e = unwrap(c);
       if (is(e)) return 'present';
