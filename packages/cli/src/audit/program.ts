@@ -37,6 +37,7 @@ const MAX_EXTRA_FILE_BYTES = 1_000_000;
  * local variables, object properties and imports between files. Files that the given ones import
  * and that exist on disk outside node_modules are loaded too (for cross-file option objects), but
  * only the given files are reported on. No lib files, no node_modules: resolution is syntactic.
+ * Parent pointers are set by the binder: call `getTypeChecker()` before walking up the trees.
  */
 export function createAuditProgram(files: readonly SourceInput[], readExtraFromDisk = true): ts.Program {
   const texts = new Map<string, string>();
@@ -78,7 +79,8 @@ export function createAuditProgram(files: readonly SourceInput[], readExtraFromD
   const host: ts.CompilerHost = {
     getSourceFile: (fileName, languageVersion) => {
       const text = read(fileName);
-      return text === undefined ? undefined : ts.createSourceFile(fileName, text, languageVersion, true, scriptKind(fileName));
+      // no parent pointers from the parser: the binder sets every one when the checker is created (as for tsc)
+      return text === undefined ? undefined : ts.createSourceFile(fileName, text, languageVersion, false, scriptKind(fileName));
     },
     getDefaultLibFileName: () => '/__keyward_no_lib__.d.ts',
     writeFile: () => undefined,
