@@ -1,5 +1,5 @@
 import ts from '../../typescript.cjs';
-import { calleeName, isRequireCall, unwrap } from './ast.js';
+import { calleeName, isRequireCall, moduleImports, unwrap, type ModuleImports } from './ast.js';
 
 /*
  * The symbol room: what a name refers to, across files, with the type checker of the one program
@@ -22,11 +22,21 @@ export class Symbols {
   private readonly modules = new Map<ts.Node, string | null>();
   private readonly functions = new Map<ts.Node, ts.SignatureDeclaration | null>();
 
+  /** Imports per file (see `mayImport`), and the names bound by imports in files whose names are global. */
+  private readonly imports = new Map<ts.SourceFile, ModuleImports>();
+  private globalBindings: Map<string, string[]> | undefined;
+
   constructor(
     readonly checker: ts.TypeChecker,
     /** The files being audited (their calls are indexed for following a parameter to its callers). */
     private readonly roots: ReadonlySet<ts.SourceFile>,
-  ) {}
+    /** Every file of the program, for `importSource(node, wanted)`; without them every question goes to the checker. */
+    private readonly programFiles?: readonly ts.SourceFile[],
+    /** The imports of files already walked (the analyzer walks the audited ones). */
+    known: ReadonlyMap<ts.SourceFile, ModuleImports> = new Map(),
+  ) {
+    for (const [sf, imports] of known) this.imports.set(sf, imports);
+  }
 
   /** The declaration a name refers to, through aliases (imports) and shorthand properties. */
   declarationOf(node: ts.Node): ts.Declaration | undefined {
@@ -64,10 +74,16 @@ export class Symbols {
     return sym;
   }
 
-  /** Module an identifier was imported from (a default, named or namespace import, or a CommonJS require call). */
-  importSource(node: ts.Expression): string | undefined {
+  /**
+   * Module an identifier was imported from (a default, named or namespace import, or a CommonJS
+   * require call). With `wanted`, a caller that only cares about some modules gets `undefined`
+   * without asking the checker when no import of its file (or of a file whose names are global)
+   * binds that name to a module it wants.
+   */
+  importSource(node: ts.Expression, wanted?: (mod: string) => boolean): string | undefined {
     const known = this.modules.get(node);
     if (known !== undefined) return known ?? undefined;
+    if (wanted && !this.mayImport(node, wanted)) return undefined;
     const mod = this.resolveImportSource(node);
     this.modules.set(node, mod ?? null);
     return mod;
@@ -83,6 +99,36 @@ export class Symbols {
     if (!ts.isIdentifier(id)) return undefined;
     const decl = this.symbolAt(id)?.declarations?.[0];
     return decl ? moduleOfDeclaration(decl) : undefined;
+  }
+
+  /**
+   * False when the identifier `resolveImportSource` would ask the checker about cannot be bound to
+   * a module `wanted` accepts. A name resolves to a declaration in its own file or, from a file
+   * that is not a module (or declares globals), in the global scope; and the declarations
+   * `moduleOfDeclaration` knows are imports and requires, named like the identifier.
+   */
+  private mayImport(node: ts.Expression, wanted: (mod: string) => boolean): boolean {
+    if (!this.programFiles) return true;
+    let id: ts.Expression = unwrap(node);
+    if (isRequireCall(id)) return true;
+    if (ts.isPropertyAccessExpression(id) && id.name.text === 'default') id = id.expression;
+    if (!ts.isIdentifier(id)) return true;
+    const own = this.importsOf(id.getSourceFile()).bindings.get(id.text);
+    if (own?.some(wanted)) return true;
+    if (!this.globalBindings) {
+      this.globalBindings = new Map();
+      for (const sf of this.programFiles) {
+        if (ts.isExternalModule(sf) && !sf.text.includes('global')) continue;
+        for (const [name, mods] of this.importsOf(sf).bindings) this.globalBindings.set(name, [...(this.globalBindings.get(name) ?? []), ...mods]);
+      }
+    }
+    return this.globalBindings.get(id.text)?.some(wanted) ?? false;
+  }
+
+  private importsOf(sf: ts.SourceFile): ModuleImports {
+    let imports = this.imports.get(sf);
+    if (!imports) this.imports.set(sf, (imports = moduleImports(sf)));
+    return imports;
   }
 
   /** The function a callee refers to, when it is declared in analysed code. */
