@@ -76,6 +76,7 @@ export function createAuditProgram(files: readonly SourceInput[], readExtraFromD
     skipLibCheck: true,
     noResolve: false,
   };
+  let resolutionCache: ts.ModuleResolutionCache | undefined;
   const host: ts.CompilerHost = {
     getSourceFile: (fileName, languageVersion) => {
       const text = read(fileName);
@@ -92,6 +93,17 @@ export function createAuditProgram(files: readonly SourceInput[], readExtraFromD
     readFile: (f) => read(f),
     directoryExists: (d) => !d.includes('/node_modules') && existsSync(d),
     getDirectories: () => [],
+    // A bare specifier ('@nestjs/common', 'express-session') could only resolve into node_modules
+    // or through a package.json, and this host shows neither: it stays unresolved without the
+    // lookups. Relative and absolute specifiers are resolved as the program would.
+    resolveModuleNameLiterals: (literals, containingFile, redirected, opts, containingSourceFile) => {
+      resolutionCache ??= ts.createModuleResolutionCache(host.getCurrentDirectory(), host.getCanonicalFileName, opts);
+      return literals.map((literal) =>
+        ts.isExternalModuleNameRelative(literal.text)
+          ? ts.resolveModuleName(literal.text, containingFile, opts, host, resolutionCache, redirected, ts.getModeForUsageLocation(containingSourceFile, literal, opts))
+          : { resolvedModule: undefined },
+      );
+    },
   };
   return ts.createProgram({ rootNames: [...texts.keys()], options, host });
 }
