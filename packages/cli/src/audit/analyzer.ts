@@ -8,7 +8,7 @@ import { SessionMiddleware } from './engine/session-middleware.js';
 import { Sinks } from './engine/sinks.js';
 import { Symbols } from './engine/symbols.js';
 import { TokenSources, type App } from './engine/token-sources.js';
-import { moduleImports } from './engine/ast.js';
+import { moduleImports } from './engine/module-imports.js';
 import { createAuditProgram, type SourceInput } from './program.js';
 import { mergeSessionKind, packageDependencies, packageDirOf, sessionKindFromPackageJson, sessionKindOfModules, type SessionKind } from './session-kind.js';
 

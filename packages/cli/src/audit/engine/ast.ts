@@ -40,66 +40,6 @@ export const CORS_MODULES = new Set(['cors', '@fastify/cors', 'fastify-cors']);
 export const COOKIE_PARSER_MODULES = new Set(['cookie-parser', '@fastify/cookie', 'fastify-cookie']);
 
 
-/** Module specifiers a file imports: ESM imports, import-equals declarations and CommonJS require calls with a string literal. */
-export function importedModules(sf: ts.SourceFile): string[] {
-  return moduleImports(sf).modules;
-}
-
-/** What one walk of a file finds of its imports. */
-export interface ModuleImports {
-  /** The specifiers, in source order (see {@link importedModules}). */
-  modules: string[];
-  /**
-   * Local names bound to an import or a require (`import x from 'm'`, `{ a as x }`, `* as x`,
-   * `import x = require('m')`, `const x = require('m')`, `const { x } = require('m')`,
-   * `const x = require('m').y`) and the modules each may come from.
-   */
-  bindings: Map<string, string[]>;
-}
-
-/** The imports of a file and the names they bind, in one walk. */
-export function moduleImports(sf: ts.SourceFile): ModuleImports {
-  const modules: string[] = [];
-  const bindings = new Map<string, string[]>();
-  const add = (name: ts.Identifier, mod: string): void => {
-    const list = bindings.get(name.text);
-    if (list) list.push(mod);
-    else bindings.set(name.text, [mod]);
-  };
-  // every binding element under a pattern, down to those of functions in its default values
-  const bindPattern = (n: ts.Node, mod: string): void => {
-    if (ts.isBindingElement(n) && ts.isIdentifier(n.name)) add(n.name, mod);
-    ts.forEachChild(n, (c) => bindPattern(c, mod));
-  };
-  const bind = (name: ts.BindingName | undefined, mod: string): void => {
-    if (!name) return;
-    if (ts.isIdentifier(name)) add(name, mod);
-    else bindPattern(name, mod);
-  };
-  const visit = (node: ts.Node): void => {
-    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
-      const mod = node.moduleSpecifier.text;
-      modules.push(mod);
-      const clause = node.importClause;
-      bind(clause?.name, mod);
-      const named = clause?.namedBindings;
-      if (named && ts.isNamespaceImport(named)) bind(named.name, mod);
-      else if (named) for (const el of named.elements) bind(el.name, mod);
-    } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) {
-      modules.push(node.moduleReference.expression.text);
-      bind(node.name, node.moduleReference.expression.text);
-    } else if (ts.isCallExpression(node) && isRequireCall(node)) modules.push((node.arguments[0] as ts.StringLiteral).text);
-    else if (ts.isVariableDeclaration(node) && node.initializer) {
-      const init = unwrap(node.initializer);
-      const call = isRequireCall(init) ? init : ts.isPropertyAccessExpression(init) && isRequireCall(unwrap(init.expression)) ? (unwrap(init.expression) as ts.CallExpression) : undefined;
-      if (call) bind(node.name, (call.arguments[0] as ts.StringLiteral).text);
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(sf);
-  return { modules, bindings };
-}
-
 export function isRequireCall(node: ts.Node): node is ts.CallExpression {
   return (
     ts.isCallExpression(node) &&

@@ -1,5 +1,6 @@
 import ts from '../../typescript.cjs';
-import { calleeName, isRequireCall, moduleImports, unwrap, type ModuleImports } from './ast.js';
+import { calleeName, isRequireCall, unwrap } from './ast.js';
+import { moduleImports, type ModuleImports } from './module-imports.js';
 
 /*
  * The symbol room: what a name refers to, across files, with the type checker of the one program

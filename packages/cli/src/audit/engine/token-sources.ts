@@ -1,5 +1,6 @@
 import ts from '../../typescript.cjs';
-import { accessName, calleeName, importedModules, isProcessEnv, propertyNameText, unwrap } from './ast.js';
+import { accessName, calleeName, isProcessEnv, propertyNameText, unwrap } from './ast.js';
+import { importedModules } from './module-imports.js';
 import type { Constants } from './constants.js';
 import {
   BEARER_PASSPORT,
