@@ -1,7 +1,5 @@
 import { runAudit } from './cli/audit.command.js';
 import { EXIT_ERROR, EXIT_OK, UsageError, type CliIo } from './cli/cli-io.js';
-import { runLegacySessions } from './cli/legacy-sessions.command.js';
-import { runProbe } from './cli/probe.command.js';
 import { RULE_LIST } from './rules/rules.js';
 import { TOOL_VERSION } from './version.js';
 
@@ -83,9 +81,9 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
       case 'audit':
         return await runAudit(rest, io, HELP);
       case 'probe':
-        return await runProbe(rest, io, HELP);
+        return await (await import('./cli/probe.command.js')).runProbe(rest, io, HELP);
       case 'legacy-sessions':
-        return await runLegacySessions(rest, io, HELP);
+        return await (await import('./cli/legacy-sessions.command.js')).runLegacySessions(rest, io, HELP);
       case 'rules':
         io.stdout.write(RULE_LIST.map((r) => `${r.id}  ${r.severity.padEnd(6)}  ${r.name.padEnd(42)} ${r.sources.join('+')}\n      ${r.title}`).join('\n') + '\n');
         return EXIT_OK;

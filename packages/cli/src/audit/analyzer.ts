@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../typescript.cjs';
 import { resolve } from 'node:path';
 import { AUDIT_RULES } from '../rules/rules.js';
 import { AnalysisContext, type Rooms, type SharedState, type SourceFinding } from './engine/analysis-context.js';
@@ -8,7 +8,7 @@ import { SessionMiddleware } from './engine/session-middleware.js';
 import { Sinks } from './engine/sinks.js';
 import { Symbols } from './engine/symbols.js';
 import { TokenSources, type App } from './engine/token-sources.js';
-import { importedModules } from './engine/ast.js';
+import { moduleImports } from './engine/module-imports.js';
 import { createAuditProgram, type SourceInput } from './program.js';
 import { mergeSessionKind, packageDependencies, packageDirOf, sessionKindFromPackageJson, sessionKindOfModules, type SessionKind } from './session-kind.js';
 
@@ -49,7 +49,8 @@ export function analyzeSources(files: readonly SourceInput[], options: AnalyzeOp
     else groups.set(key, [sf]);
   }
   const appOf = new Map<ts.SourceFile, { app: App; kind: SessionKind }>();
-  const modules = new Map(roots.map((sf) => [sf, importedModules(sf)] as const));
+  const imports = new Map(roots.map((sf) => [sf, moduleImports(sf)] as const));
+  const modules = new Map(roots.map((sf) => [sf, imports.get(sf)!.modules] as const));
   for (const [dir, files] of groups) {
     const imported = files.flatMap((sf) => modules.get(sf) ?? []);
     const app: App = { dir: dir || undefined, modules: new Set([...imported, ...(dir ? packageDependencies(dir) : [])]) };
@@ -57,7 +58,7 @@ export function analyzeSources(files: readonly SourceInput[], options: AnalyzeOp
     for (const sf of files) appOf.set(sf, { app, kind });
   }
   const shared: SharedState = { roots: new Set(roots), reported: new Set(), out: [], cwd: options.cwd ?? process.cwd() };
-  const symbols = new Symbols(checker, shared.roots);
+  const symbols = new Symbols(checker, shared.roots, program.getSourceFiles(), imports);
   const constants = new Constants(symbols);
   const rooms: Rooms = {
     symbols,

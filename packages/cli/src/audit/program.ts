@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../typescript.cjs';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 
@@ -37,6 +37,7 @@ const MAX_EXTRA_FILE_BYTES = 1_000_000;
  * local variables, object properties and imports between files. Files that the given ones import
  * and that exist on disk outside node_modules are loaded too (for cross-file option objects), but
  * only the given files are reported on. No lib files, no node_modules: resolution is syntactic.
+ * Parent pointers are set by the binder: call `getTypeChecker()` before walking up the trees.
  */
 export function createAuditProgram(files: readonly SourceInput[], readExtraFromDisk = true): ts.Program {
   const texts = new Map<string, string>();
@@ -75,10 +76,12 @@ export function createAuditProgram(files: readonly SourceInput[], readExtraFromD
     skipLibCheck: true,
     noResolve: false,
   };
+  let resolutionCache: ts.ModuleResolutionCache | undefined;
   const host: ts.CompilerHost = {
     getSourceFile: (fileName, languageVersion) => {
       const text = read(fileName);
-      return text === undefined ? undefined : ts.createSourceFile(fileName, text, languageVersion, true, scriptKind(fileName));
+      // no parent pointers from the parser: the binder sets every one when the checker is created (as for tsc)
+      return text === undefined ? undefined : ts.createSourceFile(fileName, text, languageVersion, false, scriptKind(fileName));
     },
     getDefaultLibFileName: () => '/__keyward_no_lib__.d.ts',
     writeFile: () => undefined,
@@ -90,6 +93,17 @@ export function createAuditProgram(files: readonly SourceInput[], readExtraFromD
     readFile: (f) => read(f),
     directoryExists: (d) => !d.includes('/node_modules') && existsSync(d),
     getDirectories: () => [],
+    // A bare specifier ('@nestjs/common', 'express-session') could only resolve into node_modules
+    // or through a package.json, and this host shows neither: it stays unresolved without the
+    // lookups. Relative and absolute specifiers are resolved as the program would.
+    resolveModuleNameLiterals: (literals, containingFile, redirected, opts, containingSourceFile) => {
+      resolutionCache ??= ts.createModuleResolutionCache(host.getCurrentDirectory(), host.getCanonicalFileName, opts);
+      return literals.map((literal) =>
+        ts.isExternalModuleNameRelative(literal.text)
+          ? ts.resolveModuleName(literal.text, containingFile, opts, host, resolutionCache, redirected, ts.getModeForUsageLocation(containingSourceFile, literal, opts))
+          : { resolvedModule: undefined },
+      );
+    },
   };
   return ts.createProgram({ rootNames: [...texts.keys()], options, host });
 }

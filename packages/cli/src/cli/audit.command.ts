@@ -1,8 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { sep } from 'node:path';
 import { auditPaths, type AuditResult } from '../audit/audit.js';
-import { fixFindings } from '../fix/fix-files.js';
-import { unifiedDiff } from '../fix/unified-diff.js';
 import { EXIT_OK, UsageError, parse, type CliIo } from './cli-io.js';
 import { emit, exitCode, failOn, format, progress } from './report-output.js';
 
@@ -46,6 +44,8 @@ export async function runAudit(args: readonly string[], io: CliIo, help: string)
   };
   let result = audit();
   if (fix) {
+    // loaded only for --fix: the fixers and their TypeScript import are not needed by a plain audit
+    const [{ fixFindings }, { unifiedDiff }] = await Promise.all([import('../fix/fix-files.js'), import('../fix/unified-diff.js')]);
     const outcome = fixFindings({ sources: result.sources, findings: result.findings, cwd: io.cwd, session });
     const files = `${outcome.files.length} file${outcome.files.length === 1 ? '' : 's'}`;
     if (dryRun) {

@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../typescript.cjs';
 import { type AnalysisContext, type Taint, tokenNameKind } from '../audit/engine/analysis-context.js';
 import { NON_SENSITIVE_COOKIE_NAME, capitalise } from '../audit/engine/ast.js';
 import { sessionWrites } from '../audit/engine/session-writes.js';

@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../typescript.cjs';
 import type { AnalysisContext } from '../audit/engine/analysis-context.js';
 import { LONG_LIFETIME_MS, NON_SENSITIVE_COOKIE_NAME, SENSITIVE_COOKIE_NAME, calleeName, capitalise, unwrap } from '../audit/engine/ast.js';
 import { conditionText, developmentOnly } from '../audit/engine/conditions.js';

@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../typescript.cjs';
 import type { AnalysisContext, LiteralCandidate } from '../audit/engine/analysis-context.js';
 import { COOKIE_PARSER_MODULES, SIGNING_SECRET_OPTIONS, calleeName, fallbackMatters, isPlaceholderKeyword, objectName, propertyNameText, unwrap } from '../audit/engine/ast.js';
 import { isSecretConfigName, isSecretName, looksLikeProse, looksRandom, maskSecret, matchProvider } from '../secrets/secret-detector.js';
@@ -79,18 +79,18 @@ function checkProviderLiteral(ctx: AnalysisContext, node: ts.StringLiteralLike):
 function checkLibrarySecrets(ctx: AnalysisContext, call: ts.CallExpression): void {
   const name = calleeName(call);
   if (name === 'register' && call.arguments.length >= 1) {
-    const mod = ctx.importSource(call.arguments[0]!);
+    const mod = ctx.importSource(call.arguments[0]!, isCookieParserModule);
     if (mod && COOKIE_PARSER_MODULES.has(mod)) {
       const secret = ctx.propertyValue(ctx.objectLiteralOf(call.arguments[1]), 'secret');
       if (secret) checkSigningSecret(ctx, secret, 'the @fastify/cookie secret', true);
       return;
     }
   } else if (!ctx.sessionLibOf(call)) {
-    const mod = ctx.importSource(call.expression);
+    const mod = ctx.importSource(call.expression, isCookieParserModule);
     if (mod && COOKIE_PARSER_MODULES.has(mod) && call.arguments[0]) checkSigningSecret(ctx, call.arguments[0], 'the cookie-parser secret', true);
     if ((name === 'sign' || name === 'verify') && ts.isPropertyAccessExpression(unwrap(call.expression))) {
       const obj = objectName((unwrap(call.expression) as ts.PropertyAccessExpression).expression) ?? '';
-      if (/^(?:jwt|jsonwebtoken|jose)$/i.test(obj) || ctx.importSource((unwrap(call.expression) as ts.PropertyAccessExpression).expression) === 'jsonwebtoken') {
+      if (/^(?:jwt|jsonwebtoken|jose)$/i.test(obj) || ctx.importSource((unwrap(call.expression) as ts.PropertyAccessExpression).expression, (m) => m === 'jsonwebtoken') === 'jsonwebtoken') {
         const secretArg = call.arguments[1];
         if (secretArg && !ts.isObjectLiteralExpression(unwrap(secretArg))) checkSigningSecret(ctx, secretArg, 'the JWT signing secret', true);
       }
@@ -177,3 +177,7 @@ export const hardcodedOrFallbackSecret: Rule = {
     }
   },
 };
+
+function isCookieParserModule(mod: string): boolean {
+  return COOKIE_PARSER_MODULES.has(mod);
+}

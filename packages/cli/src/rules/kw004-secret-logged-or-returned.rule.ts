@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../typescript.cjs';
 import type { AnalysisContext } from '../audit/engine/analysis-context.js';
 import { HTTP_METHOD_DECORATORS, LOG_METHODS, RESPONSE_OBJECT_NAMES, calleeName, capitalise, decoratorName, decoratorsOf, enclosingFunction, objectName, unwrap } from '../audit/engine/ast.js';
 import { LOG_FUNCTIONS, REDIRECT_CALLS, RESPONSE_BODY_CALLS, RESPONSE_DECORATORS, RESPONSE_GETTER_CALLS } from '../audit/engine/knowledge/sink-shapes.js';

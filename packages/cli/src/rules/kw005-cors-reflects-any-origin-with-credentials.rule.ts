@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../typescript.cjs';
 import type { AnalysisContext } from '../audit/engine/analysis-context.js';
 import { CORS_MODULES, calleeName, objectName, unwrap } from '../audit/engine/ast.js';
 import { type BranchCondition, branchConditions, conditionText, developmentOnly, environmentText } from '../audit/engine/conditions.js';
@@ -23,8 +23,8 @@ function corsOptionsOf(ctx: AnalysisContext, call: ts.CallExpression): ts.Expres
     const appOpts = ctx.objectLiteralOf(call.arguments[call.arguments.length - 1]);
     return ctx.propertyValue(appOpts, 'cors');
   }
-  if (name === 'register' && call.arguments[0] && CORS_MODULES.has(ctx.importSource(call.arguments[0]) ?? '')) return call.arguments[1];
-  if (CORS_MODULES.has(ctx.importSource(call.expression) ?? '')) return call.arguments[0];
+  if (name === 'register' && call.arguments[0] && CORS_MODULES.has(ctx.importSource(call.arguments[0], isCorsModule) ?? '')) return call.arguments[1];
+  if (CORS_MODULES.has(ctx.importSource(call.expression, isCorsModule) ?? '')) return call.arguments[0];
   return false;
 }
 
@@ -132,3 +132,7 @@ export const corsReflectsAnyOriginWithCredentials: Rule = {
     if (ts.isCallExpression(node)) checkCors(ctx, node);
   },
 };
+
+function isCorsModule(mod: string): boolean {
+  return CORS_MODULES.has(mod);
+}

@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../typescript.cjs';
 import { sessionWrites } from '../audit/engine/session-writes.js';
 import { capitalise } from '../audit/engine/ast.js';
 import { maskSecret } from '../secrets/secret-detector.js';

@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../../typescript.cjs';
 import { relative } from 'node:path';
 import type { Finding, RuleId, Severity } from '../../finding.js';
 import type { SessionKind } from '../session-kind.js';
@@ -124,8 +124,9 @@ export class AnalysisContext {
   declarationOf(node: ts.Node): ts.Declaration | undefined {
     return this.rooms.symbols.declarationOf(node);
   }
-  importSource(node: ts.Expression): string | undefined {
-    return this.rooms.symbols.importSource(node);
+  /** The module `node` was imported from; with `wanted`, only a module it accepts (else undefined, and faster). */
+  importSource(node: ts.Expression, wanted?: (mod: string) => boolean): string | undefined {
+    return this.rooms.symbols.importSource(node, wanted);
   }
   functionOf(callee: ts.Expression): ts.SignatureDeclaration | undefined {
     return this.rooms.symbols.functionOf(callee);

@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../../typescript.cjs';
 import { secretWeakness } from '@keyward/core';
 import { isPlaceholder, looksRandom, matchProvider } from '../../secrets/secret-detector.js';
 import { isWellKnownWeakSecret } from '../../secrets/weak-secrets.js';
@@ -39,20 +39,6 @@ export type SessionLib = 'express-session' | 'cookie-session' | 'secure-session'
 export const CORS_MODULES = new Set(['cors', '@fastify/cors', 'fastify-cors']);
 export const COOKIE_PARSER_MODULES = new Set(['cookie-parser', '@fastify/cookie', 'fastify-cookie']);
 
-
-/** Module specifiers a file imports: ESM imports, import-equals declarations and CommonJS require calls with a string literal. */
-export function importedModules(sf: ts.SourceFile): string[] {
-  const out: string[] = [];
-  const visit = (node: ts.Node): void => {
-    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) out.push(node.moduleSpecifier.text);
-    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression))
-      out.push(node.moduleReference.expression.text);
-    else if (ts.isCallExpression(node) && isRequireCall(node)) out.push((node.arguments[0] as ts.StringLiteral).text);
-    ts.forEachChild(node, visit);
-  };
-  visit(sf);
-  return out;
-}
 
 export function isRequireCall(node: ts.Node): node is ts.CallExpression {
   return (

@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../../typescript.cjs';
 import { accessName, isProcessEnv, unwrap } from './ast.js';
 
 /*

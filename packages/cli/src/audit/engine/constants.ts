@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../../typescript.cjs';
 import type { BranchCondition } from './conditions.js';
 import { accessName, propertyNameText, returnExpressions, unwrap } from './ast.js';
 import type { Symbols } from './symbols.js';

@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../../typescript.cjs';
 import { LITERAL_KEEPING_CALLS, accessName, calleeName, exits, isProcessEnv, objectName, unwrap } from './ast.js';
 import type { Symbols } from './symbols.js';
 

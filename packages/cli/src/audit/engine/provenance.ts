@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../../typescript.cjs';
 import { REQUEST_OBJECT_NAMES, accessName, isBooleanish, isProcessEnv, isSanitizerCall, objectName, propertyNameText, unwrap } from './ast.js';
 import { isSecretConfigName, isSecretName, matchProvider } from '../../secrets/secret-detector.js';
 import { NON_TOKEN_FIELDS } from './knowledge/oauth-sources.js';

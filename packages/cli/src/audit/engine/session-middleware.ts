@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../../typescript.cjs';
 import { SESSION_MODULES, type SessionLib, accessName, calleeName, decoratorName, decoratorsOf, unwrap } from './ast.js';
 import type { Constants } from './constants.js';
 import type { Symbols } from './symbols.js';
@@ -13,7 +13,7 @@ export class SessionMiddleware {
   ) {}
 
   sessionLibOf(call: ts.CallExpression): SessionLib | undefined {
-    const mod = this.symbols.importSource(call.expression);
+    const mod = this.symbols.importSource(call.expression, isSessionModule);
     return mod ? SESSION_MODULES[mod] : undefined;
   }
 
@@ -36,7 +36,7 @@ export class SessionMiddleware {
     let lib: SessionLib | undefined;
     let optsArg: ts.Expression | undefined;
     if (calleeName(call) === 'register' && call.arguments.length >= 1) {
-      const mod = this.symbols.importSource(call.arguments[0]!);
+      const mod = this.symbols.importSource(call.arguments[0]!, isSessionModule);
       lib = mod ? SESSION_MODULES[mod] : undefined;
       optsArg = call.arguments[1];
     } else {
@@ -52,4 +52,9 @@ export class SessionMiddleware {
    * Options assigned after the object literal: `opts.cookie.secure = false`, `sess.cookie = { … }`.
    * Returns the last plain assignment to `<holder>.<path>` in this file, if any.
    */
+}
+
+/** The modules whose import `sessionLibOf` looks for (any key SESSION_MODULES answers for). */
+function isSessionModule(mod: string): boolean {
+  return SESSION_MODULES[mod] !== undefined;
 }

@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../../typescript.cjs';
 import { isSecretName } from '../../secrets/secret-detector.js';
 import type { AnalysisContext, Taint } from './analysis-context.js';
 import { accessName, calleeName, enclosingFunction, isBooleanish, objectName, propertyNameText, unwrap } from './ast.js';

@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../../typescript.cjs';
 import { calleeName, objectName, propertyNameText, unwrap } from './ast.js';
 import { developmentOnly } from './conditions.js';
 import type { Constants } from './constants.js';

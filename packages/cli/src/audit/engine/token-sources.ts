@@ -1,5 +1,6 @@
-import ts from 'typescript5';
-import { accessName, calleeName, importedModules, isProcessEnv, propertyNameText, unwrap } from './ast.js';
+import ts from '../../typescript.cjs';
+import { accessName, calleeName, isProcessEnv, propertyNameText, unwrap } from './ast.js';
+import { importedModules } from './module-imports.js';
 import type { Constants } from './constants.js';
 import {
   BEARER_PASSPORT,
@@ -56,9 +57,9 @@ export class TokenSources {
   libraryCall(call: ts.CallExpression, app: App | undefined): string | undefined {
     const name = calleeName(call);
     if (!name) return undefined;
-    const mod = this.symbols.importSource(call.expression);
     for (const lib of OAUTH_LIBRARIES) {
       if (!lib.calls.includes(name)) continue;
+      const mod = this.symbols.importSource(call.expression, (m) => lib.packages.includes(m));
       if ((mod && lib.packages.includes(mod)) || (app && lib.packages.some((p) => app.modules.has(p))) || lib.packages.some((p) => this.modulesOf(call.getSourceFile()).has(p))) return lib.label;
     }
     return undefined;

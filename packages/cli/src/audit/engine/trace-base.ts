@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../../typescript.cjs';
 import { calleeName, isSanitizerCall, objectName, unwrap } from './ast.js';
 import type { Constants } from './constants.js';
 import { HTTP_REQUEST_CALL, OWN_TOKEN_BY_NAME, OWN_TOKEN_ISSUER, TOKEN_EXCHANGE_CALL, TOKEN_RESPONSE_FIELD } from './knowledge/oauth-sources.js';
@@ -153,9 +153,9 @@ export abstract class TraceBase {
 
   /** True when `id` is known to be missing where it is read: `if (typeof x !== 'undefined') … else <here>`. */
   isAbsentAt(id: ts.Identifier): boolean {
-    const sym = this.symbols.checker.getSymbolAtLocation(id);
+    const sym = this.symbols.symbolAt(id);
     if (!sym) return false;
-    const is = (n: ts.Expression): boolean => ts.isIdentifier(n) && this.symbols.checker.getSymbolAtLocation(n) === sym;
+    const is = (n: ts.Expression): boolean => ts.isIdentifier(n) && this.symbols.symbolAt(n) === sym;
     const asserts = (c: ts.Expression): 'present' | 'absent' | undefined => {
       const e = unwrap(c);
       if (is(e)) return 'present';

@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../../typescript.cjs';
 import { PASSTHROUGH_CALLS, REQUEST_OBJECT_NAMES, SANITIZER_CALLS, calleeName, objectName, returnExpressions, unwrap } from './ast.js';
 import { isSecretConfigName, isSecretName } from '../../secrets/secret-detector.js';
 import { PICK_CALL, TRANSFORM_CALL } from './knowledge/sink-shapes.js';

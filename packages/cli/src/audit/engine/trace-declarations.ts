@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../../typescript.cjs';
 import { calleeName, decoratorName, decoratorsOf, isBooleanish, isProcessEnv, isSanitizerCall, propertyNameText, returnExpressions, unwrap } from './ast.js';
 import { isSecretConfigName, isSecretName } from '../../secrets/secret-detector.js';
 import { NON_TOKEN_FIELDS } from './knowledge/oauth-sources.js';

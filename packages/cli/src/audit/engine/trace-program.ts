@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../../typescript.cjs';
 import { NON_SENSITIVE_COOKIE_NAME, REQUEST_OBJECT_NAMES, SENSITIVE_COOKIE_NAME, accessName, calleeName, decoratorName, decoratorsOf, objectName, returnExpressions, unwrap } from './ast.js';
 import { OAUTH_PROVIDER, SESSION_TOKEN_PATHS } from './knowledge/oauth-sources.js';
 import { isSecretName } from '../../secrets/secret-detector.js';

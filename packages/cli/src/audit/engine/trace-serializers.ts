@@ -1,4 +1,4 @@
-import ts from 'typescript5';
+import ts from '../../typescript.cjs';
 import { calleeName, decoratorName, decoratorsOf, propertyNameText, unwrap } from './ast.js';
 import { isSecretName } from '../../secrets/secret-detector.js';
 import { type Taint, tokenNameKind } from './taint.js';
