@@ -5,12 +5,13 @@ import { after, before, describe, it } from 'node:test';
 import { KeywardEvents, RedisStore, SqliteStore, type KeywardModuleOptions, type SecurityEvent, type SessionStore } from '../src/index.js';
 import { ADAPTERS } from './support/adapters.js';
 import { FlowBrowser } from './support/browser-flow.js';
-import { startTestIdp, type TestIdp } from './support/oidc-provider.js';
+import type { TestIdp } from './support/oidc-provider.js';
 import { redisSuite, type RedisServer } from './support/redis-server.js';
 import { findSecrets, secret, vaultKey } from './support/secrets.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
-import { startUpstream, type UpstreamHandle } from './support/upstream.js';
+import type { UpstreamHandle } from './support/upstream.js';
 import { waitFor } from './support/wait-for.js';
+import { idpSuite } from './support/idp-suite.js';
 
 // Issue 24: connected accounts against a real authorization server (oidc-provider), on both
 // adapters and both persistent stores (Redis, SQLite): the full flow played as a browser, every refusal of the callback (a clear 4xx
@@ -26,15 +27,7 @@ const STORES = ['redis', 'sqlite'] as const;
 const openStore = (kind: (typeof STORES)[number], tag: string): SessionStore =>
   kind === 'sqlite' ? new SqliteStore({ file: join(tmp, `${tag}.sqlite`) }) : new RedisStore({ url: redis.url, prefix: `kw:connected:${tag}:` });
 
-before(async () => {
-  idp = await startTestIdp();
-  upstream = await startUpstream({ serverKeys: [secret()], adminToken: secret() });
-  upstream.acceptBearer((t) => idp.isActiveAccessToken(t));
-});
-after(async () => {
-  await upstream.close();
-  await idp.close();
-});
+idpSuite((i, u) => ((idp = i), (upstream = u)));
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

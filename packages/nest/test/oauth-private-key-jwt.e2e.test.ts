@@ -5,10 +5,11 @@ import { after, before, describe, it } from 'node:test';
 import { KeywardEvents, MemoryStore, liveSecrets, type KeywardModuleOptions, type SecurityEvent } from '../src/index.js';
 import { ADAPTERS } from './support/adapters.js';
 import { FlowBrowser } from './support/browser-flow.js';
-import { startTestIdp, type TestIdp } from './support/oidc-provider.js';
+import type { TestIdp } from './support/oidc-provider.js';
 import { findSecrets, secret, vaultKey } from './support/secrets.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
-import { startUpstream, type UpstreamHandle } from './support/upstream.js';
+import type { UpstreamHandle } from './support/upstream.js';
+import { idpSuite } from './support/idp-suite.js';
 
 // Issues 24 and 25: `private_key_jwt` client authentication (RFC 7523 client assertions,
 // made by openid-client) against the real oidc-provider, for the OpenID Connect sign-in
@@ -31,15 +32,7 @@ const privateParts = (jwk: JsonWebKey): string[] => PRIVATE_PARTS.map((p) => jwk
 
 let idp: TestIdp;
 let upstream: UpstreamHandle;
-before(async () => {
-  idp = await startTestIdp();
-  upstream = await startUpstream({ serverKeys: [secret()], adminToken: secret() });
-  upstream.acceptBearer((t) => idp.isActiveAccessToken(t));
-});
-after(async () => {
-  await upstream.close();
-  await idp.close();
-});
+idpSuite((i, u) => ((idp = i), (upstream = u)));
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

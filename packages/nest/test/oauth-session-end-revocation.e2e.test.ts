@@ -6,11 +6,12 @@ import { ADAPTERS } from './support/adapters.js';
 import type { FlowBrowser } from './support/browser-flow.js';
 import { FakeClock } from './support/fake-clock.js';
 import { OAUTH_STORES, appCookies, openOAuthStore, startOAuthApp, type OAuthApp } from './support/oauth-app.js';
-import { startTestIdp, type TestIdp } from './support/oidc-provider.js';
+import type { TestIdp } from './support/oidc-provider.js';
 import { redisSuite, type RedisServer } from './support/redis-server.js';
 import { secret } from './support/secrets.js';
-import { startUpstream, type UpstreamHandle } from './support/upstream.js';
+import type { UpstreamHandle } from './support/upstream.js';
 import { waitFor } from './support/wait-for.js';
+import { idpSuite } from './support/idp-suite.js';
 
 // Issue 24, point 4: a session-bound connection's tokens are revoked at the provider (RFC 7009)
 // at every kind of session end: logout, logout-all, the per-user cap, ID reuse, idle expiry (the
@@ -29,15 +30,7 @@ let redis: RedisServer;
 const tmp = redisSuite('kw-oauth-end-', (r) => (redis = r));
 let seq = 0;
 
-before(async () => {
-  idp = await startTestIdp();
-  upstream = await startUpstream({ serverKeys: [secret()], adminToken: secret() });
-  upstream.acceptBearer((t) => idp.isActiveAccessToken(t));
-});
-after(async () => {
-  await upstream.close();
-  await idp.close();
-});
+idpSuite((i, u) => ((idp = i), (upstream = u)));
 
 for (const adapter of ADAPTERS) {
   for (const kind of OAUTH_STORES) {

@@ -4,10 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import type { SessionStore } from '../src/index.js';
 import { ADAPTERS } from './support/adapters.js';
 import { OAUTH_STORES, openOAuthStore, startOAuthApp, type OAuthApp } from './support/oauth-app.js';
-import { startTestIdp, type TestIdp } from './support/oidc-provider.js';
+import type { TestIdp } from './support/oidc-provider.js';
 import { redisSuite, type RedisServer } from './support/redis-server.js';
 import { findSecrets, secret } from './support/secrets.js';
-import { startUpstream, type UpstreamHandle } from './support/upstream.js';
+import type { UpstreamHandle } from './support/upstream.js';
+import { idpSuite } from './support/idp-suite.js';
 
 // Issue 24, point 2: `bind: 'user'`. The tokens are kept for the user, sealed in the vault's
 // user scope: every session of the user lists and uses the connection; the logout of one
@@ -21,15 +22,7 @@ let redis: RedisServer;
 const tmp = redisSuite('kw-oauth-user-', (r) => (redis = r));
 let seq = 0;
 
-before(async () => {
-  idp = await startTestIdp();
-  upstream = await startUpstream({ serverKeys: [secret()], adminToken: secret() });
-  upstream.acceptBearer((t) => idp.isActiveAccessToken(t));
-});
-after(async () => {
-  await upstream.close();
-  await idp.close();
-});
+idpSuite((i, u) => ((idp = i), (upstream = u)));
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

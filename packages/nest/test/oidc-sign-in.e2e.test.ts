@@ -4,10 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import { KeywardEvents, MemoryStore, type KeywardModuleOptions, type SecurityEvent } from '../src/index.js';
 import { ADAPTERS } from './support/adapters.js';
 import { FlowBrowser, type Hop } from './support/browser-flow.js';
-import { startTestIdp, type TestIdp } from './support/oidc-provider.js';
+import type { TestIdp } from './support/oidc-provider.js';
 import { findSecrets, secret, vaultKey } from './support/secrets.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
-import { startUpstream, type UpstreamHandle } from './support/upstream.js';
+import type { UpstreamHandle } from './support/upstream.js';
+import { idpSuite } from './support/idp-suite.js';
 
 // Issue 25: sign in with OpenID Connect against a real provider (oidc-provider), on both
 // adapters: the flow played as a browser, ID tokens that must not validate (wrong aud, iss,
@@ -18,15 +19,7 @@ import { startUpstream, type UpstreamHandle } from './support/upstream.js';
 let idp: TestIdp;
 let upstream: UpstreamHandle;
 
-before(async () => {
-  idp = await startTestIdp();
-  upstream = await startUpstream({ serverKeys: [secret()], adminToken: secret() });
-  upstream.acceptBearer((t) => idp.isActiveAccessToken(t));
-});
-after(async () => {
-  await upstream.close();
-  await idp.close();
-});
+idpSuite((i, u) => ((idp = i), (upstream = u)));
 
 /** Starts a sign-in at the app and plays the user at the provider: the login hop and the callback URL, not yet visited. */
 async function untilSignInCallback(b: FlowBrowser, opts: { returnTo?: string; user?: string } = {}): Promise<{ start: Hop; callback: string }> {
