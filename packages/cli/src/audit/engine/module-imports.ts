@@ -8,9 +8,9 @@ export interface ModuleImports {
   /** The specifiers, in source order (see {@link importedModules}). */
   modules: string[];
   /**
-   * Local names bound to an import or a require (`import x from 'm'`, `{ a as x }`, `* as x`,
-   * `import x = require('m')`, `const x = require('m')`, `const { x } = require('m')`,
-   * `const x = require('m').y`) and the modules each may come from.
+   * Local names bound to an import or a require (a default import, `{ a as x }`, `* as x`, an
+   * import-equals require, a `const` (or destructuring) initialised by a require call or a member
+   * of one) and the modules each may come from.
    */
   bindings: Map<string, string[]>;
 }
@@ -71,7 +71,7 @@ function nodeAt(sf: ts.SourceFile, pos: number): ts.Node {
   }
 }
 
-/** The variable declaration whose value is this require call (`const x = require('m')`, `= require('m').y`), as `moduleImports` sees it. */
+/** The variable declaration whose value is this require call (a `const` initialised by a require call, or by a member of one), as `moduleImports` sees it. */
 function requireDeclaration(call: ts.CallExpression): ts.VariableDeclaration | undefined {
   const up = (n: ts.Expression): ts.Expression => {
     let e = n;
