@@ -154,4 +154,30 @@ describe('Cluster with replicas: a login confirms its user-index entry before it
       await store.close();
     }
   });
+
+  // Regression (review of issue 27): on a Cluster the sweeper's takeMany took each record with a
+  // durable take; one unconfirmed take rejected the whole batch after every record was already
+  // removed, so no end ran (minted keys and tokens never revoked) and no later sweep found them.
+  it('the sweeper\'s takeMany hands back every record it took, confirmed or not (a stalled replica)', async () => {
+    const prefix = 'sw:';
+    const store = new RedisStore({ cluster: c.seeds, prefix, commandTimeoutMs: 3000, durableEnds: { timeoutMs: 500 } });
+    try {
+      const keys = Array.from({ length: 12 }, () => secret());
+      for (const k of keys) await store.create(record(k));
+      const masters = new Set(await Promise.all(keys.map((k) => masterOf(`${prefix}s:{${k}}`))));
+      assert.ok(masters.size >= 2, 'the records are spread over several masters');
+      const stalled = await c.replicaOf([...masters][0]!);
+      stalled.pause();
+      let taken: Array<StoredSession | null>;
+      try {
+        taken = await store.takeMany(keys);
+      } finally {
+        stalled.resume();
+      }
+      assert.deepEqual(taken.map((r) => r?.key), keys, 'every record taken is handed back for its end to run');
+      for (const k of keys) assert.equal(await store.load(k, { now: Date.now(), touchAfterMs: 60_000, idleMs: 60_000 }), null);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -2,7 +2,7 @@ import { KeywardErrorCode, NotFoundError, StoreNotDurableError, StoreUnavailable
 import { NO_EVENTS, sessionRef, userRef, type SecurityEventSink, type SessionEndedReason } from '../events/security-event.js';
 import { absoluteLifetime, type ResolvedSessionOptions } from './session-options.js';
 import type { SessionStore, StoredSession, TouchPolicy } from '../stores/session-store.interface.js';
-import { expiryOf } from '../stores/store-record.js';
+import { expiryOf, takenAnyway } from '../stores/store-record.js';
 import { SecretRing, generateSessionId, handleOf, storeKeyOf } from './session-id.js';
 import type { SessionEndReason, SessionInfo, SessionLifecycleListener, SessionUser } from './session.types.js';
 import { ID_ISSUED_FIELD, IdRotation, UNUSED_FIELD, idIssuedAt, liveEndOf, previousKeysOf } from './id-rotation.js';
@@ -163,7 +163,9 @@ export class SessionEngine {
     }
     this.cookies.forget(record.key);
     // The ID rotated since this request read it: move the live successor instead.
-    const old = await liveEndOf(await this.store.take(record.key).catch((e: unknown) => this.unconfirmed(e, 'replaced')), (link) => this.store.take(link.key));
+    const old = await liveEndOf(await this.store.take(record.key).catch((e: unknown) => this.unconfirmed(e, 'replaced')), (link) =>
+      this.store.take(link.key).catch((e: unknown) => this.unconfirmed(e, 'replaced')),
+    );
     if (!old) return null;
     if (user && user.id !== old.userId) {
       // The record changed hands between our read and the take: treat it as a login.
@@ -217,7 +219,8 @@ export class SessionEngine {
   private async finish(record: StoredSession, reason: SessionEndReason): Promise<boolean> {
     const live = await liveEndOf(record, (link) => {
       this.cookies.forget(link.key);
-      return this.store.take(link.key);
+      // The successor's take is an end too: unconfirmed, it still ends here and the client hears 503.
+      return this.store.take(link.key).catch((e: unknown) => this.unconfirmed(e, reason));
     });
     if (!live) return false;
     await this.notifyEnded(live, reason);
@@ -310,8 +313,10 @@ export class SessionEngine {
       await slice.pause();
       const chunk = keys.slice(i, i + SWEEP_CONCURRENCY);
       for (const k of chunk) this.cookies.forget(k);
-      const records = this.store.takeMany ? await this.store.takeMany(chunk) : await Promise.all(chunk.map((k) => this.store.take(k)));
-      const done = await Promise.all(records.map((r) => (r ? this.finish(r, 'expired') : false)));
+      // An expired session needs no replica's word that it ended (back after a failover, it is
+      // still expired and is swept again); what was taken must still end here, keys revoked.
+      const records = this.store.takeMany ? await this.store.takeMany(chunk) : await Promise.all(chunk.map((k) => this.store.take(k).catch(takenAnyway)));
+      const done = await Promise.all(records.map((r) => (r ? this.finish(r, 'expired').catch((e: unknown) => (e instanceof StoreNotDurableError ? true : Promise.reject(e))) : false)));
       ended += done.filter(Boolean).length;
     }
     return ended;

@@ -37,7 +37,7 @@ type IoInstance = Emitter & {
   connect(): Promise<void>;
   disconnect(reconnect?: boolean): void;
   quit(): Promise<unknown>;
-  duplicate(): IoInstance;
+  duplicate(override?: { autoResendUnfulfilledCommands?: boolean }): IoInstance;
 };
 type IoCluster = Emitter & {
   status: string;
@@ -74,6 +74,10 @@ class EndsNode {
       this.generation++;
       this.replicas.reset();
     });
+    // A reply that comes after the connection closed came on another connection: ioredis
+    // re-sends unanswered commands after it reconnects, and a WAIT re-sent there does not
+    // cover the write (it counts the replicas at once).
+    emitter.on('close', () => this.generation++);
   }
 
   /** Waits (at most `waitMs`) for the connection to be ready; throws if it is not. */
@@ -113,6 +117,8 @@ async function durableWrite(
   // Reconnected in between: a WAIT on the new connection would not cover the write.
   if (!sameConnection()) return { reply, acked: -1, needed };
   const raw = Number(await send(['WAIT', needed, plan.timeoutMs]));
+  // The connection changed while the WAIT was out (re-sent after a reconnect): it says nothing of the write.
+  if (!sameConnection()) return { reply, acked: -1, needed };
   const acked = Number.isFinite(raw) ? raw : -1;
   if (acked >= needed || plan.replicas !== 'all' || acked < 0) return { reply, acked, needed };
   return { reply, acked, needed: Math.max(1, await replicas.needed(send, plan, true)) };
@@ -153,7 +159,8 @@ export function endsLink(client: RedisClientLike, kind: string, plan: ResolvedDu
       },
     };
   }
-  const dup = (client as unknown as IoInstance).duplicate();
+  // Nothing re-sent after a reconnect: a WAIT must run on the connection that took the write.
+  const dup = (client as unknown as IoInstance).duplicate({ autoResendUnfulfilledCommands: false });
   dup.on('error', () => {});
   const node = ioNode(dup, commandTimeoutMs);
   return {

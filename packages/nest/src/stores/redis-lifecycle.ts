@@ -55,11 +55,13 @@ export class RedisLifecycle {
    * by replicas (or a {@link StoreNotDurableError} carries the record taken, so the caller
    * still ends it properly), and a record already gone is confirmed by a fence write: an
    * end retried after an unconfirmed one answers only once the first one is on a replica.
+   * `durable: false` (the sweeper's takes of expired records) skips the confirmation: an
+   * expired session that comes back after a failover is still expired and is swept again.
    */
-  async take(key: string): Promise<StoredSession | null> {
+  async take(key: string, durable = true): Promise<StoredSession | null> {
     let reply: unknown;
     try {
-      reply = await this.calls.durableScript(SCRIPT.take, this.keys.record(key), []);
+      reply = durable ? await this.calls.durableScript(SCRIPT.take, this.keys.record(key), []) : await this.calls.script(SCRIPT.take, this.keys.record(key), []);
     } catch (e) {
       if (!(e instanceof StoreNotDurableError)) throw e;
       const flat = flatHash(e.written);
@@ -71,7 +73,7 @@ export class RedisLifecycle {
     if (flat.length === 0) {
       await Promise.all([
         this.calls.cmd('ZREM', this.keys.expiry(), key),
-        this.calls.durable ? this.calls.durableScript(SCRIPT.fence, this.keys.fence(key), []) : undefined,
+        durable && this.calls.durable ? this.calls.durableScript(SCRIPT.fence, this.keys.fence(key), []) : undefined,
       ]);
       return null;
     }

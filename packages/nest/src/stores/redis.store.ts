@@ -122,7 +122,9 @@ export class RedisStore implements SessionStore {
    * by one (the client pipelines them).
    */
   async takeMany(keys: readonly string[]): Promise<Array<StoredSession | null>> {
-    if (this.calls.cluster || keys.length === 0) return Promise.all(keys.map((k) => this.take(k)));
+    // The sweeper's takes need no replica's confirmation (an expired session that comes back
+    // after a failover is still expired): no WAIT, so a stalled replica cannot hold up a sweep.
+    if (this.calls.cluster || keys.length === 0) return Promise.all(keys.map((k) => this.lifecycle.take(k, false)));
     const reply = await this.calls.scriptKeys(SCRIPT.takeMany, [this.keys.expiry(), ...keys.map((k) => this.keys.record(k))], [this.keys.prefix, ...keys]);
     const rows = Array.isArray(reply) ? reply : [];
     if (rows.length !== keys.length) throw new StoreCorruptError('session');

@@ -97,17 +97,20 @@ export class MintedKeyProvider implements CredentialProvider {
     if (current && req.now - current.mintedAt < this.rotateEveryMs) return keySecret(req.name, current);
     // Due for rotation: one instance rotates (store lease); the others keep using the
     // current key, which stays valid until it is retired after the rotation's grace period.
-    if (current && !(await req.vault.tryLease(`rotate:${req.session.handle}:${req.name}`, 30_000))) return keySecret(req.name, current);
-    if (current) {
-      // Read again under the lease: another holder may have rotated and let its lease lapse
-      // after this request read the key; rotating again would orphan that holder's key.
-      const fresh = await this.current(req);
-      if (fresh && req.now - fresh.mintedAt < this.rotateEveryMs) return keySecret(req.name, fresh);
-    }
+    // The lease is not released after a rotation: for its 30 s, a request that read the key
+    // before another instance rotated it cannot take the lease and rotate again.
+    const lease = `rotate:${req.session.handle}:${req.name}`;
+    if (current && !(await req.vault.tryLease(lease, 30_000))) return keySecret(req.name, current);
     const flight = `${req.session.key}|${req.name}`;
     let pending = this.inflight.get(flight);
     if (!pending) {
-      pending = this.mint(req, current).finally(() => this.inflight.delete(flight));
+      pending = this.mint(req, current)
+        .catch(async (e: unknown) => {
+          // A failed rotation lets the next request try at once rather than in 30 s.
+          if (current) await req.vault.releaseLease(lease).catch(() => undefined);
+          throw e;
+        })
+        .finally(() => this.inflight.delete(flight));
       this.inflight.set(flight, pending);
     }
     return pending;
