@@ -155,10 +155,30 @@ export class OAuthTokenProvider implements CredentialProvider {
   /** Removes the connection (the session's, or the user's) and revokes its tokens; false if there was none. */
   async disconnect(vault: Vault, record: StoredSession, name: string): Promise<boolean> {
     const custody = this.custody(vault, record, name);
-    const s = await custody.read();
-    if (!s || !(await custody.remove())) return false;
+    const s = await this.holdingRefreshLease(custody, async () => {
+      const read = await custody.read();
+      return read && (await custody.remove()) ? read : undefined;
+    });
+    if (!s) return false;
     await this.revoker.revoke(s, name, custody.refs, 'disconnect');
     return true;
+  }
+
+  /**
+   * Runs a removal while holding the refresh lease (waiting, at most the lease's time, for a
+   * refresh under way to finish): a refresh that read the tokens before the removal would
+   * otherwise write its rotated tokens back after it, bringing the connection back unrevoked.
+   */
+  private async holdingRefreshLease<T>(custody: TokenCustody, run: () => Promise<T>): Promise<T> {
+    const owner = randomBytes(12).toString('base64url');
+    const deadline = Date.now() + this.leaseMs;
+    let held = false;
+    while (!(held = await this.options.store.acquireLease(custody.lease, owner, this.leaseMs)) && Date.now() < deadline) await sleep(POLL_MS);
+    try {
+      return await run();
+    } finally {
+      if (held) await this.options.store.releaseLease?.(custody.lease).catch(() => undefined);
+    }
   }
 
   /**
@@ -173,12 +193,16 @@ export class OAuthTokenProvider implements CredentialProvider {
     const custody = this.custody(vault, session, name);
     let s: StoredTokens | undefined;
     try {
-      s = await custody.read();
+      s = this.bind === 'user'
+        ? await this.holdingRefreshLease(custody, async () => {
+            const read = await custody.read();
+            return read && (await custody.remove()) ? read : undefined;
+          })
+        : await custody.read();
     } catch {
       return; // a state that does not open cannot be revoked; its tokens expire at the provider
     }
     if (!s) return;
-    if (this.bind === 'user' && !(await custody.remove())) return;
     if (!(await this.revoker.revoke(s, name, custody.refs, reason))) {
       throw new VaultError(VaultErrorCode.CredentialUnavailable, `Could not revoke the "${name}" tokens yet; retrying in the background.`);
     }
