@@ -132,7 +132,17 @@ export class OAuthTokenProvider implements CredentialProvider {
     registerTokens(tokens);
     const custody = this.custody(vault, record, name);
     const previous = await custody.read().catch(() => undefined);
-    await custody.write(toStored(tokens, now, 0));
+    const stored = toStored(tokens, now, 0);
+    try {
+      await custody.write(stored);
+    } catch (e) {
+      // Half written (a user's grant without its access slot) is a connection nobody sees and
+      // nothing revokes: undo it, revoke the fresh tokens, and let the callback fail.
+      // The connection it replaced is gone with it, so its tokens are revoked too.
+      await custody.remove().catch(() => undefined);
+      for (const t of previous ? [stored, previous] : [stored]) void this.revoker.revoke(t, name, custody.refs, 'replaced').catch(() => undefined);
+      throw e;
+    }
     this.events.emit({ event: 'credential.minted', credentialName: name, keyRef: tokenRef(tokens.refreshToken ?? tokens.accessToken), ...custody.refs });
     if (previous) void this.revoker.revoke(previous, name, custody.refs, 'replaced');
   }
@@ -283,7 +293,9 @@ export class OAuthTokenProvider implements CredentialProvider {
     }
     registerTokens(fresh);
     // A server that does not rotate refresh tokens keeps the one it has.
-    const next = toStored({ ...fresh, refreshToken: fresh.refreshToken ?? current.r, scope: fresh.scope ?? current.s }, current.c, current.g + 1);
+    // Nor does a refresh answer without an ID token (OpenID Connect makes it optional there) lose
+    // the one the sign-in gave: RP-initiated logout sends it as id_token_hint.
+    const next = toStored({ ...fresh, refreshToken: fresh.refreshToken ?? current.r, scope: fresh.scope ?? current.s, idToken: fresh.idToken ?? current.i }, current.c, current.g + 1);
     // Stored (in a session one atomic write of both slots; for a user the grant slot with the
     // rotated refresh token first) before the new tokens are used or the lease is released.
     await custody.write(next);
