@@ -43,6 +43,13 @@ function statementSpan(text: string, fileName: string, line: number): [number, n
   return span;
 }
 
+/** The table's last row: every rule's findings together, in `formatScores`' columns. */
+function allRow(scores: Record<string, RuleScore>): string {
+  const all = Object.values(scores).reduce((a, x) => ({ tp: a.tp + x.tp, fp: a.fp + x.fp, fn: a.fn + x.fn }), { tp: 0, fp: 0, fn: 0 });
+  const ratio = (n: number, d: number): string => (n / Math.max(1, d)).toFixed(2);
+  return `all     ${String(all.tp + all.fn).padStart(8)}${String(all.tp).padStart(4)}${String(all.fp).padStart(4)}${String(all.fn).padStart(4)}  ${ratio(all.tp, all.tp + all.fp).padStart(9)}  ${ratio(all.tp, all.tp + all.fn).padStart(6)}`;
+}
+
 function labelRows(): Map<string, LabelRow> {
   const out = new Map<string, LabelRow>();
   const text = readFileSync(join(BLIND_CORPUS_DIR, 'LABELS.md'), 'utf8');
@@ -112,10 +119,9 @@ function main(): void {
     falseNegatives: [...expected].filter((k) => !actual.has(k)).sort(),
     files: files.length,
   };
-  const all = Object.values(scores).reduce((a, s) => ({ tp: a.tp + s.tp, fp: a.fp + s.fp, fn: a.fn + s.fn }), { tp: 0, fp: 0, fn: 0 });
   console.log(`keyward audit on blind corpus half ${half}: ${files.length} files, ${readdirSync(root).length} repositories, ${Math.round(ms)} ms (line-level labels)`);
   console.log(formatScores(result));
-  console.log(`all     ${String(all.tp + all.fn).padStart(8)}${String(all.tp).padStart(4)}${String(all.fp).padStart(4)}${String(all.fn).padStart(4)}  ${(all.tp / Math.max(1, all.tp + all.fp)).toFixed(2).padStart(9)}  ${(all.tp / Math.max(1, all.tp + all.fn)).toFixed(2).padStart(6)}`);
+  console.log(allRow(scores));
   // Statement level: a finding and a label of the same rule in the same statement match (each label once).
   const texts = new Map(files.map((f) => [f, readFileSync(join(root, f), 'utf8')]));
   const byStatement: Record<string, RuleScore> = {};
@@ -139,10 +145,9 @@ function main(): void {
     }
     byStatement[rule] = { tp, fp, fn: unmatched.size, precision: tp + fp === 0 ? 1 : tp / (tp + fp), recall: tp + unmatched.size === 0 ? 1 : tp / (tp + unmatched.size) };
   }
-  const sAll = Object.values(byStatement).reduce((a, x) => ({ tp: a.tp + x.tp, fp: a.fp + x.fp, fn: a.fn + x.fn }), { tp: 0, fp: 0, fn: 0 });
   console.log(`\nstatement level (a finding and its label in the same statement):`);
   console.log(formatScores({ scores: byStatement, falsePositives: [], falseNegatives: [], files: files.length }));
-  console.log(`all     ${String(sAll.tp + sAll.fn).padStart(8)}${String(sAll.tp).padStart(4)}${String(sAll.fp).padStart(4)}${String(sAll.fn).padStart(4)}  ${(sAll.tp / Math.max(1, sAll.tp + sAll.fp)).toFixed(2).padStart(9)}  ${(sAll.tp / Math.max(1, sAll.tp + sAll.fn)).toFixed(2).padStart(6)}`);
+  console.log(allRow(byStatement));
   const readable = files.filter((f) => rows.get(`${f}`)?.readable);
   const readableHigh = readable.filter((f) => [...(expectedHigh.get(f) ?? [])].some((l) => highLines.get(f)?.has(l)));
   console.log(`\nbrowser-readable-secret files with a HIGH finding on a labelled HIGH line: ${readableHigh.length}/${readable.length}`);

@@ -2,7 +2,7 @@ import { KeywardErrorCode, NotFoundError, StoreNotDurableError, StoreUnavailable
 import { NO_EVENTS, sessionRef, userRef, type SecurityEventSink, type SessionEndedReason } from '../events/security-event.js';
 import { absoluteLifetime, type ResolvedSessionOptions } from './session-options.js';
 import type { SessionStore, StoredSession, TouchPolicy } from '../stores/session-store.interface.js';
-import { expiryOf, takenAnyway } from '../stores/store-record.js';
+import { expiryOf } from '../stores/store-record.js';
 import { SecretRing, generateSessionId, handleOf, storeKeyOf } from './session-id.js';
 import type { SessionEndReason, SessionInfo, SessionLifecycleListener, SessionUser } from './session.types.js';
 import { ID_ISSUED_FIELD, IdRotation, UNUSED_FIELD, idIssuedAt, liveEndOf, previousKeysOf } from './id-rotation.js';
@@ -313,9 +313,10 @@ export class SessionEngine {
       await slice.pause();
       const chunk = keys.slice(i, i + SWEEP_CONCURRENCY);
       for (const k of chunk) this.cookies.forget(k);
-      // An expired session needs no replica's word that it ended (back after a failover, it is
-      // still expired and is swept again); what was taken must still end here, keys revoked.
-      const records = this.store.takeMany ? await this.store.takeMany(chunk) : await Promise.all(chunk.map((k) => this.store.take(k).catch(takenAnyway)));
+      // The stores' sweeps take without waiting for replicas (an expired session back after a
+      // failover is still expired and is swept again); a rotated-out ID's successor is taken by
+      // finish() as an end, and unconfirmed it has still ended here.
+      const records = this.store.takeMany ? await this.store.takeMany(chunk) : await Promise.all(chunk.map((k) => this.store.take(k)));
       const done = await Promise.all(records.map((r) => (r ? this.finish(r, 'expired').catch((e: unknown) => (e instanceof StoreNotDurableError ? true : Promise.reject(e))) : false)));
       ended += done.filter(Boolean).length;
     }

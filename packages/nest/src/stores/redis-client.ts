@@ -65,7 +65,8 @@ export interface RedisConnection {
   close(): Promise<void>;
 }
 
-interface Emitter {
+/** The event methods Keyward uses of a Redis client (ioredis and node-redis alike). */
+export interface Emitter {
   on(event: string, listener: (...args: any[]) => void): unknown;
   once(event: string, listener: (...args: any[]) => void): unknown;
   off(event: string, listener: (...args: any[]) => void): unknown;

@@ -1,4 +1,4 @@
-import { AS_MAP, scriptRunner, withTimeout, type RedisClientLike, type RedisScript, type Send } from './redis-client.js';
+import { AS_MAP, scriptRunner, withTimeout, type Emitter, type RedisClientLike, type RedisScript, type Send } from './redis-client.js';
 import type { ResolvedDurableEnds } from './redis-options.js';
 import { ReplicaCount } from './redis-replica-count.js';
 
@@ -25,11 +25,6 @@ export interface EndsLink {
   close(): Promise<void>;
 }
 
-interface Emitter {
-  on(event: string, listener: (...args: any[]) => void): unknown;
-  once(event: string, listener: (...args: any[]) => void): unknown;
-  off(event: string, listener: (...args: any[]) => void): unknown;
-}
 type IoInstance = Emitter & {
   status: string;
   options: { host?: string; port?: number };

@@ -1,4 +1,3 @@
-import { StoreNotDurableError } from '../keyward.errors.js';
 import type { SessionLink, StoredSession, TouchPolicy } from './session-store.interface.js';
 
 /** Earliest moment the session stops being valid. */
@@ -28,11 +27,4 @@ export function cloneSession(s: StoredSession): StoredSession {
 /** What a rotated-out record leaves behind: its facts without data, and where it leads. */
 export function tombstoneOf(s: StoredSession, link: SessionLink): StoredSession {
   return { ...s, data: {}, version: s.version + 1, movedTo: { ...link } };
-}
-
-/** A sweep's take whose end the replicas did not confirm: the record it took (a sweep needs no confirmation). */
-export function takenAnyway(e: unknown): StoredSession | null {
-  if (!(e instanceof StoreNotDurableError)) throw e;
-  const w = Array.isArray(e.written) ? e.written[0] : e.written;
-  return w && typeof w === 'object' ? (w as StoredSession) : null;
 }
